@@ -1,0 +1,1 @@
+"""Function instances: the runtime host that serves the Lambda Runtime API to a language runtime."""
