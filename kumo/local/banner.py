@@ -1,0 +1,55 @@
+"""What ``kumo up`` prints once it is ready: where things are and curl lines to try (pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_PARAM = re.compile(r"\{([^}+]+)\+?\}")
+
+
+def example_path(path: str) -> str:
+    """A concrete path for a route template: ``/items/{id}`` → ``/items/1``, ``{proxy+}`` → ``a/b``."""
+    return _PARAM.sub(lambda m: "a/b" if m.group(0).endswith("+}") else "1", path)
+
+
+def banner(base_url: str, functions: Iterable[object], apis: Iterable[object]) -> str:
+    lines = [f"Kumo is up: gateway {base_url}"]
+    functions = list(functions)
+    apis = list(apis)
+    if functions:
+        lines.append("Functions:")
+        for fn in functions:
+            lines.append(f"  {fn.metadata.name} ({fn.spec.runtime}, handler {fn.spec.handler})")  # type: ignore[attr-defined]
+    if apis:
+        lines.append("APIs:")
+    try_lines: list[str] = []
+    for api in apis:
+        name = api.metadata.name  # type: ignore[attr-defined]
+        stages = [s.name for s in api.spec.stages] or ["$default"]  # type: ignore[attr-defined]
+        for stage in stages:
+            lines.append(f"  {name} stage {stage}: {base_url}/{name}/{stage}")
+        stage = stages[0]
+        for route in api.spec.routes:  # type: ignore[attr-defined]
+            url = f"{base_url}/{name}/{stage}{example_path(route.path)}"
+            method = "GET" if route.method in ("GET", "ANY") else route.method
+            if method == "GET":
+                try_lines.append(f"  curl '{url}'")
+            else:
+                data = (
+                    " -H 'content-type: application/json' -d '{}'"
+                    if method in ("POST", "PUT", "PATCH")
+                    else ""
+                )
+                try_lines.append(f"  curl -X {method} '{url}'{data}")
+    for fn in functions[:3]:
+        fname = fn.metadata.name  # type: ignore[attr-defined]
+        try_lines.append(f"  curl -X POST {base_url}/2015-03-31/functions/{fname}/invocations -d '{{}}'")
+    if functions:
+        fname = functions[0].metadata.name  # type: ignore[attr-defined]
+        try_lines.append(f"  kumo invoke {fname} --payload '{{}}' --url {base_url}")
+    if try_lines:
+        lines.append("Try:")
+        lines.extend(try_lines)
+    lines.append("Press Ctrl-C to stop.")
+    return "\n".join(lines)

@@ -1,0 +1,125 @@
+"""The local provider: function instances as processes on this machine, one pool per function version."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+
+from kumo.catalog import Catalog
+from kumo.local.code import CodeUnavailable, code_files, materialize
+from kumo.local.pool import InstancePool, PoolThrottled
+from kumo.local.scaling import PoolLimits, effective_max_instances
+from kumo.runtime.host import FunctionConfig, RuntimeHost
+from kumo.runtime.invocation import Invocation, InvocationResult
+from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, TooManyRequests
+
+log = logging.getLogger("kumo.local")
+
+
+class LocalInstance:
+    """An acquired instance; remembers whether it may be reused after the invocation."""
+
+    def __init__(self, host: RuntimeHost) -> None:
+        self.host = host
+        self.reusable = True
+
+    async def invoke(self, invocation: Invocation) -> InvocationResult:
+        try:
+            result = await self.host.invoke(invocation)
+        except BaseException:
+            self.reusable = False
+            raise
+        self.reusable = result.instance_reusable
+        return result
+
+
+class LocalProvider:
+    """Starts instances on demand (cold start), reuses them warm and stops them when idle."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        state_dir: Path,
+        config_maps: Mapping[str, Mapping[str, str]] | None = None,
+        platform_environment: Mapping[str, str] | None = None,
+        queue_limit: int = 100,
+        queue_timeout_s: float = 30.0,
+    ) -> None:
+        self.catalog = catalog
+        self.state_dir = state_dir
+        self.config_maps = dict(config_maps or {})
+        self.platform_environment = dict(platform_environment or {})
+        self.queue_limit = queue_limit
+        self.queue_timeout_s = queue_timeout_s
+        self.pools: dict[tuple[str, str], InstancePool] = {}
+
+    async def start(self) -> None:
+        for function in self.catalog.functions():
+            if function.spec.scaling.min_instances > 0:
+                await self._pool(function.metadata.name, "$LATEST").start()
+
+    async def stop(self) -> None:
+        pools, self.pools = list(self.pools.values()), {}
+        for pool in pools:
+            await pool.stop()
+
+    @contextlib.asynccontextmanager
+    async def acquire(self, function: str, version: str) -> AsyncIterator[LocalInstance]:
+        pool = self._pool(function, version)
+        try:
+            host = await pool.acquire()
+        except PoolThrottled as exc:
+            raise TooManyRequests(str(exc)) from None
+        instance = LocalInstance(host)  # type: ignore[arg-type]
+        try:
+            yield instance
+        except BaseException:
+            instance.reusable = False
+            raise
+        finally:
+            pool.release(host, reusable=instance.reusable)
+
+    def _pool(self, name: str, version: str) -> InstancePool:
+        pool = self.pools.get((name, version))
+        if pool is not None:
+            return pool
+        function = self.catalog.function(name)
+        if function is None:
+            raise FunctionNotFound(name)
+        spec = function.spec
+        try:
+            code_dir = materialize(code_files(spec.code, self.config_maps), self.state_dir / "code" / name)
+        except CodeUnavailable as exc:
+            raise InstanceUnavailable(f"function {name}: {exc}") from None
+        config = FunctionConfig(
+            name=name,
+            handler=spec.handler,
+            runtime=spec.runtime,
+            code_dir=code_dir,
+            version=version,
+            memory_mb=spec.memory,
+            timeout_s=spec.timeout,
+            environment=dict(spec.environment),
+            platform_environment=self.platform_environment,
+            region=self.catalog.region,
+            account_id=self.catalog.account_id,
+        )
+        limits = PoolLimits(
+            max_instances=effective_max_instances(spec.scaling.max_instances, spec.concurrency.reserved),
+            min_instances=spec.scaling.min_instances,
+            idle_timeout_s=spec.scaling.idle_timeout,
+            queue_limit=self.queue_limit,
+            queue_timeout_s=self.queue_timeout_s,
+        )
+        log_dir = self.state_dir / "logs"
+        tmp_root = self.state_dir / "tmp"
+
+        def host_factory() -> RuntimeHost:
+            return RuntimeHost(config, log_dir=log_dir, tmp_root=tmp_root)
+
+        pool = InstancePool(f"{name}:{version}", host_factory, limits)
+        self.pools[(name, version)] = pool
+        return pool

@@ -1,0 +1,118 @@
+"""``kumo up``: load manifests, start the gateway with the local provider, stop everything on exit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kumo.catalog import Catalog
+from kumo.local.banner import banner
+from kumo.local.provider import LocalProvider
+from kumo.manifests import ManifestError, Manifests, load_manifests
+
+log = logging.getLogger("kumo.local")
+
+
+def platform_environment(base_url: str) -> dict[str, str]:
+    """What every function gets so unchanged AWS SDK code talks to this Kumo."""
+    return {
+        "AWS_ENDPOINT_URL": base_url,
+        "AWS_ENDPOINT_URL_LAMBDA": base_url,
+        "AWS_ENDPOINT_URL_DYNAMODB": base_url,
+        "AWS_ACCESS_KEY_ID": "kumo",
+        "AWS_SECRET_ACCESS_KEY": "kumo",
+        "AWS_SESSION_TOKEN": "kumo",
+    }
+
+
+def client_host(host: str) -> str:
+    """The address clients use for a listen address (a wildcard listen is reached on loopback)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def build_catalog(manifests: Manifests) -> Catalog:
+    catalog = Catalog()
+    for function in manifests.functions.values():
+        catalog.set_function(function)
+    for api in manifests.apis.values():
+        catalog.set_api(api)
+    return catalog
+
+
+def check_references(manifests: Manifests) -> list[str]:
+    """Routes naming a function that is not loaded (served as errors; worth a warning at start)."""
+    return [
+        f"Api '{api.metadata.name}': route {route.method} {route.path} targets unknown function '{route.function}'"
+        for api in manifests.apis.values()
+        for route in api.spec.routes
+        if route.function not in manifests.functions
+    ]
+
+
+def run_up(paths: Sequence[Path], *, host: str, port: int, state_dir: Path) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        manifests = load_manifests(paths)
+    except ManifestError as exc:
+        print(f"kumo up: invalid manifests:\n{exc}", file=sys.stderr)
+        return 2
+    for warning in check_references(manifests):
+        log.warning("%s", warning)
+    try:
+        return asyncio.run(serve_local(manifests, host=host, port=port, state_dir=state_dir))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: Path) -> int:
+    import uvicorn
+
+    from kumo_gateway.app import create_app
+
+    state_dir = state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    base_url = f"http://{client_host(host)}:{port}"
+    catalog = build_catalog(manifests)
+    provider = LocalProvider(
+        catalog,
+        state_dir=state_dir,
+        config_maps=manifests.config_maps,
+        platform_environment=platform_environment(base_url),
+    )
+    app = create_app(catalog, provider)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    # uvicorn captures SIGINT/SIGTERM while serving and re-raises them once it has shut down; make
+    # that re-raise harmless so shutdown ends with a clean exit rather than a traceback.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.02)
+    if serving.done():
+        await provider.stop()
+        exc = serving.exception()
+        print(
+            f"kumo up: the gateway could not start on {host}:{port}: {exc or 'see the log above'}",
+            file=sys.stderr,
+        )
+        return 1
+    print(banner(base_url, manifests.functions.values(), manifests.apis.values()), flush=True)
+    try:
+        await serving
+    finally:
+        await provider.stop()
+    log.info("stopped")
+    return 0
