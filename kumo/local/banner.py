@@ -36,11 +36,7 @@ def banner(base_url: str, functions: Iterable[object], apis: Iterable[object]) -
             if method == "GET":
                 try_lines.append(f"  curl '{url}'")
             else:
-                data = (
-                    " -H 'content-type: application/json' -d '{}'"
-                    if method in ("POST", "PUT", "PATCH")
-                    else ""
-                )
+                data = " -H 'content-type: application/json' -d '{}'" if method in ("POST", "PUT", "PATCH") else ""
                 try_lines.append(f"  curl -X {method} '{url}'{data}")
     for fn in functions[:3]:
         fname = fn.metadata.name  # type: ignore[attr-defined]

@@ -24,9 +24,7 @@ def code_files(spec_code: object, config_maps: Mapping[str, Mapping[str, str]]) 
     if config_map is not None:
         name = config_map.name
         if name not in config_maps:
-            raise CodeUnavailable(
-                f"ConfigMap '{name}' with the function's code was not found among the manifests"
-            )
+            raise CodeUnavailable(f"ConfigMap '{name}' with the function's code was not found among the manifests")
         return dict(config_maps[name])
     if getattr(spec_code, "image", None):
         raise CodeUnavailable("code.image needs a cluster: local mode runs inline or ConfigMap code only")

@@ -187,8 +187,7 @@ class InstancePool:
                     self._waiters.remove(waiter)
             if isinstance(exc, TimeoutError):
                 raise PoolThrottled(
-                    f"Rate Exceeded: no instance of {self.name} became free within "
-                    f"{self.limits.queue_timeout_s:g}s"
+                    f"Rate Exceeded: no instance of {self.name} became free within {self.limits.queue_timeout_s:g}s"
                 ) from None
             raise
 

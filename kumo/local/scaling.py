@@ -58,13 +58,9 @@ class IdleInstance:
     idle_since: float
 
 
-def instances_to_stop(
-    idle: Iterable[IdleInstance], *, total: int, now: float, limits: PoolLimits
-) -> list[str]:
+def instances_to_stop(idle: Iterable[IdleInstance], *, total: int, now: float, limits: PoolLimits) -> list[str]:
     """Idle instances past the idle timeout, oldest first, never going below ``min_instances``."""
-    expired = sorted(
-        (i for i in idle if now - i.idle_since >= limits.idle_timeout_s), key=lambda i: i.idle_since
-    )
+    expired = sorted((i for i in idle if now - i.idle_since >= limits.idle_timeout_s), key=lambda i: i.idle_since)
     removable = max(0, total - limits.min_instances)
     return [i.instance_id for i in expired[:removable]]
 

@@ -1,0 +1,245 @@
+"""The ``Function`` resource: a Lambda-style function (runtime, handler, code, limits, scaling)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from kumo.models.base import (
+    API_VERSION,
+    DNS_SUBDOMAIN_PATTERN,
+    ObjectMeta,
+    Spec,
+    duration_type,
+    invalid,
+    size_type,
+)
+
+SUPPORTED_RUNTIMES = ("python3.11", "python3.12", "python3.13")
+#: Runtimes the API reserves for later; refused today with a clear message.
+RESERVED_RUNTIMES = ("nodejs20", "nodejs22", "provided")
+
+HANDLER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+#: Lambda's total size limit for environment variables (sum of names and values, UTF-8 bytes).
+MAX_ENVIRONMENT_BYTES = 4096
+#: Environment variables Lambda reserves (Lambda developer guide, "Defined runtime environment
+#: variables"); any other ``AWS_LAMBDA_*`` name is refused too.
+RESERVED_ENV_NAMES = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+    }
+)
+
+Duration = duration_type  # short alias for the field declarations below
+Size = size_type
+
+
+def check_inline_file_name(name: str) -> str | None:
+    """Return why ``name`` is not a safe relative file name for inline code, or ``None`` if it is."""
+    if not name:
+        return "file names must not be empty"
+    if name.startswith("/") or "\\" in name or re.match(r"^[A-Za-z]:", name):
+        return f"file name {name!r} must be a relative path with '/' separators"
+    segments = name.split("/")
+    if any(segment in ("", ".", "..") for segment in segments):
+        return f"file name {name!r} must not contain empty, '.' or '..' segments"
+    return None
+
+
+class ConfigMapRef(Spec):
+    """Code taken from a ConfigMap in the same namespace: every key is a file."""
+
+    name: Annotated[
+        str, Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN_PATTERN, description="ConfigMap name.")
+    ]
+
+
+class Code(Spec):
+    """Where the function's code comes from: exactly one of ``inline``, ``configMap`` or ``image``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "[has(self.inline), has(self.configMap), has(self.image)]"
+                    ".filter(x, x).size() == 1",
+                    "message": "exactly one of inline, configMap or image is required",
+                },
+                {
+                    "rule": "!has(self.inline) || self.inline.all(k, k != '' && !k.startsWith('/') "
+                    "&& !k.contains('\\\\') && !k.split('/').exists(s, s == '' || s == '.' || s == '..'))",
+                    "message": "inline file names must be relative paths without empty, '.' or '..' segments",
+                },
+            ]
+        }
+    )
+
+    inline: (
+        Annotated[dict[str, str], Field(min_length=1, description="File name (relative) to source text.")]
+        | None
+    ) = None
+    config_map: ConfigMapRef | None = None
+    image: Annotated[str, Field(min_length=1, description="Container image holding the code.")] | None = None
+
+    @field_validator("inline")
+    @classmethod
+    def _check_file_names(cls, files: dict[str, str] | None) -> dict[str, str] | None:
+        for name in files or {}:
+            problem = check_inline_file_name(name)
+            if problem:
+                raise invalid(problem)
+        return files
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Code:
+        given = [self.inline is not None, self.config_map is not None, self.image is not None]
+        if sum(given) != 1:
+            raise invalid("exactly one of inline, configMap or image is required")
+        return self
+
+
+class Concurrency(Spec):
+    """Reserved concurrency: at most this many invocations run at once (0 stops the function)."""
+
+    reserved: Annotated[int, Field(ge=0, le=1000)] | None = None
+
+
+class Scaling(Spec):
+    """How many instances run: scale from ``minInstances`` (0 = scale to zero) to ``maxInstances``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "(has(self.maxInstances) ? self.maxInstances : 10) >= "
+                    "(has(self.minInstances) ? self.minInstances : 0)",
+                    "message": "maxInstances must be at least minInstances",
+                }
+            ]
+        }
+    )
+
+    min_instances: Annotated[int, Field(ge=0, description="Instances kept warm.")] = 0
+    max_instances: Annotated[int, Field(ge=1, description="Upper bound on instances.")] = 10
+    idle_timeout: Annotated[
+        Duration(0, None, exclusive_low=True),
+        Field(description="How long an idle instance lives before it is stopped."),
+    ] = 60.0
+
+    @model_validator(mode="after")
+    def _max_at_least_min(self) -> Scaling:
+        if self.max_instances < self.min_instances:
+            raise invalid(
+                f"must be at least minInstances ({self.min_instances}), got {self.max_instances}",
+                field="maxInstances",
+            )
+        return self
+
+
+class AsyncConfig(Spec):
+    """Asynchronous invocation settings (``Event`` invocations): retries, event age, destinations."""
+
+    maximum_retry_attempts: Annotated[int, Field(ge=0, le=2)] = 2
+    maximum_event_age: Duration(60, 21600, whole_seconds=True) = 21600.0
+    on_success: Annotated[str, Field(min_length=1, description="Destination for results.")] | None = None
+    on_failure: Annotated[str, Field(min_length=1, description="Destination for failures.")] | None = None
+    dead_letter: Annotated[str, Field(min_length=1, description="Queue for dropped events.")] | None = None
+
+
+class FunctionSpec(Spec):
+    """What to run and with which limits (Lambda's defaults where unspecified)."""
+
+    runtime: Annotated[
+        str,
+        Field(
+            description="Language runtime.",
+            json_schema_extra={"enum": list(SUPPORTED_RUNTIMES)},
+        ),
+    ]
+    handler: Annotated[
+        str, Field(pattern=HANDLER_PATTERN, description="module.function, e.g. app.handler.")
+    ]
+    code: Code
+    environment: Annotated[
+        dict[str, str],
+        Field(
+            description="Environment variables (at most 4 KB in total).",
+            json_schema_extra={
+                "x-kubernetes-validations": [
+                    {
+                        "rule": "self.all(k, k.matches('" + ENV_NAME_PATTERN + "'))",
+                        "message": "names must match " + ENV_NAME_PATTERN,
+                    },
+                    {
+                        "rule": "self.all(k, !(k in "
+                        + str(sorted(RESERVED_ENV_NAMES)).replace('"', "'")
+                        + ") && !k.startsWith('AWS_LAMBDA_'))",
+                        "message": "reserved names (AWS_REGION, AWS_LAMBDA_*, ...) cannot be set",
+                    },
+                ]
+            },
+        ),
+    ] = Field(default_factory=dict)
+    memory: Annotated[Size(128, 10240), Field(description="Memory, e.g. 128Mi or 1Gi.")] = 128
+    timeout: Annotated[
+        Duration(1, 900, whole_seconds=True), Field(description="Longest an invocation may run.")
+    ] = 3.0
+    ephemeral_storage: Annotated[Size(512, 10240), Field(description="Size of /tmp.")] = 512
+    concurrency: Concurrency = Field(default_factory=Concurrency)
+    scaling: Scaling = Field(default_factory=Scaling)
+    async_: Annotated[AsyncConfig, Field(alias="async")] = Field(default_factory=AsyncConfig)
+
+    @field_validator("runtime")
+    @classmethod
+    def _check_runtime(cls, runtime: str) -> str:
+        if runtime in RESERVED_RUNTIMES:
+            raise invalid(f"runtime {runtime!r} is not supported yet")
+        if runtime not in SUPPORTED_RUNTIMES:
+            raise invalid(f"unknown runtime {runtime!r}; supported: {', '.join(SUPPORTED_RUNTIMES)}")
+        return runtime
+
+    @field_validator("environment")
+    @classmethod
+    def _check_environment(cls, env: dict[str, str]) -> dict[str, str]:
+        for name in env:
+            if not re.fullmatch(ENV_NAME_PATTERN, name):
+                raise invalid(f"invalid variable name {name!r}: must match {ENV_NAME_PATTERN}")
+            if name in RESERVED_ENV_NAMES or name.startswith("AWS_LAMBDA_"):
+                raise invalid(f"{name!r} is a reserved variable name and cannot be set")
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in env.items())
+        if size > MAX_ENVIRONMENT_BYTES:
+            raise invalid(f"total size of variables is {size} bytes; must be at most 4096 bytes (4 KB)")
+        return env
+
+
+class Function(BaseModel):
+    """A ``kumo.dev/v1alpha1`` ``Function`` object."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    api_version: Literal["kumo.dev/v1alpha1"] = API_VERSION
+    kind: Literal["Function"] = "Function"
+    metadata: ObjectMeta
+    spec: FunctionSpec
+    status: dict[str, Any] | None = None

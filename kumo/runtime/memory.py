@@ -1,0 +1,56 @@
+"""Memory use of a process tree, read from ``/proc`` (Linux)."""
+
+from __future__ import annotations
+
+import os
+
+
+def parse_status_kb(text: str, field: str) -> int:
+    """The value in kB of ``field`` (e.g. ``VmRSS``) in a ``/proc/<pid>/status`` text; 0 if absent."""
+    prefix = field + ":"
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            parts = line[len(prefix) :].split()
+            return int(parts[0]) if parts and parts[0].isdigit() else 0
+    return 0
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def descendants(pid: int, limit: int = 256) -> list[int]:
+    """Child processes of ``pid``, recursively (bounded), from ``/proc/<pid>/task/*/children``."""
+    out: list[int] = []
+    todo = [pid]
+    while todo and len(out) < limit:
+        current = todo.pop()
+        for tid in _read_tids(current):
+            for child in _read(f"/proc/{current}/task/{tid}/children").split():
+                out.append(int(child))
+                todo.append(int(child))
+    return out
+
+
+def _read_tids(pid: int) -> list[str]:
+    try:
+        return os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+
+
+def tree_usage_kb(pid: int) -> tuple[int, int]:
+    """``(current, peak)`` resident memory in kB of ``pid`` plus its descendants.
+
+    The peak is the main process's ``VmHWM`` plus the descendants' current RSS: the kernel's
+    high-water mark catches spikes between two samples.
+    """
+    status = _read(f"/proc/{pid}/status")
+    rss = parse_status_kb(status, "VmRSS")
+    hwm = parse_status_kb(status, "VmHWM")
+    extra = sum(parse_status_kb(_read(f"/proc/{c}/status"), "VmRSS") for c in descendants(pid))
+    return rss + extra, max(hwm, rss) + extra

@@ -1,0 +1,79 @@
+"""Run ``kumo up`` as a real subprocess on a free port with manifests written for a test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+from botocore.config import Config
+from support import free_port, wait_http
+
+KUMO = [sys.executable, "-m", "kumo.cli"]
+
+
+def function_manifest(
+    name: str, source: str, *, runtime: str = "python3.11", handler: str = "app.handler", **spec: Any
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "kumo.dev/v1alpha1",
+        "kind": "Function",
+        "metadata": {"name": name},
+        "spec": {"runtime": runtime, "handler": handler, "code": {"inline": {"app.py": source}}, **spec},
+    }
+
+
+class KumoUp:
+    """A ``kumo up`` process: start it, talk to it, stop it (SIGTERM, then SIGKILL if it hangs)."""
+
+    def __init__(self, manifests: list[dict[str, Any]], workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        manifest_dir = workdir / "manifests"
+        manifest_dir.mkdir(parents=True, exist_ok=True)
+        (manifest_dir / "all.yaml").write_text(yaml.safe_dump_all(manifests, sort_keys=False))
+        self.state_dir = workdir / "state"
+        self.log_path = workdir / "kumo-up.log"
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [*KUMO, "up", str(manifest_dir), "--port", str(self.port), "--state-dir", str(self.state_dir)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            wait_http(f"{self.url}/healthz", proc=self.proc)
+        except Exception:
+            self.stop()
+            raise RuntimeError(f"kumo up did not start:\n{self.log_path.read_text()}") from None
+
+    def lambda_client(self, **config: Any):
+        return boto3.client(
+            "lambda",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=120, **config),
+        )
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout_s: float = 15.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode

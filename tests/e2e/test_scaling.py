@@ -1,0 +1,55 @@
+"""Cold starts, concurrency limits and scale to zero in local mode."""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+
+def _invoke_http(url: str, name: str, payload: dict) -> httpx.Response:
+    return httpx.post(f"{url}/2015-03-31/functions/{name}/invocations", json=payload, timeout=60)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_concurrent_requests_start_more_instances_up_to_the_limit(kumo):
+    with ThreadPoolExecutor(3) as pool:
+        responses = list(pool.map(lambda _: _invoke_http(kumo.url, "wide", {"sleep": 1.0}), range(3)))
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert len({r.json()["pid"] for r in responses}) == 3
+
+
+def test_never_more_than_max_instances_and_excess_requests_wait(kumo):
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(lambda _: _invoke_http(kumo.url, "sleepy", {"sleep": 0.3}), range(8)))
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    pids = {r.json()["pid"] for r in responses}
+    assert len(pids) == 2
+
+
+def test_scale_to_zero_after_idle_timeout_and_cold_start_again(kumo):
+    first = _invoke_http(kumo.url, "idle", {}).json()
+    second = _invoke_http(kumo.url, "idle", {}).json()
+    assert second["pid"] == first["pid"] and second["count"] == 2
+    deadline = time.monotonic() + 10
+    while _alive(first["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(first["pid"]), "idle instance was not stopped"
+    third = _invoke_http(kumo.url, "idle", {}).json()
+    assert third["pid"] != first["pid"]
+    assert third["count"] == 1  # a fresh instance ran its init code again
+
+
+def test_instance_tmpdir_is_private_under_the_state_dir(kumo):
+    body = _invoke_http(kumo.url, "echo", {}).json()
+    assert body["tmpdir"].startswith(str(kumo.state_dir))
+    assert os.path.isdir(body["tmpdir"])
