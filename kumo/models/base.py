@@ -45,9 +45,7 @@ def invalid(message: str, field: str | None = None) -> PydanticCustomError:
 class Spec(BaseModel):
     """Base of every spec object: camelCase keys, unknown keys refused."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", validate_default=False
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
 def _dns_label(value: str) -> str:
@@ -111,6 +109,7 @@ def duration_type(
         "anyOf": [{"type": "integer"}, {"type": "string"}],
         "x-kubernetes-int-or-string": True,
         "pattern": DURATION_PATTERN,
+        "maxLength": 64,
         "x-kumo-limits": rules,
     }
     return Annotated[
@@ -136,6 +135,7 @@ def size_type(low: int | None = None, high: int | None = None) -> Any:
         "anyOf": [{"type": "integer"}, {"type": "string"}],
         "x-kubernetes-int-or-string": True,
         "pattern": SIZE_PATTERN,
+        "maxLength": 64,
         "x-kumo-limits": _limit_rules("size", low, high, False),
     }
     return Annotated[

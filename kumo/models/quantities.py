@@ -70,8 +70,7 @@ def parse_duration(value: object) -> float:
         pos = match.end()
     if not text or pos != len(text):
         raise ValueError(
-            f"invalid duration {value!r}: expected e.g. '500ms', '3s', '15m' or '1h30m' "
-            "(units ns, us, ms, s, m, h)"
+            f"invalid duration {value!r}: expected e.g. '500ms', '3s', '15m' or '1h30m' (units ns, us, ms, s, m, h)"
         )
     return float(total)
 
@@ -108,14 +107,11 @@ def parse_size_mib(value: object) -> int:
         raise ValueError(f"invalid size {value!r}: use an integer number of MiB or a string such as '128Mi'")
     text = value.strip()
     if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
-        raise ValueError(
-            f"invalid size {value!r}: a size string needs a unit, e.g. '{text}Mi' (plain numbers are MiB)"
-        )
+        raise ValueError(f"invalid size {value!r}: a size string needs a unit, e.g. '{text}Mi' (plain numbers are MiB)")
     match = _SIZE_RE.fullmatch(text)
     if match is None:
         raise ValueError(
-            f"invalid size {value!r}: expected e.g. '128Mi', '1Gi' or '512M' "
-            "(units Ki, Mi, Gi, Ti, k, M, G, T)"
+            f"invalid size {value!r}: expected e.g. '128Mi', '1Gi' or '512M' (units Ki, Mi, Gi, Ti, k, M, G, T)"
         )
     try:
         size_bytes = Decimal(match.group(1)) * _SIZE_FACTORS[match.group(2)]

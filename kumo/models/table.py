@@ -1,4 +1,4 @@
-"""The ``Table`` resource: a DynamoDB-style table (keys, partitions, TTL, stream, billing)."""
+"""The `Table` resource: a DynamoDB-style table (keys, partitions, TTL, stream, billing)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic.alias_generators import to_camel
 
 from kumo.models.base import API_VERSION, ObjectMeta, Spec, invalid
 
-#: DynamoDB's table name length limits (the name is ``metadata.name``).
+#: DynamoDB's table name length limits (the name is `metadata.name`).
 MIN_TABLE_NAME, MAX_TABLE_NAME = 3, 255
 
 
@@ -27,7 +27,7 @@ class StreamSpec(Spec):
 
 
 class ProvisionedThroughput(Spec):
-    """Capacity units for ``billingMode: PROVISIONED``."""
+    """Capacity units for `billingMode: PROVISIONED`."""
 
     read_capacity_units: Annotated[int, Field(ge=1)]
     write_capacity_units: Annotated[int, Field(ge=1)]
@@ -64,20 +64,16 @@ class TableSpec(Spec):
     @model_validator(mode="after")
     def _check(self) -> TableSpec:
         if self.sort_key is not None and self.sort_key.name == self.partition_key.name:
-            raise invalid(
-                f"must differ from partitionKey.name ({self.partition_key.name!r})", field="sortKey.name"
-            )
+            raise invalid(f"must differ from partitionKey.name ({self.partition_key.name!r})", field="sortKey.name")
         if self.billing_mode == "PROVISIONED" and self.provisioned_throughput is None:
             raise invalid("is required when billingMode is PROVISIONED", field="provisionedThroughput")
         if self.billing_mode != "PROVISIONED" and self.provisioned_throughput is not None:
-            raise invalid(
-                "is only allowed when billingMode is PROVISIONED", field="provisionedThroughput"
-            )
+            raise invalid("is only allowed when billingMode is PROVISIONED", field="provisionedThroughput")
         return self
 
 
 class Table(BaseModel):
-    """A ``kumo.dev/v1alpha1`` ``Table`` object (``metadata.name`` is the table name)."""
+    """A `kumo.dev/v1alpha1` `Table` object (`metadata.name` is the table name)."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 

@@ -1,0 +1,167 @@
+"""The `Api` resource: an API Gateway-style HTTP API (routes to functions, stages)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+from kumo.models.base import API_VERSION, DnsLabel, ObjectMeta, Spec, invalid
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
+#: The stage an Api gets when it lists none (API Gateway's `$default` stage: no path prefix).
+DEFAULT_STAGE = "$default"
+STAGE_NAME_PATTERN = r"^([A-Za-z0-9_-]+|\$default)$"
+STAGE_VARIABLE_PATTERN = r"^[A-Za-z0-9_]+$"
+#: Lambda's qualifier pattern (a version number or an alias name), where `${stageVariables.name}`
+#: may stand for any part (API Gateway resolves it per stage).
+QUALIFIER_PATTERN = r"^([a-zA-Z0-9$_-]|\$\{stageVariables\.[A-Za-z0-9_]+\})+$"
+_PARAM = re.compile(r"^\{([A-Za-z0-9_.-]+)(\+?)\}$")
+_LITERAL_SEGMENT = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@%-]+$")
+PATH_PATTERN = r"^/([^/{}?#\s]+|\{[A-Za-z0-9_.-]+\+?\})?(/([^/{}?#\s]+|\{[A-Za-z0-9_.-]+\+?\}))*$"
+
+
+def check_route_path(path: str) -> str | None:
+    """Return why `path` is not a valid route path, or `None`.
+
+    Segments are literal or `{name}`; `{name+}` (greedy) only as the last segment; parameter
+    names unique.
+    """
+    if not path.startswith("/"):
+        return "must start with '/'"
+    if path == "/":
+        return None
+    segments = path[1:].split("/")
+    seen: set[str] = set()
+    for index, segment in enumerate(segments):
+        if segment == "":
+            return "must not contain empty segments (// or a trailing /)"
+        match = _PARAM.match(segment)
+        if match:
+            name, greedy = match.groups()
+            if greedy and index != len(segments) - 1:
+                return f"greedy parameter {segment!r} is only allowed as the last segment"
+            if name in seen:
+                return f"duplicate parameter name {name!r}"
+            seen.add(name)
+        elif not _LITERAL_SEGMENT.match(segment):
+            return f"invalid segment {segment!r}: use literal text or {{name}} ({{name+}} only as the last segment)"
+    return None
+
+
+def route_shape(path: str) -> str:
+    """The path with parameter names erased: `/items/{id}` and `/items/{key}` clash."""
+    return re.sub(r"\{[^}/]*?(\+?)\}", r"{\1}", path)
+
+
+def _upper_method(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _any_case_methods(schema: dict[str, Any]) -> None:
+    """The CRD accepts methods in any case, as the model does (it stores them upper-case)."""
+    schema.pop("enum", None)
+    schema["pattern"] = f"^(?i:{'|'.join(METHODS)})$"
+
+
+def _payload_format(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value in (1, 2):
+        return f"{float(value):.1f}"
+    return value
+
+
+class Route(Spec):
+    """`method path` -> function; `ANY` matches every method."""
+
+    method: Annotated[
+        Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"],
+        BeforeValidator(_upper_method),
+        Field(description="HTTP method or ANY (any case).", json_schema_extra=_any_case_methods),
+    ]
+    path: Annotated[
+        str,
+        Field(
+            description="/literal/{param}/{proxy+}",
+            json_schema_extra={"pattern": PATH_PATTERN},
+        ),
+    ]
+    function: Annotated[DnsLabel, Field(description="Name of a Function.")]
+    qualifier: Annotated[str, Field(max_length=128, pattern=QUALIFIER_PATTERN)] | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _check_path(cls, path: str) -> str:
+        problem = check_route_path(path)
+        if problem:
+            raise invalid(problem)
+        return path
+
+
+class Stage(Spec):
+    """A deployment stage; its variables reach the function as `stageVariables`."""
+
+    name: Annotated[str, Field(min_length=1, max_length=128, pattern=STAGE_NAME_PATTERN)]
+    variables: dict[str, Annotated[str, Field(max_length=2048)]] = Field(default_factory=dict)
+
+    @field_validator("variables")
+    @classmethod
+    def _check_variables(cls, variables: dict[str, str]) -> dict[str, str]:
+        for name in variables:
+            if not re.fullmatch(STAGE_VARIABLE_PATTERN, name):
+                raise invalid(f"invalid variable name {name!r}: must match {STAGE_VARIABLE_PATTERN}")
+        return variables
+
+
+class ApiSpec(Spec):
+    """Routes and stages. No stages means one implicit `$default` stage (no path prefix)."""
+
+    payload_format: Annotated[Literal["1.0", "2.0"], BeforeValidator(_payload_format)] = "2.0"
+    routes: Annotated[list[Route], Field(min_length=1, json_schema_extra={"x-kubernetes-list-type": "atomic"})]
+    stages: Annotated[
+        list[Stage],
+        Field(
+            json_schema_extra={
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["name"],
+            }
+        ),
+    ] = Field(default_factory=list)
+
+    @field_validator("routes")
+    @classmethod
+    def _unique_routes(cls, routes: list[Route]) -> list[Route]:
+        seen: dict[tuple[str, str], int] = {}
+        for index, route in enumerate(routes):
+            key = (route.method, route_shape(route.path))
+            if key in seen:
+                raise invalid(f"routes[{index}] ({route.method} {route.path}) duplicates routes[{seen[key]}]")
+            seen[key] = index
+        return routes
+
+    @field_validator("stages")
+    @classmethod
+    def _unique_stages(cls, stages: list[Stage]) -> list[Stage]:
+        names = [stage.name for stage in stages]
+        for name in names:
+            if names.count(name) > 1:
+                raise invalid(f"duplicate stage name {name!r}")
+        return stages
+
+    @property
+    def effective_stages(self) -> list[Stage]:
+        """The stages to serve: the listed ones, or the implicit `$default` stage."""
+        return self.stages or [Stage(name=DEFAULT_STAGE)]
+
+
+class Api(BaseModel):
+    """A `kumo.dev/v1alpha1` `Api` object."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    api_version: Literal["kumo.dev/v1alpha1"] = API_VERSION
+    kind: Literal["Api"] = "Api"
+    metadata: ObjectMeta
+    spec: ApiSpec
+    status: dict[str, Any] | None = None

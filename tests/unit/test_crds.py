@@ -1,0 +1,287 @@
+"""Generated CRDs: committed files are current, schemas are structural and keep the models' limits."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from kumo.crds import HEADER, build_crds, main, render
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART_CRDS = ROOT / "charts" / "kumo" / "crds"
+EXPECTED_FILES = {"functions.kumo.dev.yaml", "tables.kumo.dev.yaml", "apis.kumo.dev.yaml"}
+
+FUNCTION = {
+    "apiVersion": "kumo.dev/v1alpha1",
+    "kind": "Function",
+    "metadata": {"name": "hello"},
+    "spec": {
+        "runtime": "python3.12",
+        "handler": "app.handler",
+        "code": {"inline": {"app.py": "def handler(event, context):\n    return {}\n"}},
+        "timeout": "3s",
+        "memory": "128Mi",
+        "scaling": {"minInstances": 0, "maxInstances": 10, "idleTimeout": "60s"},
+    },
+}
+API = {
+    "apiVersion": "kumo.dev/v1alpha1",
+    "kind": "Api",
+    "metadata": {"name": "hello"},
+    "spec": {
+        "routes": [{"method": "GET", "path": "/hello", "function": "hello"}],
+        "stages": [{"name": "dev", "variables": {"greeting": "Hello"}}],
+    },
+}
+TABLE = {
+    "apiVersion": "kumo.dev/v1alpha1",
+    "kind": "Table",
+    "metadata": {"name": "orders"},
+    "spec": {"partitionKey": {"name": "pk", "type": "S"}, "billingMode": "PAY_PER_REQUEST"},
+}
+
+
+def crd_by_kind() -> dict[str, dict[str, Any]]:
+    return {crd["spec"]["names"]["kind"]: crd for crd in build_crds()}
+
+
+def object_schema(kind: str) -> dict[str, Any]:
+    return crd_by_kind()[kind]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+
+
+def strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """Refuse unknown fields like the API server's strict field validation (kubectl's default)."""
+    schema = copy.deepcopy(schema)
+
+    def walk(node: dict[str, Any]) -> None:
+        if "properties" in node and not node.get("x-kubernetes-preserve-unknown-fields"):
+            node["additionalProperties"] = False
+        for child in node.get("properties", {}).values():
+            walk(child)
+        if isinstance(node.get("items"), dict):
+            walk(node["items"])
+        if isinstance(node.get("additionalProperties"), dict):
+            walk(node["additionalProperties"])
+
+    walk(schema)
+    schema["properties"]["metadata"] = {"type": "object"}
+    return schema
+
+
+def validate(kind: str, obj: dict[str, Any]) -> None:
+    # OpenAPI v3.0 (boolean exclusiveMinimum, no null type) is closest to JSON Schema draft 4; the
+    # x-kubernetes-* keys (CEL rules included) are ignored by jsonschema.
+    jsonschema.Draft4Validator(strict(object_schema(kind))).validate(obj)
+
+
+def structural_problems(node: dict[str, Any], where: str = "") -> list[str]:
+    """Kubernetes' structural-schema rules that matter here, plus Kumo's own (no $ref, title...)."""
+    problems = []
+    for key in ("$ref", "$defs", "title", "allOf", "oneOf", "not", "nullable", "uniqueItems"):
+        if key in node:
+            problems.append(f"{where}: has {key}")
+    if node.get("default", 0) is None:
+        problems.append(f"{where}: default null")
+    int_or_string = node.get("x-kubernetes-int-or-string") is True
+    if "anyOf" in node and (not int_or_string or node["anyOf"] != [{"type": "integer"}, {"type": "string"}]):
+        problems.append(f"{where}: anyOf other than the int-or-string pair")
+    if "type" not in node and not int_or_string and not node.get("x-kubernetes-preserve-unknown-fields"):
+        problems.append(f"{where}: no type")
+    if "properties" in node and "additionalProperties" in node:
+        problems.append(f"{where}: both properties and additionalProperties")
+    if node.get("type") == "object" and "required" in node:
+        missing = set(node["required"]) - set(node.get("properties", {}))
+        if missing:
+            problems.append(f"{where}: required names unknown properties {sorted(missing)}")
+    for rule in node.get("x-kubernetes-validations", []):
+        if set(rule) - {"rule", "message"} or not rule.get("message"):
+            problems.append(f"{where}: validation rule needs exactly rule and message: {rule}")
+    for name, child in node.get("properties", {}).items():
+        problems += structural_problems(child, f"{where}.{name}")
+    if isinstance(node.get("items"), dict):
+        problems += structural_problems(node["items"], f"{where}[]")
+    if isinstance(node.get("additionalProperties"), dict):
+        problems += structural_problems(node["additionalProperties"], f"{where}{{}}")
+    return problems
+
+
+def test_committed_crds_are_current(tmp_path: Path) -> None:
+    """Fails when a model changed without regenerating: run ``python -m kumo.crds charts/kumo/crds``."""
+    done = subprocess.run(
+        [sys.executable, "-m", "kumo.crds", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    generated = {path.name for path in tmp_path.iterdir()}
+    assert generated == EXPECTED_FILES
+    committed = {path.name for path in CHART_CRDS.glob("*.kumo.dev.yaml")}
+    assert committed == EXPECTED_FILES
+    for name in sorted(EXPECTED_FILES):
+        fresh = (tmp_path / name).read_text(encoding="utf-8")
+        assert fresh.startswith(HEADER)
+        assert (CHART_CRDS / name).read_text(encoding="utf-8") == fresh, f"{name} is stale: run make crds"
+
+
+def test_generation_is_deterministic() -> None:
+    assert [render(crd) for crd in build_crds()] == [render(crd) for crd in build_crds()]
+
+
+def test_cli_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "usage: python -m kumo.crds OUTDIR" in capsys.readouterr().err
+
+
+def test_crd_metadata() -> None:
+    crds = crd_by_kind()
+    expected = {"Function": ("functions", "fn"), "Table": ("tables", "tbl"), "Api": ("apis", "api")}
+    for kind, (plural, short) in expected.items():
+        crd = crds[kind]
+        assert crd["apiVersion"] == "apiextensions.k8s.io/v1"
+        assert crd["metadata"]["name"] == f"{plural}.kumo.dev"
+        spec = crd["spec"]
+        assert (spec["group"], spec["scope"]) == ("kumo.dev", "Namespaced")
+        names = spec["names"]
+        assert (names["plural"], names["singular"], names["shortNames"]) == (plural, kind.lower(), [short])
+        assert names["categories"] == ["kumo"]
+        [version] = spec["versions"]
+        assert (version["name"], version["served"], version["storage"]) == ("v1alpha1", True, True)
+        assert version["subresources"] == {"status": {}}
+        columns = {column["name"]: column["jsonPath"] for column in version["additionalPrinterColumns"]}
+        assert columns["Ready"] == '.status.conditions[?(@.type=="Ready")].status'
+        assert columns["Age"] == ".metadata.creationTimestamp"
+        status = version["schema"]["openAPIV3Schema"]["properties"]["status"]
+        assert status == {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    fn_columns = [c["name"] for c in crds["Function"]["spec"]["versions"][0]["additionalPrinterColumns"]]
+    assert fn_columns == ["Runtime", "Memory", "Version", "Ready", "Age"]
+    api_columns = {c["name"]: c["jsonPath"] for c in crds["Api"]["spec"]["versions"][0]["additionalPrinterColumns"]}
+    assert api_columns["URL"] == ".status.url"
+    table_columns = [c["name"] for c in crds["Table"]["spec"]["versions"][0]["additionalPrinterColumns"]]
+    assert table_columns == ["Partitions", "Billing", "Ready", "Age"]
+
+
+@pytest.mark.parametrize("kind", ["Function", "Table", "Api"])
+def test_schemas_are_structural(kind: str) -> None:
+    assert structural_problems(object_schema(kind), kind) == []
+
+
+def test_structural_checker_catches_problems() -> None:
+    bad = {"type": "object", "properties": {"a": {"anyOf": [{"type": "string"}, {"type": "null"}]}, "b": {}}}
+    assert structural_problems(bad) == [".a: anyOf other than the int-or-string pair", ".a: no type", ".b: no type"]
+
+
+@pytest.mark.parametrize("kind", ["Function", "Table", "Api"])
+def test_crds_valid_kubernetes_objects(kind: str) -> None:
+    crd = crd_by_kind()[kind]
+    assert kubernetes_validate.validate(crd, "1.37.0", strict=True) == "1.37"
+    broken = copy.deepcopy(crd)
+    broken["spec"]["scope"] = ["Namespaced"]
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, "1.37.0", strict=True)
+
+
+def test_limits_present() -> None:
+    spec = object_schema("Function")["properties"]["spec"]["properties"]
+    memory = spec["memory"]
+    assert (memory["minimum"], memory["maximum"]) == (128, 10240)
+    assert memory["x-kubernetes-int-or-string"] is True
+    assert "must be at least 128Mi" in [rule["message"] for rule in memory["x-kubernetes-validations"]]
+    timeout = spec["timeout"]
+    rules = {rule["message"]: rule["rule"] for rule in timeout["x-kubernetes-validations"]}
+    assert rules["must be at most 900s"] == "type(self) == int ? self <= 900 : duration(self) <= duration('900s')"
+    assert "must be a whole number of seconds" in rules
+    assert timeout["default"] == "3s"
+    assert spec["runtime"]["enum"] == ["python3.11", "python3.12", "python3.13"]
+    assert spec["environment"]["additionalProperties"] == {"type": "string"}
+    assert spec["concurrency"]["properties"]["reserved"]["maximum"] == 1000
+    assert set(object_schema("Function")["properties"]["spec"]["required"]) == {"runtime", "handler", "code"}
+    code_rules = [rule["message"] for rule in spec["code"]["x-kubernetes-validations"]]
+    assert code_rules == ["exactly one of inline, configMap or image is required"]
+    table = object_schema("Table")["properties"]["spec"]["properties"]
+    assert (table["partitions"]["minimum"], table["partitions"]["maximum"]) == (1, 64)
+    assert table["partitionKey"]["properties"]["type"]["enum"] == ["S", "N", "B"]
+    api = object_schema("Api")["properties"]["spec"]["properties"]
+    assert api["routes"]["minItems"] == 1
+    assert api["stages"]["x-kubernetes-list-map-keys"] == ["name"]
+    assert api["payloadFormat"] == {"default": "2.0", "enum": ["1.0", "2.0"], "type": "string"}
+
+
+@pytest.mark.parametrize(("kind", "obj"), [("Function", FUNCTION), ("Api", API), ("Table", TABLE)])
+def test_example_manifests_validate(kind: str, obj: dict[str, Any]) -> None:
+    validate(kind, obj)
+
+
+def test_methods_any_case() -> None:
+    obj = copy.deepcopy(API)
+    obj["spec"]["routes"] = [{"method": "get", "path": "/items/{id}", "function": "f"}]
+    validate("Api", obj)
+
+
+def test_repository_examples_validate() -> None:
+    for path in sorted((ROOT / "examples").rglob("*.yaml")):
+        for obj in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if obj and obj.get("apiVersion") == "kumo.dev/v1alpha1":
+                validate(obj["kind"], obj)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"memory": 5},
+        {"memory": 20000},
+        {"memory": "lots"},
+        {"timeout": 901},
+        {"timeout": "soon"},
+        {"timeoutt": "3s"},
+        {"runtime": "nodejs20"},
+        {"handler": "app"},
+        {"scaling": {"maxInstances": 0}},
+        {"scaling": {"idleTimeout": 0}},
+        {"environment": {"PORT": 8080}},
+    ],
+)
+def test_bad_function_refused(change: dict[str, Any]) -> None:
+    obj = copy.deepcopy(FUNCTION)
+    obj["spec"].update(change)
+    with pytest.raises(jsonschema.ValidationError):
+        validate("Function", obj)
+
+
+@pytest.mark.parametrize(
+    ("kind", "obj", "path", "value"),
+    [
+        ("Table", TABLE, ["partitions"], 65),
+        ("Table", TABLE, ["partitionKey", "type"], "X"),
+        ("Api", API, ["routes"], []),
+        ("Api", API, ["payloadFormat"], "3.0"),
+        ("Api", API, ["stages"], [{"name": "a b"}]),
+        ("Api", API, ["routes"], [{"method": "FETCH", "path": "/", "function": "f"}]),
+        ("Api", API, ["routes"], [{"method": "GET", "path": "/a/", "function": "f"}]),
+    ],
+)
+def test_bad_table_and_api_refused(kind: str, obj: dict[str, Any], path: list[str], value: Any) -> None:
+    obj = copy.deepcopy(obj)
+    target = obj["spec"]
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(jsonschema.ValidationError):
+        validate(kind, obj)
+
+
+def test_committed_files_parse_as_yaml() -> None:
+    for name in EXPECTED_FILES:
+        text = (CHART_CRDS / name).read_text(encoding="utf-8")
+        assert text.startswith(HEADER)
+        assert yaml.safe_load(text)["kind"] == "CustomResourceDefinition"
