@@ -43,16 +43,6 @@ def build_catalog(manifests: Manifests) -> Catalog:
     return catalog
 
 
-def check_references(manifests: Manifests) -> list[str]:
-    """Routes naming a function that is not loaded (served as errors; worth a warning at start)."""
-    return [
-        f"Api '{api.metadata.name}': route {route.method} {route.path} targets unknown function '{route.function}'"
-        for api in manifests.apis.values()
-        for route in api.spec.routes
-        if route.function not in manifests.functions
-    ]
-
-
 def run_up(paths: Sequence[Path], *, host: str, port: int, state_dir: Path) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -60,7 +50,7 @@ def run_up(paths: Sequence[Path], *, host: str, port: int, state_dir: Path) -> i
     except ManifestError as exc:
         print(f"kumo up: invalid manifests:\n{exc}", file=sys.stderr)
         return 2
-    for warning in check_references(manifests):
+    for warning in manifests.check_references():
         log.warning("%s", warning)
     try:
         return asyncio.run(serve_local(manifests, host=host, port=port, state_dir=state_dir))
