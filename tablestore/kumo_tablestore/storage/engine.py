@@ -1,0 +1,412 @@
+"""The durable per-partition store: LMDB (see ``docs/tablestore.md`` for why), one directory each.
+
+Sub-databases of one LMDB environment, all written in the same transaction:
+
+- ``items``:   table key -> 8-byte big-endian expiry (0 = none) + compact item JSON
+- ``expiry``:  8-byte expiry + table key -> b"" (the TTL sweeper's index)
+- ``changes``: 8-byte sequence number -> :meth:`ChangeRecord.encode`
+- ``meta``:    name -> JSON (table description, TTL settings, slot map); internal names start with NUL
+
+Reads run in short read transactions; range iterators re-open one per chunk, so an abandoned iterator
+never pins old pages. Writes take the engine lock; the caller may use any thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Literal
+
+import lmdb
+
+from kumo_tablestore.keys import prefix_successor
+from kumo_tablestore.storage.records import ChangeRecord, Item, WriteOp, load_item
+from kumo_tablestore.ttl import is_expired
+
+Durability = Literal["full", "normal", "off"]
+Batch = tuple[Sequence[WriteOp], Sequence[ChangeRecord]]
+TransactFn = Callable[[dict[bytes, Item | None]], Batch]
+
+_U64 = 8
+_SEQ_KEY = b"\x00last_seq"
+_DEFAULT_MAP_SIZE = 1 << 30
+_MAX_MAP_SIZE = 1 << 40
+_CHUNK = (16, 256)  # first chunk small (Limit=1 queries), then larger
+
+
+def _u64(n: int) -> bytes:
+    return n.to_bytes(_U64, "big")
+
+
+def _exp(value: bytes | memoryview) -> int:
+    return int.from_bytes(value[:_U64], "big")
+
+
+class StorageEngine:
+    """One partition's items, change log and metadata. Use :func:`open` to create."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, durability: Durability = "full", map_size: int = _DEFAULT_MAP_SIZE
+    ) -> None:
+        if durability not in ("full", "normal", "off"):
+            raise ValueError(f"durability must be full, normal or off, not {durability!r}")
+        self.path = os.fspath(path)
+        self.durability = durability
+        os.makedirs(self.path, exist_ok=True)
+        self._env = lmdb.open(
+            self.path,
+            map_size=map_size,
+            max_dbs=8,
+            sync=durability != "off",
+            metasync=durability == "full",
+            readahead=False,
+            lock=True,
+        )
+        self._items = self._env.open_db(b"items")
+        self._expiry = self._env.open_db(b"expiry")
+        self._changes = self._env.open_db(b"changes")
+        self._meta = self._env.open_db(b"meta")
+        self._lock = threading.RLock()
+        with self._env.begin(db=self._meta) as txn:
+            raw = txn.get(_SEQ_KEY)
+        self._last_seq = int.from_bytes(raw, "big") if raw else 0
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._env.close()
+
+    def __enter__(self) -> StorageEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def last_sequence(self) -> int:
+        """Sequence number of the newest change-log record ever written (0: none)."""
+        return self._last_seq
+
+    # ---- point reads -------------------------------------------------------------------------
+
+    def get_raw(self, key: bytes, *, now: float | None = None, include_expired: bool = False) -> bytes | None:
+        """Stored item JSON, or ``None`` if absent (or expired, unless ``include_expired``)."""
+        with self._env.begin(db=self._items, buffers=True) as txn:
+            value = txn.get(key)
+            if value is None:
+                return None
+            if not include_expired and is_expired(_exp(value), time.time() if now is None else now):
+                return None
+            return bytes(value[_U64:])
+
+    def get(self, key: bytes, *, now: float | None = None, include_expired: bool = False) -> Item | None:
+        raw = self.get_raw(key, now=now, include_expired=include_expired)
+        return None if raw is None else load_item(raw)
+
+    def get_many(self, keys: Iterable[bytes], *, now: float | None = None) -> dict[bytes, Item | None]:
+        """Several items from one consistent snapshot."""
+        now = time.time() if now is None else now
+        with self._env.begin(db=self._items, buffers=True) as txn:
+            return {k: self._load(txn.get(k), now, False) for k in keys}
+
+    @staticmethod
+    def _load(value: memoryview | None, now: float, include_expired: bool) -> Item | None:
+        if value is None or (not include_expired and is_expired(_exp(value), now)):
+            return None
+        return load_item(value[_U64:])
+
+    # ---- writes ------------------------------------------------------------------------------
+
+    def write(self, ops: Sequence[WriteOp], change_log: Sequence[ChangeRecord] = ()) -> list[int]:
+        """Apply puts/deletes and append change-log records atomically; returns their sequence numbers."""
+        return self.write_many([(ops, change_log)])[0]
+
+    def write_many(self, batches: Sequence[Batch]) -> list[list[int]]:
+        """Group commit: several independent batches in one transaction (one fsync)."""
+        return self._in_write_txn(lambda txn: [self._apply(txn, ops, log) for ops, log in batches])
+
+    def transact(
+        self, keys: Iterable[bytes], fn: TransactFn, *, include_expired: bool = False, now: float | None = None
+    ) -> list[int]:
+        """Read-modify-write under the write lock in one transaction.
+
+        ``fn`` gets the current items (``None`` when absent or expired) and returns ``(ops,
+        change_log)`` to apply; if it raises (e.g. a failed condition), nothing is written.
+        """
+        keys = list(keys)
+
+        def body(txn: lmdb.Transaction) -> list[int]:
+            t = time.time() if now is None else now
+            current = {k: self._load(txn.get(k, db=self._items), t, include_expired) for k in keys}
+            ops, log = fn(current)
+            return self._apply(txn, ops, log)
+
+        return self._in_write_txn(body)
+
+    def _in_write_txn(self, body: Callable[[lmdb.Transaction], Any]) -> Any:
+        with self._lock:
+            for _ in range(8):
+                seq_before = self._last_seq
+                try:
+                    with self._env.begin(write=True, buffers=True) as txn:
+                        result = body(txn)
+                        if self._last_seq != seq_before:
+                            txn.put(_SEQ_KEY, _u64(self._last_seq), db=self._meta)
+                    return result
+                except lmdb.MapFullError:
+                    self._last_seq = seq_before
+                    self._grow()
+                except BaseException:
+                    self._last_seq = seq_before
+                    raise
+            raise lmdb.MapFullError("storage map could not grow enough")
+
+    def _grow(self) -> None:
+        size = self._env.info()["map_size"]
+        if size >= _MAX_MAP_SIZE:
+            raise lmdb.MapFullError(f"partition store is at its maximum size ({size} bytes)")
+        self._env.set_mapsize(min(size * 2, _MAX_MAP_SIZE))
+
+    def _apply(self, txn: lmdb.Transaction, ops: Sequence[WriteOp], log: Sequence[ChangeRecord]) -> list[int]:
+        for op in ops:
+            old = txn.get(op.key, db=self._items)
+            if old is not None and (old_exp := _exp(old)):
+                txn.delete(_u64(old_exp) + op.key, db=self._expiry)
+            if op.item is None:
+                if old is not None:
+                    txn.delete(op.key, db=self._items)
+                continue
+            exp = op.expires_at or 0
+            txn.put(op.key, _u64(exp) + op.item, db=self._items)
+            if exp:
+                txn.put(_u64(exp) + op.key, b"", db=self._expiry)
+        seqs = []
+        stamp = time.time()
+        for record in log:
+            self._last_seq += 1
+            record.seq = self._last_seq
+            if record.timestamp is None:
+                record.timestamp = stamp
+            txn.put(_u64(record.seq), record.encode(), db=self._changes, append=True)
+            seqs.append(record.seq)
+        return seqs
+
+    # ---- range reads ---------------------------------------------------------------------------
+
+    def query(
+        self,
+        pk_prefix: bytes,
+        lower: bytes | None = None,
+        lower_inclusive: bool = True,
+        upper: bytes | None = None,
+        upper_inclusive: bool = True,
+        forward: bool = True,
+        exclusive_start: bytes | None = None,
+        *,
+        now: float | None = None,
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Items of one partition-key value, lazily, ordered by sort key.
+
+        ``pk_prefix`` is :func:`keys.partition_prefix`; ``lower``/``upper`` are sort-key encodings
+        (``None``: unbounded); ``exclusive_start`` is a full table key (``LastEvaluatedKey``).
+        Yields ``(table_key, item_json)``.
+        """
+        lo = pk_prefix + lower if lower is not None else pk_prefix
+        lo_incl = lower_inclusive if lower is not None else True
+        if upper is not None:
+            hi: bytes | None = pk_prefix + upper
+            hi_incl = upper_inclusive
+        else:
+            hi, hi_incl = prefix_successor(pk_prefix), False
+        if exclusive_start is not None:
+            if forward and exclusive_start >= lo:
+                lo, lo_incl = exclusive_start, False
+            elif not forward and (hi is None or exclusive_start <= hi):
+                hi, hi_incl = exclusive_start, False
+        return self._range(lo, lo_incl, hi, hi_incl, forward, now)
+
+    def scan(self, exclusive_start: bytes | None = None, *, now: float | None = None) -> Iterator[tuple[bytes, bytes]]:
+        """Every live item in key order, starting after ``exclusive_start``."""
+        return self._range(exclusive_start, exclusive_start is None, None, False, True, now)
+
+    def _range(
+        self, lo: bytes | None, lo_incl: bool, hi: bytes | None, hi_incl: bool, forward: bool, now: float | None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        t = time.time() if now is None else now
+        resume: bytes | None = None  # last key yielded: the next chunk starts after it
+        chunk = _CHUNK[0]
+        while True:
+            rows = self._chunk(lo, lo_incl, hi, hi_incl, forward, resume, chunk)
+            for key, value in rows:
+                if not is_expired(_exp(value), t):
+                    yield key, value[_U64:]
+            if len(rows) < chunk:
+                return
+            resume = rows[-1][0]
+            chunk = _CHUNK[1]
+
+    def _chunk(
+        self,
+        lo: bytes | None,
+        lo_incl: bool,
+        hi: bytes | None,
+        hi_incl: bool,
+        forward: bool,
+        resume: bytes | None,
+        n: int,
+    ) -> list[tuple[bytes, bytes]]:
+        rows: list[tuple[bytes, bytes]] = []
+        with self._env.begin(db=self._items) as txn:
+            cur = txn.cursor()
+            if forward:
+                start, incl = (resume, False) if resume is not None else (lo, lo_incl)
+                ok = cur.set_range(start) if start is not None else cur.first()
+                if ok and start is not None and not incl and cur.key() == start:
+                    ok = cur.next()
+                for key, value in cur.iternext() if ok else ():
+                    if hi is not None and (key > hi or (key == hi and not hi_incl)):
+                        break
+                    rows.append((key, value))
+                    if len(rows) >= n:
+                        break
+            else:
+                start, incl = (resume, False) if resume is not None else (hi, hi_incl)
+                if start is None:
+                    ok = cur.last()
+                else:
+                    ok = cur.set_range(start)
+                    if not ok:
+                        ok = cur.last()
+                    elif cur.key() > start or (cur.key() == start and not incl):
+                        ok = cur.prev()
+                for key, value in cur.iterprev() if ok else ():
+                    if lo is not None and (key < lo or (key == lo and not lo_incl)):
+                        break
+                    rows.append((key, value))
+                    if len(rows) >= n:
+                        break
+        return rows
+
+    # ---- TTL -----------------------------------------------------------------------------------
+
+    def expired_keys(self, now: float, limit: int = 1000) -> list[bytes]:
+        """Up to ``limit`` keys whose expiry has passed at ``now``, oldest expiry first."""
+        out: list[bytes] = []
+        with self._env.begin(db=self._expiry) as txn:
+            for entry in txn.cursor().iternext(keys=True, values=False):
+                if len(out) >= limit or not is_expired(_exp(entry), now):
+                    break
+                out.append(entry[_U64:])
+        return out
+
+    # ---- change log ----------------------------------------------------------------------------
+
+    def read_change_log(self, after_seq: int = 0, limit: int = 1000) -> list[ChangeRecord]:
+        """Records with sequence number > ``after_seq``, oldest first."""
+        out: list[ChangeRecord] = []
+        with self._env.begin(db=self._changes) as txn:
+            cur = txn.cursor()
+            ok = cur.set_range(_u64(after_seq + 1))
+            while ok and len(out) < limit:
+                out.append(ChangeRecord.decode(cur.value()))
+                ok = cur.next()
+        return out
+
+    def first_change_sequence(self) -> int | None:
+        """Oldest retained sequence number (``None``: log empty) — for TRIM_HORIZON iterators."""
+        with self._env.begin(db=self._changes) as txn:
+            cur = txn.cursor()
+            return int.from_bytes(cur.key(), "big") if cur.first() else None
+
+    def trim_change_log(self, before_ts: float, limit: int = 100_000) -> int:
+        """Delete records older than ``before_ts`` (epoch seconds); returns how many."""
+
+        def body(txn: lmdb.Transaction) -> int:
+            cur = txn.cursor(db=self._changes)
+            n = 0
+            while n < limit and cur.first() and ChangeRecord.stored_timestamp(cur.value()) < before_ts:
+                cur.delete()
+                n += 1
+            return n
+
+        return self._in_write_txn(body)
+
+    # ---- metadata -------------------------------------------------------------------------------
+
+    def get_meta(self, name: str, default: Any = None) -> Any:
+        with self._env.begin(db=self._meta) as txn:
+            raw = txn.get(self._meta_key(name))
+        return default if raw is None else json.loads(raw)
+
+    def set_meta(self, name: str, value: Any) -> None:
+        data = json.dumps(value, separators=(",", ":")).encode()
+        self._in_write_txn(lambda txn: txn.put(self._meta_key(name), data, db=self._meta))
+
+    def delete_meta(self, name: str) -> None:
+        self._in_write_txn(lambda txn: txn.delete(self._meta_key(name), db=self._meta))
+
+    @staticmethod
+    def _meta_key(name: str) -> bytes:
+        if not name or name.startswith("\x00"):
+            raise ValueError("metadata names must be non-empty and not start with NUL")
+        return name.encode()
+
+    # ---- housekeeping ----------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """Stored items, including expired ones not yet swept."""
+        with self._env.begin(db=self._items) as txn:
+            return txn.stat(self._items)["entries"]
+
+    def size_bytes(self) -> int:
+        """Approximate bytes of item data (keys + values), for ``TableSizeBytes``."""
+        with self._env.begin(db=self._items) as txn:
+            s = txn.stat(self._items)
+        return s["psize"] * (s["leaf_pages"] + s["overflow_pages"])
+
+    def check_integrity(self) -> list[str]:
+        """Walk every sub-database and cross-check the indexes; returns problems (empty: healthy)."""
+        problems: list[str] = []
+        with self._env.begin() as txn:
+            expiries: set[bytes] = set()
+            for key, value in txn.cursor(db=self._items):
+                if len(value) < _U64:
+                    problems.append(f"item {key!r}: value too short")
+                    continue
+                try:
+                    load_item(value[_U64:])
+                except ValueError:
+                    problems.append(f"item {key!r}: bad JSON")
+                if _exp(value):
+                    expiries.add(value[:_U64] + key)
+            indexed = set(txn.cursor(db=self._expiry).iternext(keys=True, values=False))
+            if indexed != expiries:
+                problems.append(f"expiry index mismatch: {len(indexed ^ expiries)} entries differ")
+            last = 0
+            for key, value in txn.cursor(db=self._changes):
+                seq = int.from_bytes(key, "big")
+                try:
+                    record = ChangeRecord.decode(value)
+                except (ValueError, TypeError):
+                    problems.append(f"change {seq}: undecodable")
+                    continue
+                if record.seq != seq or seq <= last or seq > self._last_seq:
+                    problems.append(f"change {seq}: out of sequence")
+                last = seq
+        return problems
+
+
+def open(
+    path: str | os.PathLike[str], *, durability: Durability = "full", map_size: int = _DEFAULT_MAP_SIZE
+) -> StorageEngine:
+    """Open (creating if needed) the store in directory ``path``.
+
+    ``durability``: ``"full"`` — an acknowledged write survives power loss (fsync per commit);
+    ``"normal"`` — the last commits may be lost on power loss, never corrupted; ``"off"`` — no fsync
+    (survives process crashes only). All modes survive the process being killed.
+    """
+    return StorageEngine(path, durability=durability, map_size=map_size)
