@@ -136,6 +136,8 @@ def test_clause_keywords_case_insensitive_and_in_any_order() -> None:
             "these paths; path one: [a], path two: [a, b]",
         ),
         ("SET a = :v REMOVE a", {":v": {"N": "1"}}, "Two document paths overlap with each other"),
+        ("SET a.b = :v, c = :v, a = :v", {":v": {"N": "1"}}, "path one: [a, b], path two: [a]"),
+        ("REMOVE x, lst[1], y, lst[1]", {}, "path one: [lst, [1]], path two: [lst, [1]]"),
         ("SET lst[0] = :v, lst.x = :v", {":v": {"N": "1"}}, "Two document paths conflict with each other"),
         (
             "SET pk = :v",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 
 from ..errors import ValidationException
 from ..values import (
@@ -59,7 +60,7 @@ def check_paths(paths: list[Path], kind: str) -> None:
     neighbours are compared (O(n log n) for long REMOVE lists).
     """
     order = sorted(range(len(paths)), key=lambda i: _sort_key(paths[i]))
-    for i, j in zip(order, order[1:], strict=False):
+    for i, j in pairwise(order):
         one, two = paths[min(i, j)], paths[max(i, j)]
         k = 0
         limit = min(len(one), len(two))
