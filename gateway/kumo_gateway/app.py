@@ -1,0 +1,77 @@
+"""The gateway's ASGI application: health, the Lambda Invoke API and Api routes."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from kumo.catalog import Catalog
+from kumo_gateway.dispatch import HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
+from kumo_gateway.http_api import ApiHandler, to_starlette
+from kumo_gateway.http_response import internal_server_error
+from kumo_gateway.ids import new_request_id
+from kumo_gateway.invoke_api import InvokeHandler
+from kumo_gateway.lambda_errors import service_error
+from kumo_gateway.provider import Provider
+
+LAMBDA_PREFIX = f"/{LAMBDA_VERSION}"
+_HEALTHY = b'{"status":"ok"}'
+
+
+async def healthz(request: Request) -> Response:
+    return Response(_HEALTHY, media_type="application/json")
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    """Last resort for an exception no handler caught: an error in the protocol's shape, no trace."""
+    if request.url.path.startswith(LAMBDA_PREFIX):
+        return service_error("An internal error occurred.", new_request_id())
+    return to_starlette(internal_server_error(), new_request_id())
+
+
+def _any_method(path: str, endpoint: Callable[[Request], Awaitable[Response]]) -> Route:
+    """A route for every HTTP method (Starlette defaults function endpoints to GET)."""
+    route = Route(path, endpoint, include_in_schema=False)
+    route.methods = None
+    return route
+
+
+def create_app(catalog: Catalog, provider: Provider, *, telemetry: bool = False) -> FastAPI:
+    """The gateway app; its lifespan starts and stops ``provider``.
+
+    Handlers are plain Starlette endpoints (no per-request validation) for a lean hot path.
+    ``telemetry`` turns on FastAPI's built-in OpenTelemetry (where the FastAPI version has it); off
+    by default because its per-request checks cost more than the gateway's own work.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await provider.start()
+        try:
+            yield
+        finally:
+            await provider.stop()
+
+    options: dict[str, Any] = {}
+    if not telemetry and "telemetry" in inspect.signature(FastAPI.__init__).parameters:
+        options["telemetry"] = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+    app = FastAPI(title="Kumo gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan, **options)
+    invoke = InvokeHandler(catalog, provider)
+    apis = ApiHandler(catalog, provider)
+    app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
+    # Invoke and Api requests are routed by the dispatcher; these routes catch what falls through
+    # (other Lambda operations, other methods on /healthz).
+    app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", invoke.unknown))
+    app.router.routes.append(_any_method("/{rest:path}", apis.handle))
+    app.add_middleware(HotPathDispatcher, invoke=invoke, apis=apis)
+    app.add_exception_handler(Exception, _unhandled)
+    app.state.catalog = catalog
+    app.state.provider = provider
+    return app

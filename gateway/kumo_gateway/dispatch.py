@@ -1,0 +1,54 @@
+"""The gateway's hot-path router: a pure ASGI middleware in front of the framework's router.
+
+Invoke calls and Api requests go straight to their handlers (one string split, no route regexes,
+no per-route exception wrappers); everything else (``/healthz``, unknown Lambda operations) falls
+through to the FastAPI routes. The framework's outer error middleware still wraps it all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from kumo_gateway.http_api import ApiHandler
+from kumo_gateway.invoke_api import InvokeHandler
+
+#: Path segment of the Lambda API (its version date).
+LAMBDA_VERSION = "2015-03-31"
+HEALTH_PATH = "/healthz"
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def pick_handler(method: str, path: str, invoke: Handler, api: Handler) -> tuple[Handler, str | None] | None:
+    """``(handler, function name or None)`` for a hot path, None to fall through to the framework."""
+    if path == HEALTH_PATH:
+        return None
+    parts = path.split("/", 5)
+    if len(parts) > 1 and parts[1] == LAMBDA_VERSION:
+        if method == "POST" and len(parts) == 5 and parts[2] == "functions" and parts[4] == "invocations" and parts[3]:
+            return invoke, parts[3]
+        return None
+    return api, None
+
+
+class HotPathDispatcher:
+    def __init__(self, app: ASGIApp, invoke: InvokeHandler, apis: ApiHandler) -> None:
+        self.app = app
+        self.invoke = invoke.invoke
+        self.api = apis.handle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            picked = pick_handler(scope["method"], scope["path"], self.invoke, self.api)
+            if picked is not None:
+                handler, function_name = picked
+                if function_name is not None:
+                    scope["path_params"] = {"function_name": function_name}
+                response = await handler(Request(scope, receive, send))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -1,0 +1,211 @@
+"""Api routes: ``ANY /{api}/{stage}/{path...}`` -> route match -> Lambda proxy event -> function.
+
+Each Api's routes are compiled once and recompiled when the catalog holds a new Api object.
+Payload formats plug in through :data:`PAYLOAD_FORMATS` (event builder + result mapper).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from kumo.catalog import Catalog
+from kumo.runtime.invocation import MAX_SYNC_PAYLOAD, Invocation
+from kumo_gateway import event_v2, response_v2
+from kumo_gateway.bodies import read_body
+from kumo_gateway.http_response import (
+    HttpResponse,
+    bad_gateway,
+    internal_server_error,
+    not_found,
+    request_too_large,
+    service_unavailable,
+    too_many_requests,
+)
+from kumo_gateway.ids import new_request_id
+from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, Provider, TooManyRequests
+from kumo_gateway.routing import RouteTable, compile_routes
+
+if TYPE_CHECKING:
+    from kumo.models import Api
+
+log = logging.getLogger("kumo.gateway")
+
+DEFAULT_STAGE = "$default"
+LATEST = "$LATEST"
+#: API Gateway HTTP APIs accept request payloads up to 10 MB (the event must still fit Lambda's 6 MB).
+MAX_API_PAYLOAD = 10 * 1024 * 1024
+_STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
+
+EventBuilder = Callable[[event_v2.HttpRequest, event_v2.RequestContext], dict[str, Any]]
+ResultMapper = Callable[[bytes, "str | None"], HttpResponse]
+#: payload format version -> (event builder, result mapper).
+PAYLOAD_FORMATS: dict[str, tuple[EventBuilder, ResultMapper]] = {
+    "2.0": (event_v2.build_event, response_v2.map_result),
+}
+
+
+@dataclass(frozen=True)
+class CompiledApi:
+    api: Api
+    routes: RouteTable
+    #: stage name -> stage variables.
+    stages: dict[str, dict[str, str]]
+    payload_format: str
+
+
+def compile_api(api: Api) -> CompiledApi:
+    stages = {stage.name: dict(stage.variables) for stage in api.spec.stages} or {DEFAULT_STAGE: {}}
+    table = compile_routes(list(api.spec.routes))
+    for error in table.errors:
+        log.warning("Api %s: route skipped: %s", api.metadata.name, error)
+    return CompiledApi(api, table, stages, str(api.spec.payload_format))
+
+
+def resolve_qualifier(qualifier: str | None, stage_variables: dict[str, str]) -> str | None:
+    """Substitute ``${stageVariables.name}`` in a route's qualifier (None/empty -> None)."""
+    if not qualifier:
+        return None
+    resolved = _STAGE_VARIABLE.sub(lambda m: stage_variables.get(m.group(1), ""), qualifier)
+    return resolved or None
+
+
+def split_api_path(raw_path: str) -> tuple[str, str, str] | None:
+    """``/api/stage/rest`` -> ``("api", "stage", "/rest")`` (rest raw, ``""`` when absent)."""
+    parts = raw_path.split("/", 3)
+    if len(parts) < 3 or not parts[1] or not parts[2]:
+        return None
+    rest = "/" + parts[3] if len(parts) == 4 else ""
+    return unquote(parts[1]), unquote(parts[2]), rest
+
+
+def to_starlette(response: HttpResponse, request_id: str) -> Response:
+    try:
+        raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers]
+    except UnicodeEncodeError:
+        log.warning("function response has a header that is not latin-1; answering 502")
+        return to_starlette(bad_gateway(), request_id)
+    out = Response(response.body, status_code=response.status)
+    out.raw_headers.extend(raw)
+    out.raw_headers.append((b"apigw-requestid", request_id.encode("ascii")))
+    return out
+
+
+class ApiHandler:
+    """Answers requests for every Api in the catalog."""
+
+    def __init__(self, catalog: Catalog, provider: Provider) -> None:
+        self.catalog = catalog
+        self.provider = provider
+        self._compiled: dict[str, CompiledApi] = {}
+
+    def compiled(self, name: str) -> CompiledApi | None:
+        api = self.catalog.api(name)
+        if api is None:
+            self._compiled.pop(name, None)
+            return None
+        entry = self._compiled.get(name)
+        if entry is None or entry.api is not api:
+            entry = self._compiled[name] = compile_api(api)
+        return entry
+
+    async def handle(self, request: Request) -> Response:
+        request_id = new_request_id()
+        try:
+            response = await self._handle(request, request_id)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        except Exception:
+            log.exception("request %s %s failed unexpectedly (%s)", request.method, request.url.path, request_id)
+            response = internal_server_error()
+        return to_starlette(response, request_id)
+
+    async def _handle(self, request: Request, request_id: str) -> HttpResponse:
+        scope = request.scope
+        raw_path = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        parts = split_api_path(path)
+        if parts is None:
+            return not_found()
+        api_name, stage, rest = parts
+        compiled = self.compiled(api_name)
+        if compiled is None:
+            return not_found()
+        stage_variables = compiled.stages.get(stage)
+        if stage_variables is None:
+            return not_found()
+        method = request.method
+        match = compiled.routes.match(method, rest or "/")
+        if match is None:
+            return not_found()
+        payload_format = PAYLOAD_FORMATS.get(compiled.payload_format)
+        if payload_format is None:
+            log.error("Api %s: payload format %r is not supported", api_name, compiled.payload_format)
+            return internal_server_error()
+        build_event, map_result = payload_format
+
+        body = await read_body(request, MAX_API_PAYLOAD)
+        if body is None:
+            return request_too_large()
+        client = scope.get("client")
+        http_request = event_v2.HttpRequest(
+            method=method,
+            raw_path=(rest or "/") if stage == DEFAULT_STAGE else f"/{stage}{rest}",
+            raw_query=scope.get("query_string", b"").decode("latin-1"),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+            body=body,
+            source_ip=client[0] if client else "",
+            protocol=f"HTTP/{scope.get('http_version', '1.1')}",
+        )
+        context = event_v2.RequestContext(
+            account_id=self.catalog.account_id,
+            api_id=api_name,
+            stage=stage,
+            route_key=match.route_key,
+            request_id=request_id,
+            time_epoch_s=time.time(),
+            path_parameters=match.path_parameters,
+            stage_variables=stage_variables,
+        )
+        payload = json.dumps(build_event(http_request, context), separators=(",", ":")).encode()
+        if len(payload) > MAX_SYNC_PAYLOAD:
+            return request_too_large()
+
+        route = match.route
+        qualifier = resolve_qualifier(route.qualifier, stage_variables)
+        if self.catalog.function(route.function) is None or qualifier not in (None, LATEST):
+            log.warning(
+                "Api %s route %s: function %s%s not found",
+                api_name,
+                match.route_key,
+                route.function,
+                f":{qualifier}" if qualifier else "",
+            )
+            return internal_server_error()
+        invocation = Invocation(
+            request_id=new_request_id(),
+            payload=payload,
+            invoked_function_arn=self.catalog.function_arn(route.function, qualifier),
+            trace_id=request.headers.get("x-amzn-trace-id"),
+        )
+        try:
+            async with self.provider.acquire(route.function, LATEST) as instance:
+                result = await instance.invoke(invocation)
+        except FunctionNotFound:
+            log.warning("Api %s route %s: function %s not found", api_name, match.route_key, route.function)
+            return internal_server_error()
+        except TooManyRequests:
+            return too_many_requests()
+        except InstanceUnavailable as exc:
+            log.warning("Api %s route %s: no instance: %s", api_name, match.route_key, exc)
+            return service_unavailable()
+        return map_result(result.payload, result.function_error)

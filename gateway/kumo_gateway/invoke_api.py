@@ -1,0 +1,168 @@
+"""The Lambda ``Invoke`` operation: ``POST /2015-03-31/functions/{FunctionName}/invocations``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from kumo.catalog import Catalog
+from kumo.runtime.invocation import LOG_TAIL_BYTES, MAX_SYNC_PAYLOAD, Invocation, error_payload
+from kumo_gateway.bodies import read_body
+from kumo_gateway.function_names import InvalidFunctionName, parse_function_name
+from kumo_gateway.ids import new_request_id
+from kumo_gateway.lambda_errors import lambda_error, resource_not_found, service_error, unknown_operation
+from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, Provider, TooManyRequests
+
+log = logging.getLogger("kumo.gateway")
+
+#: Largest ``X-Amz-Client-Context`` Lambda accepts (base64 text, bytes).
+MAX_CLIENT_CONTEXT = 3583
+LATEST = "$LATEST"
+_INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+_LOG_TYPES = ("None", "Tail")
+
+
+def _enum_error(value: str, field: str, allowed: tuple[str, ...], request_id: str) -> Response:
+    return lambda_error(
+        400,
+        "ValidationException",
+        f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: "
+        f"Member must satisfy enum value set: [{', '.join(allowed)}]",
+        request_id,
+    )
+
+
+def _check_client_context(value: str) -> str | None:
+    """An error message when ``X-Amz-Client-Context`` is not base64 of a JSON object within the limit."""
+    if len(value.encode()) > MAX_CLIENT_CONTEXT:
+        return f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes (base64-encoded)."
+    try:
+        decoded = json.loads(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError):
+        decoded = None
+    if not isinstance(decoded, dict):
+        return "Client context must be a valid Base64-encoded JSON object."
+    return None
+
+
+class InvokeHandler:
+    """Answers Invoke requests against a catalog, running functions through a provider."""
+
+    def __init__(self, catalog: Catalog, provider: Provider) -> None:
+        self.catalog = catalog
+        self.provider = provider
+
+    async def invoke(self, request: Request) -> Response:
+        request_id = new_request_id()
+        try:
+            return await self._invoke(request, request_id)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        except Exception:
+            log.exception("Invoke %s failed unexpectedly (request %s)", request.url.path, request_id)
+            return service_error("An internal error occurred while invoking the function.", request_id)
+
+    async def unknown(self, request: Request) -> Response:
+        return unknown_operation(new_request_id())
+
+    async def _invoke(self, request: Request, request_id: str) -> Response:
+        headers = request.headers
+        try:
+            ref = parse_function_name(
+                request.path_params["function_name"], request.query_params.get("Qualifier") or None
+            )
+        except InvalidFunctionName as exc:
+            return lambda_error(400, exc.error_type, exc.message, request_id)
+        body = await read_body(request, MAX_SYNC_PAYLOAD)
+        if body is None:
+            return lambda_error(
+                413,
+                "RequestTooLargeException",
+                f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation",
+                request_id,
+            )
+        arn = self.catalog.function_arn(ref.name, ref.qualifier)
+        if self.catalog.function(ref.name) is None or ref.qualifier not in (None, LATEST):
+            return resource_not_found(arn, request_id)
+
+        invocation_type = headers.get("x-amz-invocation-type", "RequestResponse")
+        if invocation_type not in _INVOCATION_TYPES:
+            return _enum_error(invocation_type, "invocationType", _INVOCATION_TYPES, request_id)
+        log_type = headers.get("x-amz-log-type", "None")
+        if log_type not in _LOG_TYPES:
+            return _enum_error(log_type, "logType", _LOG_TYPES, request_id)
+        client_context = headers.get("x-amz-client-context") or None
+        if client_context is not None:
+            problem = _check_client_context(client_context)
+            if problem is not None:
+                return lambda_error(400, "InvalidRequestContentException", problem, request_id)
+        if invocation_type == "DryRun":
+            return Response(status_code=204, headers={"x-amzn-RequestId": request_id})
+        if invocation_type == "Event":
+            return lambda_error(
+                400,
+                "InvalidParameterValueException",
+                "InvocationType Event (asynchronous invocation) is not supported by Kumo yet; use RequestResponse.",
+                request_id,
+            )
+        if not body:
+            body = b"{}"
+        else:
+            try:
+                json.loads(body)
+            except ValueError as exc:
+                return lambda_error(
+                    400,
+                    "InvalidRequestContentException",
+                    f"Could not parse request body into json: Could not parse payload into json: {exc}",
+                    request_id,
+                )
+
+        invocation = Invocation(
+            request_id=request_id,
+            payload=body,
+            invoked_function_arn=arn,
+            client_context=client_context,
+            log_tail=log_type == "Tail",
+            trace_id=headers.get("x-amzn-trace-id"),
+        )
+        try:
+            async with self.provider.acquire(ref.name, LATEST) as instance:
+                result = await instance.invoke(invocation)
+        except FunctionNotFound:
+            return resource_not_found(arn, request_id)
+        except TooManyRequests as exc:
+            return lambda_error(
+                429,
+                "TooManyRequestsException",
+                exc.message or "Rate Exceeded.",
+                request_id,
+                extra={"Reason": exc.reason},
+                headers={"Retry-After": str(exc.retry_after_s)},
+            )
+        except InstanceUnavailable as exc:
+            return service_error(f"No instance of the function became available: {exc}", request_id, 503)
+
+        payload, function_error = result.payload, result.function_error
+        if len(payload) > MAX_SYNC_PAYLOAD:
+            payload = error_payload(
+                "Function.ResponseSizeTooLarge",
+                f"Response payload size exceeded maximum allowed payload size ({MAX_SYNC_PAYLOAD} bytes).",
+            )
+            function_error = "Unhandled"
+        response = Response(payload, status_code=200, media_type="application/json")
+        raw = response.raw_headers
+        raw.append((b"x-amzn-requestid", request_id.encode()))
+        raw.append((b"x-amz-executed-version", result.executed_version.encode()))
+        if function_error:
+            raw.append((b"x-amz-function-error", function_error.encode()))
+        if invocation.log_tail:
+            raw.append((b"x-amz-log-result", base64.b64encode(result.log_tail[-LOG_TAIL_BYTES:])))
+        for name, value in result.extra_headers.items():
+            raw.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+        return response

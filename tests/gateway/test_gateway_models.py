@@ -1,0 +1,84 @@
+"""The gateway against the real resource models (the hello example) and the hot-path dispatcher."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from gateway_fakes import InProcessProvider, returns
+
+from kumo.catalog import Catalog
+from kumo.models import Api, Function
+from kumo_gateway.app import create_app
+from kumo_gateway.dispatch import pick_handler
+from kumo_gateway.http_api import compile_api, resolve_qualifier, split_api_path
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "hello"
+
+
+def load(kind: type, name: str):
+    return kind.model_validate(yaml.safe_load((EXAMPLES / name).read_text()))
+
+
+def test_compile_real_api() -> None:
+    compiled = compile_api(load(Api, "api.yaml"))
+    assert compiled.stages == {"dev": {"greeting": "Hello"}}
+    assert compiled.payload_format == "2.0"
+    match = compiled.routes.match("GET", "/hello")
+    assert (match.route.function, match.route_key) == ("hello", "GET /hello")
+
+
+def test_real_models_over_http(run_server) -> None:
+    catalog = Catalog()
+    catalog.set_function(load(Function, "function.yaml"))
+    catalog.set_api(load(Api, "api.yaml"))
+    provider = InProcessProvider({"hello": returns(b'{"message": "Hello, kumo!"}')})
+    server = run_server(create_app(catalog, provider))
+    response = httpx.get(f"{server.base_url}/hello/dev/hello", params={"name": "kumo"})
+    assert response.status_code == 200
+    assert response.json() == {"message": "Hello, kumo!"}
+    assert b'"queryStringParameters":{"name":"kumo"}' in provider.invocations[-1].payload
+
+
+def test_resolve_qualifier() -> None:
+    assert resolve_qualifier(None, {}) is None
+    assert resolve_qualifier("", {}) is None
+    assert resolve_qualifier("live", {}) == "live"
+    assert resolve_qualifier("${stageVariables.alias}", {"alias": "blue"}) == "blue"
+    assert resolve_qualifier("v${stageVariables.n}", {"n": "2"}) == "v2"
+    assert resolve_qualifier("${stageVariables.missing}", {}) is None
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/shop/dev/items/1", ("shop", "dev", "/items/1")),
+        ("/shop/dev", ("shop", "dev", "")),
+        ("/shop/dev/", ("shop", "dev", "/")),
+        ("/shop/%24default/x", ("shop", "$default", "/x")),
+        ("/shop", None),
+        ("/", None),
+        ("//dev/x", None),
+    ],
+)
+def test_split_api_path(path: str, expected) -> None:
+    assert split_api_path(path) == expected
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("POST", "/2015-03-31/functions/fn/invocations", ("invoke", "fn")),
+        ("GET", "/2015-03-31/functions/fn/invocations", None),
+        ("POST", "/2015-03-31/functions/fn/other", None),
+        ("POST", "/2015-03-31/functions//invocations", None),
+        ("GET", "/2015-03-31/functions", None),
+        ("GET", "/healthz", None),
+        ("GET", "/shop/dev/x", ("api", None)),
+        ("DELETE", "/", ("api", None)),
+    ],
+)
+def test_pick_handler(method: str, path: str, expected) -> None:
+    assert pick_handler(method, path, "invoke", "api") == expected  # type: ignore[arg-type]
