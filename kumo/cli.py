@@ -74,6 +74,67 @@ def gateway(
     raise typer.Exit(run_up(paths or [], host=host, port=port, state_dir=state_dir))
 
 
+@app.command()
+def runtime(
+    function_name: Annotated[str | None, typer.Option(envvar="KUMO_FUNCTION_NAME", help="Function name.")] = None,
+    handler: Annotated[str | None, typer.Option(envvar="KUMO_HANDLER", help="module.function")] = None,
+    runtime_name: Annotated[
+        str | None, typer.Option("--runtime", envvar="KUMO_RUNTIME", help="python3.11, python3.12 or python3.13.")
+    ] = None,
+    code_dir: Annotated[Path | None, typer.Option(envvar="KUMO_CODE_DIR", help="The function's code.")] = None,
+    memory: Annotated[int, typer.Option(envvar="KUMO_MEMORY_MB", help="Memory limit in MB.")] = 128,
+    timeout: Annotated[float, typer.Option(envvar="KUMO_TIMEOUT_S", help="Timeout in seconds.")] = 3.0,
+    function_version: Annotated[str, typer.Option(envvar="KUMO_FUNCTION_VERSION")] = "$LATEST",
+    region: Annotated[
+        str | None, typer.Option(envvar="KUMO_REGION", help="Defaults to AWS_REGION or us-east-1.")
+    ] = None,
+    account_id: Annotated[str, typer.Option(envvar="KUMO_ACCOUNT_ID")] = "000000000000",
+    env: Annotated[list[str] | None, typer.Option("--env", help="KEY=VALUE for the function (repeatable).")] = None,
+    command: Annotated[
+        str | None, typer.Option(envvar="KUMO_COMMAND", help="Run this instead of Kumo's runtime client.")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address of the invoke endpoint.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="Port of the invoke endpoint.")] = 8080,
+    log_dir: Annotated[Path | None, typer.Option(help="Write instance logs here.")] = None,
+) -> None:
+    """Run one function instance: the runtime host and its language runtime (a pod's main process)."""
+    import json
+    import os
+
+    from kumo.runtime.config import ConfigError, config_from_env
+    from kumo.runtime.standalone import run_standalone
+
+    variables = dict(os.environ)
+    options = {
+        "KUMO_FUNCTION_NAME": function_name,
+        "KUMO_HANDLER": handler,
+        "KUMO_RUNTIME": runtime_name,
+        "KUMO_CODE_DIR": str(code_dir) if code_dir else None,
+        "KUMO_MEMORY_MB": str(memory),
+        "KUMO_TIMEOUT_S": str(timeout),
+        "KUMO_FUNCTION_VERSION": function_version,
+        "KUMO_REGION": region,
+        "KUMO_ACCOUNT_ID": account_id,
+        "KUMO_COMMAND": command,
+    }
+    variables.update({k: v for k, v in options.items() if v is not None})
+    if env:
+        pairs = json.loads(variables.get("KUMO_ENVIRONMENT") or "{}")
+        for item in env:
+            key, sep, value = item.partition("=")
+            if not sep:
+                typer.echo(f"kumo runtime: --env expects KEY=VALUE, got {item!r}", err=True)
+                raise typer.Exit(2)
+            pairs[key] = value
+        variables["KUMO_ENVIRONMENT"] = json.dumps(pairs)
+    try:
+        config = config_from_env(variables)
+    except (ConfigError, ValueError) as exc:
+        typer.echo(f"kumo runtime: {exc}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(run_standalone(config, host=host, port=port, log_dir=log_dir))
+
+
 def main() -> None:
     app()
 

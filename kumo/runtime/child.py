@@ -26,10 +26,20 @@ class ChildProcess:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.returncode: int | None = None
         self.exited = asyncio.Event()
+        self._exit_future: asyncio.Future[int] | None = None
 
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
+
+    @property
+    def exit_future(self) -> asyncio.Future[int]:
+        """Resolves with the return code once the child has exited and its output is drained."""
+        if self._exit_future is None:
+            self._exit_future = asyncio.get_running_loop().create_future()
+            if self.exited.is_set():
+                self._exit_future.set_result(self.returncode if self.returncode is not None else -9)
+        return self._exit_future
 
     async def spawn(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
         self._loop = asyncio.get_running_loop()
@@ -46,6 +56,10 @@ class ChildProcess:
             )
         except BaseException:
             os.close(read_fd)
+            self.returncode = 127
+            self.exited.set()
+            if self._exit_future is not None and not self._exit_future.done():
+                self._exit_future.set_result(127)
             raise
         finally:
             os.close(write_fd)
@@ -82,8 +96,13 @@ class ChildProcess:
         try:
             self.returncode = await self._proc.wait()
         finally:
+            # Leftover descendants of a dead runtime go with it.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
             self.drain()
             self.exited.set()
+            if self._exit_future is not None and not self._exit_future.done():
+                self._exit_future.set_result(self.returncode if self.returncode is not None else -9)
 
     def kill(self) -> None:
         """SIGKILL the child's whole process group."""

@@ -7,7 +7,6 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 
 #: Lambda's limit for the init phase (seconds).
 INIT_TIMEOUT_S = 10.0
@@ -19,8 +18,6 @@ PLATFORM_ENV_PASSTHROUGH = (
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
 )
-
-_EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -34,8 +31,8 @@ class FunctionConfig:
     version: str = "$LATEST"
     memory_mb: int = 128
     timeout_s: float = 3.0
-    environment: Mapping[str, str] = field(default=_EMPTY)
-    platform_environment: Mapping[str, str] = field(default=_EMPTY)
+    environment: Mapping[str, str] = field(default_factory=dict)
+    platform_environment: Mapping[str, str] = field(default_factory=dict)
     region: str = "us-east-1"
     account_id: str = "000000000000"
     command: Sequence[str] | None = None
@@ -57,9 +54,7 @@ def _json_map(env: Mapping[str, str], key: str) -> dict[str, str]:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{key} is not valid JSON: {exc}") from None
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise ConfigError(f"{key} must be a JSON object of strings")
     return value
 
@@ -101,16 +96,10 @@ def config_from_env(env: Mapping[str, str]) -> FunctionConfig:
     object), and the host's ``AWS_ENDPOINT_URL*`` / credential variables are forwarded as platform
     environment too.
     """
-    missing = [
-        k for k in ("KUMO_FUNCTION_NAME", "KUMO_HANDLER", "KUMO_RUNTIME", "KUMO_CODE_DIR") if not env.get(k)
-    ]
+    missing = [k for k in ("KUMO_FUNCTION_NAME", "KUMO_HANDLER", "KUMO_RUNTIME", "KUMO_CODE_DIR") if not env.get(k)]
     if missing:
         raise ConfigError(f"missing required variable(s): {', '.join(missing)}")
-    platform = {
-        k: v
-        for k, v in env.items()
-        if k in PLATFORM_ENV_PASSTHROUGH or k.startswith("AWS_ENDPOINT_URL_")
-    }
+    platform = {k: v for k, v in env.items() if k in PLATFORM_ENV_PASSTHROUGH or k.startswith("AWS_ENDPOINT_URL_")}
     platform.update(_json_map(env, "KUMO_PLATFORM_ENVIRONMENT"))
     return FunctionConfig(
         name=env["KUMO_FUNCTION_NAME"],

@@ -16,8 +16,14 @@ def exit_reason(returncode: int | None) -> str:
             name = signal.Signals(-returncode).name
         except ValueError:
             return f"signal: {-returncode}"
-        words = {"SIGKILL": "killed", "SIGSEGV": "segmentation fault", "SIGABRT": "aborted",
-                 "SIGTERM": "terminated", "SIGBUS": "bus error", "SIGILL": "illegal instruction"}
+        words = {
+            "SIGKILL": "killed",
+            "SIGSEGV": "segmentation fault",
+            "SIGABRT": "aborted",
+            "SIGTERM": "terminated",
+            "SIGBUS": "bus error",
+            "SIGILL": "illegal instruction",
+        }
         return f"signal: {words.get(name, name.removeprefix('SIG').lower())}"
     return f"exit status {returncode}"
 
@@ -50,8 +56,7 @@ def init_timed_out(request_id: str, limit_s: float) -> bytes:
 def response_too_large(size: int) -> bytes:
     return error_payload(
         "Function.ResponseSizeTooLarge",
-        f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
-        f"({MAX_SYNC_PAYLOAD} bytes).",
+        f"Response payload size ({size} bytes) exceeded maximum allowed payload size ({MAX_SYNC_PAYLOAD} bytes).",
     )
 
 

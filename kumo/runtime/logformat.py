@@ -36,8 +36,10 @@ def report_line(
 
 def platform_error_line(request_id: str, payload_message: str) -> bytes:
     """The line Lambda writes when it ends an invocation itself (timeout, crash, memory)."""
-    return f"{payload_message}\n".encode() if payload_message.startswith("RequestId:") else (
-        f"RequestId: {request_id} Error: {payload_message}\n".encode()
+    return (
+        f"{payload_message}\n".encode()
+        if payload_message.startswith("RequestId:")
+        else (f"RequestId: {request_id} Error: {payload_message}\n".encode())
     )
 
 

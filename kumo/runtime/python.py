@@ -104,7 +104,7 @@ def find_python(version: str) -> str | None:
 def resolve_python(runtime: str) -> PythonInterpreter:
     """The interpreter for ``runtime``; falls back to Kumo's own (with a warning, once)."""
     version = runtime_version(runtime)
-    own = "%d.%d" % sys.version_info[:2]
+    own = f"{sys.version_info[0]}.{sys.version_info[1]}"
     found = find_python(version)
     if found is not None:
         return PythonInterpreter(found, version, is_kumo_own=False)

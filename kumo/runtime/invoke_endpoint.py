@@ -1,0 +1,126 @@
+"""The RIE-compatible invoke endpoint of an instance (for the cluster provider and benchmarks).
+
+``POST /2015-03-31/functions/{name}/invocations`` runs one invocation; ``GET /healthz`` says whether
+the instance can take work. Errors use the Lambda API's shape (``x-amzn-ErrorType`` + JSON body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from kumo.runtime.invocation import MAX_SYNC_PAYLOAD, Invocation
+
+log = logging.getLogger("kumo.runtime")
+
+if TYPE_CHECKING:
+    from kumo.runtime.host import RuntimeHost
+
+HostGetter = Callable[[], "RuntimeHost | None"]
+_GET_HOST: web.AppKey[HostGetter] = web.AppKey("get_host", object)  # type: ignore[arg-type]
+_WAIT_FOR_HOST: web.AppKey[float] = web.AppKey("wait_for_host", float)
+#: Lambda's limit for ``X-Amz-Client-Context`` (bytes of base64).
+MAX_CLIENT_CONTEXT = 3583
+
+
+def lambda_error(status: int, error_type: str, message: str) -> web.Response:
+    body = {"Type": "User", "message": message, "__type": error_type}
+    return web.json_response(body, status=status, headers={"x-amzn-ErrorType": error_type})
+
+
+def validate_client_context(value: str | None) -> str | None:
+    """An error message when ``X-Amz-Client-Context`` is not base64 of a JSON object, else ``None``."""
+    if value is None:
+        return None
+    if len(value) > MAX_CLIENT_CONTEXT:
+        return f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes"
+    try:
+        decoded = json.loads(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError):
+        return "Client context must be a valid Base64-encoded JSON object."
+    if not isinstance(decoded, dict):
+        return "Client context must be a valid Base64-encoded JSON object."
+    return None
+
+
+async def _live_host(app: web.Application) -> RuntimeHost | None:
+    """The current instance; waits (bounded) while a replacement starts in standalone mode."""
+    host = app[_GET_HOST]()
+    for _ in range(int(app[_WAIT_FOR_HOST] / 0.01)):
+        if host is not None and host.alive:
+            break
+        await asyncio.sleep(0.01)
+        host = app[_GET_HOST]()
+    return host
+
+
+async def _invoke(request: web.Request) -> web.Response:
+    host = await _live_host(request.app)
+    if host is None or not host.alive:
+        return lambda_error(503, "ServiceException", "The function instance is not running")
+    if host.busy:
+        return lambda_error(409, "ResourceConflictException", "The function instance is busy")
+    if request.content_length is not None and request.content_length > MAX_SYNC_PAYLOAD:
+        return lambda_error(413, "RequestTooLargeException", "Request must be smaller than 6291456 bytes")
+    try:
+        payload = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return lambda_error(413, "RequestTooLargeException", "Request must be smaller than 6291456 bytes")
+    client_context = request.headers.get("X-Amz-Client-Context")
+    problem = validate_client_context(client_context)
+    if problem:
+        return lambda_error(400, "InvalidRequestContentException", problem)
+    invocation = Invocation(
+        request_id=request.headers.get("X-Amz-Request-Id") or str(uuid.uuid4()),
+        payload=payload or b"{}",
+        invoked_function_arn=host.config.arn,
+        client_context=client_context,
+        log_tail=request.headers.get("X-Amz-Log-Type", "").lower() == "tail",
+        trace_id=request.headers.get("X-Amzn-Trace-Id"),
+    )
+    if host.busy:  # raced with another request while reading the body
+        return lambda_error(409, "ResourceConflictException", "The function instance is busy")
+    try:
+        result = await host.invoke(invocation)
+    except RuntimeError as exc:
+        return lambda_error(409, "ResourceConflictException", str(exc))
+    except Exception:
+        log.exception("invocation %s failed inside the host", invocation.request_id)
+        return lambda_error(500, "ServiceException", "The function instance failed to run the invocation")
+    headers = {
+        "X-Amz-Executed-Version": result.executed_version,
+        "X-Amz-Request-Id": invocation.request_id,
+        "X-Kumo-Instance-Reusable": "true" if result.instance_reusable else "false",
+        **result.extra_headers,
+    }
+    if result.function_error:
+        headers["X-Amz-Function-Error"] = result.function_error
+    if invocation.log_tail:
+        headers["X-Amz-Log-Result"] = base64.b64encode(result.log_tail).decode()
+    return web.Response(body=result.payload, headers=headers, content_type="application/json")
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    host = request.app[_GET_HOST]()
+    ready = host is not None and host.alive and not host.busy
+    state = "ready" if ready else ("busy" if host is not None and host.alive else "down")
+    return web.json_response({"status": state}, status=200 if ready else 503)
+
+
+def make_invoke_app(get_host: HostGetter, *, wait_for_host_s: float = 0.0) -> web.Application:
+    """The endpoint for whatever instance ``get_host()`` returns (standalone mode swaps instances,
+    and passes ``wait_for_host_s`` so requests wait for the replacement instead of failing)."""
+    app = web.Application(client_max_size=MAX_SYNC_PAYLOAD)
+    app[_GET_HOST] = get_host
+    app[_WAIT_FOR_HOST] = wait_for_host_s
+    app.router.add_post("/2015-03-31/functions/{function_name}/invocations", _invoke)
+    app.router.add_get("/healthz", _healthz)
+    return app
