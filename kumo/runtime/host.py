@@ -25,7 +25,7 @@ from kumo.runtime.config import INIT_TIMEOUT_S, FunctionConfig
 from kumo.runtime.environment import build_environment
 from kumo.runtime.invocation import LOG_TAIL_BYTES, Invocation, InvocationResult
 from kumo.runtime.logsink import InstanceLog
-from kumo.runtime.memory import tree_usage_kb
+from kumo.runtime.memory import process_peak_kb, tree_usage_kb
 from kumo.runtime.python import python_command, resolve_python, runtime_version
 from kumo.runtime.runtime_api import make_runtime_api_app, serve_app
 from kumo.runtime.session import ActiveInvocation, Outcome, RuntimeSession
@@ -213,12 +213,6 @@ class RuntimeHost:
         peak_kb = 0
         rid = active.request_id
         while not active.outcome.done():
-            pid = self._child.pid
-            if pid is not None and not exited.done():
-                peak_kb = max(peak_kb, tree_usage_kb(pid)[1])
-            if peak_kb > limit_kb:
-                active.finish(self._platform_failure(rid, failures.out_of_memory(rid)))
-                break
             if exited.done():
                 active.finish(self._platform_failure(rid, failures.exited(rid, exited.result())))
                 break
@@ -233,10 +227,19 @@ class RuntimeHost:
             await asyncio.wait(
                 {active.outcome, exited}, timeout=min(MEMORY_POLL_S, remaining), return_when=asyncio.FIRST_COMPLETED
             )
+            pid = self._child.pid
+            if active.outcome.done() or pid is None or exited.done():
+                continue
+            # Still running after a poll interval: sample the whole process tree's memory.
+            peak_kb = max(peak_kb, tree_usage_kb(pid)[1])
+            if peak_kb > limit_kb:
+                active.finish(self._platform_failure(rid, failures.out_of_memory(rid)))
+                break
         outcome = active.outcome.result()
         if outcome.reusable and self._child.pid is not None and not exited.done():
-            peak_kb = max(peak_kb, tree_usage_kb(self._child.pid)[1])
-            if peak_kb > limit_kb:  # a spike between two samples: Lambda would have killed it
+            # One cheap read per invocation: the kernel's high-water mark catches spikes between samples.
+            peak_kb = max(peak_kb, process_peak_kb(self._child.pid))
+            if peak_kb > limit_kb:  # Lambda would have killed it
                 outcome = self._platform_failure(rid, failures.out_of_memory(rid))
         return outcome, started, peak_kb
 

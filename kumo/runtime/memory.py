@@ -54,3 +54,8 @@ def tree_usage_kb(pid: int) -> tuple[int, int]:
     hwm = parse_status_kb(status, "VmHWM")
     extra = sum(parse_status_kb(_read(f"/proc/{c}/status"), "VmRSS") for c in descendants(pid))
     return rss + extra, max(hwm, rss) + extra
+
+
+def process_peak_kb(pid: int) -> int:
+    """The kernel's resident high-water mark (``VmHWM``) of one process, in kB (0 if it is gone)."""
+    return parse_status_kb(_read(f"/proc/{pid}/status"), "VmHWM")
