@@ -115,6 +115,7 @@ def manifests() -> list[dict]:
         function_manifest("api", API),
         function_manifest("logging", LOGGING),
         function_manifest("idle", IDLE, scaling={"idleTimeout": "1s"}),
+        function_manifest("disabled", IDLE, concurrency={"reserved": 0}),
         {
             "apiVersion": "kumo.dev/v1alpha1",
             "kind": "Api",

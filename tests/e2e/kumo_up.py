@@ -31,7 +31,7 @@ def function_manifest(
 class KumoUp:
     """A ``kumo up`` process: start it, talk to it, stop it (SIGTERM, then SIGKILL if it hangs)."""
 
-    def __init__(self, manifests: list[dict[str, Any]], workdir: Path) -> None:
+    def __init__(self, manifests: list[dict[str, Any]], workdir: Path, *, paths: list[Path] | None = None) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -41,8 +41,9 @@ class KumoUp:
         self.state_dir = workdir / "state"
         self.log_path = workdir / "kumo-up.log"
         self._log = self.log_path.open("wb")
+        sources = [str(p) for p in paths] if paths else [str(manifest_dir)]
         self.proc = subprocess.Popen(
-            [*KUMO, "up", str(manifest_dir), "--port", str(self.port), "--state-dir", str(self.state_dir)],
+            [*KUMO, "up", *sources, "--port", str(self.port), "--state-dir", str(self.state_dir)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},

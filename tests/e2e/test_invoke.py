@@ -115,3 +115,10 @@ def test_kumo_invoke_cli(kumo):
     )
     assert done.returncode == 1
     assert "ResourceNotFoundException" in done.stderr
+
+
+def test_throttled_function_is_429(kumo):
+    client = kumo.lambda_client()
+    with pytest.raises(client.exceptions.TooManyRequestsException) as info:
+        client.invoke(FunctionName="disabled", Payload=b"{}")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429

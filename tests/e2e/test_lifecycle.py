@@ -54,6 +54,22 @@ def test_banner_and_no_processes_left_after_sigterm(tmp_path):
     assert "Traceback" not in up.output()
 
 
+def test_hello_example_answers_over_curl_and_boto3(tmp_path):
+    import json
+    from pathlib import Path
+
+    up = KumoUp([], tmp_path, paths=[Path(__file__).parents[2] / "examples" / "hello"])
+    try:
+        response = httpx.get(f"{up.url}/hello/dev/hello", params={"name": "kumo"}, timeout=30)
+        assert response.status_code == 200
+        assert response.json() == {"message": "Hello, kumo!"}
+        result = up.lambda_client().invoke(FunctionName="hello", Payload=b'{"name": "boto3"}')
+        assert json.loads(result["Payload"].read()) == {"message": "Hello, boto3!"}
+        assert "curl 'http://127.0.0.1:" in up.output()
+    finally:
+        assert up.stop() == 0
+
+
 def test_kumo_version():
     done = subprocess.run([sys.executable, "-m", "kumo.cli", "version"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and done.stdout.startswith("kumo ")
