@@ -1,0 +1,190 @@
+"""Invoke benchmark (``make bench``): warm invocations through the gateway vs directly against an
+instance's invoke endpoint vs a bare ASGI echo (the ceiling), and cold-start latency.
+
+Load comes from ``wrk`` (Debian package) in its own process; everything runs on 127.0.0.1 and
+every process started here is stopped here. Figures are printed as ratios against the baselines
+measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from support import free_port, wait_http  # noqa: E402
+
+HELLO = (ROOT / "examples/hello/function.yaml").read_text()
+PAYLOAD = '{"name": "bench"}'
+DURATION_S = int(os.environ.get("BENCH_DURATION", "5"))
+CONCURRENCY = [1, 4, 16]
+COLD_SAMPLES = int(os.environ.get("BENCH_COLD_SAMPLES", "25"))
+
+
+def start(args: list[str], url: str, log: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(args, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT)
+    wait_http(url, proc=proc, timeout_s=30)
+    return proc
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wrk(url: str, connections: int, script: Path) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{DURATION_S}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=DURATION_S + 60,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(p: str) -> float:
+        value, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": pct("50"), "p99": pct("99"), "errors": int(errors.group(1)) if errors else 0}
+
+
+def cold_starts(url: str, idle_s: float) -> list[float]:
+    samples = []
+    with httpx.Client(timeout=30) as client:
+        for _ in range(COLD_SAMPLES):
+            time.sleep(idle_s + 0.4)  # let the reaper stop the instance (scale to zero)
+            began = time.perf_counter()
+            response = client.post(url, content=PAYLOAD)
+            elapsed = (time.perf_counter() - began) * 1000
+            body = response.json()
+            if response.status_code != 200 or body.get("count") != 1:
+                raise RuntimeError(f"expected a cold start, got {response.status_code} {body}")
+            samples.append(elapsed)
+    return samples
+
+
+def main() -> int:
+    if not shutil.which("wrk"):
+        print("bench/invoke.py needs wrk: apt-get install wrk", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="kumo-bench-"))
+    script = work / "post.lua"
+    script.write_text(
+        f"wrk.method = 'POST'\nwrk.body = '{PAYLOAD}'\nwrk.headers['Content-Type'] = 'application/json'\n"
+    )
+    hello = yaml.safe_load(HELLO)
+    cold = json.loads(json.dumps(hello))
+    cold["metadata"]["name"] = "cold"
+    cold["spec"]["code"]["inline"]["app.py"] = (
+        "COUNT = 0\n\ndef handler(event, context):\n    global COUNT\n    COUNT += 1\n    return {'count': COUNT}\n"
+    )
+    cold["spec"]["scaling"]["idleTimeout"] = "200ms"
+    (work / "manifests.yaml").write_text(yaml.safe_dump_all([hello, cold]))
+    code_dir = work / "code"
+    code_dir.mkdir()
+    (code_dir / "app.py").write_text(hello["spec"]["code"]["inline"]["app.py"])
+
+    procs: list[subprocess.Popen] = []
+    try:
+        echo_port, gw_port, direct_port = free_port(), free_port(), free_port()
+        echo_url = f"http://127.0.0.1:{echo_port}/"
+        procs.append(start([sys.executable, "bench/echo_app.py", str(echo_port)], echo_url, work / "echo.log"))
+        gw = f"http://127.0.0.1:{gw_port}"
+        procs.append(
+            start(
+                [
+                    sys.executable,
+                    "-m",
+                    "kumo.cli",
+                    "up",
+                    str(work / "manifests.yaml"),
+                    "--port",
+                    str(gw_port),
+                    "--state-dir",
+                    str(work / "state"),
+                ],
+                f"{gw}/healthz",
+                work / "up.log",
+            )
+        )
+        direct = f"http://127.0.0.1:{direct_port}"
+        procs.append(
+            start(
+                [
+                    sys.executable,
+                    "-m",
+                    "kumo.cli",
+                    "runtime",
+                    "--function-name",
+                    "hello",
+                    "--handler",
+                    "app.handler",
+                    "--runtime",
+                    hello["spec"]["runtime"],
+                    "--code-dir",
+                    str(code_dir),
+                    "--port",
+                    str(direct_port),
+                ],
+                f"{direct}/healthz",
+                work / "direct.log",
+            )
+        )
+        gw_invoke = f"{gw}/2015-03-31/functions/hello/invocations"
+        direct_invoke = f"{direct}/2015-03-31/functions/function/invocations"
+        httpx.post(gw_invoke, content=PAYLOAD, timeout=30).raise_for_status()  # warm up
+        httpx.post(direct_invoke, content=PAYLOAD, timeout=30).raise_for_status()
+
+        results: dict[tuple[str, int], dict[str, float]] = {}
+        for c in CONCURRENCY:
+            results[("echo", c)] = wrk(echo_url, c, script)
+            results[("gateway", c)] = wrk(gw_invoke, c, script)
+        # One instance takes one invocation at a time, so the direct endpoint is measured at c=1.
+        results[("direct", 1)] = wrk(direct_invoke, 1, script)
+        colds = cold_starts(f"{gw}/2015-03-31/functions/cold/invocations", 0.2)
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"\nWarm invocations of hello ({DURATION_S}s per run, wrk -t1, payload {len(PAYLOAD)} B)")
+    print(f"{'target':<10}{'conc':>5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for (target, c), r in results.items():
+        print(f"{target:<10}{c:>5}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['errors']:>8}")
+    print("\nRatios")
+    for c in CONCURRENCY:
+        ratio = results[("gateway", c)]["rps"] / results[("echo", c)]["rps"]
+        print(f"  gateway / bare echo throughput at c={c}: {ratio:.2f}  (target >= 0.50)")
+    added = results[("gateway", 1)]["p50"] - results[("direct", 1)]["p50"]
+    print(f"  gateway p50 - direct p50 at c=1: {added:+.2f} ms  (target <= 1 ms)")
+    colds.sort()
+    p50 = statistics.median(colds)
+    p99 = colds[min(len(colds) - 1, int(len(colds) * 0.99))]
+    print(f"\nCold start (request -> response, no instance running), {len(colds)} samples:")
+    print(f"  p50 {p50:.1f} ms  p99 {p99:.1f} ms  min {colds[0]:.1f} ms  (target p50 <= 100 ms, goal 50 ms)")
+    print(f"  cold p50 / warm gateway p50 at c=1: {p50 / results[('gateway', 1)]['p50']:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
