@@ -1,0 +1,97 @@
+{{/*
+RBAC rules, least privilege. Namespaced rules go into a Role (watchNamespace set) or a
+ClusterRole (every namespace); cluster-only rules exist only for a cluster-wide install.
+*/}}
+
+{{/* Gateway: read Functions/Apis/Tables, map versions to Deployments, wake them via /scale,
+find instances through EndpointSlices, post Events. Nothing else. */}}
+{{- define "kumo.gateway.rules" -}}
+- apiGroups: ["kumo.dev"]
+  resources: ["functions", "apis", "tables"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["apps"]
+  resources: ["deployments/scale"]
+  verbs: ["get", "patch", "update"]
+- apiGroups: ["discovery.k8s.io"]
+  resources: ["endpointslices"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+{{- end -}}
+
+{{/* Operator: reconcile kumo.dev resources (kopf patches them for its progress annotations and
+finalizers) into ConfigMaps, Services, Deployments, StatefulSets and PodDisruptionBudgets. */}}
+{{- define "kumo.operator.rules" -}}
+- apiGroups: ["kumo.dev"]
+  resources: ["functions", "apis", "tables"]
+  verbs: ["get", "list", "watch", "patch", "update"]
+- apiGroups: ["kumo.dev"]
+  resources: ["functions/status", "apis/status", "tables/status"]
+  verbs: ["get", "patch", "update"]
+- apiGroups: [""]
+  resources: ["configmaps", "services"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: ["apps"]
+  resources: ["deployments", "statefulsets"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: ["apps"]
+  resources: ["deployments/scale"]
+  verbs: ["get", "patch", "update"]
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+{{- end -}}
+
+{{/* Operator, cluster-wide installs only: kopf observes namespaces and CRDs. */}}
+{{- define "kumo.operator.clusterRules" -}}
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["list", "watch"]
+- apiGroups: ["apiextensions.k8s.io"]
+  resources: ["customresourcedefinitions"]
+  verbs: ["list", "watch"]
+{{- end -}}
+
+{{/* A Role+RoleBinding (watchNamespace set) or ClusterRole+ClusterRoleBinding for one component.
+Call with (dict "ctx" $ "component" "gateway" "rules" <yaml> "serviceAccount" <name>). */}}
+{{- define "kumo.rbac" -}}
+{{- $ns := .ctx.Values.watchNamespace -}}
+{{- $name := printf "%s-%s" (include "kumo.fullname" .ctx) .component | trunc 63 | trimSuffix "-" -}}
+{{- $labels := include "kumo.labels" (dict "ctx" .ctx "component" .component) -}}
+apiVersion: rbac.authorization.k8s.io/v1
+kind: {{ if $ns }}Role{{ else }}ClusterRole{{ end }}
+metadata:
+  name: {{ $name }}
+  {{- if $ns }}
+  namespace: {{ $ns }}
+  {{- end }}
+  labels:
+    {{- $labels | nindent 4 }}
+rules:
+  {{- .rules | nindent 2 }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: {{ if $ns }}RoleBinding{{ else }}ClusterRoleBinding{{ end }}
+metadata:
+  name: {{ $name }}
+  {{- if $ns }}
+  namespace: {{ $ns }}
+  {{- end }}
+  labels:
+    {{- $labels | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: {{ if $ns }}Role{{ else }}ClusterRole{{ end }}
+  name: {{ $name }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ .serviceAccount }}
+    namespace: {{ .ctx.Release.Namespace }}
+{{- end -}}
