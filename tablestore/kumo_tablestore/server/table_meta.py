@@ -1,0 +1,175 @@
+"""The parts of a table description a partition server needs, and key handling against it.
+
+Pure: parses the router-owned ``TableDescription`` dict, validates request keys and items' key
+attributes with DynamoDB's messages, and encodes/decodes storage keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kumo_tablestore import keys, ttl
+from kumo_tablestore.errors import ValidationException
+from kumo_tablestore.expressions import KeySchema
+from kumo_tablestore.values import Item, type_of, validate_value, value_size
+
+MAX_PARTITION_KEY_BYTES = 2048
+MAX_SORT_KEY_BYTES = 1024
+#: LMDB's key limit (511 bytes) caps Kumo's encoded storage key, below DynamoDB's 2048 + 1024 bytes.
+MAX_STORED_KEY_BYTES = 511
+_PARAM = "One or more parameter values were invalid: "
+KEY_MISMATCH = "The provided key element does not match the schema"
+
+
+@dataclass(frozen=True)
+class TableMeta:
+    """One table's key schema, TTL attribute and this partition's throughput share."""
+
+    description: dict[str, Any]
+    name: str
+    pk: str
+    pk_type: str
+    sk: str | None
+    sk_type: str | None
+    ttl_attribute: str | None
+    #: Per-partition ``(read, write)`` units per second when PROVISIONED, else ``None``.
+    provisioned: tuple[float, float] | None
+    partition_count: int
+    partition_index: int
+
+    @classmethod
+    def from_description(cls, desc: Any) -> TableMeta:
+        """Parse a description; a malformed one raises :class:`ValidationException`."""
+        if not isinstance(desc, dict):
+            raise ValidationException("Table description must be a JSON object")
+        name = desc.get("TableName")
+        if not isinstance(name, str) or not name:
+            raise ValidationException("Table description needs a TableName")
+        types = {}
+        for d in desc.get("AttributeDefinitions") or []:
+            if isinstance(d, dict):
+                types[d.get("AttributeName")] = d.get("AttributeType")
+        hash_name = range_name = None
+        for k in desc.get("KeySchema") or []:
+            if not isinstance(k, dict):
+                continue
+            if k.get("KeyType") == "HASH":
+                hash_name = k.get("AttributeName")
+            elif k.get("KeyType") == "RANGE":
+                range_name = k.get("AttributeName")
+        if not isinstance(hash_name, str) or types.get(hash_name) not in ("S", "N", "B"):
+            raise ValidationException("Table description needs a HASH key with an S, N or B attribute definition")
+        if range_name is not None and (not isinstance(range_name, str) or types.get(range_name) not in ("S", "N", "B")):
+            raise ValidationException("Table description's RANGE key needs an S, N or B attribute definition")
+        ttl_desc = desc.get("TimeToLiveDescription") or {}
+        ttl_attr = None
+        if isinstance(ttl_desc, dict) and ttl_desc.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+            ttl_attr = ttl_desc.get("AttributeName") or None
+        count = _int(desc.get("PartitionCount", 1), 1)
+        index = _int(desc.get("PartitionIndex", 0), 0)
+        return cls(
+            description=desc,
+            name=name,
+            pk=hash_name,
+            pk_type=types[hash_name],
+            sk=range_name,
+            sk_type=types.get(range_name) if range_name else None,
+            ttl_attribute=ttl_attr,
+            provisioned=_provisioned_share(desc, count),
+            partition_count=count,
+            partition_index=index,
+        )
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return (self.pk, self.sk) if self.sk else (self.pk,)
+
+    @property
+    def schema(self) -> KeySchema:
+        return KeySchema(self.pk, self.pk_type, self.sk, self.sk_type)
+
+    # ---- keys ----------------------------------------------------------------------------------
+
+    def encode_request_key(self, key: Any, label: str = "Key") -> tuple[bytes, Item]:
+        """Validate a ``Key`` map (exactly the key attributes, right types); ``(storage key, key)``."""
+        if not isinstance(key, dict) or set(key) != set(self.key_names):
+            raise ValidationException(KEY_MISMATCH)
+        canonical: Item = {}
+        for name, want in zip(self.key_names, self._types(), strict=True):
+            value = validate_value(key[name])
+            if type_of(value) != want:
+                raise ValidationException(KEY_MISMATCH)
+            canonical[name] = value
+        return self._encode(canonical), canonical
+
+    def encode_item_key(self, item: Item) -> tuple[bytes, Item]:
+        """Storage key and key attributes of a validated item (PutItem's checks and messages)."""
+        canonical: Item = {}
+        for name, want in zip(self.key_names, self._types(), strict=True):
+            value = item.get(name)
+            if value is None:
+                raise ValidationException(_PARAM + f"Missing the key {name} in the item")
+            actual = type_of(value)
+            if actual != want:
+                raise ValidationException(_PARAM + f"Type mismatch for key {name} expected: {want} actual: {actual}")
+            canonical[name] = value
+        return self._encode(canonical), canonical
+
+    def _types(self) -> tuple[str, ...]:
+        return (self.pk_type, self.sk_type) if self.sk else (self.pk_type,)  # type: ignore[return-value]
+
+    def _encode(self, key: Item) -> bytes:
+        for name in self.key_names:
+            value = key[name]
+            t = type_of(value)
+            if t in ("S", "B") and value[t] == "":
+                raise ValidationException(
+                    "One or more parameter values are not valid. The AttributeValue for a key attribute "
+                    f"cannot contain an empty {'string' if t == 'S' else 'binary'} value. Key: {name}"
+                )
+        if value_size(key[self.pk]) > MAX_PARTITION_KEY_BYTES:
+            raise ValidationException(_PARAM + "Size of hashkey has exceeded the maximum size limit of2048 bytes")
+        if self.sk and value_size(key[self.sk]) > MAX_SORT_KEY_BYTES:
+            raise ValidationException(
+                _PARAM + "Aggregated size of all range keys has exceeded the size limit of 1024 bytes"
+            )
+        sk = keys.encode_value(key[self.sk]) if self.sk else None
+        encoded = keys.table_key(keys.encode_value(key[self.pk]), sk)
+        if len(encoded) > MAX_STORED_KEY_BYTES:
+            raise ValidationException(
+                _PARAM + f"Kumo limit: the key attributes together take {len(encoded)} bytes encoded; "
+                f"the storage engine holds keys of at most {MAX_STORED_KEY_BYTES} bytes"
+            )
+        return encoded
+
+    def key_of(self, item: Item) -> Item:
+        """The key attributes of a stored item."""
+        return {name: item[name] for name in self.key_names}
+
+    def decode_key(self, key: bytes) -> Item:
+        """Wire-form key map of a storage key."""
+        return keys.decode_key(key, self.pk, self.sk)
+
+    def expiry(self, item: Item, now: float) -> int | None:
+        """When ``item`` expires under this table's TTL setting (``None``: never)."""
+        return ttl.expiry_of(item, self.ttl_attribute, now)
+
+
+def _int(value: Any, minimum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValidationException(f"Table description has an invalid partition number: {value!r}")
+    return value
+
+
+def _provisioned_share(desc: dict[str, Any], partitions: int) -> tuple[float, float] | None:
+    """This partition's share of provisioned throughput (DynamoDB splits it evenly)."""
+    mode = (desc.get("BillingModeSummary") or {}).get("BillingMode")
+    throughput = desc.get("ProvisionedThroughput") or {}
+    rcu = throughput.get("ReadCapacityUnits") or 0
+    wcu = throughput.get("WriteCapacityUnits") or 0
+    if mode == "PAY_PER_REQUEST" or (mode is None and not (rcu or wcu)):
+        return None
+    if not isinstance(rcu, int | float) or not isinstance(wcu, int | float):
+        raise ValidationException("Table description has invalid ProvisionedThroughput")
+    return rcu / partitions, wcu / partitions
