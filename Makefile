@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
-EXAMPLES ?= examples/hello
+EXAMPLES ?= examples
 
 .PHONY: help install run test lint format crds bench kube-tools clean
 
@@ -42,6 +42,7 @@ crds: install
 
 bench: install
 	$(BIN)/python bench/invoke.py
+	$(BIN)/python bench/tables.py
 
 kube-tools:
 	bash hack/install-kube-tools.sh

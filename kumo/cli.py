@@ -135,6 +135,54 @@ def runtime(
     raise typer.Exit(run_standalone(config, host=host, port=port, log_dir=log_dir))
 
 
+@app.command()
+def partition(
+    data_dir: Annotated[Path, typer.Option(help="Where this partition's data lives.")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 0,
+    table: Annotated[str | None, typer.Option(help="Table name (for logs and checks).")] = None,
+    partition: Annotated[int, typer.Option(help="Partition index.")] = 0,
+    durability: Annotated[str, typer.Option(help="full, normal or off.")] = "full",
+    ttl_interval: Annotated[float, typer.Option(help="Seconds between TTL sweeps.")] = 1.0,
+) -> None:
+    """Serve one partition of one table (started by `kumo up` or the operator)."""
+    import logging
+
+    from kumo_tablestore.server import run_partition
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    raise typer.Exit(
+        run_partition(
+            data_dir=data_dir,
+            host=host,
+            port=port,
+            table=table,
+            partition=partition,
+            durability=durability,
+            ttl_interval_s=ttl_interval,
+        )
+    )
+
+
+@app.command()
+def operator(
+    namespace: Annotated[str | None, typer.Option(help="Watch one namespace (default: all).")] = None,
+    redis_url: Annotated[
+        str | None, typer.Option(envvar="KUMO_REDIS_URL", help="Redis with the gateways' load reports.")
+    ] = None,
+    liveness: Annotated[str | None, typer.Option(help="Liveness endpoint, e.g. http://0.0.0.0:8081/healthz.")] = None,
+    peering: Annotated[bool, typer.Option(help="Use kopf peering (several operator replicas).")] = False,
+) -> None:
+    """Run the Kubernetes operator: reconcile Functions, Tables and Apis; autoscale functions."""
+    from kumo_operator.main import main as operator_main
+
+    args = [f"--namespace={namespace}"] if namespace else []
+    args += [f"--redis-url={redis_url}"] if redis_url else []
+    args += [f"--liveness={liveness}"] if liveness else []
+    args += ["--peering"] if peering else []
+    raise typer.Exit(operator_main(args))
+
+
 def main() -> None:
     app()
 

@@ -7,6 +7,7 @@ sizes as int-or-string with CEL limit rules). ``python -m kumo.crds OUTDIR`` wri
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -258,9 +259,28 @@ def build_crds() -> list[dict[str, Any]]:
     ]
 
 
+#: Plain scalars that YAML 1.1 readers (kubectl, Helm) take as booleans although PyYAML does not.
+_YAML11_BOOLEANS = re.compile(r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$")
+
+
+class _CrdDumper(yaml.SafeDumper):
+    """No anchors/aliases, and quotes strings that other YAML readers would turn into booleans."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "'" if _YAML11_BOOLEANS.match(value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_CrdDumper.add_representer(str, _represent_str)
+
+
 def render(crd: dict[str, Any]) -> str:
     """Deterministic YAML text of one CRD, with the do-not-edit header."""
-    body = yaml.safe_dump(crd, sort_keys=True, allow_unicode=True, default_flow_style=False, width=4096)
+    body = yaml.dump(crd, Dumper=_CrdDumper, sort_keys=True, allow_unicode=True, default_flow_style=False, width=4096)
     return HEADER + body
 
 

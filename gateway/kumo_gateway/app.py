@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from starlette.requests import Request
@@ -20,6 +20,9 @@ from kumo_gateway.ids import new_request_id
 from kumo_gateway.invoke_api import InvokeHandler
 from kumo_gateway.lambda_errors import service_error
 from kumo_gateway.provider import Provider
+
+if TYPE_CHECKING:
+    from kumo_gateway.dynamodb.table_directory import TableDirectory
 
 LAMBDA_PREFIX = f"/{LAMBDA_VERSION}"
 _HEALTHY = b'{"status":"ok"}'
@@ -43,13 +46,21 @@ def _any_method(path: str, endpoint: Callable[[Request], Awaitable[Response]]) -
     return route
 
 
-def create_app(catalog: Catalog, provider: Provider, *, telemetry: bool = False) -> FastAPI:
+def create_app(
+    catalog: Catalog, provider: Provider, *, telemetry: bool = False, tables: TableDirectory | None = None
+) -> FastAPI:
     """The gateway app; its lifespan starts and stops ``provider``.
 
     Handlers are plain Starlette endpoints (no per-request validation) for a lean hot path.
     ``telemetry`` turns on FastAPI's built-in OpenTelemetry (where the FastAPI version has it); off
     by default because its per-request checks cost more than the gateway's own work.
+    ``tables``, when given, serves DynamoDB's JSON protocol (``POST /`` with ``X-Amz-Target``).
     """
+    router = None
+    if tables is not None:
+        from kumo_gateway.dynamodb.router import DynamoRouter
+
+        router = DynamoRouter(tables)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,6 +69,8 @@ def create_app(catalog: Catalog, provider: Provider, *, telemetry: bool = False)
             yield
         finally:
             await provider.stop()
+            if router is not None:
+                await router.close()
 
     options: dict[str, Any] = {}
     if not telemetry and "telemetry" in inspect.signature(FastAPI.__init__).parameters:
@@ -71,6 +84,10 @@ def create_app(catalog: Catalog, provider: Provider, *, telemetry: bool = False)
     app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", invoke.unknown))
     app.router.routes.append(_any_method("/{rest:path}", apis.handle))
     app.add_middleware(HotPathDispatcher, invoke=invoke, apis=apis)
+    if router is not None:
+        from kumo_gateway.dynamodb.asgi import DynamoDBMiddleware
+
+        app.add_middleware(DynamoDBMiddleware, router=router)
     app.add_exception_handler(Exception, _unhandled)
     app.state.catalog = catalog
     app.state.provider = provider

@@ -13,8 +13,9 @@ def example_path(path: str) -> str:
     return _PARAM.sub(lambda m: "a/b" if m.group(0).endswith("+}") else "1", path)
 
 
-def banner(base_url: str, functions: Iterable[object], apis: Iterable[object]) -> str:
+def banner(base_url: str, functions: Iterable[object], apis: Iterable[object], tables: Iterable[str] = ()) -> str:
     lines = [f"Kumo is up: gateway {base_url}"]
+    tables = list(tables)
     functions = list(functions)
     apis = list(apis)
     if functions:
@@ -44,6 +45,13 @@ def banner(base_url: str, functions: Iterable[object], apis: Iterable[object]) -
     if functions:
         fname = functions[0].metadata.name  # type: ignore[attr-defined]
         try_lines.append(f"  kumo invoke {fname} --payload '{{}}' --url {base_url}")
+    if tables:
+        lines.append("Tables (DynamoDB API at the gateway URL): " + ", ".join(tables))
+        try_lines.append(
+            f"  python -c \"import boto3; print(boto3.client('dynamodb', endpoint_url='{base_url}', "
+            f"region_name='us-east-1', aws_access_key_id='kumo', aws_secret_access_key='kumo')"
+            f".scan(TableName='{tables[0]}')['Items'])\""
+        )
     if try_lines:
         lines.append("Try:")
         lines.extend(try_lines)

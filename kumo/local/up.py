@@ -69,6 +69,7 @@ def _loop_factory():  # type: ignore[no-untyped-def]
 
 
 async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: Path) -> int:
+    from kumo.local.tables import LocalTables
     from kumo_gateway.app import create_app
     from kumo_gateway.server import serve
 
@@ -82,7 +83,14 @@ async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: 
         config_maps=manifests.config_maps,
         platform_environment=platform_environment(base_url),
     )
-    app = create_app(catalog, provider)
+    tables = LocalTables(state_dir, manifests.tables)
+    try:
+        await tables.start()
+    except Exception as exc:
+        print(f"kumo up: could not start the tables: {exc}", file=sys.stderr)
+        await tables.stop()
+        return 1
+    app = create_app(catalog, provider, tables=tables)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -97,7 +105,10 @@ async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: 
             print(f"kumo up: the gateway could not start on {host}:{port}: {exc}", file=sys.stderr)
             return 1
         if ready.is_set():
-            print(banner(base_url, manifests.functions.values(), manifests.apis.values()), flush=True)
+            print(
+                banner(base_url, manifests.functions.values(), manifests.apis.values(), tables.table_names()),
+                flush=True,
+            )
             await asyncio.wait([serving, waiting[1]], return_when=asyncio.FIRST_COMPLETED)
         if serving.done() and serving.exception() is not None:
             log.error("the gateway stopped: %s", serving.exception())
@@ -108,4 +119,5 @@ async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: 
             task.cancel()
         await asyncio.gather(serving, *waiting, return_exceptions=True)
         await provider.stop()
+        await tables.stop()
         log.info("stopped")

@@ -23,3 +23,9 @@ def test_banner_lists_functions_apis_and_curl_lines():
     assert "curl -X POST 'http://127.0.0.1:8080/hello/dev/items'" in text
     assert "curl -X POST http://127.0.0.1:8080/2015-03-31/functions/hello/invocations" in text
     assert "hello (python3.12, handler app.handler)" in text
+
+
+def test_banner_lists_tables_with_a_boto3_line():
+    text = banner("http://127.0.0.1:8080", [], [], ["todo"])
+    assert "Tables (DynamoDB API at the gateway URL): todo" in text
+    assert ".scan(TableName='todo')" in text

@@ -285,3 +285,18 @@ def test_committed_files_parse_as_yaml() -> None:
         text = (CHART_CRDS / name).read_text(encoding="utf-8")
         assert text.startswith(HEADER)
         assert yaml.safe_load(text)["kind"] == "CustomResourceDefinition"
+
+
+def test_rendered_crds_are_safe_for_yaml_1_1_readers():
+    # kubectl and Helm read YAML 1.1, where a bare N or yes is a boolean: key type "N" must stay a string.
+    import re
+
+    from kumo.crds import build_crds, render
+
+    for crd in build_crds():
+        text = render(crd)
+        assert "&id" not in text and "*id" not in text  # no anchors or aliases
+        bare = re.findall(r"(?m)(?:^\s*-\s+|:\s+)(y|Y|yes|n|N|no|on|off)\s*$", text)
+        assert bare == [], f"unquoted YAML 1.1 booleans in {crd['metadata']['name']}: {bare}"
+    tables = next(c for c in build_crds() if c["spec"]["names"]["kind"] == "Table")
+    assert "- 'N'" in render(tables)

@@ -1,0 +1,1 @@
+"""DynamoDB's JSON protocol in the gateway: parse, route to partition servers, merge answers."""

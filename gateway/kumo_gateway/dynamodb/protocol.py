@@ -1,0 +1,119 @@
+"""DynamoDB's low-level JSON protocol: the target header, request bodies and error bodies. Pure."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kumo_tablestore.errors import DynamoError
+
+TARGET_PREFIX = "DynamoDB_20120810."
+CONTENT_TYPE = "application/x-amz-json-1.0"
+
+#: Operations the router answers (data plane and table management).
+DATA_OPERATIONS = frozenset(
+    {"PutItem", "GetItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem"}
+)
+TABLE_OPERATIONS = frozenset(
+    {
+        "CreateTable",
+        "DeleteTable",
+        "DescribeTable",
+        "ListTables",
+        "UpdateTable",
+        "UpdateTimeToLive",
+        "DescribeTimeToLive",
+    }
+)
+OPERATIONS = DATA_OPERATIONS | TABLE_OPERATIONS
+
+
+class UnknownOperation(DynamoError):
+    def __init__(self, message: str) -> None:
+        super().__init__("UnknownOperationException", message)
+
+
+class SerializationError(DynamoError):
+    def __init__(self, message: str) -> None:
+        super().__init__("SerializationException", message)
+
+
+class ServiceUnavailable(DynamoError):
+    def __init__(self, message: str = "The service is currently unavailable. Please retry.") -> None:
+        super().__init__("ServiceUnavailableException", message, 503)
+
+
+def parse_target(header: str | None) -> str:
+    """The operation named by ``X-Amz-Target``; raises :class:`UnknownOperation` otherwise."""
+    if not header or not header.startswith(TARGET_PREFIX):
+        raise UnknownOperation(f"Operation is not supported: {header or '(no X-Amz-Target header)'}")
+    operation = header[len(TARGET_PREFIX) :]
+    if operation not in OPERATIONS:
+        raise UnknownOperation(f"Operation is not supported by Kumo: {operation}")
+    return operation
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    """The request JSON object; raises :class:`SerializationError` for anything but a JSON object."""
+    if not body.strip():
+        return {}
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise SerializationError("Start of structure or map found where not expected / malformed JSON") from None
+    if not isinstance(parsed, dict):
+        raise SerializationError("The request body must be a JSON object")
+    return parsed
+
+
+def dumps(body: dict[str, Any]) -> bytes:
+    """Compact JSON bytes, as DynamoDB sends them."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def error_body(error: DynamoError) -> bytes:
+    return dumps(error.to_dict())
+
+
+def require_table_name(body: dict[str, Any], field: str = "TableName") -> str:
+    """``body[field]`` checked as a table name (DynamoDB's constraint message on failure)."""
+    from kumo_tablestore.errors import ValidationException
+
+    name = body.get(field)
+    if name is None:
+        raise ValidationException(
+            f"1 validation error detected: Value null at '{_lower_first(field)}' failed to satisfy constraint: "
+            "Member must not be null"
+        )
+    if not isinstance(name, str):
+        raise SerializationError(f"{field} must be a string")
+    check_table_name(name, field)
+    return name
+
+
+def check_table_name(name: str, field: str = "TableName") -> None:
+    from kumo_tablestore.errors import ValidationException
+
+    problems = []
+    if not 3 <= len(name) <= 255:
+        problems.append(
+            f"Value '{name}' at '{_lower_first(field)}' failed to satisfy constraint: "
+            "Member must have length less than or equal to 255 and greater than or equal to 3"
+            if len(name) > 255
+            else f"Value '{name}' at '{_lower_first(field)}' failed to satisfy constraint: "
+            "Member must have length greater than or equal to 3"
+        )
+    if not all(c.isascii() and (c.isalnum() or c in "_.-") for c in name):
+        problems.append(
+            f"Value '{name}' at '{_lower_first(field)}' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
+        )
+    if problems:
+        count = len(problems)
+        raise ValidationException(
+            f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(problems)
+        )
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]

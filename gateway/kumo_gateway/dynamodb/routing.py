@@ -1,0 +1,207 @@
+"""Which partition a request, item or key goes to; batch grouping and answer merging. Pure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from kumo_gateway.dynamodb.table_directory import TableRoute
+from kumo_tablestore.errors import ValidationException
+from kumo_tablestore.keys import encode_value
+
+_INVALID_KEY = "The provided key element does not match the schema"
+
+
+def item_partition(route: TableRoute, item: Any) -> int:
+    """Partition of an item (PutItem): its partition-key attribute must be present and typed as in the schema."""
+    if not isinstance(item, dict):
+        raise ValidationException("One or more parameter values were invalid: Item must be a map of attributes")
+    value = item.get(route.partition_key)
+    if value is None:
+        raise ValidationException(
+            f"One or more parameter values were invalid: Missing the key {route.partition_key} in the item"
+        )
+    actual = next(iter(value), None) if isinstance(value, dict) and len(value) == 1 else None
+    if actual != route.partition_type:
+        raise ValidationException(
+            "One or more parameter values were invalid: Type mismatch for key "
+            f"{route.partition_key} expected: {route.partition_type} actual: {actual}"
+        )
+    return route.slot_map.partition_of(encode_value(value))
+
+
+def key_partition(route: TableRoute, key: Any) -> int:
+    """Partition of a ``Key`` map (GetItem, UpdateItem, DeleteItem, batch keys, ExclusiveStartKey)."""
+    if not isinstance(key, dict):
+        raise ValidationException(_INVALID_KEY)
+    value = key.get(route.partition_key)
+    if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) != route.partition_type:
+        raise ValidationException(_INVALID_KEY)
+    return route.slot_map.partition_of(encode_value(value))
+
+
+def value_partition(route: TableRoute, value: Any) -> int:
+    """Partition of a partition-key value (from a Query's key condition)."""
+    return route.slot_map.partition_of(encode_value(value))
+
+
+def key_identity(route: TableRoute, key: dict[str, Any]) -> str:
+    """A string equal for equal primary keys (for duplicate detection)."""
+    return json.dumps([key.get(name) for name in route.key_names], sort_keys=True)
+
+
+def key_of(route: TableRoute, item: dict[str, Any]) -> dict[str, Any] | None:
+    """The primary key of an item, None when a key attribute is missing (projected away)."""
+    key = {}
+    for name in route.key_names:
+        if name not in item:
+            return None
+        key[name] = item[name]
+    return key
+
+
+def owned_partitions(route: TableRoute) -> list[int]:
+    """Partition indexes that own at least one slot, ascending."""
+    return sorted({r.partition for r in route.slot_map.ranges})
+
+
+def check_segments(request: dict[str, Any]) -> tuple[int, int] | None:
+    """``(Segment, TotalSegments)`` of a parallel scan, None for a plain scan; DynamoDB's validation."""
+    segment, total = request.get("Segment"), request.get("TotalSegments")
+    if segment is None and total is None:
+        return None
+    if segment is None or total is None:
+        missing = "Segment" if segment is None else "TotalSegments"
+        present = "TotalSegments" if segment is None else "Segment"
+        raise ValidationException(
+            f"The {missing} parameter is required but was not present in the request when parameter {present} "
+            "is present"
+        )
+    if not isinstance(total, int) or isinstance(total, bool) or not 1 <= total <= 1_000_000:
+        raise ValidationException(
+            f"1 validation error detected: Value '{total}' at 'totalSegments' failed to satisfy constraint: "
+            "Member must have value less than or equal to 1000000 and greater than or equal to 1"
+        )
+    if not isinstance(segment, int) or isinstance(segment, bool) or segment < 0:
+        raise ValidationException(
+            f"1 validation error detected: Value '{segment}' at 'segment' failed to satisfy constraint: "
+            "Member must have value greater than or equal to 0"
+        )
+    if segment >= total:
+        raise ValidationException(
+            f"The Segment parameter is zero-based and must be less than parameter TotalSegments: "
+            f"Segment: {segment} is not less than TotalSegments: {total}"
+        )
+    return segment, total
+
+
+def add_capacity(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    """Sum two ``ConsumedCapacity`` entries of the same table (numbers added, nested maps merged)."""
+    out = dict(total)
+    for key, value in part.items():
+        if isinstance(value, bool):
+            out.setdefault(key, value)
+        elif isinstance(value, int | float):
+            out[key] = out.get(key, 0) + value
+        elif isinstance(value, dict):
+            out[key] = add_capacity(out.get(key) or {}, value)
+        else:
+            out.setdefault(key, value)
+    return out
+
+
+def merge_capacity(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``ConsumedCapacity`` entries summed per table, in first-seen order."""
+    by_table: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        name = entry.get("TableName", "")
+        by_table[name] = add_capacity(by_table.get(name, {}), entry)
+    return list(by_table.values())
+
+
+def capacity_entries(response: dict[str, Any]) -> list[dict[str, Any]]:
+    value = response.get("ConsumedCapacity")
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, dict)]
+    return []
+
+
+def group_batch_get(request_items: Any, routes: dict[str, TableRoute]) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """BatchGetItem keys grouped by ``(table, partition)``; validates count (≤ 100) and duplicates."""
+    if not isinstance(request_items, dict) or not request_items:
+        raise ValidationException(
+            "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: "
+            "Member must have length greater than or equal to 1"
+        )
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    total = 0
+    for table, spec in request_items.items():
+        keys = spec.get("Keys") if isinstance(spec, dict) else None
+        if not isinstance(keys, list) or not keys:
+            raise ValidationException(
+                "1 validation error detected: Value null at 'requestItems.keys' failed to satisfy constraint: "
+                "Member must have length greater than or equal to 1"
+            )
+        total += len(keys)
+        if total > 100:
+            raise ValidationException("Too many items requested for the BatchGetItem call")
+        route = routes[table]
+        seen: set[str] = set()
+        for key in keys:
+            partition = key_partition(route, key)
+            ident = key_identity(route, key)
+            if ident in seen:
+                raise ValidationException("Provided list of item keys contains duplicates")
+            seen.add(ident)
+            groups.setdefault((table, partition), []).append(key)
+    return groups
+
+
+def group_batch_write(request_items: Any, routes: dict[str, TableRoute]) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """BatchWriteItem requests grouped by ``(table, partition)``; validates count (≤ 25) and duplicate keys."""
+    if not isinstance(request_items, dict) or not request_items:
+        raise ValidationException(
+            "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: "
+            "Member must have length greater than or equal to 1"
+        )
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    total = 0
+    for table, requests in request_items.items():
+        if not isinstance(requests, list) or not requests:
+            raise ValidationException(
+                "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: "
+                "Map value must satisfy constraint: [Member must have length greater than or equal to 1]"
+            )
+        total += len(requests)
+        if total > 25:
+            raise ValidationException(
+                "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must "
+                "satisfy constraint: [Member must have length less than or equal to 25, "
+                "Member must have length greater than or equal to 1]"
+            )
+        route = routes[table]
+        seen: set[str] = set()
+        for request in requests:
+            if not isinstance(request, dict) or len(request) != 1:
+                raise ValidationException(
+                    "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the "
+                    "supported datatypes"
+                )
+            if "PutRequest" in request:
+                item = (request["PutRequest"] or {}).get("Item")
+                partition = item_partition(route, item)
+                key = {name: item.get(name) for name in route.key_names}
+            elif "DeleteRequest" in request:
+                key = (request["DeleteRequest"] or {}).get("Key")
+                partition = key_partition(route, key)
+            else:
+                raise ValidationException("Each WriteRequest must contain a PutRequest or a DeleteRequest")
+            ident = key_identity(route, key)
+            if ident in seen:
+                raise ValidationException("Provided list of item keys contains duplicates")
+            seen.add(ident)
+            groups.setdefault((table, partition), []).append(request)
+    return groups

@@ -1,0 +1,112 @@
+"""kopf handlers for Functions: apply the current version's children, drop old versions, set status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from kumo.models import Function
+from kumo_operator import api_handlers
+from kumo_operator.apply import ensure
+from kumo_operator.conditions import now_rfc3339, ready_status, status_changes
+from kumo_operator.function_resources import build_function_version
+from kumo_operator.kube import Kube, collection_path, object_path
+from kumo_operator.naming import FUNCTION_LABEL, GROUP, VERSION_LABEL
+from kumo_operator.specs import InvalidSpec, parse_body
+from kumo_operator.state import OperatorState, plain, state_of
+
+VERSION = "v1alpha1"
+#: (type, reason, message) of a Kubernetes Event to post about the Function.
+Event = tuple[str, str, str]
+
+
+def function_url(base_url: str, name: str) -> str:
+    return f"{base_url}/2015-03-31/functions/{name}/invocations"
+
+
+def _owned_by(obj: dict[str, Any], uid: str) -> bool:
+    return any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or [])
+
+
+def remove_old_versions(kube: Kube, fn: dict[str, Any], keep: str) -> list[str]:
+    """Delete this Function's Deployments, Services and ConfigMaps of other versions."""
+    meta = fn["metadata"]
+    selector = f"{FUNCTION_LABEL}={meta['name']},{VERSION_LABEL},{VERSION_LABEL}!={keep}"
+    removed = []
+    for kind in ("Deployment", "Service", "ConfigMap"):
+        for obj in kube.list(collection_path(kind, meta["namespace"]), selector):
+            if _owned_by(obj, meta["uid"]) and kube.delete(
+                object_path(kind, meta["namespace"], obj["metadata"]["name"])
+            ):
+                removed.append(f"{kind}/{obj['metadata']['name']}")
+    return removed
+
+
+def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[dict[str, Any], list[Event]]:
+    """Bring one Function's children in line; return (status fields to change, events to post)."""
+    kube, config = state.kube, state.config
+    meta, status = fn["metadata"], fn.get("status") or {}
+    generation, now = meta.get("generation"), now_rfc3339()
+    events: list[Event] = []
+    try:
+        model: Function = parse_body(fn)
+    except InvalidSpec as exc:
+        message = "\n".join(exc.lines)
+        desired = ready_status(status, generation, False, "InvalidSpec", message, now)
+        changes = status_changes(status, desired)
+        if changes:
+            events.append(("Warning", "InvalidSpec", message))
+        return changes, events
+    spec = model.spec
+    code_files = None
+    if spec.code.config_map is not None:
+        source = kube.get(object_path("ConfigMap", meta["namespace"], spec.code.config_map.name))
+        if source is None:
+            message = f"ConfigMap {spec.code.config_map.name!r} (spec.code.configMap) not found"
+            desired = ready_status(status, generation, False, "ConfigMapNotFound", message, now)
+            return status_changes(status, desired), events
+        code_files = dict(source.get("data") or {})
+    built = build_function_version(fn, spec, config, code_files=code_files)
+    results = {obj["kind"]: ensure(kube, obj) for obj in built.children}
+    deployment = results["Deployment"][1]
+    removed = remove_old_versions(kube, fn, built.version)
+    previous = status.get("version")
+    if previous and previous != built.version:
+        events.append(("Normal", "VersionRolled", f"version {previous} -> {built.version}"))
+    if removed:
+        logging.getLogger(__name__).info("removed old children of %s: %s", meta["name"], ", ".join(removed))
+    desired = ready_status(status, generation, True, "Deployed", f"version {built.version} deployed", now)
+    desired |= {
+        "version": built.version,
+        "url": function_url(config.gateway_public_url, meta["name"]),
+        "readyReplicas": int((deployment.get("status") or {}).get("readyReplicas") or 0),
+    }
+    return status_changes(status, desired), events
+
+
+def post_events(body: Any, events: list[Event]) -> None:
+    for type_, reason, message in events:
+        if type_ == "Warning":
+            kopf.warn(body, reason=reason, message=message)
+        else:
+            kopf.info(body, reason=reason, message=message)
+
+
+@kopf.on.resume(GROUP, VERSION, "functions")
+@kopf.on.create(GROUP, VERSION, "functions")
+@kopf.on.update(GROUP, VERSION, "functions")
+def function_changed(body: Any, patch: kopf.Patch, memo: Any, **_: Any) -> None:
+    """Create/update/resume: converge the children; write status only where it differs."""
+    changes, events = reconcile_function(state_of(memo), plain(body))
+    for key, value in changes.items():
+        patch.status[key] = value
+    post_events(body, events)
+
+
+@kopf.on.event(GROUP, VERSION, "functions")
+def function_seen(event: dict[str, Any], body: Any, memo: Any, **_: Any) -> None:
+    """A Function appeared or disappeared: re-check the Apis of its namespace."""
+    if event.get("type") in (None, "ADDED", "DELETED"):
+        api_handlers.refresh_namespace(state_of(memo), body["metadata"]["namespace"])

@@ -1,0 +1,193 @@
+"""Desired children of one Function version: code ConfigMap, Deployment, Service (pure builders)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kumo.models import FunctionSpec
+from kumo_operator.config import OperatorConfig
+from kumo_operator.naming import (
+    FUNCTION_LABEL,
+    VERSION_LABEL,
+    child_metadata,
+    function_labels,
+    version_child_name,
+)
+from kumo_operator.pod_security import container_security_context, pod_security_context, readiness_probe
+from kumo_operator.versions import function_version
+
+PORT = 8080
+CODE_DIR = "/var/task"
+#: Lambda gives a function one full vCPU at 1769 MB, and CPU in proportion below and above.
+MB_PER_VCPU = 1769
+#: Extra seconds after the function timeout for the runtime host to finish and exit.
+GRACE_MARGIN_S = 5
+_KEY_OK = re.compile(r"^[-._a-zA-Z0-9]+$")
+_KEY_BAD_CHARS = re.compile(r"[^-._a-zA-Z0-9]")
+
+
+@dataclass(frozen=True)
+class FunctionVersion:
+    """Everything built for one version of a Function."""
+
+    version: str
+    name: str
+    config_map: dict[str, Any] | None
+    deployment: dict[str, Any]
+    service: dict[str, Any]
+
+    @property
+    def children(self) -> list[dict[str, Any]]:
+        return [obj for obj in (self.config_map, self.deployment, self.service) if obj is not None]
+
+
+def cpu_millicores(memory_mb: int) -> int:
+    """CPU request in proportion to memory, as Lambda allocates it (1769 MB = 1 vCPU)."""
+    return math.ceil(memory_mb * 1000 / MB_PER_VCPU)
+
+
+def config_map_key(file_name: str) -> str:
+    """A valid ConfigMap key for a code file name (``/`` and other characters are not allowed in keys)."""
+    if _KEY_OK.match(file_name) and file_name not in (".", ".."):
+        return file_name
+    readable = _KEY_BAD_CHARS.sub("_", file_name)[:200]
+    return f"{readable}.{hashlib.sha256(file_name.encode()).hexdigest()[:8]}"
+
+
+def code_items(files: Mapping[str, str]) -> list[dict[str, str]]:
+    """``items`` of the code volume: each encoded key back to its relative path (nested folders too)."""
+    return [{"key": config_map_key(name), "path": name} for name in sorted(files)]
+
+
+def escape_env_value(value: str) -> str:
+    """Escape ``$`` so Kubernetes' ``$(VAR)`` expansion leaves the value exactly as given."""
+    return value.replace("$", "$$")
+
+
+def kubelet_expand(value: str) -> str:
+    """What the kubelet makes of an escaped value (``$$`` -> ``$``); used to check the round trip."""
+    return re.sub(r"\$\$", "$", value)
+
+
+def runtime_env(name: str, version: str, spec: FunctionSpec, config: OperatorConfig) -> dict[str, str]:
+    """The ``KUMO_*`` variables ``kumo runtime`` reads (see ``kumo.runtime.config.config_from_env``).
+
+    ``KUMO_FUNCTION_VERSION`` is Lambda's ``$LATEST`` (what AWS reports for unpublished code);
+    Kumo's own deployment version goes into ``KUMO_REVISION``.
+    """
+    return {
+        "KUMO_FUNCTION_NAME": name,
+        "KUMO_FUNCTION_VERSION": "$LATEST",
+        "KUMO_REVISION": version,
+        "KUMO_HANDLER": spec.handler,
+        "KUMO_RUNTIME": spec.runtime,
+        "KUMO_CODE_DIR": CODE_DIR,
+        "KUMO_MEMORY_MB": str(spec.memory),
+        "KUMO_TIMEOUT_S": f"{spec.timeout:g}",
+        "KUMO_ENVIRONMENT": json.dumps(dict(spec.environment), sort_keys=True, separators=(",", ":")),
+        "KUMO_REGION": config.region,
+        "KUMO_HOST": "0.0.0.0",
+        "KUMO_PORT": str(PORT),
+        "AWS_ENDPOINT_URL": config.gateway_internal_url,
+    }
+
+
+def build_config_map(fn: Mapping[str, Any], name: str, version: str, files: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": child_metadata(fn, name, function_labels(fn["metadata"]["name"], version)),
+        "data": {config_map_key(file): text for file, text in files.items()},
+        "immutable": True,
+    }
+
+
+def _pod_spec(
+    fn_name: str, version: str, spec: FunctionSpec, config: OperatorConfig, code_volume: dict[str, Any] | None
+) -> dict[str, Any]:
+    memory = f"{spec.memory}Mi"
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": f"{spec.ephemeral_storage}Mi"}}]
+    if code_volume is not None:
+        mounts.append({"name": "code", "mountPath": CODE_DIR, "readOnly": True})
+        volumes.append({"name": "code", "configMap": code_volume})
+    image = spec.code.image or config.runtime_image(spec.runtime)
+    env = runtime_env(fn_name, version, spec, config)
+    container = {
+        "name": "function",
+        "image": image,
+        "command": ["kumo", "runtime"],
+        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "env": [{"name": key, "value": escape_env_value(value)} for key, value in env.items()],
+        "resources": {
+            "requests": {"cpu": f"{cpu_millicores(spec.memory)}m", "memory": memory},
+            "limits": {"memory": memory},
+        },
+        "readinessProbe": readiness_probe(),
+        "securityContext": container_security_context(),
+        "volumeMounts": mounts,
+    }
+    return {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": math.ceil(spec.timeout) + GRACE_MARGIN_S,
+        "securityContext": pod_security_context(),
+        "containers": [container],
+        "volumes": volumes,
+    }
+
+
+def build_function_version(
+    fn: Mapping[str, Any],
+    spec: FunctionSpec,
+    config: OperatorConfig,
+    *,
+    code_files: Mapping[str, str] | None = None,
+) -> FunctionVersion:
+    """The ConfigMap (inline or copied ``configMap`` code), Deployment and Service of ``fn``'s current version.
+
+    ``fn`` is the Function object as the API server returns it (metadata with ``uid``);
+    ``code_files`` the data of the ConfigMap ``code.configMap`` names (ignored otherwise).
+    """
+    meta = fn["metadata"]
+    fn_name = meta["name"]
+    files = spec.code.inline if spec.code.inline is not None else None
+    if spec.code.config_map is not None:
+        files = dict(code_files or {})
+    version = function_version(spec, code_files if spec.code.config_map is not None else None)
+    name = version_child_name(fn_name, version)
+    labels = function_labels(fn_name, version)
+    selector = {FUNCTION_LABEL: fn_name, VERSION_LABEL: version}
+    config_map = build_config_map(fn, name, version, files) if files is not None else None
+    code_volume = {"name": name, "items": code_items(files)} if files is not None else None
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": child_metadata(fn, name, labels, meta.get("generation")),
+        "spec": {
+            "replicas": spec.scaling.min_instances,
+            "revisionHistoryLimit": 1,
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": _pod_spec(fn_name, version, spec, config, code_volume),
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": child_metadata(fn, name, labels),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector,
+            "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+    return FunctionVersion(version, name, config_map, deployment, service)

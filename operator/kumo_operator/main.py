@@ -1,0 +1,91 @@
+"""Start the operator: kopf with the Function, Table and Api handlers and the autoscaler timer."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+import threading
+from typing import Any
+
+import kopf
+
+from kumo_operator import api_handlers, autoscale_timer, child_handlers, function_handlers, table_handlers
+from kumo_operator.config import OperatorConfig, OperatorConfigError, config_from_env
+from kumo_operator.kube import Kube
+from kumo_operator.state import OperatorState
+
+HANDLER_MODULES = (function_handlers, api_handlers, table_handlers, child_handlers, autoscale_timer)
+
+
+@kopf.on.startup()
+def _configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    settings.posting.level = logging.INFO
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.networking.request_timeout = 30
+
+
+def run_operator(
+    *,
+    namespace: str | None = None,
+    standalone: bool = True,
+    redis_url: str | None = None,
+    liveness_endpoint: str | None = None,
+    config: OperatorConfig | None = None,
+    stop_flag: threading.Event | None = None,
+    ready_flag: threading.Event | None = None,
+) -> int:
+    """Run until stopped (SIGINT/SIGTERM or ``stop_flag``); returns the exit code.
+
+    ``namespace=None`` watches every namespace (cluster-wide); ``standalone`` skips kopf's peering
+    (one operator replica); ``redis_url`` enables the autoscaler (else the gateway alone scales);
+    ``liveness_endpoint`` e.g. ``http://0.0.0.0:8081/healthz``. Other settings come from
+    ``KUMO_*`` variables (see :func:`kumo_operator.config.config_from_env`).
+    """
+    try:
+        settings = config or config_from_env()
+    except OperatorConfigError as exc:
+        print(f"kumo operator: {exc}", file=sys.stderr)
+        return 2
+    if redis_url:
+        settings = dataclasses.replace(settings, redis_url=redis_url)
+    assert all(HANDLER_MODULES)  # imported for their kopf registrations
+    state = OperatorState(config=settings, kube=Kube())
+    try:
+        kopf.run(
+            standalone=standalone,
+            clusterwide=namespace is None,
+            namespaces=[namespace] if namespace else (),
+            liveness_endpoint=liveness_endpoint,
+            memo=kopf.Memo(state=state),
+            stop_flag=stop_flag,
+            ready_flag=ready_flag,
+        )
+    finally:
+        state.kube.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m kumo_operator.main [--namespace NS] [--redis-url URL] [--liveness URL]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="kumo operator")
+    parser.add_argument("--namespace", default=None, help="watch one namespace (default: all)")
+    parser.add_argument("--redis-url", default=None, help="Redis with the gateways' load reports")
+    parser.add_argument("--liveness", default=None, help="e.g. http://0.0.0.0:8081/healthz")
+    parser.add_argument("--peering", action="store_true", help="use kopf peering (several replicas)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return run_operator(
+        namespace=args.namespace,
+        standalone=not args.peering,
+        redis_url=args.redis_url,
+        liveness_endpoint=args.liveness,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""What the handlers share in one operator process: settings, the API client, autoscaler windows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kumo_operator.autoscaler import ScalingWindow
+from kumo_operator.config import OperatorConfig
+from kumo_operator.kube import Kube
+
+
+@dataclass
+class OperatorState:
+    config: OperatorConfig
+    kube: Kube
+    #: (namespace, function, version) -> observations.
+    windows: dict[tuple[str, str, str], ScalingWindow] = field(default_factory=dict)
+    #: (namespace, function, version) -> replicas the autoscaler last saw or set.
+    last_replicas: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    redis: Any = None
+    #: (read time, loads by field) shared by every Function's timer within one interval.
+    loads_cache: tuple[float, dict[str, list[Any]]] | None = None
+
+
+def state_of(memo: Any) -> OperatorState:
+    """The :class:`OperatorState` kept in kopf's memo (``memo.state``)."""
+    state = getattr(memo, "state", None)
+    if not isinstance(state, OperatorState):
+        raise RuntimeError("the operator was started without its state; use kumo_operator.main.run_operator")
+    return state
+
+
+def plain(value: Any) -> Any:
+    """A kopf body (or any mapping view) as plain dicts and lists (what the pure builders take)."""
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value

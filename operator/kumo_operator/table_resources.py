@@ -1,0 +1,131 @@
+"""Desired children of a Table: partition StatefulSet, headless Service, PodDisruptionBudget (pure)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kumo.models import TableSpec
+from kumo_operator.config import OperatorConfig
+from kumo_operator.naming import TABLE_LABEL, bounded_name, child_metadata, table_labels
+from kumo_operator.pod_security import container_security_context, pod_security_context, readiness_probe
+
+PORT = 8080
+DATA_DIR = "/data"
+#: StatefulSet names stay short enough for ``<name>-<revision hash>`` labels (63 characters).
+MAX_STATEFULSET_NAME = 52
+
+
+@dataclass(frozen=True)
+class TableChildren:
+    name: str
+    stateful_set: dict[str, Any]
+    service: dict[str, Any]
+    disruption_budget: dict[str, Any]
+
+    @property
+    def children(self) -> list[dict[str, Any]]:
+        return [self.stateful_set, self.service, self.disruption_budget]
+
+
+def table_child_name(table: str) -> str:
+    return bounded_name(f"table-{table}", MAX_STATEFULSET_NAME)
+
+
+def _key_arg(key: Any) -> str:
+    return f"{key.name}:{key.type}"
+
+
+def partition_args(table: str, spec: TableSpec) -> list[str]:
+    """Arguments of ``kumo partition``; the partition index comes from the pod name's ordinal."""
+    args = [
+        "partition",
+        "--table",
+        table,
+        "--partition-key",
+        _key_arg(spec.partition_key),
+        "--partitions",
+        str(spec.partitions),
+        "--pod-name",
+        "$(POD_NAME)",
+        "--data-dir",
+        DATA_DIR,
+        "--port",
+        str(PORT),
+    ]
+    if spec.sort_key is not None:
+        args[5:5] = ["--sort-key", _key_arg(spec.sort_key)]
+    return args
+
+
+def build_table(table: Mapping[str, Any], spec: TableSpec, config: OperatorConfig) -> TableChildren:
+    """The children of ``table`` (the Table object as the API server returns it)."""
+    meta = table["metadata"]
+    table_name = meta["name"]
+    name = table_child_name(table_name)
+    labels = table_labels(table_name)
+    selector = {TABLE_LABEL: table_name}
+    spec_json = json.dumps(spec.model_dump(mode="json", by_alias=True, exclude_none=True), sort_keys=True)
+    container = {
+        "name": "partition",
+        "image": config.kumo_image,
+        "command": ["kumo"],
+        "args": partition_args(table_name, spec),
+        "env": [
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {"name": "KUMO_TABLE_NAME", "value": table_name},
+            {"name": "KUMO_TABLE_SPEC", "value": spec_json.replace("$", "$$")},
+        ],
+        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "readinessProbe": readiness_probe(),
+        "securityContext": container_security_context(),
+        "volumeMounts": [{"name": "data", "mountPath": DATA_DIR}, {"name": "tmp", "mountPath": "/tmp"}],
+    }
+    claim_spec: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": config.table_storage_size}},
+    }
+    if config.table_storage_class:
+        claim_spec["storageClassName"] = config.table_storage_class
+    stateful_set = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": child_metadata(table, name, labels, meta.get("generation")),
+        "spec": {
+            "replicas": spec.partitions,
+            "serviceName": name,
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "securityContext": pod_security_context(),
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {}}],
+                },
+            },
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": claim_spec}],
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": child_metadata(table, name, labels),
+        "spec": {
+            "clusterIP": "None",
+            "publishNotReadyAddresses": True,
+            "selector": selector,
+            "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+    budget = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": child_metadata(table, name, labels),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+    }
+    return TableChildren(name, stateful_set, service, budget)

@@ -1,0 +1,71 @@
+"""Helpers for the operator's tests: polling, the operator subprocess, paths."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kube"))
+
+from cluster import REPO, KubeApi
+
+CRDS = REPO / "charts" / "kumo" / "crds"
+NS = "/apis/kumo.dev/v1alpha1/namespaces/default"
+LAUNCH = "import sys; from kumo_operator.main import main; sys.exit(main(sys.argv[1:]))"
+
+
+def wait_for(check: Callable[[], Any], *, timeout_s: float = 20.0, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something truthy (bounded); return that value."""
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as exc:  # the object may not exist yet
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+class OperatorProcess:
+    """Starts and stops ``kumo_operator`` as a subprocess against the emulator."""
+
+    def __init__(self, api: KubeApi, tmp_path: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.api, self.tmp_path = api, tmp_path
+        self.env = api.env | {"KUMO_GATEWAY_PUBLIC_URL": "http://gw.test:8080"} | (extra_env or {})
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+        self.args: list[str] = []
+
+    def start(self, *args: str) -> OperatorProcess:
+        self.args = list(args) or self.args
+        self.starts += 1
+        log = open(self.tmp_path / f"operator-{self.starts}.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", LAUNCH, *self.args], env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def current_log(self) -> str:
+        return (self.tmp_path / f"operator-{self.starts}.log").read_text(errors="replace")
+
+    def log(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.tmp_path.glob("operator-*.log")))
