@@ -67,8 +67,24 @@ def gateway(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     state_dir: Annotated[Path, typer.Option(help="Where local instances keep code, logs and /tmp.")] = Path(".kumo"),
+    kubernetes: Annotated[
+        bool, typer.Option("--kubernetes", help="Serve the cluster's Functions and Apis (pods), not manifests.")
+    ] = False,
+    namespace: Annotated[
+        str | None, typer.Option(help="With --kubernetes: watch one namespace (default: all).")
+    ] = None,
+    redis_url: Annotated[
+        str | None, typer.Option(envvar="KUMO_REDIS_URL", help="With --kubernetes: Redis for load reports.")
+    ] = None,
 ) -> None:
-    """Run the gateway alone, serving the given manifests with the local provider."""
+    """Run the gateway alone: the given manifests with the local provider, or the cluster's with --kubernetes."""
+    if kubernetes:
+        if paths:
+            typer.echo("kumo gateway: --kubernetes takes no manifest paths", err=True)
+            raise typer.Exit(2)
+        from kumo_gateway.kubernetes.serve import run_kubernetes_gateway
+
+        raise typer.Exit(run_kubernetes_gateway(host=host, port=port, namespace=namespace, redis_url=redis_url))
     from kumo.local.up import run_up
 
     raise typer.Exit(run_up(paths or [], host=host, port=port, state_dir=state_dir))
@@ -135,6 +151,12 @@ def runtime(
     raise typer.Exit(run_standalone(config, host=host, port=port, log_dir=log_dir))
 
 
+def pod_ordinal(pod_name: str) -> int | None:
+    """The ordinal of a StatefulSet pod name (``table-orders-2`` -> 2), None when it has none."""
+    _, sep, tail = pod_name.rpartition("-")
+    return int(tail) if sep and tail.isascii() and tail.isdigit() else None
+
+
 @app.command()
 def partition(
     data_dir: Annotated[Path, typer.Option(help="Where this partition's data lives.")],
@@ -142,14 +164,24 @@ def partition(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 0,
     table: Annotated[str | None, typer.Option(help="Table name (for logs and checks).")] = None,
     partition: Annotated[int, typer.Option(help="Partition index.")] = 0,
+    pod_name: Annotated[
+        str | None,
+        typer.Option(help="StatefulSet pod name; its ordinal suffix (`table-x-2` -> 2) is the partition index."),
+    ] = None,
     durability: Annotated[str, typer.Option(help="full, normal or off.")] = "full",
     ttl_interval: Annotated[float, typer.Option(help="Seconds between TTL sweeps.")] = 1.0,
 ) -> None:
-    """Serve one partition of one table (started by `kumo up` or the operator)."""
+    """Serve one partition of one table (started by `kumo up` or the operator's StatefulSet)."""
     import logging
 
     from kumo_tablestore.server import run_partition
 
+    if pod_name is not None:
+        ordinal = pod_ordinal(pod_name)
+        if ordinal is None:
+            typer.echo(f"kumo partition: --pod-name {pod_name!r} does not end in -<ordinal>", err=True)
+            raise typer.Exit(2)
+        partition = ordinal
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     raise typer.Exit(
         run_partition(

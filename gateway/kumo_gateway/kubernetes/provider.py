@@ -1,0 +1,276 @@
+"""``KubernetesProvider``: function versions as Deployments, reached at their EndpointSlices' pod IPs.
+
+``acquire`` takes a free endpoint of the Function's current version (``status.version``), or wakes
+the Deployment through ``/scale`` and holds the request until an endpoint is ready (bounded), or
+queues it behind busy endpoints (bounded; asking for more replicas below ``maxInstances``). The
+catalog is filled from watched Functions (only Ready ones) and Apis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from kumo.catalog import Catalog
+from kumo.runtime.invocation import Invocation, InvocationResult
+from kumo_gateway.kubernetes.endpoints import Endpoint, EndpointIndex
+from kumo_gateway.kubernetes.forward import EndpointBusy, EndpointUnreachable, Forwarder, ForwardFailed
+from kumo_gateway.kubernetes.instances import EndpointSlots, QueueFull, WaitTimeout
+from kumo_gateway.kubernetes.load_reporter import LoadReporter, LoadTracker
+from kumo_gateway.kubernetes.resources import FunctionVersion, served_api, served_function
+from kumo_gateway.kubernetes.waker import DeploymentMissing, Waker
+from kumo_gateway.kubernetes.watch import KubeClient, KubeScaler, collection_path
+from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, TooManyRequests
+
+log = logging.getLogger("kumo.gateway.kubernetes")
+LATEST = "$LATEST"
+
+
+class PodInstance:
+    """One acquired endpoint; ``invoke`` retries once on another endpoint when it cannot connect."""
+
+    def __init__(self, provider: KubernetesProvider, fv: FunctionVersion, slots: EndpointSlots, endpoint: Endpoint):
+        self.provider, self.fv, self.slots = provider, fv, slots
+        self.endpoint: Endpoint | None = endpoint
+
+    async def invoke(self, invocation: Invocation) -> InvocationResult:
+        for attempt in (1, 2):
+            assert self.endpoint is not None
+            try:
+                return await self.provider.forwarder.invoke(self.endpoint, invocation, self.fv.timeout_s)
+            except EndpointUnreachable as exc:
+                log.warning("function %s: endpoint %s unreachable: %s", self.fv.name, self.endpoint, exc)
+                self.slots.mark_down(self.endpoint)
+                problem: str = str(exc)
+            except EndpointBusy:
+                problem = f"endpoint {self.endpoint} is busy"
+            except ForwardFailed as exc:
+                raise InstanceUnavailable(f"function {self.fv.name}: {exc}") from None
+            if attempt == 2:
+                break
+            self.release()
+            self.endpoint = await self.provider.take_endpoint(self.fv, self.slots)
+        raise InstanceUnavailable(f"function {self.fv.name}: {problem}")
+
+    def release(self) -> None:
+        if self.endpoint is not None:
+            self.slots.release(self.endpoint)
+            self.endpoint = None
+
+
+class KubernetesProvider:
+    """The gateway's provider in a cluster (``kumo gateway --kubernetes``)."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        namespace: str | None = None,
+        redis_url: str | None = None,
+        kube: KubeClient | None = None,
+        wake_timeout_s: float = 30.0,
+        queue_timeout_s: float = 30.0,
+        queue_limit: int = 100,
+        report_interval_s: float = 1.0,
+        gateway_id: str | None = None,
+        sync_timeout_s: float = 30.0,
+    ) -> None:
+        self.catalog = catalog
+        self.namespace = namespace
+        self.redis_url = redis_url
+        self.wake_timeout_s = wake_timeout_s
+        self.queue_timeout_s = queue_timeout_s
+        self.queue_limit = queue_limit
+        self.sync_timeout_s = sync_timeout_s
+        self.kube = kube
+        self.forwarder = Forwarder()
+        self.index = EndpointIndex()
+        self.tracker = LoadTracker()
+        self.functions: dict[str, FunctionVersion] = {}
+        self.slots: dict[tuple[str, str], EndpointSlots] = {}
+        self.waker: Waker | None = None
+        self.reporter = (
+            LoadReporter(redis_url, self.tracker, gateway_id=gateway_id, interval_s=report_interval_s)
+            if redis_url
+            else None
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the watches and wait (bounded) for their first lists; start load reports."""
+        if self.kube is None:
+            self.kube = KubeClient()
+        self.waker = Waker(KubeScaler(self.kube))
+        await self.forwarder.start()
+        ns = self.namespace
+        watches = [
+            (collection_path("kumo.dev/v1alpha1", "functions", ns), self._reset_functions, self._on_function),
+            (collection_path("kumo.dev/v1alpha1", "apis", ns), self._reset_apis, self._on_api),
+            (collection_path("discovery.k8s.io/v1", "endpointslices", ns), self._reset_slices, self._on_slice),
+        ]
+        synced = []
+        for path, on_reset, on_event in watches:
+            event = asyncio.Event()
+            synced.append(event)
+            self._tasks.append(asyncio.create_task(self.kube.list_and_watch(path, on_reset, on_event, synced=event)))
+        try:
+            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in synced)), self.sync_timeout_s)
+        except TimeoutError:
+            log.warning("the first lists of Functions, Apis and EndpointSlices took over %gs", self.sync_timeout_s)
+        if self.reporter is not None:
+            await self.reporter.start()
+        else:
+            log.warning("no --redis-url: load is not reported, the operator's autoscaler cannot see requests")
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for slots in self.slots.values():
+            slots.fail_waiters(InstanceUnavailable("the gateway is shutting down"))
+        if self.reporter is not None:
+            await self.reporter.stop()
+        await self.forwarder.close()
+        if self.kube is not None:
+            await self.kube.aclose()
+
+    # --- requests --------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def acquire(self, function: str, version: str) -> AsyncIterator[PodInstance]:
+        fv = self.functions.get(function)
+        if fv is None or version not in (LATEST, fv.version):
+            raise FunctionNotFound(function)
+        if fv.max_instances < 1:
+            raise TooManyRequests(f"Rate Exceeded: function {function} has a reserved concurrency of 0")
+        slots = self._slots_for(fv)
+        field = fv.signal_field
+        self.tracker.requested(field)
+        instance = PodInstance(self, fv, slots, await self.take_endpoint(fv, slots))
+        self.tracker.started(field)
+        try:
+            yield instance
+        finally:
+            instance.release()
+            self.tracker.finished(field)
+
+    async def take_endpoint(self, fv: FunctionVersion, slots: EndpointSlots) -> Endpoint:
+        """A free endpoint now, or after waking the Deployment / waiting in the queue (bounded)."""
+        endpoint = slots.try_take()
+        if endpoint is not None:
+            return endpoint
+        cold = slots.usable == 0
+        if cold or slots.usable < fv.max_instances:
+            await self._scale_up(fv, slots, cold=cold)
+        field = fv.signal_field
+        self.tracker.wait_started(field)
+        try:
+            return await slots.wait(self.wake_timeout_s if cold else self.queue_timeout_s)
+        except QueueFull:
+            raise TooManyRequests(
+                f"Rate Exceeded: function {fv.name} has every instance busy and {slots.waiting} requests queued"
+            ) from None
+        except WaitTimeout:
+            if slots.usable == 0:
+                raise InstanceUnavailable(
+                    f"function {fv.name}: no instance became ready within {self.wake_timeout_s:g}s"
+                ) from None
+            raise TooManyRequests(
+                f"Rate Exceeded: no instance of {fv.name} became free within {self.queue_timeout_s:g}s"
+            ) from None
+        finally:
+            self.tracker.wait_finished(field)
+
+    async def _scale_up(self, fv: FunctionVersion, slots: EndpointSlots, *, cold: bool) -> None:
+        assert self.waker is not None
+        wanted = slots.inflight + slots.waiting + 1
+        try:
+            await self.waker.ensure(fv.namespace, fv.deployment, wanted, fv.max_instances)
+        except DeploymentMissing as exc:
+            raise InstanceUnavailable(f"function {fv.name}: {exc}") from None
+        except Exception as exc:  # API server trouble: waiting may still succeed
+            log.warning("function %s: could not scale %s: %s", fv.name, fv.deployment, exc)
+            if cold:
+                raise InstanceUnavailable(f"function {fv.name}: could not wake it up") from None
+
+    def _slots_for(self, fv: FunctionVersion) -> EndpointSlots:
+        key = (fv.namespace, fv.deployment)
+        slots = self.slots.get(key)
+        if slots is None:
+            slots = self.slots[key] = EndpointSlots(self.queue_limit)
+            slots.set_endpoints(self.index.endpoints(*key))
+        return slots
+
+    # --- watch callbacks (never await: atomic with respect to requests) ---------------------------
+
+    def _reset_functions(self, items: list[dict[str, Any]]) -> None:
+        seen = set()
+        for obj in items:
+            self._on_function("ADDED", obj)
+            seen.add(((obj.get("metadata") or {}).get("namespace"), (obj.get("metadata") or {}).get("name")))
+        for name, fv in list(self.functions.items()):
+            if (fv.namespace, name) not in seen:
+                self._drop_function(fv.namespace, name)
+
+    def _on_function(self, event_type: str, obj: dict[str, Any]) -> None:
+        meta = obj.get("metadata") or {}
+        namespace, name = meta.get("namespace") or "default", meta.get("name") or ""
+        current = self.functions.get(name)
+        if current is not None and current.namespace != namespace:
+            log.warning("Function %s in %s shadowed by the one in %s", name, namespace, current.namespace)
+            return
+        served = None if event_type == "DELETED" else served_function(obj)
+        if served is None:
+            self._drop_function(namespace, name)
+            return
+        function, fv = served
+        if current != fv:
+            log.info("function %s: serving version %s (%s)", name, fv.version, fv.deployment)
+        self.functions[name] = fv
+        self.catalog.set_function(function)
+
+    def _drop_function(self, namespace: str, name: str) -> None:
+        current = self.functions.get(name)
+        if current is not None and current.namespace == namespace:
+            del self.functions[name]
+            self.catalog.remove_function(name)
+
+    def _reset_apis(self, items: list[dict[str, Any]]) -> None:
+        names = set()
+        for obj in items:
+            self._on_api("ADDED", obj)
+            names.add((obj.get("metadata") or {}).get("name"))
+        for api in self.catalog.apis():
+            if api.metadata.name not in names:
+                self.catalog.remove_api(api.metadata.name)
+
+    def _on_api(self, event_type: str, obj: dict[str, Any]) -> None:
+        name = (obj.get("metadata") or {}).get("name") or ""
+        api = None if event_type == "DELETED" else served_api(obj)
+        if api is None:
+            self.catalog.remove_api(name)
+        else:
+            self.catalog.set_api(api)
+
+    def _reset_slices(self, items: list[dict[str, Any]]) -> None:
+        for key in self.index.replace_all(items):
+            self._endpoints_changed(key)
+
+    def _on_slice(self, event_type: str, obj: dict[str, Any]) -> None:
+        key = self.index.apply(event_type, obj)
+        if key is not None:
+            self._endpoints_changed(key)
+
+    def _endpoints_changed(self, key: tuple[str, str]) -> None:
+        endpoints = self.index.endpoints(*key)
+        slots = self.slots.get(key)
+        if slots is not None:
+            slots.set_endpoints(endpoints)
+        if not endpoints and self.waker is not None:
+            self.waker.forget(*key)

@@ -1,0 +1,86 @@
+"""``kumo gateway --kubernetes``: the gateway app with :class:`KubernetesProvider`, until SIGINT/SIGTERM.
+
+Tuning comes from the environment: ``KUMO_WAKE_TIMEOUT_S`` (hold a request while waking from zero,
+default 30), ``KUMO_QUEUE_TIMEOUT_S`` (wait behind busy endpoints, default 30), ``KUMO_QUEUE_LIMIT``
+(waiting requests per version, default 100), ``KUMO_REPORT_INTERVAL_S`` (load reports, default 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping
+
+from kumo.catalog import Catalog
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool = False) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a {'whole ' if integer else ''}number, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def settings_from_env(env: Mapping[str, str]) -> dict[str, float]:
+    """Provider keyword arguments from ``KUMO_*`` variables (pure); raises :class:`SettingsError`."""
+    return {
+        "wake_timeout_s": _number(env, "KUMO_WAKE_TIMEOUT_S", 30.0),
+        "queue_timeout_s": _number(env, "KUMO_QUEUE_TIMEOUT_S", 30.0),
+        "queue_limit": int(_number(env, "KUMO_QUEUE_LIMIT", 100, integer=True)),
+        "report_interval_s": _number(env, "KUMO_REPORT_INTERVAL_S", 1.0),
+    }
+
+
+def run_kubernetes_gateway(*, host: str, port: int, namespace: str | None, redis_url: str | None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = settings_from_env(os.environ)
+    except SettingsError as exc:
+        print(f"kumo gateway: {exc}", file=sys.stderr)
+        return 2
+    from kumo.local.up import _loop_factory
+
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(_serve(host, port, namespace, redis_url, settings))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve(host: str, port: int, namespace: str | None, redis_url: str | None, settings: dict) -> int:
+    from kumo_gateway.app import create_app
+    from kumo_gateway.kubernetes.provider import KubernetesProvider
+    from kumo_gateway.server import serve
+
+    catalog = Catalog(region=os.environ.get("KUMO_REGION") or os.environ.get("AWS_REGION") or "us-east-1")
+    provider = KubernetesProvider(catalog, namespace=namespace, redis_url=redis_url, **settings)
+    app = create_app(catalog, provider)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    serving = asyncio.create_task(serve(app, host, port))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
+    try:
+        if serving.done() and serving.exception() is not None:
+            print(f"kumo gateway: {serving.exception()}", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        for task in (serving, stopping):
+            task.cancel()
+        await asyncio.gather(serving, stopping, return_exceptions=True)

@@ -1,0 +1,114 @@
+"""Test helpers: the gateway subprocess, and ``kumo runtime`` processes standing in for pods."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from cluster import KubeApi
+from support import free_port, wait_http
+
+KUMO = [sys.executable, "-m", "kumo.cli"]
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+class GatewayProcess:
+    """``kumo gateway --kubernetes`` against the emulator, on a free port."""
+
+    def __init__(self, api: KubeApi, tmp_path: Path) -> None:
+        self.api, self.tmp_path = api, tmp_path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, *args: str, env: dict[str, str] | None = None) -> GatewayProcess:
+        log = open(self.tmp_path / "gateway.log", "wb")  # noqa: SIM115
+        command = [*KUMO, "gateway", "--kubernetes", "--namespace=default", f"--port={self.port}", *args]
+        self.proc = subprocess.Popen(command, env=self.api.env | (env or {}), stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        wait_http(f"{self.url}/healthz", timeout_s=30, proc=self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
+
+    def log(self) -> str:
+        path = self.tmp_path / "gateway.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+class PodFarm:
+    """``endpoints_for`` for :class:`controllers.DeploymentController`: keeps ``spec.replicas`` real
+    ``kumo runtime`` processes per Deployment, configured from its pod template and ConfigMap."""
+
+    def __init__(self, api: KubeApi, root: Path) -> None:
+        self.api, self.root = api, root
+        self.procs: dict[str, list[tuple[subprocess.Popen[bytes], int]]] = {}
+        #: When False, Deployments get no ready endpoints at all (pods that never become ready).
+        self.start_pods = True
+        self.started = 0
+        self._lock = threading.Lock()
+
+    def endpoints_for(self, obj: dict[str, Any]) -> list[tuple[str, int]]:
+        name = obj["metadata"]["name"]
+        replicas = int((obj.get("spec") or {}).get("replicas") or 0) if self.start_pods else 0
+        with self._lock:
+            running = self.procs.setdefault(name, [])
+            while len(running) > replicas:
+                _stop(running.pop()[0])
+            while len(running) < replicas:
+                running.append(self._start(obj, len(running)))
+            return [("127.0.0.1", port) for _, port in running]
+
+    def _start(self, obj: dict[str, Any], index: int) -> tuple[subprocess.Popen[bytes], int]:
+        name = obj["metadata"]["name"]
+        pod = obj["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        env = {e["name"]: e["value"].replace("$$", "$") for e in container.get("env", []) if "value" in e}
+        code_dir = self.root / f"{name}-{index}" / "code"
+        code_dir.mkdir(parents=True, exist_ok=True)
+        config_map = self.api.get(f"/api/v1/namespaces/default/configmaps/{name}")
+        volume = next(v for v in pod["volumes"] if "configMap" in v)
+        for item in volume["configMap"]["items"]:
+            target = code_dir / item["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(config_map["data"][item["key"]])
+        port = free_port()
+        env |= {"KUMO_CODE_DIR": str(code_dir), "KUMO_HOST": "127.0.0.1", "KUMO_PORT": str(port)}
+        log = open(self.root / f"{name}-{index}" / "runtime.log", "wb")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [*KUMO, "runtime", "--host=127.0.0.1", f"--port={port}"],
+            env=os.environ | env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        wait_http(f"http://127.0.0.1:{port}/healthz", timeout_s=30, proc=proc)
+        self.started += 1
+        return proc, port
+
+    def stop_all(self) -> None:
+        with self._lock:
+            for running in self.procs.values():
+                for proc, _ in running:
+                    _stop(proc)
+            self.procs.clear()
+
+    def running(self, name: str) -> int:
+        with self._lock:
+            return sum(1 for proc, _ in self.procs.get(name, []) if proc.poll() is None)
