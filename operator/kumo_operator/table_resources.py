@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,30 +33,25 @@ def table_child_name(table: str) -> str:
     return bounded_name(f"table-{table}", MAX_STATEFULSET_NAME)
 
 
-def _key_arg(key: Any) -> str:
-    return f"{key.name}:{key.type}"
+def partition_args(table: str) -> list[str]:
+    """Arguments of ``kumo partition`` in a StatefulSet pod (the index is the pod name's ordinal).
 
-
-def partition_args(table: str, spec: TableSpec) -> list[str]:
-    """Arguments of ``kumo partition``; the partition index comes from the pod name's ordinal."""
-    args = [
+    The table description (keys, slot map, TTL) is not an argument: the gateway's
+    ``KubernetesTables`` directory computes it from the Table and sends it (``PUT /table``) to each ready partition.
+    """
+    return [
         "partition",
-        "--table",
-        table,
-        "--partition-key",
-        _key_arg(spec.partition_key),
-        "--partitions",
-        str(spec.partitions),
-        "--pod-name",
-        "$(POD_NAME)",
         "--data-dir",
         DATA_DIR,
+        "--host",
+        "0.0.0.0",
         "--port",
         str(PORT),
+        "--table",
+        table,
+        "--pod-name",
+        "$(POD_NAME)",
     ]
-    if spec.sort_key is not None:
-        args[5:5] = ["--sort-key", _key_arg(spec.sort_key)]
-    return args
 
 
 def build_table(table: Mapping[str, Any], spec: TableSpec, config: OperatorConfig) -> TableChildren:
@@ -67,17 +61,12 @@ def build_table(table: Mapping[str, Any], spec: TableSpec, config: OperatorConfi
     name = table_child_name(table_name)
     labels = table_labels(table_name)
     selector = {TABLE_LABEL: table_name}
-    spec_json = json.dumps(spec.model_dump(mode="json", by_alias=True, exclude_none=True), sort_keys=True)
     container = {
         "name": "partition",
         "image": config.kumo_image,
         "command": ["kumo"],
-        "args": partition_args(table_name, spec),
-        "env": [
-            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-            {"name": "KUMO_TABLE_NAME", "value": table_name},
-            {"name": "KUMO_TABLE_SPEC", "value": spec_json.replace("$", "$$")},
-        ],
+        "args": partition_args(table_name),
+        "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "readinessProbe": readiness_probe(),
         "securityContext": container_security_context(),
@@ -109,6 +98,8 @@ def build_table(table: Mapping[str, Any], spec: TableSpec, config: OperatorConfi
                 },
             },
             "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": claim_spec}],
+            # A Table deleted and created again starts empty, as in DynamoDB; scaling keeps the data.
+            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Delete", "whenScaled": "Retain"},
         },
     }
     service = {

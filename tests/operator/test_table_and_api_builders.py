@@ -29,10 +29,23 @@ def test_table_children() -> None:
     assert sts["replicas"] == 4 and sts["serviceName"] == built.name
     container = sts["template"]["spec"]["containers"][0]
     args = container["args"]
-    assert args[:3] == ["partition", "--table", "orders"]
-    assert args[args.index("--sort-key") + 1] == "sk:N"
-    assert args[args.index("--pod-name") + 1] == "$(POD_NAME)"
-    assert {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}} in container["env"]
+    assert container["command"] == ["kumo"]
+    assert args == [
+        "partition",
+        "--data-dir",
+        "/data",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "8080",
+        "--table",
+        "orders",
+        "--pod-name",
+        "$(POD_NAME)",
+    ]
+    assert container["env"] == [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert {"name": "data", "mountPath": "/data"} in container["volumeMounts"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     claim = sts["volumeClaimTemplates"][0]

@@ -66,8 +66,18 @@ async def _serve(host: str, port: int, namespace: str | None, redis_url: str | N
     from kumo_gateway.server import serve
 
     catalog = Catalog(region=os.environ.get("KUMO_REGION") or os.environ.get("AWS_REGION") or "us-east-1")
+    from kumo_gateway.dynamodb.kubernetes_directory import KubernetesTables
+
     provider = KubernetesProvider(catalog, namespace=namespace, redis_url=redis_url, **settings)
-    app = create_app(catalog, provider)
+    # Tables are namespaced resources but DynamoDB has no namespaces: serve one namespace's tables.
+    tables = KubernetesTables(namespace or os.environ.get("KUMO_TABLES_NAMESPACE") or "default")
+    try:
+        await tables.start()
+    except Exception as exc:
+        print(f"kumo gateway: cannot watch Tables: {exc}", file=sys.stderr)
+        await tables.stop()
+        return 1
+    app = create_app(catalog, provider, tables=tables)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -84,3 +94,4 @@ async def _serve(host: str, port: int, namespace: str | None, redis_url: str | N
         for task in (serving, stopping):
             task.cancel()
         await asyncio.gather(serving, stopping, return_exceptions=True)
+        await tables.stop()
