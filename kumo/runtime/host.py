@@ -16,8 +16,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from kumo.runtime import failures, logformat
 from kumo.runtime.child import ChildProcess
@@ -25,10 +24,13 @@ from kumo.runtime.config import INIT_TIMEOUT_S, FunctionConfig
 from kumo.runtime.environment import build_environment
 from kumo.runtime.invocation import LOG_TAIL_BYTES, Invocation, InvocationResult
 from kumo.runtime.logsink import InstanceLog
-from kumo.runtime.memory import process_peak_kb, tree_usage_kb
+from kumo.runtime.memory import PeakReader, tree_usage_kb
 from kumo.runtime.python import python_command, resolve_python, runtime_version
-from kumo.runtime.runtime_api import make_runtime_api_app, serve_app
+from kumo.runtime.runtime_server import RuntimeApiServer
 from kumo.runtime.session import ActiveInvocation, Outcome, RuntimeSession
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 #: How often memory is sampled while an invocation runs (the kernel's high-water mark covers gaps).
 MEMORY_POLL_S = 0.02
@@ -61,7 +63,11 @@ class RuntimeHost:
         self.tmpdir: Path | None = None
         self._child = ChildProcess(self.log.write)
         self._session: RuntimeSession | None = None
-        self._runners: list[web.AppRunner] = []
+        self._api: RuntimeApiServer | None = None
+        self._runners: list[web.AppRunner] = []  # invoke endpoints
+        self._peak = PeakReader()
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._sampled_peak_kb = 0
         self._spawned_at = 0.0
         self._init_reported = False
         self._init_error: bytes | None = None
@@ -95,8 +101,8 @@ class RuntimeHost:
             bootstrap_argv, python_path = python_command(cfg.runtime, bootstrap_path())
             argv = argv or bootstrap_argv
         self._session = RuntimeSession(self._child.drain)
-        runner, port = await serve_app(make_runtime_api_app(self._session), "127.0.0.1", 0)
-        self._runners.append(runner)
+        self._api = RuntimeApiServer(self._session)
+        port = await self._api.start("127.0.0.1", 0)
         if self.tmp_root is not None:
             self.tmp_root.mkdir(parents=True, exist_ok=True)
         self.tmpdir = Path(tempfile.mkdtemp(prefix=f"kumo-{cfg.name}-", dir=self.tmp_root))
@@ -120,7 +126,9 @@ class RuntimeHost:
             self.log.platform(f"{self._start_failure}\n".encode())
             return
         self.alive = True
-        self._child.exit_future.add_done_callback(lambda _: setattr(self, "alive", False))
+        if self._child.pid is not None:
+            self._peak.open(self._child.pid)
+        self._child.exit_future.add_done_callback(self._on_exit)
 
     async def stop(self) -> None:
         """Kill the runtime's process group, close listeners, delete TMPDIR. Idempotent."""
@@ -128,9 +136,15 @@ class RuntimeHost:
             return
         self._stopped = True
         self.alive = False
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         if self._session is not None:
             self._session.close()
         await self._child.close()
+        self._peak.close()
+        if self._api is not None:
+            await self._api.close()
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
@@ -144,7 +158,7 @@ class RuntimeHost:
 
     async def serve_invoke_endpoint(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Serve the RIE-compatible invoke endpoint for this instance; returns the bound port."""
-        from kumo.runtime.invoke_endpoint import make_invoke_app
+        from kumo.runtime.invoke_endpoint import make_invoke_app, serve_app
 
         runner, bound = await serve_app(make_invoke_app(lambda: self), host, port)
         self._runners.append(runner)
@@ -165,14 +179,19 @@ class RuntimeHost:
 
     async def _invoke(self, session: RuntimeSession, inv: Invocation) -> InvocationResult:
         rid = inv.request_id
-        self.log.begin()
+        self.log.begin(capture=inv.log_tail)
         self.log.platform(logformat.start_line(rid, self.config.version))
         started = time.monotonic()
         outcome = await self._await_init(session, rid)
         peak_kb = 0
         if outcome is None:
+            self._sampled_peak_kb = 0
             active = session.submit(inv, self.config.timeout_s)
-            outcome, started, peak_kb = await self._await_outcome(active)
+            if self._watchdog is None:
+                self._arm_watchdog(active.started_at + min(MEMORY_POLL_S, active.timeout_s))
+            outcome = await active.outcome
+            started = active.started_at
+            outcome, peak_kb = self._check_peak(active, outcome)
         duration_ms = (time.monotonic() - started) * 1000
         if not outcome.reusable:
             await self._retire()
@@ -202,46 +221,58 @@ class RuntimeHost:
             return self._platform_failure(rid, failures.exited(rid, exited.result()))
         return self._platform_failure(rid, failures.init_timed_out(rid, INIT_TIMEOUT_S))
 
-    async def _await_outcome(self, active: ActiveInvocation) -> tuple[Outcome, float, int]:
-        """Wait for the outcome, enforcing timeout and memory. Returns (outcome, start, peak kB)."""
-        exited = self._child.exit_future
-        submitted = time.monotonic()
-        await asyncio.wait({active.handed_out, exited}, timeout=active.timeout_s, return_when=asyncio.FIRST_COMPLETED)
-        started = active.handed_out.result() if active.handed_out.done() else submitted
+    # -- the watchdog: one timer per instance, armed lazily, re-armed only while work runs --------
+    def _arm_watchdog(self, at: float) -> None:
+        self._watchdog = asyncio.get_running_loop().call_later(max(0.0, at - time.monotonic()), self._tick)
+
+    def _tick(self) -> None:
+        """Timeout and memory checks of the running invocation; flushes its log to the file."""
+        self._watchdog = None
+        self.log.flush()
+        active = self._session.active if self._session is not None else None
+        if active is None or active.outcome.done():
+            return  # idle: the next invocation arms the timer again
+        now = time.monotonic()
+        started = active.started_at
         deadline = started + active.timeout_s
-        limit_kb = self.config.memory_mb * 1024
-        peak_kb = 0
         rid = active.request_id
-        while not active.outcome.done():
-            if exited.done():
-                active.finish(self._platform_failure(rid, failures.exited(rid, exited.result())))
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self.log.platform(
-                    f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%S.%fZ} {rid} Task timed out after "
-                    f"{active.timeout_s:.2f} seconds\n".encode()
-                )
-                active.finish(Outcome(failures.timed_out(rid, active.timeout_s), "Unhandled", False))
-                break
-            await asyncio.wait(
-                {active.outcome, exited}, timeout=min(MEMORY_POLL_S, remaining), return_when=asyncio.FIRST_COMPLETED
+        if now >= deadline:
+            self.log.platform(
+                f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%S.%fZ} {rid} Task timed out after "
+                f"{active.timeout_s:.2f} seconds\n".encode()
             )
-            pid = self._child.pid
-            if active.outcome.done() or pid is None or exited.done():
-                continue
+            active.finish(Outcome(failures.timed_out(rid, active.timeout_s), "Unhandled", False))
+            return
+        pid = self._child.pid
+        if now - started >= MEMORY_POLL_S and pid is not None and self.alive:
             # Still running after a poll interval: sample the whole process tree's memory.
-            peak_kb = max(peak_kb, tree_usage_kb(pid)[1])
-            if peak_kb > limit_kb:
+            self._sampled_peak_kb = max(self._sampled_peak_kb, tree_usage_kb(pid)[1])
+            if self._sampled_peak_kb > self.config.memory_mb * 1024:
                 active.finish(self._platform_failure(rid, failures.out_of_memory(rid)))
-                break
-        outcome = active.outcome.result()
-        if outcome.reusable and self._child.pid is not None and not exited.done():
-            # One cheap read per invocation: the kernel's high-water mark catches spikes between samples.
-            peak_kb = max(peak_kb, process_peak_kb(self._child.pid))
-            if peak_kb > limit_kb:  # Lambda would have killed it
-                outcome = self._platform_failure(rid, failures.out_of_memory(rid))
-        return outcome, started, peak_kb
+                return
+        next_at = now + MEMORY_POLL_S if now - started >= MEMORY_POLL_S else started + MEMORY_POLL_S
+        self._arm_watchdog(min(next_at, deadline))
+
+    def _on_exit(self, exited: asyncio.Future[int]) -> None:
+        """The runtime exited: fail the running invocation, if any."""
+        self.alive = False
+        active = self._session.active if self._session is not None else None
+        if active is not None and not active.outcome.done() and not exited.cancelled():
+            rid = active.request_id
+            active.finish(self._platform_failure(rid, failures.exited(rid, exited.result())))
+
+    def _check_peak(self, active: ActiveInvocation, outcome: Outcome) -> tuple[Outcome, int]:
+        """The invocation's peak memory; past the limit the outcome becomes ``Runtime.OutOfMemory``.
+
+        One ``pread`` of ``/proc/<pid>/status`` (``VmHWM``, which catches spikes between samples).
+        The runtime's own ``ru_maxrss`` cannot replace it: it inherits the forking host's peak.
+        """
+        peak_kb = self._sampled_peak_kb
+        if outcome.reusable and self.alive:
+            peak_kb = max(peak_kb, self._peak.read_kb())
+            if peak_kb > self.config.memory_mb * 1024:  # Lambda would have killed it
+                outcome = self._platform_failure(active.request_id, failures.out_of_memory(active.request_id))
+        return outcome, peak_kb
 
     def _platform_failure(self, rid: str, payload: bytes) -> Outcome:
         error = json.loads(payload)
@@ -262,9 +293,9 @@ class RuntimeHost:
         if not self._init_reported and self._session is not None and self._session.init_done_at:
             init_ms = (self._session.init_done_at - self._spawned_at) * 1000
             self._init_reported = True
-        self.log.platform(logformat.end_line(rid))
         self.log.platform(
-            logformat.report_line(
+            logformat.end_line(rid)
+            + logformat.report_line(
                 rid,
                 duration_ms=duration_ms,
                 memory_mb=self.config.memory_mb,
@@ -276,7 +307,7 @@ class RuntimeHost:
         return InvocationResult(
             payload=outcome.payload,
             function_error=outcome.function_error,
-            log_tail=logformat.tail(captured, LOG_TAIL_BYTES) if inv.log_tail else b"",
+            log_tail=logformat.tail(captured, LOG_TAIL_BYTES),
             executed_version=self.config.version,
             instance_reusable=outcome.reusable and self.alive,
             duration_ms=duration_ms,

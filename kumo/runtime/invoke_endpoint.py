@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import logging
+import socket
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -124,3 +125,22 @@ def make_invoke_app(get_host: HostGetter, *, wait_for_host_s: float = 0.0) -> we
     app.router.add_post("/2015-03-31/functions/{function_name}/invocations", _invoke)
     app.router.add_get("/healthz", _healthz)
     return app
+
+
+async def serve_app(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Start ``app`` on ``host:port`` (0 = any free port); no signal handling, many per loop."""
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0, keepalive_timeout=3600.0)
+    await runner.setup()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.setblocking(False)
+        site = web.SockSite(runner, sock)
+        await site.start()
+    except BaseException:
+        sock.close()
+        await runner.cleanup()
+        raise
+    return runner, sock.getsockname()[1]

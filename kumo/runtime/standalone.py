@@ -16,8 +16,7 @@ from pathlib import Path
 
 from kumo.runtime.config import ConfigError, FunctionConfig, config_from_env
 from kumo.runtime.host import RuntimeHost
-from kumo.runtime.invoke_endpoint import make_invoke_app
-from kumo.runtime.runtime_api import serve_app
+from kumo.runtime.invoke_endpoint import make_invoke_app, serve_app
 
 log = logging.getLogger("kumo.runtime")
 

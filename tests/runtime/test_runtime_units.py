@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,90 @@ def test_config_from_env():
         config_from_env({**env, "KUMO_MEMORY_MB": "lots"})
     with pytest.raises(ConfigError, match="KUMO_ENVIRONMENT"):
         config_from_env({**env, "KUMO_ENVIRONMENT": "[1]"})
+
+
+def test_peak_reader_reads_vmhwm_with_one_descriptor(tmp_path):
+    from kumo.runtime.memory import PeakReader, parse_hwm_kb
+
+    assert parse_hwm_kb(b"Name:\tx\nVmPeak:\t 9 kB\nVmHWM:\t  2048 kB\nVmRSS:\t 1 kB\n") == 2048
+    assert parse_hwm_kb(b"Name:\tx\n") == 0
+    reader = PeakReader()
+    assert reader.read_kb() == 0  # not opened
+    grow = (
+        "import sys\nsys.stdin.readline()\nb = bytearray(64 << 20)\nb[::4096] = b'1' * (16 << 10)\n"
+        "print('ok', flush=True)\nsys.stdin.readline()\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", grow], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        reader.open(child.pid)
+        first = reader.read_kb()
+        with open(f"/proc/{child.pid}/status") as f:
+            assert 0 < first <= parse_status_kb(f.read(), "VmHWM")
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline() == "ok\n"
+        assert reader.read_kb() >= first + 60 * 1024  # the same descriptor sees fresh values
+    finally:
+        reader.close()
+        child.kill()
+        child.wait()
+    reader.open(2**22 + 12345)  # no such process: reads as 0
+    assert reader.read_kb() == 0
+
+
+def test_instance_log_batches_file_writes_during_an_invocation(tmp_path):
+    from kumo.runtime.logsink import InstanceLog
+
+    log = InstanceLog(tmp_path / "i.log")
+    log.open()
+    try:
+        log.write(b"init output")
+        assert (tmp_path / "i.log").read_bytes() == b"init output"  # outside invocations: at once
+        log.begin(capture=True)
+        log.platform(b"START\n")
+        log.write(b"handler output")
+        assert (tmp_path / "i.log").read_bytes() == b"init output"  # batched
+        log.flush()  # the watchdog does this while an invocation runs
+        assert (tmp_path / "i.log").read_bytes() == b"init output\nSTART\nhandler output"
+        log.platform(b"END\n")
+        assert log.end() == b"\nSTART\nhandler output\nEND\n"  # START began on a new line
+        log.begin(capture=False)
+        log.write(b"x")
+        assert log.end() == b""
+        assert (tmp_path / "i.log").read_bytes().endswith(b"END\nx")
+    finally:
+        log.close()
+
+
+async def test_session_hands_events_to_parked_runtimes_in_order():
+    from kumo.runtime.invocation import Invocation
+    from kumo.runtime.session import RequestError, RuntimeSession
+
+    got: list[str | None] = []
+    session = RuntimeSession(lambda: None)
+
+    def receiver(active):
+        got.append(active.request_id if active else None)
+
+    def inv(rid):
+        return Invocation(rid, b"{}", "arn")
+
+    first = session.submit(inv("a"), 1.0)  # before the runtime asked: pending
+    assert first.handed_out_at is None and first.started_at == first.submitted_at
+    session.request_next(receiver)
+    assert got == ["a"] and first.handed_out_at is not None and first.deadline_ms > 0
+    session.respond("a", b"1")
+    assert first.outcome.result().payload == b"1"
+    with pytest.raises(RequestError) as err:
+        session.respond("a", b"again")  # already answered
+    assert err.value.status == 400
+    session.request_next(receiver)  # parked
+    session.submit(inv("b"), 1.0)
+    assert got == ["a", "b"]
+    session.request_next(receiver)
+    session.cancel_next(receiver)  # its connection went away
+    pending = session.submit(inv("c"), 1.0)
+    assert got == ["a", "b"] and pending.handed_out_at is None
+    session.close()
+    session.request_next(receiver)
+    assert got == ["a", "b", None]

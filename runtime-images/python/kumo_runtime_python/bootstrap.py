@@ -15,6 +15,8 @@ import time
 
 API = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+#: The host's answer to every accepted result (parsed without looking at it).
+ACCEPTED = b'HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"status":"OK"}'
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _REQUEST_ID = ""
 
@@ -33,6 +35,8 @@ class Fault(Exception):
 class RuntimeClient:
     """Minimal HTTP/1.1 keep-alive client on ``_socket`` (``http.client`` costs ~70 ms to import).
 
+    The warm loop pipelines: ``POST /response`` (or ``/error``) and the next ``GET /next`` leave in
+    one ``send``, and both answers usually arrive in one ``recv``. Request heads are pre-built.
     Reconnects once when the host closed an idle connection.
     """
 
@@ -43,6 +47,8 @@ class RuntimeClient:
         self.address = address
         self.sock = None
         self.buf = b""
+        self.next_request = f"GET {API}/invocation/next HTTP/1.1\r\nHost: {address}\r\n\r\n".encode()
+        self._post_head = f"POST {API}/%s HTTP/1.1\r\nHost: {address}\r\nContent-Length: %d\r\n"
 
     def _connect(self):
         family = _socket.AF_INET6 if ":" in self.host else _socket.AF_INET
@@ -58,10 +64,10 @@ class RuntimeClient:
         self.sock = None
 
     def _fill(self) -> None:
-        chunk = self.sock.recv(65536)
+        chunk = self.sock.recv(262144)
         if not chunk:
             raise ConnectionError("Runtime API closed the connection")
-        self.buf += chunk
+        self.buf = self.buf + chunk if self.buf else chunk
 
     def _take(self, n: int) -> bytes:
         while len(self.buf) < n:
@@ -75,15 +81,22 @@ class RuntimeClient:
         line, self.buf = self.buf.split(b"\r\n", 1)
         return line
 
-    def _exchange(self, request: bytes) -> tuple[int, dict, bytes]:
-        if self.sock is None:
-            self.sock = self._connect()
-        self.sock.sendall(request)
-        status = int(self._line().split(b" ", 2)[1])
+    def _read_response(self) -> tuple[int, dict, bytes]:
+        """One answer from the buffer/socket: ``(status, headers with lower-case names, body)``."""
+        while (end := self.buf.find(b"\r\n\r\n")) < 0:
+            self._fill()
+        if self.buf.startswith(ACCEPTED):  # the host's constant answer to a result
+            self.buf = self.buf[len(ACCEPTED) :]
+            return 202, {}, b'{"status":"OK"}'
+        lines = self.buf[:end].decode("utf-8", "replace").split("\r\n")
+        self.buf = self.buf[end + 4 :]
+        status = int(lines[0].split(" ", 2)[1])
         headers: dict[str, str] = {}
-        while line := self._line():
-            name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
+        for line in lines[1:]:
+            colon = line.find(":")
+            headers[line[:colon].strip().lower()] = line[colon + 1 :].strip()
+        if status == 100:  # 100 Continue: the real answer follows
+            return self._read_response()
         if headers.get("transfer-encoding", "").lower() == "chunked":
             parts = []
             while size := int(self._line().split(b";")[0], 16):
@@ -98,24 +111,51 @@ class RuntimeClient:
             self._close()
         return status, headers, body
 
-    def call(self, method: str, path: str, body: bytes = b"", headers: dict | None = None):
-        """``(status, headers with lower-case names, body)``."""
-        head = f"{method} {path} HTTP/1.1\r\nHost: {self.address}\r\nContent-Length: {len(body)}\r\n"
-        for name, value in (headers or {}).items():
-            head += f"{name}: {value}\r\n"
-        request = (head + "\r\n").encode("utf-8") + body
+    def _exchange(self, request: bytes, answers: int) -> list[tuple[int, dict, bytes]]:
         for attempt in (0, 1):
             try:
-                return self._exchange(request)
+                if self.sock is None:
+                    self.sock = self._connect()
+                self.sock.sendall(request)
+                out = []
+                for _ in range(answers):
+                    if self.sock is None:  # the host closed after an answer
+                        raise ConnectionError("Runtime API closed the connection")
+                    out.append(self._read_response())
+                return out
             except OSError:
                 self._close()
                 if attempt:
                     raise
         raise AssertionError("unreachable")
 
+    def post_request(self, path: str, body: bytes, headers: dict) -> bytes:
+        """The bytes of ``POST {API}/{path}`` with ``body``."""
+        head = self._post_head % (path, len(body))
+        for name, value in headers.items():
+            head += f"{name}: {value}\r\n"
+        return (head + "\r\n").encode() + body
+
+    def call(self, method: str, path: str, body: bytes = b"", headers: dict | None = None):
+        """One request: ``(status, headers with lower-case names, body)``; ``path`` is under ``API``."""
+        if method == "GET" and path == "invocation/next":
+            request = self.next_request
+        else:
+            request = self.post_request(path, body, headers or {})
+        return self._exchange(request, 1)[0]
+
+    def post_then_next(self, path: str, body: bytes, headers: dict):
+        """``POST`` a result and ask for the next event in one write: ``(post status, post body, next)``."""
+        request = self.post_request(path, body, headers)
+        posted, following = self._exchange(request + self.next_request, 2)
+        return posted[0], posted[2], following
+
     def post_error(self, path: str, error: dict) -> int:
-        headers = {ERROR_TYPE_HEADER: error["errorType"], "Content-Type": "application/vnd.aws.lambda.error+json"}
-        return self.call("POST", path, json.dumps(error).encode(), headers)[0]
+        return self.call("POST", path, json.dumps(error).encode(), _error_headers(error))[0]
+
+
+def _error_headers(error: dict) -> dict:
+    return {ERROR_TYPE_HEADER: error["errorType"], "Content-Type": "application/vnd.aws.lambda.error+json"}
 
 
 # -- context --------------------------------------------------------------------------------------
@@ -149,17 +189,30 @@ def _parse_json_header(value: str | None, name: str):
         raise Fault("Runtime.LambdaContextUnmarshalError", f"Unable to parse {name} JSON: {exc}") from None
 
 
+_FUNCTION_ENV: tuple | None = None
+
+
+def _function_environment() -> tuple:
+    """The context's values from the environment, read once (they are fixed for the instance)."""
+    global _FUNCTION_ENV
+    if _FUNCTION_ENV is None:
+        names = ("LOG_GROUP_NAME", "LOG_STREAM_NAME", "FUNCTION_NAME", "FUNCTION_MEMORY_SIZE", "FUNCTION_VERSION")
+        _FUNCTION_ENV = tuple(os.environ.get("AWS_LAMBDA_" + name) for name in names)
+    return _FUNCTION_ENV
+
+
 class LambdaContext:
     """The ``context`` argument, attribute for attribute as in ``awslambdaric``."""
 
     def __init__(self, request_id: str, headers) -> None:
-        env = os.environ
         self.aws_request_id = request_id
-        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")  # a string, as on Lambda
-        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
+        (
+            self.log_group_name,
+            self.log_stream_name,
+            self.function_name,
+            self.memory_limit_in_mb,  # a string, as on Lambda
+            self.function_version,
+        ) = _function_environment()
         self.invoked_function_arn = headers.get("lambda-runtime-invoked-function-arn")
         self.tenant_id = headers.get("lambda-runtime-aws-tenant-id")
         client_context = _parse_json_header(headers.get("lambda-runtime-client-context"), "Client Context")
@@ -270,17 +323,24 @@ def _json_default(obj):
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
+_ENCODER: json.JSONEncoder | None = None
+
+
 def marshal(result) -> tuple[bytes, str]:
+    global _ENCODER
     if isinstance(result, bytes):
         return result, "application/unknown"
-    ascii_only = os.environ.get("AWS_EXECUTION_ENV", "") in ("AWS_Lambda_python3.10", "AWS_Lambda_python3.11")
+    if _ENCODER is None:  # json.dumps(default=...) would build a new encoder on every call
+        ascii_only = os.environ.get("AWS_EXECUTION_ENV", "") in ("AWS_Lambda_python3.10", "AWS_Lambda_python3.11")
+        _ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=ascii_only)
     try:
-        return json.dumps(result, default=_json_default, ensure_ascii=ascii_only).encode(), "application/json"
+        return _ENCODER.encode(result).encode(), "application/json"
     except (TypeError, ValueError) as exc:
         raise Fault("Runtime.MarshalError", f"Unable to marshal response: {exc}") from None
 
 
-def handle(client: RuntimeClient, handler, headers, body: bytes) -> None:
+def handle(handler, headers, body: bytes) -> tuple[str, bytes, dict]:
+    """Run one event: ``(path under API, body, headers)`` of the ``POST`` that reports it."""
     request_id = headers.get("lambda-runtime-aws-request-id", "")
     try:
         context = LambdaContext(request_id, headers)
@@ -293,14 +353,9 @@ def handle(client: RuntimeClient, handler, headers, body: bytes) -> None:
         error = _error(exc, request_id)
         log_error(error)
         _flush()
-        client.post_error(f"{API}/invocation/{request_id}/error", error)
-        return
+        return f"invocation/{request_id}/error", json.dumps(error).encode(), _error_headers(error)
     _flush()
-    status, _, reply = client.call(
-        "POST", f"{API}/invocation/{request_id}/response", payload, {"Content-Type": content_type}
-    )
-    if status != 202:
-        sys.stderr.write(f"[WARNING] Runtime API refused the response ({status}): {reply[:200]!r}\n")
+    return f"invocation/{request_id}/response", payload, {"Content-Type": content_type}
 
 
 def main() -> int:
@@ -316,20 +371,24 @@ def main() -> int:
         error = _error(exc)
         log_error(error)
         _flush()
-        client.post_error(f"{API}/init/error", error)
+        client.post_error("init/error", error)
         return 1
+    environ = os.environ
+    status, headers, body = client.call("GET", "invocation/next")
     while True:
-        status, headers, body = client.call("GET", f"{API}/invocation/next")
         if status != 200:
             sys.stderr.write(f"[ERROR] Runtime API /next answered {status}: {body[:200]!r}\n")
             return 2
         _REQUEST_ID = headers.get("lambda-runtime-aws-request-id", "")
         trace_id = headers.get("lambda-runtime-trace-id")
         if trace_id:
-            os.environ["_X_AMZN_TRACE_ID"] = trace_id
+            environ["_X_AMZN_TRACE_ID"] = trace_id
         else:
-            os.environ.pop("_X_AMZN_TRACE_ID", None)
-        handle(client, handler, headers, body)
+            environ.pop("_X_AMZN_TRACE_ID", None)
+        path, payload, post_headers = handle(handler, headers, body)
+        posted, reply, (status, headers, body) = client.post_then_next(path, payload, post_headers)
+        if posted != 202:
+            sys.stderr.write(f"[WARNING] Runtime API refused the result ({posted}): {reply[:200]!r}\n")
 
 
 if __name__ == "__main__":
