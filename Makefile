@@ -43,6 +43,7 @@ crds: install
 bench: install
 	$(BIN)/python bench/invoke.py
 	$(BIN)/python bench/tables.py
+	$(BIN)/python bench/scale.py
 
 kube-tools:
 	bash hack/install-kube-tools.sh
