@@ -1,18 +1,22 @@
 """Tables benchmark: PutItem / GetItem / Query through real DynamoDB-JSON HTTP requests.
 
-Targets, side by side in one run, all driven by the same async client in a separate process:
-Kumo (``kumo up``, gateway router + durable partition processes) with 1 and 3 partitions, moto's
-server mode (in memory), and the raw storage engine doing the same operations in-process (the ceiling).
+Targets, side by side in one run, all driven by the same load generator, ``wrk`` (C, one thread,
+a Lua script making the DynamoDB-JSON bodies; a Python client used to eat most of a core): Kumo
+(``kumo up``, gateway router + durable partition processes) with 1 and 3 partitions, moto's server
+mode (in memory), and the raw storage engine doing the same operations in-process (the ceiling;
+durable puts group-committed ``--concurrency`` at a time, as the partition server does).
 
-Run: ``.venv/bin/python bench/tables.py [--seconds 3] [--concurrency 32]``
+Run: ``.venv/bin/python bench/tables.py [--seconds 3] [--concurrency 32] [--only kumo-1p,moto]
+[--baseline DIR]`` (DIR: another checkout, e.g. ``git archive HEAD | tar -x -C DIR``, measured in the same run).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HEADERS = {
     "Content-Type": "application/x-amz-json-1.0",
@@ -29,6 +34,7 @@ HEADERS = {
 }
 OPS = ("PutItem", "GetItem", "Query")
 PKS = 500
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
 
 def free_port() -> int:
@@ -52,46 +58,72 @@ def wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
     raise TimeoutError(url)
 
 
-def request(op: str, i: int, n_written: int) -> dict:
-    if op == "PutItem":
-        return {"TableName": "bench", "Item": {"pk": {"S": f"p{i % PKS}"}, "sk": {"N": str(i)}, "v": {"S": "x" * 100}}}
-    j = random.randrange(max(n_written, 1))
-    if op == "GetItem":
-        return {"TableName": "bench", "Key": {"pk": {"S": f"p{j % PKS}"}, "sk": {"N": str(j)}}}
-    return {
-        "TableName": "bench",
-        "KeyConditionExpression": "pk = :p",
-        "ExpressionAttributeValues": {":p": {"S": f"p{j % PKS}"}},
-        "Limit": 10,
+WRK_SCRIPT = r"""
+local op, written, pks, pad = "%(op)s", %(written)d, %(pks)d, string.rep("x", 100)
+local counter = 0
+function init(args)
+  math.randomseed(%(seed)d)
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "%(content_type)s"
+  wrk.headers["Authorization"] = "%(authorization)s"
+  wrk.headers["X-Amz-Target"] = "DynamoDB_20120810." .. op
+end
+function request()
+  local body
+  if op == "PutItem" then
+    body = string.format('{"TableName":"bench","Item":{"pk":{"S":"p%%d"},"sk":{"N":"%%d"},"v":{"S":"%%s"}}}',
+      counter %% pks, counter, pad)
+    counter = counter + 1
+  else
+    local j = math.random(0, math.max(written, 1) - 1)
+    if op == "GetItem" then
+      body = string.format('{"TableName":"bench","Key":{"pk":{"S":"p%%d"},"sk":{"N":"%%d"}}}', j %% pks, j)
+    else
+      body = string.format('{"TableName":"bench","KeyConditionExpression":"pk = :p",' ..
+        '"ExpressionAttributeValues":{":p":{"S":"p%%d"}},"Limit":10}', j %% pks)
+    end
+  end
+  return wrk.format(nil, nil, nil, body)
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('BENCH {"ops":%%d,"elapsed_us":%%d,"non2xx":%%d,"socket_errors":%%d,' ..
+    '"p50_us":%%d,"p99_us":%%d}\n', summary.requests, summary.duration, e.status,
+    e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def run_client(url: str, op: str, seconds: float, concurrency: int, n_written: int) -> dict:
+    """Drive ``op`` with ``wrk`` (one C thread; it needs a fraction of a core, so it is not the limit)."""
+    script = WRK_SCRIPT % {
+        "op": op,
+        "written": n_written,
+        "pks": PKS,
+        "seed": random.randrange(2**31),
+        "content_type": HEADERS["Content-Type"],
+        "authorization": HEADERS["Authorization"],
     }
-
-
-async def drive(url: str, op: str, seconds: float, concurrency: int, n_written: int) -> dict:
-    """The client (runs in its own process): ``concurrency`` workers for ``seconds``."""
-    import aiohttp
-
-    latencies: list[float] = []
-    counter = iter(range(10**9))
-    errors = 0
-    deadline = time.perf_counter() + seconds
-    headers = {**HEADERS, "X-Amz-Target": f"DynamoDB_20120810.{op}"}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
-
-        async def worker() -> None:
-            nonlocal errors
-            while time.perf_counter() < deadline:
-                body = json.dumps(request(op, next(counter), n_written))
-                start = time.perf_counter()
-                async with session.post(url, data=body, headers=headers) as resp:
-                    await resp.read()
-                    if resp.status != 200:
-                        errors += 1
-                latencies.append(time.perf_counter() - start)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return summary(latencies, elapsed, errors)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        lua.write(script)
+        lua.flush()
+        out = subprocess.run(
+            [WRK, "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", lua.name, url],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds * 10 + 60,
+        )
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("BENCH "))
+    r = json.loads(line[len("BENCH ") :])
+    elapsed = r["elapsed_us"] / 1e6
+    return {
+        "ops": r["ops"],
+        "ops_s": r["ops"] / elapsed if elapsed else 0.0,
+        "p50_ms": r["p50_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "errors": r["non2xx"] + r["socket_errors"],
+    }
 
 
 def summary(latencies: list[float], elapsed: float, errors: int = 0) -> dict:
@@ -104,17 +136,6 @@ def summary(latencies: list[float], elapsed: float, errors: int = 0) -> dict:
         "p99_ms": latencies[min(n - 1, int(n * 0.99))] * 1000 if n else 0.0,
         "errors": errors,
     }
-
-
-def run_client(url: str, op: str, seconds: float, concurrency: int, n_written: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--client", url, op, str(seconds), str(concurrency), str(n_written)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds * 10 + 60,
-    )
-    return json.loads(out.stdout)
 
 
 def create_table(url: str, partitions: int | None) -> None:
@@ -143,13 +164,20 @@ def bench_target(url: str, seconds: float, concurrency: int) -> dict[str, dict]:
     return results
 
 
-def bench_kumo(partitions: int, seconds: float, concurrency: int) -> dict[str, dict]:
+def checkout_env(root: Path) -> dict[str, str]:
+    """The environment that makes ``python -m kumo.cli`` import Kumo from another checkout (A/B runs)."""
+    dirs = [root, root / "gateway", root / "operator", root / "tablestore", root / "runtime-images" / "python"]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(str(d) for d in dirs)}
+
+
+def bench_kumo(partitions: int, seconds: float, concurrency: int, root: Path | None = None) -> dict[str, dict]:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         proc = subprocess.Popen(
             [sys.executable, "-m", "kumo.cli", "up", "--port", str(port), "--state-dir", tmp],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=checkout_env(root) if root is not None else None,
         )
         try:
             wait_http(f"http://127.0.0.1:{port}/healthz", proc)
@@ -172,13 +200,20 @@ def bench_moto(seconds: float, concurrency: int) -> dict[str, dict]:
         stop(proc)
 
 
-def bench_raw(seconds: float) -> dict[str, dict]:
-    """The same operations on the storage engine directly, in-process, one at a time (durable commits)."""
+def bench_raw(seconds: float, concurrency: int) -> dict[str, dict]:
+    """The same operations on the storage engine directly, in-process (the ceiling).
+
+    Puts are durable and committed ``concurrency`` at a time (``write_many``), which is what the
+    partition's group commit does with that many clients; reads run one at a time.
+    """
     from kumo_tablestore import keys, storage
     from kumo_tablestore.storage import WriteOp
 
     def key(i: int) -> bytes:
         return keys.table_key(keys.encode_value({"S": f"p{i % PKS}"}), keys.encode_value({"N": str(i)}))
+
+    def put(i: int) -> list[WriteOp]:
+        return [WriteOp.put(key(i), {"pk": {"S": f"p{i % PKS}"}, "sk": {"N": str(i)}, "v": {"S": "x" * 100}})]
 
     results = {}
     with tempfile.TemporaryDirectory() as tmp, storage.open(Path(tmp), durability="full") as engine:
@@ -191,9 +226,11 @@ def bench_raw(seconds: float) -> dict[str, dict]:
             while time.perf_counter() < deadline:
                 t0 = time.perf_counter()
                 if op == "PutItem":
-                    item = {"pk": {"S": f"p{i % PKS}"}, "sk": {"N": str(i)}, "v": {"S": "x" * 100}}
-                    engine.write([WriteOp.put(key(i), item)])
-                elif op == "GetItem":
+                    engine.write_many([(put(j), []) for j in range(i, i + concurrency)])
+                    latencies += [time.perf_counter() - t0] * concurrency
+                    i += concurrency
+                    continue
+                if op == "GetItem":
                     engine.get(key(random.randrange(n)))
                 else:
                     prefix = keys.partition_prefix(keys.encode_value({"S": f"p{random.randrange(PKS)}"}))
@@ -221,18 +258,32 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--only", default="kumo-1p,kumo-3p,moto,raw-engine", help="comma-separated targets")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout (e.g. `git archive` of an older commit) to run as base-1p/3p"
+    )
     args = parser.parse_args()
-    results = {
-        "kumo-1p": bench_kumo(1, args.seconds, args.concurrency),
-        "kumo-3p": bench_kumo(3, args.seconds, args.concurrency),
-        "moto": bench_moto(args.seconds, args.concurrency),
-        "raw-engine": bench_raw(args.seconds),
+    base: dict[str, Any] = {}
+    if args.baseline is not None:
+        base = {
+            "base-1p": lambda: bench_kumo(1, args.seconds, args.concurrency, args.baseline),
+            "base-3p": lambda: bench_kumo(3, args.seconds, args.concurrency, args.baseline),
+        }
+    runners = {
+        "kumo-1p": lambda: bench_kumo(1, args.seconds, args.concurrency),
+        "kumo-3p": lambda: bench_kumo(3, args.seconds, args.concurrency),
+        "moto": lambda: bench_moto(args.seconds, args.concurrency),
+        "raw-engine": lambda: bench_raw(args.seconds, args.concurrency),
     }
+    results = {name: runners[name]() for name in args.only.split(",")}
+    results.update({name: run() for name, run in base.items()})
     print(f"tables benchmark: {args.seconds:.0f} s per operation, {args.concurrency} concurrent clients, 2 cores")
     print(f"{'target':<12}{'op':<10}{'ops/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     for target, ops in results.items():
         for op, r in ops.items():
             print(f"{target:<12}{op:<10}{r['ops_s']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8}")
+    if not set(runners) <= set(results):
+        return 0
     print("ratios (ops/s):")
     for op in OPS:
         k1, k3 = results["kumo-1p"][op]["ops_s"], results["kumo-3p"][op]["ops_s"]
@@ -242,12 +293,11 @@ def main() -> int:
             f"  {op:<9} kumo/moto {best / moto:5.1f}x (target >= 5x)   kumo/raw {best / raw:6.1%} (target >= 33%)   "
             f"3p/1p {k3 / (k1 or 1):4.2f}x (target >= 1.7x)"
         )
+        if base:
+            b1, b3 = results["base-1p"][op]["ops_s"] or 1, results["base-3p"][op]["ops_s"] or 1
+            print(f"  {op:<9} now/baseline: 1p {k1 / b1:4.2f}x, 3p {k3 / b3:4.2f}x")
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--client":
-        url, op, seconds, concurrency, written = sys.argv[2:7]
-        print(json.dumps(asyncio.run(drive(url, op, float(seconds), int(concurrency), int(written)))))
-        sys.exit(0)
     sys.exit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from kumo_tablestore.errors import DynamoError
@@ -26,6 +27,7 @@ TABLE_OPERATIONS = frozenset(
     }
 )
 OPERATIONS = DATA_OPERATIONS | TABLE_OPERATIONS
+_VALID_TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
 
 
 class UnknownOperation(DynamoError):
@@ -94,6 +96,8 @@ def require_table_name(body: dict[str, Any], field: str = "TableName") -> str:
 def check_table_name(name: str, field: str = "TableName") -> None:
     from kumo_tablestore.errors import ValidationException
 
+    if _VALID_TABLE_NAME.fullmatch(name):
+        return
     problems = []
     if not 3 <= len(name) <= 255:
         problems.append(

@@ -1,4 +1,8 @@
-"""HTTP layer of the partition server (aiohttp): the internal protocol of :mod:`kumo_tablestore.protocol`."""
+"""HTTP layer of the partition server: the internal protocol of :mod:`kumo_tablestore.protocol`.
+
+Served by the lean :mod:`.http_protocol` server on uvloop; :func:`make_app` offers the same routes as an
+aiohttp application.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import asyncio
 import json
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +18,7 @@ from aiohttp import web
 
 from kumo_tablestore import protocol
 from kumo_tablestore.errors import DynamoError, InternalServerError, ResourceNotFoundException
+from kumo_tablestore.server.http_protocol import HttpServerProtocol
 from kumo_tablestore.server.operations import HANDLERS
 from kumo_tablestore.server.partition import Partition
 from kumo_tablestore.storage import Durability
@@ -20,20 +26,20 @@ from kumo_tablestore.storage import Durability
 log = logging.getLogger(__name__)
 PARTITION_KEY = web.AppKey("partition", Partition)
 _JSON = "application/x-amz-json-1.0"
+MAX_BODY_BYTES = 32 * 1024 * 1024
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+Answer = tuple[int, bytes]
 
 
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(), status=status, content_type=_JSON
-    )
+def _json(body: Any, status: int = 200) -> Answer:
+    return status, _dumps(body).encode()
 
 
-def _error(exc: DynamoError) -> web.Response:
+def _error(exc: DynamoError) -> Answer:
     return _json(protocol.error_body(exc), exc.status)
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
+def _body(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw) if raw else {}
     except (ValueError, UnicodeDecodeError):
@@ -43,75 +49,69 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-@web.middleware
-async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
-    """DynamoDB-shaped errors; anything unexpected is logged and answered as a 500 InternalServerError."""
-    try:
-        return await handler(request)
-    except DynamoError as exc:
-        return _error(exc)
-    except web.HTTPException:
-        raise
-    except Exception:
-        log.exception("partition server: unexpected error on %s %s", request.method, request.path)
-        return _error(InternalServerError())
+def _too_large(limit: int) -> bytes:
+    return _error(DynamoError("ValidationException", f"Request size exceeds the maximum allowed ({limit} bytes)"))[1]
 
 
-async def _healthz(request: web.Request) -> web.Response:
-    part = request.app[PARTITION_KEY]
-    return _json({"table": part.name, "partition": part.index, "items": part.engine.count()})
-
-
-async def _stats(request: web.Request) -> web.Response:
-    part = request.app[PARTITION_KEY]
-    s = part.writer.stats
-    return _json(
-        {
-            "commits": s.commits,
-            "writes": s.writes,
-            "largest_batch": s.largest_batch,
-            "last_sequence": part.engine.last_sequence,
-        }
-    )
-
-
-async def _get_table(request: web.Request) -> web.Response:
-    return _json(request.app[PARTITION_KEY].require_meta().description)
-
-
-async def _put_table(request: web.Request) -> web.Response:
-    return _json(await request.app[PARTITION_KEY].set_description(await _body(request)))
-
-
-async def _delete_table(request: web.Request) -> web.Response:
-    await request.app[PARTITION_KEY].delete_table()
-    return _json({})
-
-
-async def _operation(request: web.Request) -> web.Response:
-    name = request.match_info["operation"]
+async def _operation(part: Partition, name: str, raw: bytes) -> Answer:
     handler = HANDLERS.get(name)
     if handler is None:
         raise DynamoError("UnknownOperationException", f"Unknown operation: {name}")
-    client, router = protocol.split_router_fields(await _body(request))
-    return _json(await handler(request.app[PARTITION_KEY], client, router))
+    body = _body(raw)
+    if any(k.startswith(protocol.ROUTER_FIELD_PREFIX) for k in body):
+        client, router = protocol.split_router_fields(body)
+    else:
+        client, router = body, {}
+    return _json(await handler(part, client, router))
 
 
-async def _not_found(request: web.Request) -> web.Response:
-    raise ResourceNotFoundException(f"No such path: {request.method} {request.path}")
+async def _route(part: Partition, method: str, path: str, raw: bytes) -> Answer:
+    if method == "POST" and path.startswith(protocol.OP_PREFIX):
+        return await _operation(part, path[len(protocol.OP_PREFIX) :], raw)
+    if path == protocol.TABLE_PATH:
+        if method == "GET":
+            return _json(part.require_meta().description)
+        if method == "PUT":
+            return _json(await part.set_description(_body(raw)))
+        if method == "DELETE":
+            await part.delete_table()
+            return _json({})
+    if method == "GET" and path == protocol.HEALTH_PATH:
+        return _json({"table": part.name, "partition": part.index, "items": part.engine.count()})
+    if method == "GET" and path == protocol.STATS_PATH:
+        s = part.writer.stats
+        return _json(
+            {
+                "commits": s.commits,
+                "writes": s.writes,
+                "largest_batch": s.largest_batch,
+                "last_sequence": part.engine.last_sequence,
+            }
+        )
+    raise ResourceNotFoundException(f"No such path: {method} {path}")
+
+
+async def dispatch(part: Partition, method: str, path: str, raw: bytes) -> Answer:
+    """``(status, body)`` for one request to ``part``; never raises (errors are DynamoDB-shaped)."""
+    try:
+        return await _route(part, method, path, raw)
+    except DynamoError as exc:
+        return _error(exc)
+    except Exception:
+        log.exception("partition server: unexpected error on %s %s", method, path)
+        return _error(InternalServerError())
 
 
 def make_app(part: Partition) -> web.Application:
-    """The aiohttp application serving ``part`` (the caller starts and closes ``part``)."""
-    app = web.Application(middlewares=[_errors], client_max_size=32 * 1024 * 1024)
+    """The same protocol as an aiohttp application (the :class:`PartitionServer` uses a leaner server)."""
+
+    async def handle(request: web.Request) -> web.Response:
+        status, body = await dispatch(part, request.method, request.path, await request.read())
+        return web.Response(body=body, status=status, content_type=_JSON)
+
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[PARTITION_KEY] = part
-    app.router.add_get(protocol.HEALTH_PATH, _healthz)
-    app.router.add_get(protocol.STATS_PATH, _stats)
-    app.router.add_get(protocol.TABLE_PATH, _get_table)
-    app.router.add_put(protocol.TABLE_PATH, _put_table)
-    app.router.add_delete(protocol.TABLE_PATH, _delete_table)
-    app.router.add_post(protocol.OP_PREFIX + "{operation}", _operation)
-    app.router.add_route("*", "/{tail:.*}", _not_found)
+    app.router.add_route("*", "/{tail:.*}", handle)
     return app
 
 
@@ -134,7 +134,7 @@ class PartitionServer:
         self.partition = Partition(
             Path(data_dir), table=table, partition=partition, durability=durability, ttl_interval_s=ttl_interval_s
         )
-        self._runner: web.AppRunner | None = None
+        self._server: asyncio.Server | None = None
 
     @property
     def url(self) -> str:
@@ -142,16 +142,27 @@ class PartitionServer:
 
     async def start(self) -> None:
         await self.partition.start()
-        self._runner = web.AppRunner(make_app(self.partition), access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        part = self.partition
+
+        async def handler(method: str, path: str, body: bytes) -> Answer:
+            return await dispatch(part, method, path, body)
+
+        def protocol_factory() -> HttpServerProtocol:
+            return HttpServerProtocol(handler, content_type=_JSON, max_body=MAX_BODY_BYTES, too_large=_too_large)
+
+        loop = asyncio.get_running_loop()
+        try:
+            self._server = await loop.create_server(protocol_factory, self.host, self.port, reuse_address=True)
+        except BaseException:
+            await self.partition.close()
+            raise
+        self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
         await self.partition.close()
 
     async def __aenter__(self) -> PartitionServer:
@@ -191,6 +202,15 @@ async def serve_partition(
         await server.stop()
 
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed (uvicorn[standard] brings it): cheaper sockets and callbacks."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return None
+    return uvloop.new_event_loop
+
+
 def run_partition(
     *,
     data_dir: Path,
@@ -223,7 +243,8 @@ def run_partition(
         )
 
     try:
-        asyncio.run(main())
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(main())
     except (ValueError, OSError) as exc:
         log.error("kumo partition: %s", exc)
         print(f"kumo partition: {exc}", flush=True)

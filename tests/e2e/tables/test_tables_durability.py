@@ -99,6 +99,14 @@ def test_restart_keeps_data_and_sigkill_loses_no_acknowledged_write(tmp_path):
             t.join(30)
         assert _partition_pids(kumo.state_dir.resolve(), "items")[1] != pids[1]
         assert len(acknowledged) > 50
+        # The restarted partition may still be opening its database: wait (bounded) until it serves.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                ddb.get_item(TableName="items", Key={"id": {"S": acknowledged[0]}})
+                break
+            except ClientError:
+                time.sleep(0.2)
         keys = [{"id": {"S": k}} for k in acknowledged]
         found: set[str] = set()
         for i in range(0, len(keys), 100):
@@ -109,6 +117,7 @@ def test_restart_keeps_data_and_sigkill_loses_no_acknowledged_write(tmp_path):
                 request = out.get("UnprocessedKeys") or {}
                 if not request:
                     break
+                time.sleep(0.2)  # back off before asking for the unprocessed keys again, as AWS advises
         assert found == set(acknowledged)
     finally:
         kumo.stop()

@@ -24,6 +24,8 @@ from kumo_tablestore.values import item_size
 
 PAGE_BYTES = 1024 * 1024
 MAX_TOTAL_SEGMENTS = 1_000_000
+#: Queries with a ``Limit`` up to this read on the event loop (like GetItem); larger ones in a thread.
+INLINE_LIMIT = 25
 SELECTS = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
 
 
@@ -157,6 +159,8 @@ async def query(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
     def run() -> dict[str, Any]:
         return _execute(plan, engine.query(**args, forward=forward, exclusive_start=plan.start))
 
+    if plan.limit is not None and plan.limit <= INLINE_LIMIT:  # a few point reads: a thread hop costs more
+        return _finish(part, plan, run())
     return _finish(part, plan, await asyncio.to_thread(run))
 
 
