@@ -16,8 +16,6 @@ from kumo_tablestore.values import Item, type_of, validate_value, value_size
 
 MAX_PARTITION_KEY_BYTES = 2048
 MAX_SORT_KEY_BYTES = 1024
-#: LMDB's key limit (511 bytes) caps Kumo's encoded storage key, below DynamoDB's 2048 + 1024 bytes.
-MAX_STORED_KEY_BYTES = 511
 _PARAM = "One or more parameter values were invalid: "
 KEY_MISMATCH = "The provided key element does not match the schema"
 
@@ -135,13 +133,7 @@ class TableMeta:
                 _PARAM + "Aggregated size of all range keys has exceeded the size limit of 1024 bytes"
             )
         sk = keys.encode_value(key[self.sk]) if self.sk else None
-        encoded = keys.table_key(keys.encode_value(key[self.pk]), sk)
-        if len(encoded) > MAX_STORED_KEY_BYTES:
-            raise ValidationException(
-                _PARAM + f"Kumo limit: the key attributes together take {len(encoded)} bytes encoded; "
-                f"the storage engine holds keys of at most {MAX_STORED_KEY_BYTES} bytes"
-            )
-        return encoded
+        return keys.table_key(keys.encode_value(key[self.pk]), sk)
 
     def key_of(self, item: Item) -> Item:
         """The key attributes of a stored item."""

@@ -3,7 +3,8 @@
 Sub-databases of one LMDB environment, all written in the same transaction:
 
 - ``items``:   table key -> 8-byte big-endian expiry (0 = none) + compact item JSON
-- ``expiry``:  8-byte expiry + table key -> b"" (the TTL sweeper's index)
+- ``overflow``: keys longer than LMDB allows, as an order-preserving trie (:mod:`.long_keys`)
+- ``expiry``:  8-byte expiry + table key -> b"" (the TTL sweeper's index; long keys: a locator -> key)
 - ``changes``: 8-byte sequence number -> :meth:`ChangeRecord.encode`
 - ``meta``:    name -> JSON (table description, TTL settings, slot map); internal names start with NUL
 
@@ -13,6 +14,7 @@ never pins old pages. Writes take the engine lock; the caller may use any thread
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
@@ -23,6 +25,7 @@ from typing import Any, Literal
 import lmdb
 
 from kumo_tablestore.keys import prefix_successor
+from kumo_tablestore.storage.long_keys import SHORT_MAX, LongKeys
 from kumo_tablestore.storage.records import ChangeRecord, Item, WriteOp, load_item
 from kumo_tablestore.ttl import is_expired
 
@@ -69,6 +72,8 @@ class StorageEngine:
         self._expiry = self._env.open_db(b"expiry")
         self._changes = self._env.open_db(b"changes")
         self._meta = self._env.open_db(b"meta")
+        self._overflow = self._env.open_db(b"overflow")
+        self._long = LongKeys(self._items, self._overflow, self._meta)
         self._lock = threading.RLock()
         with self._env.begin(db=self._meta) as txn:
             raw = txn.get(_SEQ_KEY)
@@ -96,7 +101,7 @@ class StorageEngine:
     def get_raw(self, key: bytes, *, now: float | None = None, include_expired: bool = False) -> bytes | None:
         """Stored item JSON, or ``None`` if absent (or expired, unless ``include_expired``)."""
         with self._env.begin(db=self._items, buffers=True) as txn:
-            value = txn.get(key)
+            value = txn.get(key) if len(key) <= SHORT_MAX else self._long.get(txn, key)
             if value is None:
                 return None
             if not include_expired and is_expired(_exp(value), time.time() if now is None else now):
@@ -111,7 +116,10 @@ class StorageEngine:
         """Several items from one consistent snapshot."""
         now = time.time() if now is None else now
         with self._env.begin(db=self._items, buffers=True) as txn:
-            return {k: self._load(txn.get(k), now, False) for k in keys}
+            return {k: self._load(self._value(txn, k), now, False) for k in keys}
+
+    def _value(self, txn: lmdb.Transaction, key: bytes) -> bytes | memoryview | None:
+        return txn.get(key, db=self._items) if len(key) <= SHORT_MAX else self._long.get(txn, key)
 
     @staticmethod
     def _load(value: memoryview | None, now: float, include_expired: bool) -> Item | None:
@@ -141,7 +149,7 @@ class StorageEngine:
 
         def body(txn: lmdb.Transaction) -> list[int]:
             t = time.time() if now is None else now
-            current = {k: self._load(txn.get(k, db=self._items), t, include_expired) for k in keys}
+            current = {k: self._load(self._value(txn, k), t, include_expired) for k in keys}
             ops, log = fn(current)
             return self._apply(txn, ops, log)
 
@@ -173,6 +181,9 @@ class StorageEngine:
 
     def _apply(self, txn: lmdb.Transaction, ops: Sequence[WriteOp], log: Sequence[ChangeRecord]) -> list[int]:
         for op in ops:
+            if len(op.key) > SHORT_MAX:
+                self._apply_long(txn, op)
+                continue
             old = txn.get(op.key, db=self._items)
             if old is not None and (old_exp := _exp(old)):
                 txn.delete(_u64(old_exp) + op.key, db=self._expiry)
@@ -194,6 +205,17 @@ class StorageEngine:
             txn.put(_u64(record.seq), record.encode(), db=self._changes, append=True)
             seqs.append(record.seq)
         return seqs
+
+    def _apply_long(self, txn: lmdb.Transaction, op: WriteOp) -> None:
+        exp = (op.expires_at or 0) if op.item is not None else 0
+        if op.item is None:
+            old, loc = self._long.delete(txn, op.key)
+        else:
+            old, loc = self._long.put(txn, op.key, _u64(exp) + op.item)
+        if old is not None and (old_exp := _exp(old)):
+            txn.delete(_u64(old_exp) + loc, db=self._expiry)
+        if exp:
+            txn.put(_u64(exp) + loc, op.key, db=self._expiry)
 
     # ---- range reads ---------------------------------------------------------------------------
 
@@ -259,36 +281,30 @@ class StorageEngine:
         resume: bytes | None,
         n: int,
     ) -> list[tuple[bytes, bytes]]:
+        if resume is not None:
+            start, incl = resume, False
+        else:
+            start, incl = (lo, lo_incl) if forward else (hi, hi_incl)
         rows: list[tuple[bytes, bytes]] = []
         with self._env.begin(db=self._items) as txn:
-            cur = txn.cursor()
-            if forward:
-                start, incl = (resume, False) if resume is not None else (lo, lo_incl)
-                ok = cur.set_range(start) if start is not None else cur.first()
-                if ok and start is not None and not incl and cur.key() == start:
-                    ok = cur.next()
-                for key, value in cur.iternext() if ok else ():
-                    if hi is not None and (key > hi or (key == hi and not hi_incl)):
+            head, entries = self._long.position(txn, start, incl, forward)
+            stack = [entries, head]  # the top is read first; only ``entries`` holds group entries
+            while stack:
+                source = stack[-1]
+                for key, value in source:
+                    if len(key) > SHORT_MAX and source is entries:
+                        stack.append(self._long.group(txn, key, value, forward))
                         break
+                    if forward:
+                        if hi is not None and (key > hi or (key == hi and not hi_incl)):
+                            return rows
+                    elif lo is not None and (key < lo or (key == lo and not lo_incl)):
+                        return rows
                     rows.append((key, value))
                     if len(rows) >= n:
-                        break
-            else:
-                start, incl = (resume, False) if resume is not None else (hi, hi_incl)
-                if start is None:
-                    ok = cur.last()
+                        return rows
                 else:
-                    ok = cur.set_range(start)
-                    if not ok:
-                        ok = cur.last()
-                    elif cur.key() > start or (cur.key() == start and not incl):
-                        ok = cur.prev()
-                for key, value in cur.iterprev() if ok else ():
-                    if lo is not None and (key < lo or (key == lo and not lo_incl)):
-                        break
-                    rows.append((key, value))
-                    if len(rows) >= n:
-                        break
+                    stack.pop()
         return rows
 
     # ---- TTL -----------------------------------------------------------------------------------
@@ -297,10 +313,10 @@ class StorageEngine:
         """Up to ``limit`` keys whose expiry has passed at ``now``, oldest expiry first."""
         out: list[bytes] = []
         with self._env.begin(db=self._expiry) as txn:
-            for entry in txn.cursor().iternext(keys=True, values=False):
+            for entry, full_key in txn.cursor():
                 if len(out) >= limit or not is_expired(_exp(entry), now):
                     break
-                out.append(entry[_U64:])
+                out.append(full_key or entry[_U64:])  # long keys: the entry holds a locator
         return out
 
     # ---- change log ----------------------------------------------------------------------------
@@ -360,20 +376,21 @@ class StorageEngine:
     def count(self) -> int:
         """Stored items, including expired ones not yet swept."""
         with self._env.begin(db=self._items) as txn:
-            return txn.stat(self._items)["entries"]
+            return txn.stat(self._items)["entries"] + self._long.count_adjustment(txn)
 
     def size_bytes(self) -> int:
         """Approximate bytes of item data (keys + values), for ``TableSizeBytes``."""
         with self._env.begin(db=self._items) as txn:
-            s = txn.stat(self._items)
-        return s["psize"] * (s["leaf_pages"] + s["overflow_pages"])
+            stats = [txn.stat(self._items), txn.stat(self._overflow)]
+        return sum(s["psize"] * (s["leaf_pages"] + s["overflow_pages"]) for s in stats)
 
     def check_integrity(self) -> list[str]:
         """Walk every sub-database and cross-check the indexes; returns problems (empty: healthy)."""
         problems: list[str] = []
         with self._env.begin() as txn:
-            expiries: set[bytes] = set()
-            for key, value in txn.cursor(db=self._items):
+            expiries: dict[bytes, bytes] = {}
+            short = ((k, v, k) for k, v in txn.cursor(db=self._items) if len(k) <= SHORT_MAX)
+            for key, value, locator in itertools.chain(short, self._long.leaves(txn, problems)):
                 if len(value) < _U64:
                     problems.append(f"item {key!r}: value too short")
                     continue
@@ -382,10 +399,11 @@ class StorageEngine:
                 except ValueError:
                     problems.append(f"item {key!r}: bad JSON")
                 if _exp(value):
-                    expiries.add(value[:_U64] + key)
-            indexed = set(txn.cursor(db=self._expiry).iternext(keys=True, values=False))
+                    expiries[value[:_U64] + locator] = key if len(key) > SHORT_MAX else b""
+            indexed = dict(txn.cursor(db=self._expiry))
             if indexed != expiries:
-                problems.append(f"expiry index mismatch: {len(indexed ^ expiries)} entries differ")
+                differ = indexed.items() ^ expiries.items()
+                problems.append(f"expiry index mismatch: {len(differ)} entries differ")
             last = 0
             for key, value in txn.cursor(db=self._changes):
                 seq = int.from_bytes(key, "big")
