@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
-from collections.abc import Generator
+import sys
+from collections.abc import Callable, Generator
 from typing import Any
 
 import uvicorn
@@ -70,3 +72,40 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+async def serve_until_signalled(
+    app: Any, host: str, port: int, *, on_ready: Callable[[], None] | None = None, name: str = "kumo"
+) -> int:
+    """Serve ``app`` until SIGINT/SIGTERM (the process entry of ``kumo up`` and ``kumo gateway``).
+
+    ``on_ready`` runs once the socket listens. Returns 0 on a clean stop, 1 when the server could
+    not start or stopped by itself with an error (printed to stderr).
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    ready = asyncio.Event()
+    serving = asyncio.create_task(serve(app, host, port, ready=ready))
+    readying = asyncio.create_task(ready.wait())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait([serving, readying, stopping], return_when=asyncio.FIRST_COMPLETED)
+        if ready.is_set() and not stop.is_set():
+            if on_ready is not None:
+                on_ready()
+            await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
+        if serving.done() and not serving.cancelled():
+            error = serving.exception()
+            if error is not None or not ready.is_set():
+                print(f"{name}: the gateway could not serve on {host}:{port}: {error}", file=sys.stderr)
+                return 1
+        return 0
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        for task in (serving, readying, stopping):
+            task.cancel()
+        await asyncio.gather(serving, readying, stopping, return_exceptions=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -71,7 +70,7 @@ def _loop_factory():  # type: ignore[no-untyped-def]
 async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: Path) -> int:
     from kumo.local.tables import LocalTables
     from kumo_gateway.app import create_app
-    from kumo_gateway.server import serve
+    from kumo_gateway.server import serve_until_signalled
 
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -91,33 +90,16 @@ async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: 
         await tables.stop()
         return 1
     app = create_app(catalog, provider, tables=tables)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    ready = asyncio.Event()
-    serving = asyncio.create_task(serve(app, host, port, ready=ready))
-    waiting = [asyncio.create_task(ready.wait()), asyncio.create_task(stop.wait())]
-    await asyncio.wait([serving, *waiting], return_when=asyncio.FIRST_COMPLETED)
+
+    def announce() -> None:
+        print(
+            banner(base_url, manifests.functions.values(), manifests.apis.values(), tables.table_names()),
+            flush=True,
+        )
+
     try:
-        if serving.done():
-            exc = serving.exception()
-            print(f"kumo up: the gateway could not start on {host}:{port}: {exc}", file=sys.stderr)
-            return 1
-        if ready.is_set():
-            print(
-                banner(base_url, manifests.functions.values(), manifests.apis.values(), tables.table_names()),
-                flush=True,
-            )
-            await asyncio.wait([serving, waiting[1]], return_when=asyncio.FIRST_COMPLETED)
-        if serving.done() and serving.exception() is not None:
-            log.error("the gateway stopped: %s", serving.exception())
-            return 1
-        return 0
+        return await serve_until_signalled(app, host, port, on_ready=announce, name="kumo up")
     finally:
-        for task in (serving, *waiting):
-            task.cancel()
-        await asyncio.gather(serving, *waiting, return_exceptions=True)
         await provider.stop()
         await tables.stop()
         log.info("stopped")

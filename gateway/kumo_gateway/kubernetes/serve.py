@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import sys
 from collections.abc import Mapping
 
@@ -62,12 +61,11 @@ def run_kubernetes_gateway(*, host: str, port: int, namespace: str | None, redis
 
 async def _serve(host: str, port: int, namespace: str | None, redis_url: str | None, settings: dict) -> int:
     from kumo_gateway.app import create_app
+    from kumo_gateway.dynamodb.kubernetes_directory import KubernetesTables
     from kumo_gateway.kubernetes.provider import KubernetesProvider
-    from kumo_gateway.server import serve
+    from kumo_gateway.server import serve_until_signalled
 
     catalog = Catalog(region=os.environ.get("KUMO_REGION") or os.environ.get("AWS_REGION") or "us-east-1")
-    from kumo_gateway.dynamodb.kubernetes_directory import KubernetesTables
-
     provider = KubernetesProvider(catalog, namespace=namespace, redis_url=redis_url, **settings)
     # Tables are namespaced resources but DynamoDB has no namespaces: serve one namespace's tables.
     tables = KubernetesTables(namespace or os.environ.get("KUMO_TABLES_NAMESPACE") or "default")
@@ -78,20 +76,7 @@ async def _serve(host: str, port: int, namespace: str | None, redis_url: str | N
         await tables.stop()
         return 1
     app = create_app(catalog, provider, tables=tables)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    serving = asyncio.create_task(serve(app, host, port))
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
     try:
-        if serving.done() and serving.exception() is not None:
-            print(f"kumo gateway: {serving.exception()}", file=sys.stderr)
-            return 1
-        return 0
+        return await serve_until_signalled(app, host, port, name="kumo gateway")
     finally:
-        for task in (serving, stopping):
-            task.cancel()
-        await asyncio.gather(serving, stopping, return_exceptions=True)
         await tables.stop()
