@@ -6,11 +6,11 @@ from typing import Any
 
 import kopf
 
+from kumo.kube_names import GROUP
 from kumo.models import Api
 from kumo_operator.api_status import api_state
 from kumo_operator.conditions import now_rfc3339, ready_status, status_changes
 from kumo_operator.kube import KubeError, collection_path, object_path
-from kumo_operator.naming import GROUP
 from kumo_operator.specs import InvalidSpec, parse_body
 from kumo_operator.state import OperatorState, plain, state_of
 

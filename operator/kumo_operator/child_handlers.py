@@ -6,9 +6,9 @@ from typing import Any
 
 import kopf
 
+from kumo.kube_names import GROUP, MANAGED_BY, MANAGED_BY_LABEL
 from kumo_operator import function_handlers, table_handlers
 from kumo_operator.kube import KubeError, object_path
-from kumo_operator.naming import GROUP, MANAGED_BY, MANAGED_BY_LABEL
 from kumo_operator.state import OperatorState, state_of
 
 MANAGED = {MANAGED_BY_LABEL: MANAGED_BY}

@@ -7,13 +7,13 @@ from typing import Any
 
 import kopf
 
+from kumo.kube_names import FUNCTION_LABEL, GROUP, VERSION_LABEL
 from kumo.models import Function
 from kumo_operator import api_handlers
 from kumo_operator.apply import ensure
 from kumo_operator.conditions import now_rfc3339, ready_status, status_changes
 from kumo_operator.function_resources import build_function_version
 from kumo_operator.kube import Kube, collection_path, object_path
-from kumo_operator.naming import FUNCTION_LABEL, GROUP, VERSION_LABEL
 from kumo_operator.specs import InvalidSpec, parse_body
 from kumo_operator.state import OperatorState, plain, state_of
 

@@ -10,19 +10,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kumo.models import FunctionSpec
-from kumo_operator.config import OperatorConfig
-from kumo_operator.naming import (
+from kumo.kube_names import (
     FUNCTION_LABEL,
+    POD_PORT,
     VERSION_LABEL,
     child_metadata,
     function_labels,
     version_child_name,
 )
+from kumo.models import FunctionSpec
+from kumo_operator.config import OperatorConfig
 from kumo_operator.pod_security import container_security_context, pod_security_context, readiness_probe
 from kumo_operator.versions import function_version
 
-PORT = 8080
+PORT = POD_PORT
 CODE_DIR = "/var/task"
 #: Lambda gives a function one full vCPU at 1769 MB, and CPU in proportion below and above.
 MB_PER_VCPU = 1769

@@ -10,10 +10,9 @@ import json
 from typing import Any
 
 import httpx
-from kubernetes import config as kube_config
 from kubernetes.client import Configuration
 
-MERGE_PATCH = "application/merge-patch+json"
+from kumo.kube_config import MERGE_PATCH, load_configuration
 
 #: kind -> (apiVersion, plural) for every kind the operator writes.
 KINDS: dict[str, tuple[str, str]] = {
@@ -44,16 +43,6 @@ def collection_path(kind: str, namespace: str) -> str:
 def object_path(kind: str, namespace: str, name: str, subresource: str | None = None) -> str:
     path = f"{collection_path(kind, namespace)}/{name}"
     return f"{path}/{subresource}" if subresource else path
-
-
-def load_configuration() -> Configuration:
-    """In-cluster credentials when running in a pod, else the kubeconfig."""
-    configuration = Configuration()
-    try:
-        kube_config.load_incluster_config(client_configuration=configuration)
-    except kube_config.ConfigException:
-        kube_config.load_kube_config(client_configuration=configuration, persist_config=False)
-    return configuration
 
 
 class Kube:

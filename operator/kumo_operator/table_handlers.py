@@ -6,14 +6,14 @@ from typing import Any
 
 import kopf
 
+from kumo.kube_names import GROUP, table_child_name
 from kumo.models import Table
 from kumo_operator.apply import ensure
 from kumo_operator.conditions import now_rfc3339, ready_status, status_changes
 from kumo_operator.kube import object_path
-from kumo_operator.naming import GROUP
 from kumo_operator.specs import InvalidSpec, parse_body
 from kumo_operator.state import OperatorState, plain, state_of
-from kumo_operator.table_resources import build_table, table_child_name
+from kumo_operator.table_resources import build_table
 
 VERSION = "v1alpha1"
 STATUS_INTERVAL_S = 5.0

@@ -6,15 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kumo.kube_names import POD_PORT as PORT
+from kumo.kube_names import TABLE_LABEL, child_metadata, table_child_name, table_labels
 from kumo.models import TableSpec
 from kumo_operator.config import OperatorConfig
-from kumo_operator.naming import TABLE_LABEL, bounded_name, child_metadata, table_labels
 from kumo_operator.pod_security import container_security_context, pod_security_context, readiness_probe
 
-PORT = 8080
 DATA_DIR = "/data"
-#: StatefulSet names stay short enough for ``<name>-<revision hash>`` labels (63 characters).
-MAX_STATEFULSET_NAME = 52
 
 
 @dataclass(frozen=True)
@@ -27,10 +25,6 @@ class TableChildren:
     @property
     def children(self) -> list[dict[str, Any]]:
         return [self.stateful_set, self.service, self.disruption_budget]
-
-
-def table_child_name(table: str) -> str:
-    return bounded_name(f"table-{table}", MAX_STATEFULSET_NAME)
 
 
 def partition_args(table: str) -> list[str]:

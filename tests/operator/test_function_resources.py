@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from kumo.kube_names import version_child_name
 from kumo.models import Function
 from kumo.runtime.config import config_from_env
 from kumo_operator.config import OperatorConfig
@@ -17,7 +18,6 @@ from kumo_operator.function_resources import (
     cpu_millicores,
     kubelet_expand,
 )
-from kumo_operator.naming import version_child_name
 from kumo_operator.versions import function_version
 
 CONFIG = OperatorConfig(gateway_internal_url="http://gw.kumo-system.svc:8080")

@@ -13,9 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kumo.kube_names import POD_PORT as PORT
+from kumo.kube_names import table_child_name
 from kumo.models.table import Table
 from kumo_gateway.dynamodb import descriptions
-from kumo_operator.table_resources import PORT, table_child_name
 from kumo_tablestore.errors import DynamoError, ResourceInUseException, ValidationException
 
 #: Where partition ``index`` of a table answers: the StatefulSet pod's stable DNS name.

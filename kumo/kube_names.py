@@ -1,4 +1,4 @@
-"""Names, labels and owner references of the objects the operator creates (pure)."""
+"""Names, labels and owner references of the Kubernetes objects Kumo creates (pure; shared by operator and gateway)."""
 
 from __future__ import annotations
 
@@ -80,3 +80,14 @@ def child_metadata(
     if generation is not None:
         meta["annotations"] = {GENERATION_ANNOTATION: str(generation)}
     return meta
+
+
+#: Port of every Kumo workload pod (function runtime hosts and partition servers).
+POD_PORT = 8080
+#: StatefulSet names stay short enough for ``<name>-<revision hash>`` labels (63 characters).
+MAX_STATEFULSET_NAME = 52
+
+
+def table_child_name(table: str) -> str:
+    """``table-<name>``: the StatefulSet and headless Service of a Table's partitions."""
+    return bounded_name(f"table-{table}", MAX_STATEFULSET_NAME)
