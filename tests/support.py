@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from pathlib import Path
 
 import httpx
 
@@ -26,3 +27,7 @@ def wait_http(url: str, *, timeout_s: float = 20.0, proc=None) -> None:
         except httpx.HTTPError:
             time.sleep(0.05)
     raise TimeoutError(f"{url} did not answer within {timeout_s}s")
+
+
+#: Kumo's generated CRDs (folders whose tests need them override the ``kube_crds`` fixture).
+KUMO_CRDS = Path(__file__).resolve().parent.parent / "charts" / "kumo" / "crds"
