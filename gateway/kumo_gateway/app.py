@@ -85,9 +85,11 @@ def create_app(
     app.router.routes.append(_any_method("/{rest:path}", apis.handle))
     app.add_middleware(HotPathDispatcher, invoke=invoke, apis=apis)
     if router is not None:
-        from kumo_gateway.dynamodb.asgi import DynamoDBMiddleware
+        from kumo_gateway.dynamodb.asgi import DynamoDBMiddleware, DynamoEndpoint
 
-        app.add_middleware(DynamoDBMiddleware, router=router)
+        endpoint = DynamoEndpoint(router)
+        app.add_middleware(DynamoDBMiddleware, endpoint=endpoint)
+        app.state.fast_lane = endpoint  # served without ASGI by kumo_gateway.server
     app.add_exception_handler(Exception, _unhandled)
     app.state.catalog = catalog
     app.state.provider = provider

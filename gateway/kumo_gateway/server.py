@@ -34,18 +34,33 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 def server_config(app: Any, host: str, port: int, *, access_log: bool = False) -> uvicorn.Config:
-    """uvicorn settings for the gateway: current loop, lifespan on, httptools when installed."""
+    """uvicorn settings for the gateway: current loop, lifespan on, httptools when installed.
+
+    An app with a ``state.fast_lane`` endpoint (:mod:`kumo_gateway.fast_lane`) is served with the
+    fast-lane protocol, so that endpoint's requests skip ASGI.
+    """
     return uvicorn.Config(
         app,
         host=host,
         port=port,
         loop="none",
-        http="auto",
+        http=_http_protocol(app),
         lifespan="on",
         access_log=access_log,
         log_level="warning",
         timeout_graceful_shutdown=5,
     )
+
+
+def _http_protocol(app: Any) -> Any:
+    endpoint = getattr(getattr(app, "state", None), "fast_lane", None)
+    if endpoint is None:
+        return "auto"
+    try:
+        from kumo_gateway.fast_lane import FastLaneProtocol
+    except ImportError:  # pragma: no cover - httptools comes with uvicorn[standard]
+        return "auto"
+    return type("GatewayProtocol", (FastLaneProtocol,), {"endpoint": endpoint})
 
 
 async def serve(

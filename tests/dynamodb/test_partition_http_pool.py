@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import httptools
 import pytest
 
 from kumo_gateway.dynamodb.http_pool import ConnectionFailed, HttpPool, request_bytes, split_url
@@ -143,3 +144,111 @@ async def test_server_closing_mid_request_fails_the_request() -> None:
         await pool.close()
         srv.close()
         await srv.wait_closed()
+
+
+class _RecordingServer(asyncio.Protocol):
+    """Answers each request with its body, counts reads and connections (for the pipelining tests)."""
+
+    reads = 0
+    connections = 0
+    requests = 0
+    hold: asyncio.Event | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        type(self).connections += 1
+        self.transport = transport
+        self.parser = httptools.HttpRequestParser(self)
+        self.body = b""
+
+    def data_received(self, data: bytes) -> None:
+        type(self).reads += 1
+        self.parser.feed_data(data)
+
+    def on_body(self, body: bytes) -> None:
+        self.body += body
+
+    def on_message_complete(self) -> None:
+        type(self).requests += 1
+        body, self.body = self.body, b""
+        answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        if self.hold is None:
+            self.transport.write(answer)  # type: ignore[attr-defined]
+        else:
+            asyncio.get_running_loop().create_task(self._later(answer))
+
+    async def _later(self, answer: bytes) -> None:
+        assert self.hold is not None
+        await self.hold.wait()
+        self.transport.write(answer)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def recording() -> AsyncIterator[tuple[type[_RecordingServer], str]]:
+    cls = type("Recording", (_RecordingServer,), {"reads": 0, "connections": 0, "requests": 0, "hold": None})
+    srv = await asyncio.get_running_loop().create_server(cls, "127.0.0.1", 0)
+    try:
+        yield cls, f"http://127.0.0.1:{srv.sockets[0].getsockname()[1]}"
+    finally:
+        srv.close()
+        await srv.wait_closed()
+
+
+async def test_requests_are_pipelined_and_batched_into_few_writes(
+    recording: tuple[type[_RecordingServer], str],
+) -> None:
+    cls, url = recording
+    pool = HttpPool(connections=2)
+    try:
+        await asyncio.gather(*(pool.request("POST", f"{url}/op/x", b"warm") for _ in range(4)))  # open both
+        reads_before = cls.reads
+        answers = await asyncio.gather(*(pool.request("POST", f"{url}/op/x", b"%d" % i) for i in range(200)))
+    finally:
+        await pool.close()
+    assert answers == [(200, b"%d" % i) for i in range(200)]  # each caller gets its own answer
+    assert cls.connections == 2
+    assert cls.requests == 204
+    assert cls.reads - reads_before < 20  # 200 requests queued in one loop iteration: a few reads, not 200
+
+
+async def test_lanes_use_their_own_connections(recording: tuple[type[_RecordingServer], str]) -> None:
+    cls, url = recording
+    pool = HttpPool(connections=1)
+    try:
+        assert await pool.request("POST", f"{url}/op/GetItem", b"r") == (200, b"r")
+        assert await pool.request("POST", f"{url}/op/PutItem", b"w", lane="w") == (200, b"w")
+        assert await pool.request("POST", f"{url}/op/GetItem", b"r2") == (200, b"r2")
+    finally:
+        await pool.close()
+    assert cls.connections == 2
+
+
+async def test_a_cancelled_caller_does_not_shift_the_answers(recording: tuple[type[_RecordingServer], str]) -> None:
+    cls, url = recording
+    cls.hold = asyncio.Event()
+    pool = HttpPool(connections=1)
+    try:
+        first = asyncio.create_task(pool.request("POST", f"{url}/op/x", b"first"))
+        second = asyncio.create_task(pool.request("POST", f"{url}/op/x", b"second"))
+        await asyncio.sleep(0.05)
+        first.cancel()
+        cls.hold.set()
+        assert await second == (200, b"second")
+        assert await pool.request("POST", f"{url}/op/x", b"third") == (200, b"third")
+    finally:
+        await pool.close()
+    assert first.cancelled()
+    assert cls.connections == 1
+
+
+async def test_a_timeout_fails_every_request_queued_behind_it(recording: tuple[type[_RecordingServer], str]) -> None:
+    cls, url = recording
+    cls.hold = asyncio.Event()  # never set: nothing is answered
+    pool = HttpPool(connections=1, timeout_s=0.3)
+    try:
+        results = await asyncio.gather(
+            *(pool.request("POST", f"{url}/op/x", b"%d" % i) for i in range(3)), return_exceptions=True
+        )
+    finally:
+        await pool.close()
+    assert all(isinstance(r, ConnectionFailed) for r in results), results
+    assert "no answer" in str(results[0])

@@ -1,4 +1,9 @@
-"""The ASGI side: ``POST /`` with ``X-Amz-Target: DynamoDB_20120810.*`` in front of the gateway's other routes."""
+"""The DynamoDB endpoint: ``POST /`` with ``X-Amz-Target: DynamoDB_20120810.*``.
+
+:class:`DynamoEndpoint` answers a request from its target header and body; the gateway serves it
+on the fast lane (:mod:`kumo_gateway.fast_lane`), and :class:`DynamoDBMiddleware` serves the same
+endpoint through ASGI for requests the fast lane passes on (pipelined ones, other servers).
+"""
 
 from __future__ import annotations
 
@@ -10,38 +15,78 @@ from kumo_gateway.ids import new_request_id
 from kumo_tablestore.errors import DynamoError, ValidationException
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024 + 64 * 1024
+_TARGET = b"x-amz-target"
+_CONTENT_TYPE = CONTENT_TYPE.encode()
+Headers = list[tuple[bytes, bytes]]
 
 
 def is_dynamodb_request(scope: Scope) -> bool:
     """A POST to ``/`` carrying an ``X-Amz-Target`` header (any value: wrong ones get DynamoDB's error)."""
     if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/":
         return False
-    return any(name == b"x-amz-target" for name, _ in scope["headers"])
+    return any(name == _TARGET for name, _ in scope["headers"])
+
+
+def _target(headers: Headers) -> str | None:
+    for name, value in headers:
+        if name == _TARGET:
+            return value.decode("latin-1")
+    return None
+
+
+def too_large_error() -> ValidationException:
+    return ValidationException("Request size exceeds the maximum allowed")
+
+
+class DynamoEndpoint:
+    """Answers DynamoDB requests: target header + body in, ``(status, headers, body)`` out; never raises."""
+
+    max_body = MAX_REQUEST_BYTES
+
+    def __init__(self, router: DynamoRouter) -> None:
+        self.router = router
+
+    def claim(self, method: bytes, url: bytes, headers: Headers) -> str | None:
+        """The target header of a DynamoDB request (``POST /`` with ``X-Amz-Target``), else ``None``."""
+        if method != b"POST" or url != b"/":
+            return None
+        return _target(headers)
+
+    async def answer(self, target: str | None, body: bytes, too_large: bool = False) -> tuple[int, Headers, bytes]:
+        try:
+            if too_large:
+                raise too_large_error()
+            operation = parse_target(target)
+        except DynamoError as exc:
+            return exc.status, response_headers(), error_body(exc)
+        status, payload = await self.router.handle(operation, body)
+        return status, response_headers(), payload
+
+
+def response_headers() -> Headers:
+    return [(b"content-type", _CONTENT_TYPE), (b"x-amzn-requestid", new_request_id().encode())]
 
 
 class DynamoDBMiddleware:
     """Answers DynamoDB requests itself; passes everything else to the wrapped app."""
 
-    def __init__(self, app: ASGIApp, router: DynamoRouter) -> None:
+    def __init__(self, app: ASGIApp, endpoint: DynamoEndpoint) -> None:
         self.app = app
-        self.router = router
+        self.endpoint = endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not is_dynamodb_request(scope):
             await self.app(scope, receive, send)
             return
-        target = next((v.decode("latin-1") for n, v in scope["headers"] if n == b"x-amz-target"), None)
-        try:
-            operation = parse_target(target)
-            body = await _read_body(receive)
-        except DynamoError as exc:
-            await _send(send, exc.status, error_body(exc))
-            return
-        status, payload = await self.router.handle(operation, body)
-        await _send(send, status, payload)
+        body, too_large = await _read_body(receive, self.endpoint.max_body)
+        status, headers, payload = await self.endpoint.answer(_target(scope["headers"]), body, too_large)
+        headers.append((b"content-length", str(len(payload)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """The request body, or ``(b"", True)`` once it exceeds ``limit`` bytes."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -50,19 +95,9 @@ async def _read_body(receive: Receive) -> bytes:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_REQUEST_BYTES:
-            raise ValidationException("Request size exceeds the maximum allowed")
+        if size > limit:
+            return b"", True
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    return b"".join(chunks)
-
-
-async def _send(send: Send, status: int, body: bytes) -> None:
-    headers = [
-        (b"content-type", CONTENT_TYPE.encode()),
-        (b"content-length", str(len(body)).encode()),
-        (b"x-amzn-requestid", new_request_id().encode()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    return b"".join(chunks), False

@@ -1,8 +1,15 @@
-"""A lean HTTP/1.1 keep-alive client (asyncio protocol + ``httptools`` parser) for partition servers.
+"""A lean pipelining HTTP/1.1 client (asyncio protocol + ``httptools`` parser) for partition servers.
 
 The router sends small JSON requests to a handful of known endpoints, so it needs none of a general
-client's machinery (cookies, redirects, proxies, compression): one write per request, one parser
-per connection, and a bounded pool of idle connections per endpoint.
+client's machinery (cookies, redirects, proxies, compression). Each endpoint gets a few keep-alive
+connections; requests are *pipelined* on them (written back to back, answered in order), and all
+the requests queued on a connection during one event-loop iteration go out in one write. Under
+load that turns one send and one receive per request on each side into one per batch, which is
+most of the cost of a small request. Partition servers process pipelined requests concurrently
+(writes still share a group commit) and answer in order.
+
+Requests are spread over the endpoint's connections by load; a caller may name a ``lane`` (the
+router uses one for writes) so that reads are never queued behind a write's fsync.
 """
 
 from __future__ import annotations
@@ -40,15 +47,16 @@ def request_bytes(method: str, host: str, port: int, path: str, body: bytes | No
 
 
 class _Connection(asyncio.Protocol):
-    """One keep-alive connection; at most one request in flight."""
+    """One keep-alive connection with any number of pipelined requests in flight (answered in order)."""
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
-        self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.waiters: deque[tuple[asyncio.Future[tuple[int, bytes]], float]] = deque()
+        self._out: list[bytes] = []
+        self._flush_scheduled = False
         self._body: list[bytes] = []
-        self.deadline = 0.0
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -58,65 +66,86 @@ class _Connection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._fail(ConnectionFailed(f"bad HTTP response: {exc}"))
+            self._fail_all(ConnectionFailed(f"bad HTTP response: {exc}"))
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self._fail(ConnectionFailed(f"connection closed: {exc or 'by the server'}"))
+        self._fail_all(ConnectionFailed(f"connection closed: {exc or 'by the server'}"))
 
     # httptools callbacks
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
 
     def on_message_complete(self) -> None:
-        waiter, body = self._waiter, b"".join(self._body)
-        self._waiter, self._body = None, []
+        body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
+        self._body = []
+        if self.waiters:
+            waiter, _ = self.waiters.popleft()
+            if not waiter.done():  # a cancelled caller's answer is read and dropped
+                waiter.set_result((self.parser.get_status_code(), body))
         if not self.parser.should_keep_alive():
             self.close()
-        if waiter is not None and not waiter.done():
-            waiter.set_result((self.parser.get_status_code(), body))
 
     # use
     def send(self, data: bytes, deadline: float) -> asyncio.Future[tuple[int, bytes]]:
-        assert self.transport is not None and self._waiter is None
-        self._waiter = asyncio.get_running_loop().create_future()
-        self.deadline = deadline
-        self.transport.write(data)
-        return self._waiter
+        """Queue one request; it is written with the others queued in this loop iteration."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[tuple[int, bytes]] = loop.create_future()
+        if self.closed:
+            waiter.set_exception(ConnectionFailed("connection closed"))
+            return waiter
+        self.waiters.append((waiter, deadline))
+        self._out.append(data)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
+        return waiter
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        out, self._out = self._out, []
+        if out and self.transport is not None and not self.closed:
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+
+    @property
+    def load(self) -> int:
+        return len(self.waiters)
 
     def expire(self, now: float) -> None:
-        """Fail the request in flight if its deadline has passed (the pool's watchdog calls this)."""
-        if self._waiter is not None and now >= self.deadline:
-            self._fail(TimeoutError())
+        """Fail every request in flight once the oldest is past its deadline (answers come in order)."""
+        if self.waiters and now >= self.waiters[0][1]:
+            self._fail_all(TimeoutError())
             self.close()
 
-    def _fail(self, exc: Exception) -> None:
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(exc)
+    def _fail_all(self, exc: Exception) -> None:
+        waiters, self.waiters = self.waiters, deque()
+        for waiter, _ in waiters:
+            if not waiter.done():
+                waiter.set_exception(exc)
 
     def close(self) -> None:
         self.closed = True
         if self.transport is not None:
             self.transport.close()
+        self._fail_all(ConnectionFailed("connection closed"))
 
 
 class _Endpoint:
-    """The pool of one ``host:port``: idle connections and a limit on open ones."""
+    """The connections of one ``(host, port, lane)`` and a limit on requests in flight to it."""
 
-    def __init__(self, host: str, port: int, limit: int) -> None:
+    def __init__(self, host: str, port: int, limit: int, connections: int) -> None:
         self.host, self.port = host, port
         self.limit = limit
-        self.open = 0  # connections handed out (busy)
+        self.max_connections = connections
+        self.in_flight = 0
         self.waiting: deque[asyncio.Future[None]] = deque()
-        self.idle: deque[_Connection] = deque()
-        self.busy: set[_Connection] = set()
-        self.retired = False
+        self.connections: list[_Connection] = []
+        self._opening = asyncio.Lock()
 
     async def acquire(self) -> None:
         """Wait for a free slot (at most ``limit`` requests in flight to this endpoint)."""
-        while self.open >= self.limit:
+        while self.in_flight >= self.limit:
             waiter = asyncio.get_running_loop().create_future()
             self.waiting.append(waiter)
             try:
@@ -125,10 +154,10 @@ class _Endpoint:
                 if not waiter.cancelled() and waiter.done():
                     self.release_next()
                 raise
-        self.open += 1
+        self.in_flight += 1
 
     def release(self) -> None:
-        self.open -= 1
+        self.in_flight -= 1
         self.release_next()
 
     def release_next(self) -> None:
@@ -138,11 +167,32 @@ class _Endpoint:
                 waiter.set_result(None)
                 return
 
+    def _live(self) -> list[_Connection]:
+        if any(c.closed for c in self.connections):
+            self.connections = [c for c in self.connections if not c.closed]
+        return self.connections
+
     async def connection(self, connect_timeout_s: float) -> _Connection:
-        while self.idle:
-            conn = self.idle.pop()
-            if not conn.closed:
-                return conn
+        """The least-loaded connection; a new one while all are busy and there are fewer than the maximum."""
+        live = self._live()
+        if live:
+            best = min(live, key=_load)
+            if best.load == 0 or len(live) >= self.max_connections or self._opening.locked():
+                return best
+        async with self._opening:
+            live = self._live()
+            if len(live) < self.max_connections:
+                try:
+                    conn = await self._open(connect_timeout_s)
+                except ConnectionFailed:
+                    if not live:
+                        raise
+                else:
+                    self.connections.append(conn)
+                    return conn
+            return min(live, key=_load)
+
+    async def _open(self, connect_timeout_s: float) -> _Connection:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(connect_timeout_s):
@@ -151,45 +201,61 @@ class _Endpoint:
             raise ConnectionFailed(f"cannot connect to {self.host}:{self.port}: {exc or 'timeout'}") from None
         return conn
 
+    def close(self) -> None:
+        for conn in self.connections:
+            conn.close()
+        self.connections = []
+
+
+def _load(conn: _Connection) -> int:
+    return conn.load
+
 
 class HttpPool:
-    """``await request(method, url, body)`` → ``(status, body)``; raises :class:`ConnectionFailed`."""
+    """``await request(method, url, body)`` → ``(status, body)``; raises :class:`ConnectionFailed`.
 
-    def __init__(self, *, per_endpoint: int = 64, timeout_s: float = 30.0, connect_timeout_s: float = 2.0) -> None:
+    ``per_endpoint`` bounds the requests in flight to one endpoint (lane), ``connections`` the
+    connections they are pipelined on.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_endpoint: int = 128,
+        connections: int = 2,
+        timeout_s: float = 30.0,
+        connect_timeout_s: float = 2.0,
+    ) -> None:
         self.per_endpoint = per_endpoint
+        self.connections = connections
         self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s
-        self._endpoints: dict[tuple[str, int], _Endpoint] = {}
+        self._endpoints: dict[tuple[str, int, str], _Endpoint] = {}
         self._watchdog: asyncio.Task[None] | None = None
 
     async def request(
-        self, method: str, url: str, body: bytes | None = None, content_type: str = "application/json"
+        self,
+        method: str,
+        url: str,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+        *,
+        lane: str = "",
     ) -> tuple[int, bytes]:
         host, port, path = split_url(url)
-        endpoint = self._endpoints.get((host, port))
+        endpoint = self._endpoints.get((host, port, lane))
         if endpoint is None:
-            endpoint = self._endpoints[(host, port)] = _Endpoint(host, port, self.per_endpoint)
+            endpoint = _Endpoint(host, port, self.per_endpoint, self.connections)
+            self._endpoints[(host, port, lane)] = endpoint
         data = request_bytes(method, host, port, path, body, content_type)
         await endpoint.acquire()
         try:
             conn = await endpoint.connection(self.connect_timeout_s)
             self._watch()
-            loop = asyncio.get_running_loop()
-            endpoint.busy.add(conn)
             try:
-                answer = await conn.send(data, loop.time() + self.timeout_s)
-            except BaseException as exc:
-                conn.close()
-                if isinstance(exc, TimeoutError):
-                    raise ConnectionFailed(f"{method} {url}: no answer in {self.timeout_s} s") from None
-                raise
-            finally:
-                endpoint.busy.discard(conn)
-            if endpoint.retired:
-                conn.close()
-            elif not conn.closed:
-                endpoint.idle.append(conn)
-            return answer
+                return await conn.send(data, asyncio.get_running_loop().time() + self.timeout_s)
+            except TimeoutError:
+                raise ConnectionFailed(f"{method} {url}: no answer in {self.timeout_s} s") from None
         finally:
             endpoint.release()
 
@@ -204,15 +270,13 @@ class HttpPool:
             await asyncio.sleep(min(1.0, self.timeout_s / 4))
             now = loop.time()
             for endpoint in list(self._endpoints.values()):
-                for conn in list(endpoint.busy):
+                for conn in list(endpoint.connections):
                     conn.expire(now)
 
     async def close(self) -> None:
-        """Close every idle connection (requests in flight finish on their own)."""
+        """Close every connection (requests still in flight fail with :class:`ConnectionFailed`)."""
         for endpoint in self._endpoints.values():
-            endpoint.retired = True
-            while endpoint.idle:
-                endpoint.idle.pop().close()
+            endpoint.close()
         self._endpoints.clear()
         if self._watchdog is not None:
             self._watchdog.cancel()

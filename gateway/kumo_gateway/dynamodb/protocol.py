@@ -68,6 +68,21 @@ def parse_body(body: bytes) -> dict[str, Any]:
     return parsed
 
 
+def check_item_collection_metrics(body: dict[str, Any]) -> None:
+    """``ReturnItemCollectionMetrics`` must be SIZE or NONE.
+
+    Item collections exist only on tables with local secondary indexes, so, as DynamoDB does for a
+    table without them, no ``ItemCollectionMetrics`` is ever returned.
+    """
+    value = body.get("ReturnItemCollectionMetrics")
+    if value is not None and value not in ("SIZE", "NONE"):
+        raise DynamoError(
+            "ValidationException",
+            f"1 validation error detected: Value '{value}' at 'returnItemCollectionMetrics' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [SIZE, NONE]",
+        )
+
+
 def dumps(body: dict[str, Any]) -> bytes:
     """Compact JSON bytes, as DynamoDB sends them."""
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()

@@ -12,6 +12,7 @@ from kumo_gateway.dynamodb import descriptions, fanout
 from kumo_gateway.dynamodb.partition_client import PartitionClient, PartitionUnavailable
 from kumo_gateway.dynamodb.protocol import (
     ServiceUnavailable,
+    check_item_collection_metrics,
     check_table_name,
     dumps,
     error_body,
@@ -70,6 +71,7 @@ class DynamoRouter:
     # ---- single-partition operations ---------------------------------------------------------
 
     async def _op_PutItem(self, request: dict[str, Any], raw: bytes) -> Answer:
+        check_item_collection_metrics(request)
         route = self._table(request)
         return await self._single(route, item_partition(route, request.get("Item")), "PutItem", raw)
 
@@ -78,10 +80,12 @@ class DynamoRouter:
         return await self._single(route, key_partition(route, request.get("Key")), "GetItem", raw)
 
     async def _op_UpdateItem(self, request: dict[str, Any], raw: bytes) -> Answer:
+        check_item_collection_metrics(request)
         route = self._table(request)
         return await self._single(route, key_partition(route, request.get("Key")), "UpdateItem", raw)
 
     async def _op_DeleteItem(self, request: dict[str, Any], raw: bytes) -> Answer:
+        check_item_collection_metrics(request)
         route = self._table(request)
         return await self._single(route, key_partition(route, request.get("Key")), "DeleteItem", raw)
 
@@ -117,6 +121,7 @@ class DynamoRouter:
         return await fanout.batch_get(self.client, self._batch_routes(request), request)
 
     async def _op_BatchWriteItem(self, request: dict[str, Any], raw: bytes) -> Answer:
+        check_item_collection_metrics(request)
         return await fanout.batch_write(self.client, self._batch_routes(request), request)
 
     # ---- table management --------------------------------------------------------------------

@@ -274,3 +274,23 @@ def test_binary_values_round_trip(ddb):
     ddb.put_item(TableName="items", Item={"id": {"S": "bin"}, "b": {"B": raw}})
     assert ddb.get_item(TableName="items", Key={"id": {"S": "bin"}})["Item"]["b"]["B"] == raw
     assert base64.b64encode(raw)  # sanity: boto3 handles the base64 on the wire
+
+
+def test_return_item_collection_metrics(ddb):
+    """Accepted as SIZE or NONE; no table has local secondary indexes, so no metrics come back (as on AWS)."""
+    key = {"id": {"S": uid()}}
+    out = ddb.put_item(TableName="items", Item={**key, "n": {"N": "1"}}, ReturnItemCollectionMetrics="SIZE")
+    assert "ItemCollectionMetrics" not in out
+    out = ddb.delete_item(TableName="items", Key=key, ReturnItemCollectionMetrics="NONE")
+    assert "ItemCollectionMetrics" not in out
+    with pytest.raises(ClientError) as exc:
+        ddb.update_item(
+            TableName="items",
+            Key=key,
+            UpdateExpression="SET n = :n",
+            ExpressionAttributeValues={":n": {"N": "2"}},
+            ReturnItemCollectionMetrics="ALL",
+        )
+    assert code(exc) == "ValidationException"
+    assert "returnItemCollectionMetrics" in exc.value.response["Error"]["Message"]
+    assert "Item" not in ddb.get_item(TableName="items", Key=key)  # nothing written by the refused call

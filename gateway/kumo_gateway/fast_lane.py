@@ -1,0 +1,131 @@
+"""A fast lane in front of the ASGI app: requests a :class:`RawEndpoint` claims skip ASGI entirely.
+
+uvicorn turns every request into an ASGI scope, a task, receive/send message dicts and a stack of
+middleware calls; for a small JSON request that is most of the gateway's CPU. The DynamoDB endpoint
+(``POST /`` with ``X-Amz-Target``) needs none of it: it takes a body and answers a body. So the
+gateway serves HTTP with :class:`FastLaneProtocol`, uvicorn's own httptools protocol with one
+addition: once a request's headers are parsed, the endpoint may claim it; a claimed request's body
+is collected and answered by the endpoint straight onto the transport. Everything else (and any
+claimed request that arrives while another is still being answered on the same connection, so
+pipelined answers keep their order) goes through ASGI unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+log = logging.getLogger("kumo.gateway.fast_lane")
+
+Headers = list[tuple[bytes, bytes]]
+
+
+class RawEndpoint(Protocol):
+    """What the fast lane serves: ``claim`` decides per request, ``answer`` never raises."""
+
+    #: Bodies over this many bytes are not collected; ``answer`` gets ``too_large=True`` instead.
+    max_body: int
+
+    def claim(self, method: bytes, url: bytes, headers: Headers) -> Any | None:
+        """A token for requests this endpoint answers (passed back to ``answer``), else ``None``."""
+
+    async def answer(self, token: Any, body: bytes, too_large: bool) -> tuple[int, Headers, bytes]:
+        """``(status, headers, body)``; must not raise."""
+
+
+def response_head(status: int, headers: Headers, length: int, default_headers: Headers, keep_alive: bool) -> bytes:
+    """Status line and headers of a fast-lane answer (pure)."""
+    parts = [STATUS_LINE[status]]
+    for name, value in default_headers:
+        parts += [name, b": ", value, b"\r\n"]
+    for name, value in headers:
+        parts += [name, b": ", value, b"\r\n"]
+    parts += [b"content-length: ", str(length).encode("ascii"), b"\r\n"]
+    if not keep_alive:
+        parts.append(b"connection: close\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+class _Claimed:
+    """The per-request state of a claimed request; quacks like uvicorn's cycle where the protocol looks."""
+
+    __slots__ = ("body", "disconnected", "keep_alive", "response_complete", "size", "token", "too_large")
+
+    def __init__(self, token: Any, keep_alive: bool) -> None:
+        self.token = token
+        self.body: list[bytes] = []
+        self.size = 0
+        self.too_large = False
+        self.keep_alive = keep_alive
+        self.disconnected = False
+        self.response_complete = False
+
+    @property
+    def message_event(self) -> _Claimed:  # uvicorn calls ``cycle.message_event.set()`` on connection loss
+        return self
+
+    def set(self) -> None:
+        pass
+
+
+class FastLaneProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, plus the fast lane for :attr:`endpoint`'s requests."""
+
+    endpoint: RawEndpoint
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._claimed: _Claimed | None = None
+
+    def on_headers_complete(self) -> None:
+        idle = self.cycle is None or self.cycle.response_complete
+        if idle and not self.expect_100_continue and not self.parser.should_upgrade():
+            token = self.endpoint.claim(self.parser.get_method(), self.url, self.headers)
+            if token is not None:
+                keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+                self._claimed = _Claimed(token, keep_alive)
+                self.cycle = self._claimed  # type: ignore[assignment]  # pipelined requests queue behind it
+                return
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        claimed = self._claimed
+        if claimed is None:
+            super().on_body(body)
+            return
+        claimed.size += len(body)
+        if claimed.size > self.endpoint.max_body:
+            claimed.too_large, claimed.body = True, []
+        elif not claimed.too_large:
+            claimed.body.append(body)
+
+    def on_message_complete(self) -> None:
+        claimed = self._claimed
+        if claimed is None:
+            super().on_message_complete()
+            return
+        self._claimed = None
+        task = self.loop.create_task(self._answer(claimed))
+        task.add_done_callback(self.tasks.discard)
+        self.tasks.add(task)
+
+    async def _answer(self, claimed: _Claimed) -> None:
+        body = claimed.body[0] if len(claimed.body) == 1 else b"".join(claimed.body)
+        try:
+            status, headers, payload = await self.endpoint.answer(claimed.token, body, claimed.too_large)
+        except Exception:  # the endpoint must not raise; never leave the client hanging if it does
+            log.exception("fast-lane endpoint failed")
+            status, headers, payload = 500, [], b""
+            claimed.keep_alive = False
+        claimed.response_complete = True
+        if claimed.disconnected or self.transport.is_closing():
+            return
+        keep_alive = claimed.keep_alive
+        head = response_head(status, headers, len(payload), self.server_state.default_headers, keep_alive)
+        self.transport.write(head + payload)
+        if not keep_alive:
+            self.transport.close()
+        self.on_response_complete()
