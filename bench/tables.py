@@ -4,7 +4,9 @@ Targets, side by side in one run, all driven by the same load generator, ``wrk``
 a Lua script making the DynamoDB-JSON bodies; a Python client used to eat most of a core): Kumo
 (``kumo up``, gateway router + durable partition processes) with 1 and 3 partitions, moto's server
 mode (in memory), and the raw storage engine doing the same operations in-process (the ceiling;
-durable puts group-committed ``--concurrency`` at a time, as the partition server does).
+durable puts group-committed ``--concurrency`` at a time, as the partition server does), and the
+``hop-floor``: a proxy and a server doing no work (``bench/hop_floor.py``), Kumo's process topology
+with nothing in it, to show how much of the gap to the raw engine is the hops themselves.
 
 Run: ``.venv/bin/python bench/tables.py [--seconds 3] [--concurrency 32] [--only kumo-1p,moto]
 [--baseline DIR]`` (DIR: another checkout, e.g. ``git archive HEAD | tar -x -C DIR``, measured in the same run).
@@ -244,6 +246,23 @@ def bench_raw(seconds: float, concurrency: int) -> dict[str, dict]:
     return results
 
 
+def bench_hop_floor(seconds: float, concurrency: int) -> dict[str, dict]:
+    """GetItem-shaped requests through ``bench/hop_floor.py`` (proxy + server doing no work)."""
+    script = str(Path(__file__).with_name("hop_floor.py"))
+    port, upstream = free_port(), free_port()
+    procs = [subprocess.Popen([sys.executable, script, "server", str(upstream)], stdout=subprocess.PIPE, text=True)]
+    try:
+        procs[0].stdout.readline()  # type: ignore[union-attr]
+        proxy = [sys.executable, script, "proxy", str(port), str(upstream)]
+        procs.append(subprocess.Popen(proxy, stdout=subprocess.PIPE, text=True))
+        procs[1].stdout.readline()  # type: ignore[union-attr]
+        return {"GetItem": run_client(f"http://127.0.0.1:{port}/", "GetItem", seconds, concurrency, 1000)}
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
 def stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -258,7 +277,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--only", default="kumo-1p,kumo-3p,moto,raw-engine", help="comma-separated targets")
+    parser.add_argument("--only", default="kumo-1p,kumo-3p,moto,raw-engine,hop-floor", help="comma-separated targets")
     parser.add_argument(
         "--baseline", type=Path, help="another checkout (e.g. `git archive` of an older commit) to run as base-1p/3p"
     )
@@ -274,6 +293,7 @@ def main() -> int:
         "kumo-3p": lambda: bench_kumo(3, args.seconds, args.concurrency),
         "moto": lambda: bench_moto(args.seconds, args.concurrency),
         "raw-engine": lambda: bench_raw(args.seconds, args.concurrency),
+        "hop-floor": lambda: bench_hop_floor(args.seconds, args.concurrency),
     }
     results = {name: runners[name]() for name in args.only.split(",")}
     results.update({name: run() for name, run in base.items()})
@@ -282,6 +302,12 @@ def main() -> int:
     for target, ops in results.items():
         for op, r in ops.items():
             print(f"{target:<12}{op:<10}{r['ops_s']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8}")
+    if "hop-floor" in results and "raw-engine" in results:
+        floor, raw = results["hop-floor"]["GetItem"]["ops_s"], results["raw-engine"]["GetItem"]["ops_s"] or 1
+        print(
+            f"two-hop floor (no work): {floor:.0f} GetItem/s = {floor / raw:.1%} of the raw engine: "
+            "the most Kumo's process topology can reach on this machine"
+        )
     if not set(runners) <= set(results):
         return 0
     print("ratios (ops/s):")
