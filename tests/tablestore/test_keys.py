@@ -172,3 +172,13 @@ def test_prefix_successor_bounds_begins_with() -> None:
         assert not p <= e < succ
     assert keys.prefix_successor(b"\xff\xff") is None
     assert keys.prefix_successor(b"a\xff") == b"b"
+
+
+@given(st.integers(min_value=-(10**38) + 1, max_value=10**38 - 1))
+def test_plain_int_fast_path_matches_the_general_encoding(n: int) -> None:
+    assert keys.encode_plain_int(str(n)) == enc_n(n)
+
+
+@pytest.mark.parametrize("text", ["01", "+1", "1.0", "1e3", "-0", "1" * 39, " 1", "", "\uff11", "1\n"])
+def test_plain_int_fast_path_declines_other_spellings(text: str) -> None:
+    assert keys.encode_plain_int(text) is None

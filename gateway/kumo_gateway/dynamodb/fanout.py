@@ -4,7 +4,10 @@ Scan visits partitions in order, continuing from ``ExclusiveStartKey``'s partiti
 continues into the next partition only while its budget (``Limit`` scanned items, 1 MB read,
 estimated from the consumed read capacity) lasts; a page that ends at a partition boundary gets
 the last returned item's key as ``LastEvaluatedKey``, so every item comes exactly once across pages.
-Batch operations go to every partition concurrently and their answers are merged.
+Batch operations go to every partition concurrently and their answers are merged
+(``routing.merge_batch_get``/``merge_batch_write``): a share whose partition is unreachable or
+throttled comes back unprocessed; only when every share was throttled does the call fail with
+``ProvisionedThroughputExceededException``.
 """
 
 from __future__ import annotations
@@ -16,19 +19,22 @@ from typing import Any
 from kumo_gateway.dynamodb.partition_client import PartitionClient, PartitionUnavailable
 from kumo_gateway.dynamodb.protocol import dumps
 from kumo_gateway.dynamodb.routing import (
+    Answer,
+    ShareAnswer,
     capacity_entries,
     check_segments,
     group_batch_get,
     group_batch_write,
     key_of,
     key_partition,
+    merge_batch_get,
+    merge_batch_write,
     merge_capacity,
     owned_partitions,
 )
 from kumo_gateway.dynamodb.table_directory import TableRoute
 from kumo_tablestore.errors import ValidationException
 
-Answer = tuple[int, bytes]
 PAGE_BYTES = 1024 * 1024
 _UNIT_BYTES = 4096
 _SCAN_ONLY = ("Segment", "TotalSegments", "ExclusiveStartKey", "Limit")
@@ -104,7 +110,7 @@ async def batch_get(client: PartitionClient, routes: dict[str, TableRoute], requ
     groups = group_batch_get(request_items, routes)
     extra = {k: v for k, v in request.items() if k != "RequestItems"}
 
-    async def send(table: str, partition: int, keys: list[dict[str, Any]]) -> tuple[str, list, Answer | None]:
+    async def send(table: str, partition: int, keys: list[dict[str, Any]]) -> ShareAnswer:
         spec = {**request_items[table], "Keys": keys}
         body = {**extra, "RequestItems": {table: spec}}
         try:
@@ -113,38 +119,14 @@ async def batch_get(client: PartitionClient, routes: dict[str, TableRoute], requ
             return table, keys, None
 
     answers = await asyncio.gather(*(send(t, p, keys) for (t, p), keys in groups.items()))
-    responses: dict[str, list[Any]] = {t: [] for t in request_items}
-    unprocessed: dict[str, dict[str, Any]] = {}
-    capacity: list[dict[str, Any]] = []
-    for table, keys, answer in answers:
-        if answer is None:
-            _unprocessed_keys(unprocessed, request_items[table], table, keys)
-            continue
-        status, raw = answer
-        if status != 200:
-            return status, raw
-        part = json.loads(raw)
-        for name, found in (part.get("Responses") or {}).items():
-            responses.setdefault(name, []).extend(found)
-        for name, spec in (part.get("UnprocessedKeys") or {}).items():
-            _unprocessed_keys(unprocessed, spec, name, spec.get("Keys", []))
-        capacity.extend(capacity_entries(part))
-    out: dict[str, Any] = {"Responses": responses, "UnprocessedKeys": unprocessed}
-    if request.get("ReturnConsumedCapacity") not in (None, "NONE"):
-        out["ConsumedCapacity"] = merge_capacity(capacity)
-    return 200, dumps(out)
-
-
-def _unprocessed_keys(out: dict[str, dict[str, Any]], spec: dict[str, Any], table: str, keys: list) -> None:
-    entry = out.setdefault(table, {**{k: v for k, v in spec.items() if k != "Keys"}, "Keys": []})
-    entry["Keys"].extend(keys)
+    return merge_batch_get(request, list(answers))
 
 
 async def batch_write(client: PartitionClient, routes: dict[str, TableRoute], request: dict[str, Any]) -> Answer:
     groups = group_batch_write(request.get("RequestItems"), routes)
     extra = {k: v for k, v in request.items() if k != "RequestItems"}
 
-    async def send(table: str, partition: int, requests: list[dict[str, Any]]) -> tuple[str, list, Answer | None]:
+    async def send(table: str, partition: int, requests: list[dict[str, Any]]) -> ShareAnswer:
         body = {**extra, "RequestItems": {table: requests}}
         try:
             return table, requests, await client.op(routes[table].endpoints[partition], "BatchWriteItem", body)
@@ -152,25 +134,4 @@ async def batch_write(client: PartitionClient, routes: dict[str, TableRoute], re
             return table, requests, None
 
     answers = await asyncio.gather(*(send(t, p, reqs) for (t, p), reqs in groups.items()))
-    unprocessed: dict[str, list[Any]] = {}
-    metrics: dict[str, list[Any]] = {}
-    capacity: list[dict[str, Any]] = []
-    for table, requests, answer in answers:
-        if answer is None:
-            unprocessed.setdefault(table, []).extend(requests)
-            continue
-        status, raw = answer
-        if status != 200:
-            return status, raw
-        part = json.loads(raw)
-        for name, left in (part.get("UnprocessedItems") or {}).items():
-            unprocessed.setdefault(name, []).extend(left)
-        for name, m in (part.get("ItemCollectionMetrics") or {}).items():
-            metrics.setdefault(name, []).extend(m)
-        capacity.extend(capacity_entries(part))
-    out: dict[str, Any] = {"UnprocessedItems": unprocessed}
-    if request.get("ReturnConsumedCapacity") not in (None, "NONE"):
-        out["ConsumedCapacity"] = merge_capacity(capacity)
-    if metrics:
-        out["ItemCollectionMetrics"] = metrics
-    return 200, dumps(out)
+    return merge_batch_write(request, list(answers))

@@ -6,11 +6,18 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from kumo_gateway.dynamodb.protocol import dumps
 from kumo_gateway.dynamodb.table_directory import TableRoute
 from kumo_tablestore.errors import ValidationException
 from kumo_tablestore.keys import encode_value
 
 _INVALID_KEY = "The provided key element does not match the schema"
+_THROTTLED = "#ProvisionedThroughputExceededException"
+
+Answer = tuple[int, bytes]
+#: One (table, partition) share of a batch: ``(table, its keys or write requests, the partition's
+#: answer or None when the partition could not be reached)``.
+ShareAnswer = tuple[str, list[Any], Answer | None]
 
 
 def item_partition(route: TableRoute, item: Any) -> int:
@@ -205,3 +212,86 @@ def group_batch_write(request_items: Any, routes: dict[str, TableRoute]) -> dict
             seen.add(ident)
             groups.setdefault((table, partition), []).append(request)
     return groups
+
+
+def is_throttled(answer: Answer) -> bool:
+    """Whether a partition refused a whole batch share with ``ProvisionedThroughputExceededException``."""
+    status, raw = answer
+    if status != 400 or _THROTTLED.encode() not in raw:
+        return False
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and str(body.get("__type", "")).endswith(_THROTTLED)
+
+
+def _refused(answers: list[ShareAnswer]) -> Answer | None:
+    """The error the whole batch answers: the first share's error that is not throttling, else the
+    throttling error when every share was throttled (DynamoDB fails only when nothing could be processed).
+    Unreachable and throttled shares otherwise come back unprocessed."""
+    throttled: Answer | None = None
+    every_share = bool(answers)
+    for _, _, answer in answers:
+        if answer is None or answer[0] == 200:
+            every_share = False
+        elif is_throttled(answer):
+            throttled = throttled or answer
+        else:
+            return answer
+    return throttled if every_share else None
+
+
+def merge_batch_get(request: dict[str, Any], answers: list[ShareAnswer]) -> Answer:
+    """BatchGetItem's answer from its shares' answers (see :func:`_refused` for errors)."""
+    if (refused := _refused(answers)) is not None:
+        return refused
+    request_items = request["RequestItems"]
+    responses: dict[str, list[Any]] = {t: [] for t in request_items}
+    unprocessed: dict[str, dict[str, Any]] = {}
+    capacity: list[dict[str, Any]] = []
+    for table, keys, answer in answers:
+        if answer is None or answer[0] != 200:
+            _unprocessed_keys(unprocessed, request_items[table], table, keys)
+            continue
+        part = json.loads(answer[1])
+        for name, found in (part.get("Responses") or {}).items():
+            responses.setdefault(name, []).extend(found)
+        for name, spec in (part.get("UnprocessedKeys") or {}).items():
+            _unprocessed_keys(unprocessed, spec, name, spec.get("Keys", []))
+        capacity.extend(capacity_entries(part))
+    out: dict[str, Any] = {"Responses": responses, "UnprocessedKeys": unprocessed}
+    if request.get("ReturnConsumedCapacity") not in (None, "NONE"):
+        out["ConsumedCapacity"] = merge_capacity(capacity)
+    return 200, dumps(out)
+
+
+def _unprocessed_keys(out: dict[str, dict[str, Any]], spec: dict[str, Any], table: str, keys: list) -> None:
+    """Add ``keys`` to ``UnprocessedKeys`` with the table's other settings (projection, consistency)."""
+    entry = out.setdefault(table, {**{k: v for k, v in spec.items() if k != "Keys"}, "Keys": []})
+    entry["Keys"].extend(keys)
+
+
+def merge_batch_write(request: dict[str, Any], answers: list[ShareAnswer]) -> Answer:
+    """BatchWriteItem's answer from its shares' answers (see :func:`_refused` for errors)."""
+    if (refused := _refused(answers)) is not None:
+        return refused
+    unprocessed: dict[str, list[Any]] = {}
+    metrics: dict[str, list[Any]] = {}
+    capacity: list[dict[str, Any]] = []
+    for table, requests, answer in answers:
+        if answer is None or answer[0] != 200:
+            unprocessed.setdefault(table, []).extend(requests)
+            continue
+        part = json.loads(answer[1])
+        for name, left in (part.get("UnprocessedItems") or {}).items():
+            unprocessed.setdefault(name, []).extend(left)
+        for name, m in (part.get("ItemCollectionMetrics") or {}).items():
+            metrics.setdefault(name, []).extend(m)
+        capacity.extend(capacity_entries(part))
+    out: dict[str, Any] = {"UnprocessedItems": unprocessed}
+    if request.get("ReturnConsumedCapacity") not in (None, "NONE"):
+        out["ConsumedCapacity"] = merge_capacity(capacity)
+    if metrics:
+        out["ItemCollectionMetrics"] = metrics
+    return 200, dumps(out)

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from kumo_tablestore import protocol
 from kumo_tablestore.errors import DynamoError, InternalServerError, ResourceNotFoundException
+from kumo_tablestore.server import json_body
 from kumo_tablestore.server.http_protocol import HttpServerProtocol
 from kumo_tablestore.server.operations import HANDLERS
 from kumo_tablestore.server.partition import Partition
@@ -27,12 +28,11 @@ log = logging.getLogger(__name__)
 PARTITION_KEY = web.AppKey("partition", Partition)
 _JSON = "application/x-amz-json-1.0"
 MAX_BODY_BYTES = 32 * 1024 * 1024
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 Answer = tuple[int, bytes]
 
 
 def _json(body: Any, status: int = 200) -> Answer:
-    return status, _dumps(body).encode()
+    return status, json_body.encode(body)
 
 
 def _error(exc: DynamoError) -> Answer:
@@ -62,7 +62,8 @@ async def _operation(part: Partition, name: str, raw: bytes) -> Answer:
         client, router = protocol.split_router_fields(body)
     else:
         client, router = body, {}
-    return _json(await handler(part, client, router))
+    out = await handler(part, client, router)
+    return (200, out) if isinstance(out, bytes) else _json(out)
 
 
 async def _route(part: Partition, method: str, path: str, raw: bytes) -> Answer:

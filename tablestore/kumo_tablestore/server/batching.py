@@ -29,6 +29,8 @@ class Mutation:
     item: Item | None
     expires_at: int | None = None
     change: ChangeRecord | None = None
+    #: ``item_size(item)`` when the request already knows it (else the engine's put computes it).
+    size: int | None = None
 
 
 #: ``apply(state, now) -> (answer, mutations)``; ``state`` maps each declared key to its current item
@@ -162,7 +164,9 @@ class GroupWriter:
                     continue
                 for m in mutations:
                     state[m.key] = m.item
-                    ops.append(WriteOp.delete(m.key) if m.item is None else WriteOp.put(m.key, m.item, m.expires_at))
+                    ops.append(
+                        WriteOp.delete(m.key) if m.item is None else WriteOp.put(m.key, m.item, m.expires_at, m.size)
+                    )
                     if m.change is not None:
                         changes.append(m.change)
                 outcomes.append(_Outcome(True, answer))

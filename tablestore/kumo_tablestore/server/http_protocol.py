@@ -1,8 +1,13 @@
 """A lean HTTP/1.1 server (asyncio protocol + ``httptools`` parser) for the partition's internal protocol.
 
 The partition answers small JSON requests from one router over keep-alive connections, so it needs
-no web framework: parse, call ``handler(method, path, body) -> (status, body)``, write the answer
-in one write. Pipelined requests on one connection are answered in order.
+no web framework: parse, call ``handler(method, path, body) -> (status, body)``, write the answer.
+
+Pipelining: each request's handler starts as soon as the request is parsed (eagerly, without a Task:
+:mod:`.eager`), so pipelined writes reach the group-commit writer together and share one commit.
+Answers go out strictly in request order; the ones that are ready are coalesced into one
+``transport.write`` per ``data_received`` or loop iteration. Reading pauses while too many answers
+are pending.
 """
 
 from __future__ import annotations
@@ -11,16 +16,28 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httptools
+
+from kumo_tablestore.server.eager import run_eagerly
 
 log = logging.getLogger(__name__)
 
 #: ``handler(method, path, body) -> (status, body)``; it must not raise.
 Handler = Callable[[str, str, bytes], Awaitable[tuple[int, bytes]]]
 
-REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 413: "Payload Too Large", 500: "Internal Server Error"}
-_PAUSE_AT = 16
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    413: "Payload Too Large",
+    421: "Misdirected Request",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+#: Pause reading at this many unanswered requests on one connection; resume at half.
+PAUSE_AT = 64
 
 
 def response_bytes(status: int, body: bytes, content_type: str, keep_alive: bool = True) -> bytes:
@@ -32,6 +49,16 @@ def response_bytes(status: int, body: bytes, content_type: str, keep_alive: bool
     if not keep_alive:
         head += "Connection: close\r\n"
     return (head + "\r\n").encode("latin-1") + body
+
+
+class _Slot:
+    """One request's place in the connection's answer order."""
+
+    __slots__ = ("data", "keep_alive")
+
+    def __init__(self, keep_alive: bool, data: bytes | None = None) -> None:
+        self.keep_alive = keep_alive
+        self.data = data
 
 
 class HttpServerProtocol(asyncio.Protocol):
@@ -49,25 +76,34 @@ class HttpServerProtocol(asyncio.Protocol):
         self._url = b""
         self._body: list[bytes] = []
         self._size = 0
-        self._pending: deque[tuple[str, str, bytes, bool]] = deque()
-        self._busy = False
+        self._slots: deque[_Slot] = deque()  # unanswered requests, oldest first
+        self._done = False  # a request asked to close, or was refused: read no more
         self._paused = False
+        self._flush_soon = False
+        self._in_feed = False
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._pending.clear()
+        self._slots.clear()
+        self._done = True
         self.transport = None
 
     def data_received(self, data: bytes) -> None:
+        if self._done:
+            return
+        self._in_feed = True
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._refuse(400, b'{"message":"upgrades are not supported"}')
         except httptools.HttpParserError:
             self._refuse(400, b'{"message":"malformed HTTP request"}')
+        finally:
+            self._in_feed = False
+        self._flush()
 
     # httptools callbacks
     def on_message_begin(self) -> None:
@@ -77,6 +113,8 @@ class HttpServerProtocol(asyncio.Protocol):
         self._url += url
 
     def on_body(self, body: bytes) -> None:
+        if self._done:
+            return
         self._size += len(body)
         if self._size > self.max_body:
             self._refuse(413, self.too_large(self.max_body))
@@ -84,42 +122,70 @@ class HttpServerProtocol(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
-        if self.transport is None or self.transport.is_closing():
+        if self._done or self.transport is None:
             return
         path = self._url.split(b"?", 1)[0].decode("latin-1")
         method = self.parser.get_method().decode("latin-1")
-        self._pending.append((method, path, b"".join(self._body), self.parser.should_keep_alive()))
-        if not self._busy:
-            self._busy = True
-            asyncio.get_running_loop().create_task(self._serve())
-        elif len(self._pending) >= _PAUSE_AT and not self._paused:
+        slot = _Slot(self.parser.should_keep_alive())
+        self._slots.append(slot)
+        if not slot.keep_alive:
+            self._done = True
+        if len(self._slots) >= PAUSE_AT and not self._paused:
             self._paused = True
             self.transport.pause_reading()
 
+        def done(answer: Any, error: BaseException | None) -> None:
+            self._answered(slot, answer, error)
+
+        run_eagerly(self.handler(method, path, b"".join(self._body)), done)
+
     # answering
-    async def _serve(self) -> None:
-        try:
-            while self._pending:
-                method, path, body, keep_alive = self._pending.popleft()
-                if self._paused and len(self._pending) < _PAUSE_AT // 2 and self.transport is not None:
-                    self._paused = False
-                    self.transport.resume_reading()
-                status, answer = await self.handler(method, path, body)
-                transport = self.transport
-                if transport is None or transport.is_closing():
-                    return
-                transport.write(response_bytes(status, answer, self.content_type, keep_alive))
-                if not keep_alive:
-                    transport.close()
-                    return
-        except Exception:  # the handler must not raise; never leave the connection hanging if it does
-            log.exception("partition HTTP handler failed")
+    def _answered(self, slot: _Slot, answer: Any, error: BaseException | None) -> None:
+        if error is not None:  # the handler must not raise; never leave the connection hanging if it does
+            log.error("partition HTTP handler failed", exc_info=error)
+            self._done = True
+            self._slots.clear()
             if self.transport is not None:
                 self.transport.close()
-        finally:
-            self._busy = False
+            return
+        status, body = answer
+        slot.data = response_bytes(status, body, self.content_type, slot.keep_alive)
+        if self._in_feed:
+            return  # data_received flushes once it has parsed everything
+        if not self._flush_soon:
+            self._flush_soon = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Write every answer that is ready and not behind an unready one, in one write."""
+        self._flush_soon = False
+        transport = self.transport
+        slots = self._slots
+        if transport is None or not slots or slots[0].data is None:
+            return
+        ready: list[bytes] = []
+        close = False
+        while slots and slots[0].data is not None:
+            slot = slots.popleft()
+            ready.append(slot.data)  # type: ignore[arg-type]
+            if not slot.keep_alive:
+                close = True
+                slots.clear()
+                break
+        if transport.is_closing():
+            return
+        transport.write(ready[0] if len(ready) == 1 else b"".join(ready))
+        if close:
+            transport.close()
+        elif self._paused and len(slots) <= PAUSE_AT // 2:
+            self._paused = False
+            transport.resume_reading()
 
     def _refuse(self, status: int, body: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(response_bytes(status, body, self.content_type, keep_alive=False))
-            self.transport.close()
+        """Answer ``status`` after the requests before it, then close; read nothing more."""
+        if self._done:
+            return
+        self._done = True
+        self._slots.append(_Slot(False, response_bytes(status, body, self.content_type, keep_alive=False)))
+        if not self._in_feed:
+            self._flush()

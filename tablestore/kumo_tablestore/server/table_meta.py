@@ -1,7 +1,11 @@
 """The parts of a table description a partition server needs, and key handling against it.
 
 Pure: parses the router-owned ``TableDescription`` dict, validates request keys and items' key
-attributes with DynamoDB's messages, and encodes/decodes storage keys.
+attributes with DynamoDB's messages, encodes/decodes storage keys, and refuses keys whose
+partition-key hash is in another partition's slots (:class:`WrongPartitionException`).
+
+The common key shapes (a non-empty S, a canonical integer N) take a fast path; anything else goes
+through the general validation, so answers and messages are the same either way.
 """
 
 from __future__ import annotations
@@ -10,14 +14,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from kumo_tablestore import keys, ttl
-from kumo_tablestore.errors import ValidationException
+from kumo_tablestore.errors import DynamoError, ValidationException
 from kumo_tablestore.expressions import KeySchema
+from kumo_tablestore.partitioning import SlotMap, key_hash
 from kumo_tablestore.values import Item, type_of, validate_value, value_size
 
 MAX_PARTITION_KEY_BYTES = 2048
 MAX_SORT_KEY_BYTES = 1024
 _PARAM = "One or more parameter values were invalid: "
 KEY_MISMATCH = "The provided key element does not match the schema"
+WRONG_PARTITION_TYPE = "com.kumo#WrongPartitionException"
+
+
+class WrongPartitionException(DynamoError):
+    """The key hashes to a slot this partition does not own: the router's slot map is stale (421)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("WrongPartitionException", message, 421)
+
+    @property
+    def aws_type(self) -> str:
+        return WRONG_PARTITION_TYPE
 
 
 @dataclass(frozen=True)
@@ -35,6 +52,8 @@ class TableMeta:
     provisioned: tuple[float, float] | None
     partition_count: int
     partition_index: int
+    #: Which partition owns which slots; ``None`` when this partition owns every key.
+    slot_map: SlotMap | None = None
 
     @classmethod
     def from_description(cls, desc: Any) -> TableMeta:
@@ -67,6 +86,7 @@ class TableMeta:
         count = _int(desc.get("PartitionCount", 1), 1)
         index = _int(desc.get("PartitionIndex", 0), 0)
         return cls(
+            slot_map=_slot_map(desc.get("SlotMap"), count, index),
             description=desc,
             name=name,
             pk=hash_name,
@@ -89,8 +109,59 @@ class TableMeta:
 
     # ---- keys ----------------------------------------------------------------------------------
 
-    def encode_request_key(self, key: Any, label: str = "Key") -> tuple[bytes, Item]:
-        """Validate a ``Key`` map (exactly the key attributes, right types); ``(storage key, key)``."""
+    def check_owner(self, pk_enc: bytes) -> None:
+        """Raise :class:`WrongPartitionException` unless this partition owns ``pk_enc``'s slot."""
+        slot_map = self.slot_map
+        if slot_map is None:
+            return
+        slot = key_hash(pk_enc) * slot_map.slots >> 64
+        if slot_map.partition_of_slot(slot) != self.partition_index:
+            raise WrongPartitionException(
+                f"Partition {self.partition_index} of table {self.name} does not own this key "
+                f"(slot {slot}): the slot map is stale"
+            )
+
+    def encode_request_key(self, key: Any, label: str = "Key", *, check_owner: bool = True) -> tuple[bytes, Item]:
+        """Validate a ``Key`` map (exactly the key attributes, right types); ``(storage key, key)``.
+
+        ``check_owner``: refuse a key of another partition (off for a Scan's ``ExclusiveStartKey``).
+        """
+        fast = self._fast_key(key) if type(key) is dict and len(key) == len(self.key_names) else None
+        if fast is not None:
+            pk_enc, table_key, canonical = fast
+        else:
+            table_key, canonical = self._encode_request_key(key)
+            pk_enc = keys.split_table_key(table_key)[0] if self.slot_map is not None else b""
+        if check_owner:
+            self.check_owner(pk_enc)
+        return table_key, canonical
+
+    def encode_item_key(self, item: Item) -> tuple[bytes, Item]:
+        """Storage key and key attributes of a validated item (PutItem's checks and messages)."""
+        fast = self._fast_key(item)
+        if fast is not None:
+            pk_enc, table_key, canonical = fast
+        else:
+            table_key, canonical = self._encode_item_key(item)
+            pk_enc = keys.split_table_key(table_key)[0] if self.slot_map is not None else b""
+        self.check_owner(pk_enc)
+        return table_key, canonical
+
+    def _fast_key(self, attrs: dict[str, Any]) -> tuple[bytes, bytes, Item] | None:
+        """``(pk encoding, storage key, key attributes)`` for the common shapes, else ``None``."""
+        pk_value = attrs.get(self.pk)
+        pk_enc = _fast_encode(pk_value, self.pk_type, MAX_PARTITION_KEY_BYTES)
+        if pk_enc is None:
+            return None
+        if self.sk is None:
+            return pk_enc, keys.table_key(pk_enc), {self.pk: pk_value}
+        sk_value = attrs.get(self.sk)
+        sk_enc = _fast_encode(sk_value, self.sk_type, MAX_SORT_KEY_BYTES)
+        if sk_enc is None:
+            return None
+        return pk_enc, keys.table_key(pk_enc, sk_enc), {self.pk: pk_value, self.sk: sk_value}
+
+    def _encode_request_key(self, key: Any) -> tuple[bytes, Item]:
         if not isinstance(key, dict) or set(key) != set(self.key_names):
             raise ValidationException(KEY_MISMATCH)
         canonical: Item = {}
@@ -101,8 +172,7 @@ class TableMeta:
             canonical[name] = value
         return self._encode(canonical), canonical
 
-    def encode_item_key(self, item: Item) -> tuple[bytes, Item]:
-        """Storage key and key attributes of a validated item (PutItem's checks and messages)."""
+    def _encode_item_key(self, item: Item) -> tuple[bytes, Item]:
         canonical: Item = {}
         for name, want in zip(self.key_names, self._types(), strict=True):
             value = item.get(name)
@@ -146,6 +216,43 @@ class TableMeta:
     def expiry(self, item: Item, now: float) -> int | None:
         """When ``item`` expires under this table's TTL setting (``None``: never)."""
         return ttl.expiry_of(item, self.ttl_attribute, now)
+
+
+def _fast_encode(value: Any, want: str | None, max_bytes: int) -> bytes | None:
+    """Key encoding of a non-empty S within ``max_bytes`` or a canonical integer N; else ``None``."""
+    if type(value) is not dict or len(value) != 1:
+        return None
+    raw = value.get(want)
+    if type(raw) is not str or not raw:
+        return None
+    if want == "S":
+        try:
+            data = raw.encode()
+        except UnicodeEncodeError:  # lone surrogates: the general path decides
+            return None
+        return b"S" + data if len(data) <= max_bytes else None
+    if want == "N":
+        return keys.encode_plain_int(raw)
+    return None
+
+
+def _slot_map(value: Any, count: int, index: int) -> SlotMap | None:
+    """The description's ``SlotMap`` (JSON text or object; default: even over ``PartitionCount``),
+    or ``None`` when partition ``index`` owns every slot."""
+    try:
+        if value is None:
+            slot_map = SlotMap.even(count)
+        elif isinstance(value, str):
+            slot_map = SlotMap.from_json(value)
+        elif isinstance(value, dict):
+            slot_map = SlotMap.from_dict(value)
+        else:
+            raise ValueError("not JSON text or an object")
+    except ValueError as exc:
+        raise ValidationException(f"Table description has an invalid SlotMap: {exc}") from None
+    if all(r.partition == index for r in slot_map.ranges):
+        return None
+    return slot_map
 
 
 def _int(value: Any, minimum: int) -> int:

@@ -1,13 +1,29 @@
-"""Provisioned throughput for one partition: its share of the table's RCU/WCU as token buckets."""
+"""Provisioned throughput for one partition: its share of the table's RCU/WCU as token buckets.
+
+A request whose cost is only known afterwards is admitted while the bucket has any capacity left
+and charged once done (the bucket may go into debt). A batch admits its requests in order the same
+way, one by one: :func:`admitted_prefix` says how many fit, the rest come back unprocessed.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from kumo_tablestore.capacity import TokenBucket
 from kumo_tablestore.errors import ProvisionedThroughputExceededException
 from kumo_tablestore.server.table_meta import TableMeta
+
+
+def admitted_prefix(available: float, costs: Sequence[float]) -> int:
+    """How many of ``costs``, in order, are admitted: each one while capacity is left before it."""
+    admitted = 0
+    for cost in costs:
+        if available <= 0:
+            break
+        available -= cost
+        admitted += 1
+    return admitted
 
 
 class Throughput:
@@ -48,3 +64,24 @@ class Throughput:
     def charge_write(self, units: float) -> None:
         if self._write is not None:
             self._write.charge(units, self._clock())
+
+    def take_reads(self, costs: Sequence[float]) -> int:
+        """Admit and charge the longest admissible prefix of reads costing ``costs``; returns its length.
+
+        Raises :class:`ProvisionedThroughputExceededException` when ``costs`` is not empty and none fits.
+        """
+        return self._take(self._read, costs)
+
+    def take_writes(self, costs: Sequence[float]) -> int:
+        """As :meth:`take_reads` for writes; ``costs`` may be estimates, corrected later with :meth:`charge_write`."""
+        return self._take(self._write, costs)
+
+    def _take(self, bucket: TokenBucket | None, costs: Sequence[float]) -> int:
+        if bucket is None:
+            return len(costs)
+        now = self._clock()
+        admitted = admitted_prefix(bucket.available(now), costs)
+        if costs and not admitted:
+            raise ProvisionedThroughputExceededException()
+        bucket.charge(sum(costs[:admitted]), now)
+        return admitted

@@ -2,7 +2,8 @@
 
 Sub-databases of one LMDB environment, all written in the same transaction:
 
-- ``items``:   table key -> 8-byte big-endian expiry (0 = none) + compact item JSON
+- ``items``:   table key -> stored value: 8-byte expiry (0 = none) [+ 4-byte size] + compact item JSON
+  (:func:`.records.encode_stored`)
 - ``overflow``: keys longer than LMDB allows, as an order-preserving trie (:mod:`.long_keys`)
 - ``expiry``:  8-byte expiry + table key -> b"" (the TTL sweeper's index; long keys: a locator -> key)
 - ``changes``: 8-byte sequence number -> :meth:`ChangeRecord.encode`
@@ -26,7 +27,16 @@ import lmdb
 
 from kumo_tablestore.keys import prefix_successor
 from kumo_tablestore.storage.long_keys import SHORT_MAX, LongKeys
-from kumo_tablestore.storage.records import ChangeRecord, Item, WriteOp, load_item
+from kumo_tablestore.storage.records import (
+    ChangeRecord,
+    Item,
+    WriteOp,
+    encode_stored,
+    load_item,
+    stored_expiry,
+    stored_item,
+    stored_json,
+)
 from kumo_tablestore.ttl import is_expired
 
 Durability = Literal["full", "normal", "off"]
@@ -44,8 +54,7 @@ def _u64(n: int) -> bytes:
     return n.to_bytes(_U64, "big")
 
 
-def _exp(value: bytes | memoryview) -> int:
-    return int.from_bytes(value[:_U64], "big")
+_exp = stored_expiry
 
 
 class StorageEngine:
@@ -106,7 +115,15 @@ class StorageEngine:
                 return None
             if not include_expired and is_expired(_exp(value), time.time() if now is None else now):
                 return None
-            return bytes(value[_U64:])
+            return bytes(stored_json(value))
+
+    def get_record(self, key: bytes) -> tuple[bytes, int | None] | None:
+        """``(item JSON, stored size or None)`` of a live item, or ``None`` if absent or expired."""
+        with self._env.begin(db=self._items, buffers=True) as txn:
+            value = txn.get(key) if len(key) <= SHORT_MAX else self._long.get(txn, key)
+            if value is None or is_expired(_exp(value), time.time()):
+                return None
+            return stored_item(value)
 
     def get(self, key: bytes, *, now: float | None = None, include_expired: bool = False) -> Item | None:
         raw = self.get_raw(key, now=now, include_expired=include_expired)
@@ -125,7 +142,7 @@ class StorageEngine:
     def _load(value: memoryview | None, now: float, include_expired: bool) -> Item | None:
         if value is None or (not include_expired and is_expired(_exp(value), now)):
             return None
-        return load_item(value[_U64:])
+        return load_item(stored_json(value))
 
     # ---- writes ------------------------------------------------------------------------------
 
@@ -192,7 +209,7 @@ class StorageEngine:
                     txn.delete(op.key, db=self._items)
                 continue
             exp = op.expires_at or 0
-            txn.put(op.key, _u64(exp) + op.item, db=self._items)
+            txn.put(op.key, encode_stored(op.item, exp, op.size), db=self._items)
             if exp:
                 txn.put(_u64(exp) + op.key, b"", db=self._expiry)
         seqs = []
@@ -211,7 +228,7 @@ class StorageEngine:
         if op.item is None:
             old, loc = self._long.delete(txn, op.key)
         else:
-            old, loc = self._long.put(txn, op.key, _u64(exp) + op.item)
+            old, loc = self._long.put(txn, op.key, encode_stored(op.item, exp, op.size))
         if old is not None and (old_exp := _exp(old)):
             txn.delete(_u64(old_exp) + loc, db=self._expiry)
         if exp:
@@ -230,12 +247,13 @@ class StorageEngine:
         exclusive_start: bytes | None = None,
         *,
         now: float | None = None,
-    ) -> Iterator[tuple[bytes, bytes]]:
+        sized: bool = False,
+    ) -> Iterator[Any]:
         """Items of one partition-key value, lazily, ordered by sort key.
 
         ``pk_prefix`` is :func:`keys.partition_prefix`; ``lower``/``upper`` are sort-key encodings
         (``None``: unbounded); ``exclusive_start`` is a full table key (``LastEvaluatedKey``).
-        Yields ``(table_key, item_json)``.
+        Yields ``(table_key, item_json)``, or ``(table_key, item_json, stored size or None)`` if ``sized``.
         """
         lo = pk_prefix + lower if lower is not None else pk_prefix
         lo_incl = lower_inclusive if lower is not None else True
@@ -249,15 +267,24 @@ class StorageEngine:
                 lo, lo_incl = exclusive_start, False
             elif not forward and (hi is None or exclusive_start <= hi):
                 hi, hi_incl = exclusive_start, False
-        return self._range(lo, lo_incl, hi, hi_incl, forward, now)
+        return self._range(lo, lo_incl, hi, hi_incl, forward, now, sized)
 
-    def scan(self, exclusive_start: bytes | None = None, *, now: float | None = None) -> Iterator[tuple[bytes, bytes]]:
-        """Every live item in key order, starting after ``exclusive_start``."""
-        return self._range(exclusive_start, exclusive_start is None, None, False, True, now)
+    def scan(
+        self, exclusive_start: bytes | None = None, *, now: float | None = None, sized: bool = False
+    ) -> Iterator[Any]:
+        """Every live item in key order, starting after ``exclusive_start`` (rows as in :meth:`query`)."""
+        return self._range(exclusive_start, exclusive_start is None, None, False, True, now, sized)
 
     def _range(
-        self, lo: bytes | None, lo_incl: bool, hi: bytes | None, hi_incl: bool, forward: bool, now: float | None
-    ) -> Iterator[tuple[bytes, bytes]]:
+        self,
+        lo: bytes | None,
+        lo_incl: bool,
+        hi: bytes | None,
+        hi_incl: bool,
+        forward: bool,
+        now: float | None,
+        sized: bool = False,
+    ) -> Iterator[Any]:
         t = time.time() if now is None else now
         resume: bytes | None = None  # last key yielded: the next chunk starts after it
         chunk = _CHUNK[0]
@@ -265,7 +292,7 @@ class StorageEngine:
             rows = self._chunk(lo, lo_incl, hi, hi_incl, forward, resume, chunk)
             for key, value in rows:
                 if not is_expired(_exp(value), t):
-                    yield key, value[_U64:]
+                    yield (key, *stored_item(value)) if sized else (key, stored_json(value))
             if len(rows) < chunk:
                 return
             resume = rows[-1][0]
@@ -395,11 +422,11 @@ class StorageEngine:
                     problems.append(f"item {key!r}: value too short")
                     continue
                 try:
-                    load_item(value[_U64:])
+                    load_item(stored_json(value))
                 except ValueError:
                     problems.append(f"item {key!r}: bad JSON")
                 if _exp(value):
-                    expiries[value[:_U64] + locator] = key if len(key) > SHORT_MAX else b""
+                    expiries[_u64(_exp(value)) + locator] = key if len(key) > SHORT_MAX else b""
             indexed = dict(txn.cursor(db=self._expiry))
             if indexed != expiries:
                 differ = indexed.items() ^ expiries.items()

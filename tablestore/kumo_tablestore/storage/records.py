@@ -1,11 +1,14 @@
-"""Plain records the storage engine takes and returns: write operations and change-log entries."""
+"""Plain records the storage engine takes and returns: write operations, change-log entries and the
+stored form of an item (header + compact JSON)."""
 
 from __future__ import annotations
 
 import json
 import struct
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
+
+from kumo_tablestore.values import item_size
 
 EventName = Literal["INSERT", "MODIFY", "REMOVE"]
 Item = dict[str, Any]
@@ -14,6 +17,41 @@ Item = dict[str, Any]
 TTL_USER_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
 _TS = struct.Struct(">d")
+
+#: Stored item value: 8-byte big-endian expiry (0 = never), then the compact JSON. Version 2 sets the
+#: expiry's top bit (an expiry never uses it) and puts the item's DynamoDB size as 4 bytes between
+#: the two, so reads can charge capacity and splice the JSON into answers without decoding it.
+#: Values without the bit (written before version 2) are still read; their size is ``None``.
+HEAD_BYTES = 8
+_SIZED = 1 << 63
+_SIZE_BYTES = 4
+
+
+def encode_stored(item_json: bytes, expires_at: int | None, size: int | None) -> bytes:
+    """The stored value of one item; ``size`` ``None`` writes the unsized (version 1) form."""
+    exp = expires_at or 0
+    if size is None:
+        return exp.to_bytes(HEAD_BYTES, "big") + item_json
+    return (exp | _SIZED).to_bytes(HEAD_BYTES, "big") + size.to_bytes(_SIZE_BYTES, "big") + item_json
+
+
+def stored_expiry(value: bytes | memoryview) -> int:
+    """Expiry of a stored value (0: never)."""
+    return int.from_bytes(value[:HEAD_BYTES], "big") & ~_SIZED
+
+
+def stored_item(value: bytes | memoryview) -> tuple[bytes, int | None]:
+    """``(item JSON, size or None)`` of a stored value."""
+    if value[0] & 0x80:
+        return bytes(value[HEAD_BYTES + _SIZE_BYTES :]), int.from_bytes(
+            value[HEAD_BYTES : HEAD_BYTES + _SIZE_BYTES], "big"
+        )
+    return bytes(value[HEAD_BYTES:]), None
+
+
+def stored_json(value: bytes | memoryview) -> bytes | memoryview:
+    """The item JSON of a stored value (no copy when ``value`` is a memoryview)."""
+    return value[HEAD_BYTES + _SIZE_BYTES :] if value[0] & 0x80 else value[HEAD_BYTES:]
 
 
 def dump_item(item: Item) -> bytes:
@@ -33,10 +71,15 @@ class WriteOp:
     item: bytes | None
     #: TTL expiry, epoch seconds (``None``: never); reads hide the item from this second on.
     expires_at: int | None = None
+    #: The item's DynamoDB size (:func:`values.item_size`), stored with it; ``None``: not stored.
+    size: int | None = None
 
     @classmethod
-    def put(cls, key: bytes, item: Item | bytes, expires_at: int | None = None) -> WriteOp:
-        return cls(key, item if isinstance(item, bytes) else dump_item(item), expires_at)
+    def put(cls, key: bytes, item: Item | bytes, expires_at: int | None = None, size: int | None = None) -> WriteOp:
+        """A put; for an item given as a dict the size is computed when not given."""
+        if isinstance(item, bytes):
+            return cls(key, item, expires_at, size)
+        return cls(key, dump_item(item), expires_at, item_size(item) if size is None else size)
 
     @classmethod
     def delete(cls, key: bytes) -> WriteOp:
@@ -64,7 +107,15 @@ class ChangeRecord:
 
     def encode(self) -> bytes:
         """Stored form: 8-byte timestamp (so trimming needn't parse JSON) + compact JSON."""
-        body = asdict(self)
+        body = {  # the fields in declaration order, without asdict's deep copy of the images
+            "event_name": self.event_name,
+            "keys": self.keys,
+            "new_image": self.new_image,
+            "old_image": self.old_image,
+            "timestamp": self.timestamp,
+            "ttl_delete": self.ttl_delete,
+            "seq": self.seq,
+        }
         return _TS.pack(self.timestamp or 0.0) + json.dumps(body, separators=(",", ":")).encode()
 
     @classmethod

@@ -8,11 +8,12 @@ from typing import Any
 from kumo_tablestore.server.operations import batch, items, ranges
 from kumo_tablestore.server.partition import Partition
 
-Handler = Callable[[Partition, dict[str, Any], dict[str, Any]], Awaitable[dict[str, Any]]]
+#: ``handler(partition, client request, router fields)`` -> the answer as a dict, or as JSON bytes.
+Handler = Callable[[Partition, dict[str, Any], dict[str, Any]], Awaitable[dict[str, Any] | bytes]]
 
 
-def _plain(fn: Callable[[Partition, dict[str, Any]], Awaitable[dict[str, Any]]]) -> Handler:
-    async def handler(part: Partition, body: dict[str, Any], router: dict[str, Any]) -> dict[str, Any]:
+def _plain(fn: Callable[[Partition, dict[str, Any]], Awaitable[dict[str, Any] | bytes]]) -> Handler:
+    async def handler(part: Partition, body: dict[str, Any], router: dict[str, Any]) -> dict[str, Any] | bytes:
         return await fn(part, body)
 
     return handler

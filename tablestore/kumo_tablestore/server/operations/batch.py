@@ -1,4 +1,8 @@
-"""BatchGetItem and BatchWriteItem for this partition's share of one table's requests."""
+"""BatchGetItem and BatchWriteItem for this partition's share of one table's requests.
+
+On a provisioned table the share is admitted request by request while the bucket has capacity left;
+the rest comes back in UnprocessedKeys/UnprocessedItems (nothing admitted: the throttling error).
+"""
 
 from __future__ import annotations
 
@@ -57,28 +61,28 @@ async def batch_get_item(part: Partition, body: dict[str, Any]) -> dict[str, Any
         raise ValidationException(DUPLICATES)
     consistent = rq.boolean(share, "ConsistentRead")
     projection = rq.compile_expressions(share, ("ProjectionExpression",)).projection
-    part.throughput.admit_read()
+    part.throughput.admit_read()  # nothing left: refuse before reading
     found = part.engine.get_many([k for k, _ in encoded])
-    items: list[Item] = []
-    unprocessed: list[Item] = []
     sizes: list[int | None] = []
     total = 0
-    for key, key_attrs in encoded:
+    for key, _ in encoded:  # the prefix that fits in 16 MB
         item = found[key]
         size = item_size(item) if item else None
-        if unprocessed or total + (size or 0) > MAX_BATCH_GET_BYTES:
-            unprocessed.append(key_attrs)
-            continue
+        if total + (size or 0) > MAX_BATCH_GET_BYTES:
+            break
         total += size or 0
         sizes.append(size)
-        if item is not None:
+    costs = [capacity.get_item_units(s, consistent) for s in sizes]
+    done = part.throughput.take_reads(costs)
+    items: list[Item] = []
+    for key, _ in encoded[:done]:
+        if (item := found[key]) is not None:
             items.append(project(item, projection) if projection is not None else item)
-    units = capacity.batch_get_units(sizes, consistent)
-    part.throughput.charge_read(units)
+    units = sum(costs[:done])
     out: dict[str, Any] = {"Responses": {name: items}, "UnprocessedKeys": {}}
-    if unprocessed:
+    if done < len(encoded):
         rest = {k: v for k, v in share.items() if k != "Keys"}
-        out["UnprocessedKeys"] = {name: {**rest, "Keys": unprocessed}}
+        out["UnprocessedKeys"] = {name: {**rest, "Keys": [attrs for _, attrs in encoded[done:]]}}
     if (consumed := _consumed(name, mode, read=units)) is not None:
         out["ConsumedCapacity"] = consumed
     return out
@@ -113,12 +117,17 @@ async def batch_write_item(part: Partition, body: dict[str, Any]) -> dict[str, A
     writes = [_write_request(r, part) for r in share]
     if len({k for k, _, _ in writes}) != len(writes):
         raise ValidationException(DUPLICATES)
-    part.throughput.admit_write()
+    sizes = [None if item is None else item_size(item) for _, _, item in writes]
+    # Admitted in order while capacity is left, at their cost as if no item were replaced (corrected
+    # once the transaction knows the old items); the rest come back as UnprocessedItems.
+    estimates = [capacity.write_units(s or 0) for s in sizes]
+    done = part.throughput.take_writes(estimates)
+    admitted = writes[:done]
 
     def apply(state: dict[bytes, Item | None], now: float) -> tuple[Any, list[Mutation]]:
         mutations = []
         units = 0.0
-        for key, key_attrs, item in writes:
+        for (key, key_attrs, item), size in zip(admitted, sizes[:done], strict=True):
             old = state[key]
             old_size = item_size(old) if old else None
             if item is None:
@@ -126,13 +135,13 @@ async def batch_write_item(part: Partition, body: dict[str, Any]) -> dict[str, A
                 if old is not None:
                     mutations.append(Mutation(key, None, None, change_for(key_attrs, old, None)))
             else:
-                units += capacity.put_units(old_size, item_size(item))
+                units += capacity.put_units(old_size, size or 0)
                 mutations.append(Mutation(key, item, meta.expiry(item, now), change_for(key_attrs, old, item)))
         return units, mutations
 
-    units = await part.writer.submit([k for k, _, _ in writes], apply)
-    part.throughput.charge_write(units)
-    out: dict[str, Any] = {"UnprocessedItems": {}}
+    units = await part.writer.submit([k for k, _, _ in admitted], apply)
+    part.throughput.charge_write(units - sum(estimates[:done]))
+    out: dict[str, Any] = {"UnprocessedItems": {name: share[done:]} if done < len(share) else {}}
     if (consumed := _consumed(name, mode, write=units)) is not None:
         out["ConsumedCapacity"] = consumed
     return out

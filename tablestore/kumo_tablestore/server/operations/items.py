@@ -7,10 +7,11 @@ from typing import Any
 from kumo_tablestore import capacity
 from kumo_tablestore.errors import ConditionalCheckFailedException, ValidationException
 from kumo_tablestore.expressions import apply_update, evaluate, project
+from kumo_tablestore.server import json_body
 from kumo_tablestore.server import requests as rq
 from kumo_tablestore.server.batching import Mutation
 from kumo_tablestore.server.partition import Partition
-from kumo_tablestore.storage import ChangeRecord
+from kumo_tablestore.storage import ChangeRecord, load_item
 from kumo_tablestore.values import Item, item_size, validate_item
 
 MAX_ITEM_BYTES = 400 * 1024
@@ -41,20 +42,27 @@ def change_for(keys: Item, old: Item | None, new: Item | None) -> ChangeRecord |
 
 def validated_item(raw: Any, part: Partition) -> tuple[bytes, Item, Item]:
     """Validate a PutItem/PutRequest item: ``(storage key, key attributes, item)``."""
+    key, key_attrs, item, _ = sized_item(raw, part)
+    return key, key_attrs, item
+
+
+def sized_item(raw: Any, part: Partition) -> tuple[bytes, Item, Item, int]:
+    """:func:`validated_item` plus the item's size."""
     if raw is None:
         raise rq.constraint("null", "item", "Member must not be null")
     item = validate_item(raw)
     key, key_attrs = part.require_meta().encode_item_key(item)
-    if item_size(item) > MAX_ITEM_BYTES:
+    size = item_size(item)
+    if size > MAX_ITEM_BYTES:
         raise ValidationException(ITEM_TOO_LARGE)
-    return key, key_attrs, item
+    return key, key_attrs, item, size
 
 
 async def put_item(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
     meta = part.require_meta()
     rq.refuse_legacy(body)
     rq.check_table(body, meta)
-    key, key_attrs, item = validated_item(body.get("Item"), part)
+    key, key_attrs, item, size = sized_item(body.get("Item"), part)
     returns = rq.return_values(body, ("NONE", "ALL_OLD"))
     on_failure = rq.return_values_on_failure(body)
     mode = rq.capacity_mode(body)
@@ -64,9 +72,9 @@ async def put_item(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
     def apply(state: dict[bytes, Item | None], now: float) -> tuple[Any, list[Mutation]]:
         old = state[key]
         _check_condition(cond, old, on_failure)
-        units = capacity.put_units(item_size(old) if old else None, item_size(item))
+        units = capacity.put_units(item_size(old) if old else None, size)
         change = change_for(key_attrs, old, item)
-        return (old, units), [Mutation(key, item, meta.expiry(item, now), change)]
+        return (old, units), [Mutation(key, item, meta.expiry(item, now), change, size)]
 
     old, units = await part.writer.submit([key], apply)
     part.throughput.charge_write(units)
@@ -130,7 +138,7 @@ async def update_item(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
         answer = (_returned(returns, old, new, paths), units)
         if old is not None and old == new:
             return answer, []
-        return answer, [Mutation(key, new, meta.expiry(new, now), change_for(key_attrs, old, new))]
+        return answer, [Mutation(key, new, meta.expiry(new, now), change_for(key_attrs, old, new), new_size)]
 
     attributes, units = await part.writer.submit([key], apply)
     part.throughput.charge_write(units)
@@ -152,7 +160,7 @@ def _returned(returns: str, old: Item | None, new: Item, paths: Any) -> Item | N
     return None
 
 
-async def get_item(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
+async def get_item(part: Partition, body: dict[str, Any]) -> dict[str, Any] | bytes:
     meta = part.require_meta()
     rq.refuse_legacy(body)
     rq.check_table(body, meta)
@@ -161,6 +169,17 @@ async def get_item(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
     mode = rq.capacity_mode(body)
     projection = rq.compile_expressions(body, ("ProjectionExpression",)).projection
     part.throughput.admit_read()
+    if projection is None:  # the whole item: splice its stored JSON into the answer
+        record = part.engine.get_record(key)
+        size = None
+        if record is not None:
+            raw, size = record
+            if size is None:  # stored before sizes were
+                size = item_size(load_item(raw))
+        units = capacity.get_item_units(size, consistent)
+        part.throughput.charge_read(units)
+        out = _capacity({}, meta.name, mode, read=units)
+        return json_body.encode(out) if record is None else json_body.splice("Item", raw, out)
     item = part.get_item(key)
     units = capacity.get_item_units(item_size(item) if item else None, consistent)
     part.throughput.charge_read(units)

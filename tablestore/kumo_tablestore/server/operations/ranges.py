@@ -16,6 +16,7 @@ from kumo_tablestore.errors import ValidationException
 from kumo_tablestore.expressions import KeyCondition, analyze_key_condition, evaluate, project
 from kumo_tablestore.partitioning import segment_of
 from kumo_tablestore.protocol import KUMO_SEGMENT, KUMO_TOTAL_SEGMENTS
+from kumo_tablestore.server import json_body
 from kumo_tablestore.server import requests as rq
 from kumo_tablestore.server.partition import Partition
 from kumo_tablestore.server.table_meta import TableMeta
@@ -68,15 +69,17 @@ def _plan(part: Partition, body: dict[str, Any], kinds: tuple[str, ...]) -> _Pla
     start = None
     if body.get("ExclusiveStartKey") is not None:
         try:
-            start, _ = meta.encode_request_key(body["ExclusiveStartKey"])
+            start, _ = meta.encode_request_key(body["ExclusiveStartKey"], check_owner=False)
         except ValidationException as exc:
             raise ValidationException(f"The provided starting key is invalid: {exc.message}") from None
     return _Plan(meta, limit, select, exprs, consistent, mode, start)
 
 
 def _range_args(meta: TableMeta, kc: KeyCondition) -> dict[str, Any]:
-    """Engine ``query`` arguments for an analysed key condition."""
-    args: dict[str, Any] = {"pk_prefix": keys.partition_prefix(keys.encode_value(kc.partition_value))}
+    """Engine ``query`` arguments for an analysed key condition (of a partition key this partition owns)."""
+    pk_enc = keys.encode_value(kc.partition_value)
+    meta.check_owner(pk_enc)
+    args: dict[str, Any] = {"pk_prefix": keys.partition_prefix(pk_enc)}
     sort = kc.sort
     if sort is None:
         return args
@@ -95,6 +98,35 @@ def _range_args(meta: TableMeta, kc: KeyCondition) -> dict[str, Any]:
         if successor is not None:
             args.update(upper=successor, upper_inclusive=False)
     return args
+
+
+def _execute_raw(plan: _Plan, rows: Iterator[tuple[bytes, bytes, int | None]]) -> dict[str, Any]:
+    """:func:`_execute` for a page of whole items with no filter: their stored JSON is kept as is.
+
+    ``Items`` holds the items' JSON bytes, for :func:`json_body.splice`.
+    """
+    raws: list[bytes] = []
+    size = 0
+    last: bytes | None = None
+    done = True
+    limit = plan.limit
+    for key, raw, item_bytes in rows:
+        if (limit is not None and len(raws) >= limit) or size >= PAGE_BYTES:
+            done = False
+            break
+        raws.append(raw)
+        size += item_size(load_item(raw)) if item_bytes is None else item_bytes
+        last = key
+    out: dict[str, Any] = {"Items": raws, "Count": len(raws), "ScannedCount": len(raws)}
+    if not done and last is not None:
+        out["LastEvaluatedKey"] = plan.meta.decode_key(last)
+    out["_units"] = capacity.query_units([size], plan.consistent)
+    return out
+
+
+def _whole_items(plan: _Plan) -> bool:
+    """Whether the page returns every item read, unchanged (so the stored JSON can be spliced in)."""
+    return plan.exprs.filter is None and plan.exprs.projection is None and plan.select != "COUNT"
 
 
 def _execute(plan: _Plan, rows: Iterator[tuple[bytes, bytes]]) -> dict[str, Any]:
@@ -127,16 +159,19 @@ def _execute(plan: _Plan, rows: Iterator[tuple[bytes, bytes]]) -> dict[str, Any]
     return out
 
 
-def _finish(part: Partition, plan: _Plan, out: dict[str, Any]) -> dict[str, Any]:
+def _finish(part: Partition, plan: _Plan, out: dict[str, Any]) -> dict[str, Any] | bytes:
+    """Charge the page's units and add ``ConsumedCapacity``; spliced (bytes) for raw items."""
     units = out.pop("_units")
     part.throughput.charge_read(units)
     consumed = capacity.Consumption(table_read=units).to_wire(plan.meta.name, plan.mode)  # type: ignore[arg-type]
     if consumed is not None:
         out["ConsumedCapacity"] = consumed
+    if _whole_items(plan):
+        return json_body.splice("Items", json_body.json_array(out.pop("Items")), out)
     return out
 
 
-async def query(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
+async def query(part: Partition, body: dict[str, Any]) -> dict[str, Any] | bytes:
     if body.get("KeyConditionExpression") is None and "KeyConditions" not in body:
         raise ValidationException(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
@@ -157,6 +192,8 @@ async def query(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
     engine = part.engine
 
     def run() -> dict[str, Any]:
+        if _whole_items(plan):
+            return _execute_raw(plan, engine.query(**args, forward=forward, exclusive_start=plan.start, sized=True))
         return _execute(plan, engine.query(**args, forward=forward, exclusive_start=plan.start))
 
     if plan.limit is not None and plan.limit <= INLINE_LIMIT:  # a few point reads: a thread hop costs more
@@ -189,18 +226,21 @@ def _segment(body: dict[str, Any], router: dict[str, Any]) -> tuple[int, int] | 
     return seg, total
 
 
-async def scan(part: Partition, body: dict[str, Any], router: dict[str, Any] | None = None) -> dict[str, Any]:
+async def scan(part: Partition, body: dict[str, Any], router: dict[str, Any] | None = None) -> dict[str, Any] | bytes:
     segment = _segment(body, router or {})
     plan = _plan(part, body, ("FilterExpression", "ProjectionExpression"))
     part.throughput.admit_read()
     engine = part.engine
 
-    def rows() -> Iterator[tuple[bytes, bytes]]:
-        for key, raw in engine.scan(plan.start):
+    whole = _whole_items(plan)
+
+    def rows() -> Iterator[Any]:
+        for row in engine.scan(plan.start, sized=whole):
             if segment is not None:
-                pk_enc, _ = keys.split_table_key(key)
+                pk_enc, _ = keys.split_table_key(row[0])
                 if segment_of(pk_enc, segment[1]) != segment[0]:
                     continue
-            yield key, raw
+            yield row
 
-    return _finish(part, plan, await asyncio.to_thread(_execute, plan, rows()))
+    execute = _execute_raw if whole else _execute
+    return _finish(part, plan, await asyncio.to_thread(execute, plan, rows()))
