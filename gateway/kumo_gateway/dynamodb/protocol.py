@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from kumo_tablestore.errors import DynamoError
+from kumo_tablestore.protocol import has_lone_surrogate
 
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -65,6 +66,8 @@ def parse_body(body: bytes) -> dict[str, Any]:
         raise SerializationError("Start of structure or map found where not expected / malformed JSON") from None
     if not isinstance(parsed, dict):
         raise SerializationError("The request body must be a JSON object")
+    if has_lone_surrogate(body, parsed):
+        raise SerializationError("Invalid UTF-8: the request has an unpaired surrogate escape")
     return parsed
 
 

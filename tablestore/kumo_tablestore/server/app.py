@@ -46,6 +46,8 @@ def _body(raw: bytes) -> dict[str, Any]:
         raise DynamoError("SerializationException", "Start of structure or map found where not expected") from None
     if not isinstance(body, dict):
         raise DynamoError("SerializationException", "Request body must be a JSON object")
+    if protocol.has_lone_surrogate(raw, body):
+        raise DynamoError("SerializationException", "Invalid UTF-8: the request has an unpaired surrogate escape")
     return body
 
 

@@ -8,6 +8,7 @@ import uuid
 from decimal import Decimal
 
 import boto3
+import httpx
 import pytest
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.config import Config
@@ -294,3 +295,14 @@ def test_return_item_collection_metrics(ddb):
     assert code(exc) == "ValidationException"
     assert "returnItemCollectionMetrics" in exc.value.response["Error"]["Message"]
     assert "Item" not in ddb.get_item(TableName="items", Key=key)  # nothing written by the refused call
+
+
+def test_unpaired_surrogate_is_a_serialization_error(tables_kumo, ddb):
+    """Valid JSON, invalid text: refused with DynamoDB's SerializationException, not a 500; nothing stored."""
+    url = tables_kumo.url
+    headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.PutItem"}
+    body = b'{"TableName":"items","Item":{"id":{"S":"surrogate"},"v":{"S":"\\ud800"}}}'
+    response = httpx.post(f"{url}/", content=body, headers=headers, timeout=10)
+    assert response.status_code == 400
+    assert response.json()["__type"].endswith("#SerializationException")
+    assert "Item" not in ddb.get_item(TableName="items", Key={"id": {"S": "surrogate"}})

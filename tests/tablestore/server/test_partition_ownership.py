@@ -81,3 +81,20 @@ def test_slot_map_parsing() -> None:
     for bad in ("not json", '{"ranges": [[0, 5, 0]]}', 12):
         with pytest.raises(ValidationException, match="invalid SlotMap"):
             TableMeta.from_description(describe() | {"SlotMap": bad})
+
+
+async def test_the_routers_client_turns_421_into_partition_unavailable(client: Client) -> None:
+    """A stale slot map in the router is a retryable unavailability (503 to the caller), not a client error."""
+    from kumo_gateway.dynamodb.partition_client import PartitionClient, PartitionUnavailable
+
+    await client.create(_two_partitions())
+    router_client = PartitionClient()
+    try:
+        with pytest.raises(PartitionUnavailable, match="does not own the key"):
+            await router_client.op(client.url, "GetItem", {"TableName": "t", "Key": {"pk": S(THEIRS), "sk": S("1")}})
+        status, _ = await router_client.op(
+            client.url, "GetItem", {"TableName": "t", "Key": {"pk": S(MINE), "sk": S("1")}}
+        )
+        assert status == 200
+    finally:
+        await router_client.close()
