@@ -136,13 +136,18 @@ def capacity_entries(response: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
-def group_batch_get(request_items: Any, routes: dict[str, TableRoute]) -> dict[tuple[str, int], list[dict[str, Any]]]:
-    """BatchGetItem keys grouped by ``(table, partition)``; validates count (≤ 100) and duplicates."""
+def _require_request_items(request_items: Any) -> None:
+    """``RequestItems`` must be a non-empty map (BatchGetItem and BatchWriteItem)."""
     if not isinstance(request_items, dict) or not request_items:
         raise ValidationException(
             "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: "
             "Member must have length greater than or equal to 1"
         )
+
+
+def group_batch_get(request_items: Any, routes: dict[str, TableRoute]) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """BatchGetItem keys grouped by ``(table, partition)``; validates count (≤ 100) and duplicates."""
+    _require_request_items(request_items)
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     total = 0
     for table, spec in request_items.items():
@@ -169,11 +174,7 @@ def group_batch_get(request_items: Any, routes: dict[str, TableRoute]) -> dict[t
 
 def group_batch_write(request_items: Any, routes: dict[str, TableRoute]) -> dict[tuple[str, int], list[dict[str, Any]]]:
     """BatchWriteItem requests grouped by ``(table, partition)``; validates count (≤ 25) and duplicate keys."""
-    if not isinstance(request_items, dict) or not request_items:
-        raise ValidationException(
-            "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: "
-            "Member must have length greater than or equal to 1"
-        )
+    _require_request_items(request_items)
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     total = 0
     for table, requests in request_items.items():
