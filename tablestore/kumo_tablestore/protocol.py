@@ -12,29 +12,9 @@ JSON over HTTP/1.1 (keep-alive) on a partition server's port:
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from kumo_tablestore.errors import DynamoError
-
-_SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
-
-
-def has_lone_surrogate(raw: bytes, parsed: Any) -> bool:
-    """Whether JSON ``raw`` (parsed as ``parsed``) escapes a lone UTF-16 surrogate: valid JSON, invalid text.
-
-    Such a string cannot be encoded as UTF-8, so it must be refused before anything measures or
-    stores it. The regex keeps the common case (no surrogate escape at all) to one C-level scan.
-    """
-    if _SURROGATE_ESCAPE.search(raw) is None:
-        return False
-    try:
-        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
 
 HEALTH_PATH = "/healthz"
 STATS_PATH = "/stats"

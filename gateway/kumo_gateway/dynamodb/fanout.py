@@ -13,7 +13,6 @@ throttled comes back unprocessed; only when every share was throttled does the c
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from kumo_gateway.dynamodb.partition_client import PartitionClient, PartitionUnavailable
@@ -33,6 +32,7 @@ from kumo_gateway.dynamodb.routing import (
     owned_partitions,
 )
 from kumo_gateway.dynamodb.table_directory import TableRoute
+from kumo_tablestore import wire_json
 from kumo_tablestore.errors import ValidationException
 
 PAGE_BYTES = 1024 * 1024
@@ -78,7 +78,7 @@ async def scan(client: PartitionClient, route: TableRoute, request: dict[str, An
         status, raw = await client.op(route.endpoints[partition], "Scan", body)
         if status != 200:
             return status, raw
-        part = json.loads(raw)
+        part = wire_json.loads(raw)
         items.extend(part.get("Items") or ())
         count += part.get("Count", 0)
         scanned += part.get("ScannedCount", 0)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+from kumo_tablestore import wire_json
 from kumo_tablestore.errors import DynamoError
-from kumo_tablestore.protocol import has_lone_surrogate
 
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -61,13 +60,11 @@ def parse_body(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        parsed = wire_json.loads(body)
+    except ValueError:  # also invalid UTF-8 and unpaired surrogate escapes
         raise SerializationError("Start of structure or map found where not expected / malformed JSON") from None
     if not isinstance(parsed, dict):
         raise SerializationError("The request body must be a JSON object")
-    if has_lone_surrogate(body, parsed):
-        raise SerializationError("Invalid UTF-8: the request has an unpaired surrogate escape")
     return parsed
 
 
@@ -88,7 +85,7 @@ def check_item_collection_metrics(body: dict[str, Any]) -> None:
 
 def dumps(body: dict[str, Any]) -> bytes:
     """Compact JSON bytes, as DynamoDB sends them."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return wire_json.dumps(body)
 
 
 def error_body(error: DynamoError) -> bytes:

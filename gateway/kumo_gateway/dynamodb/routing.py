@@ -8,6 +8,7 @@ from typing import Any
 
 from kumo_gateway.dynamodb.protocol import dumps
 from kumo_gateway.dynamodb.table_directory import TableRoute
+from kumo_tablestore import wire_json
 from kumo_tablestore.errors import ValidationException
 from kumo_tablestore.keys import encode_value
 
@@ -221,7 +222,7 @@ def is_throttled(answer: Answer) -> bool:
     if status != 400 or _THROTTLED.encode() not in raw:
         return False
     try:
-        body = json.loads(raw)
+        body = wire_json.loads(raw)
     except ValueError:
         return False
     return isinstance(body, dict) and str(body.get("__type", "")).endswith(_THROTTLED)
@@ -255,7 +256,7 @@ def merge_batch_get(request: dict[str, Any], answers: list[ShareAnswer]) -> Answ
         if answer is None or answer[0] != 200:
             _unprocessed_keys(unprocessed, request_items[table], table, keys)
             continue
-        part = json.loads(answer[1])
+        part = wire_json.loads(answer[1])
         for name, found in (part.get("Responses") or {}).items():
             responses.setdefault(name, []).extend(found)
         for name, spec in (part.get("UnprocessedKeys") or {}).items():
@@ -284,7 +285,7 @@ def merge_batch_write(request: dict[str, Any], answers: list[ShareAnswer]) -> An
         if answer is None or answer[0] != 200:
             unprocessed.setdefault(table, []).extend(requests)
             continue
-        part = json.loads(answer[1])
+        part = wire_json.loads(answer[1])
         for name, left in (part.get("UnprocessedItems") or {}).items():
             unprocessed.setdefault(name, []).extend(left)
         for name, m in (part.get("ItemCollectionMetrics") or {}).items():

@@ -7,7 +7,6 @@ aiohttp application.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kumo_tablestore import protocol
+from kumo_tablestore import protocol, wire_json
 from kumo_tablestore.errors import DynamoError, InternalServerError, ResourceNotFoundException
 from kumo_tablestore.server import json_body
 from kumo_tablestore.server.http_protocol import HttpServerProtocol
@@ -41,13 +40,11 @@ def _error(exc: DynamoError) -> Answer:
 
 def _body(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw) if raw else {}
-    except (ValueError, UnicodeDecodeError):
+        body = wire_json.loads(raw) if raw else {}
+    except ValueError:  # also invalid UTF-8 and unpaired surrogate escapes
         raise DynamoError("SerializationException", "Start of structure or map found where not expected") from None
     if not isinstance(body, dict):
         raise DynamoError("SerializationException", "Request body must be a JSON object")
-    if protocol.has_lone_surrogate(raw, body):
-        raise DynamoError("SerializationException", "Invalid UTF-8: the request has an unpaired surrogate escape")
     return body
 
 

@@ -133,6 +133,9 @@ class GroupWriter:
                 await self._run_exclusive(held)
             if stop:
                 return
+            # Let the answered handlers finish and flush before the next batch is taken: the
+            # next batch then also holds what arrives meanwhile, and answers leave sooner.
+            await asyncio.sleep(0)
 
     async def _run_exclusive(self, item: _Exclusive) -> None:
         try:

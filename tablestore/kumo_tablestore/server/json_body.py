@@ -7,16 +7,15 @@ bytes into its answer instead of decoding and re-encoding them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+from kumo_tablestore.wire_json import dumps
 
 
 def encode(body: Any) -> bytes:
     """Compact JSON of ``body`` (non-ASCII as UTF-8, like the stored codec)."""
-    return _dumps(body).encode()
+    return dumps(body)
 
 
 def splice(field: str, raw: bytes, rest: dict[str, Any]) -> bytes:

@@ -8,6 +8,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from kumo_tablestore import wire_json
 from kumo_tablestore.values import item_size
 
 EventName = Literal["INSERT", "MODIFY", "REMOVE"]
@@ -56,11 +57,11 @@ def stored_json(value: bytes | memoryview) -> bytes | memoryview:
 
 def dump_item(item: Item) -> bytes:
     """Compact JSON of a wire-form item (the stored codec)."""
-    return json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return wire_json.dumps(item)
 
 
 def load_item(data: bytes | memoryview) -> Item:
-    return json.loads(bytes(data))
+    return wire_json.loads(data)
 
 
 @dataclass(frozen=True)
