@@ -17,13 +17,19 @@ from typing import Any, Protocol
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from kumo_tablestore.eager import run_eagerly
+
 log = logging.getLogger("kumo.gateway.fast_lane")
 
 Headers = list[tuple[bytes, bytes]]
 
 
 class RawEndpoint(Protocol):
-    """What the fast lane serves: ``claim`` decides per request, ``answer`` never raises."""
+    """What the fast lane serves: ``claim`` decides per request, ``answer`` never raises.
+
+    ``answer`` is stepped eagerly, without a Task of its own (:mod:`kumo_tablestore.eager`): work
+    that needs one (``asyncio.timeout``, ``wait_for``) must run in a Task it creates and awaits.
+    """
 
     #: Bodies over this many bytes are not collected; ``answer`` gets ``too_large=True`` instead.
     max_body: int
@@ -47,6 +53,11 @@ def response_head(status: int, headers: Headers, length: int, default_headers: H
         parts.append(b"connection: close\r\n")
     parts.append(b"\r\n")
     return b"".join(parts)
+
+
+def _log_failure(_result: Any, error: BaseException | None) -> None:
+    if error is not None:
+        log.error("fast-lane answer failed", exc_info=error)
 
 
 class _Claimed:
@@ -77,8 +88,22 @@ class FastLaneProtocol(HttpToolsProtocol):
     endpoint: RawEndpoint
 
     def on_message_begin(self) -> None:
-        super().on_message_begin()
+        # uvicorn's own on_message_begin also builds the ASGI scope; that waits until a request
+        # turns out to be one for ASGI (``_begin_asgi``).
+        # An answer given while parsing (errors need no partition) arms the keep-alive timer; a
+        # request pipelined behind it must not be cut off by that timer.
+        self._unset_keepalive_if_required()
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
         self._claimed: _Claimed | None = None
+
+    def _begin_asgi(self) -> None:
+        """What uvicorn's on_message_begin does, for a request already parsed up to its headers."""
+        url, headers, expect = self.url, self.headers, self.expect_100_continue
+        HttpToolsProtocol.on_message_begin(self)
+        self.url, self.headers, self.expect_100_continue = url, headers, expect
+        self.scope["headers"] = headers
 
     def on_headers_complete(self) -> None:
         idle = self.cycle is None or self.cycle.response_complete
@@ -89,6 +114,7 @@ class FastLaneProtocol(HttpToolsProtocol):
                 self._claimed = _Claimed(token, keep_alive)
                 self.cycle = self._claimed  # type: ignore[assignment]  # pipelined requests queue behind it
                 return
+        self._begin_asgi()
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
@@ -108,9 +134,8 @@ class FastLaneProtocol(HttpToolsProtocol):
             super().on_message_complete()
             return
         self._claimed = None
-        task = self.loop.create_task(self._answer(claimed))
-        task.add_done_callback(self.tasks.discard)
-        self.tasks.add(task)
+        # Stepped at once, without a Task: most answers only wait for one partition's reply.
+        run_eagerly(self._answer(claimed), _log_failure)
 
     async def _answer(self, claimed: _Claimed) -> None:
         body = claimed.body[0] if len(claimed.body) == 1 else b"".join(claimed.body)

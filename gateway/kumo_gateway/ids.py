@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 _random = random.Random()
@@ -14,3 +15,15 @@ def new_request_id() -> str:
     value = (_random.getrandbits(128) & _CLEAR) | _VERSION_4
     text = f"{value:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_PROCESS_PREFIX = f"{random.getrandbits(64):016X}"
+_sequence = itertools.count(1)
+
+
+def new_dynamodb_request_id() -> str:
+    """A DynamoDB-style request id: 52 upper-case alphanumerics, like AWS's ``x-amzn-RequestId``.
+
+    A random per-process prefix and a counter: unique, and cheap enough for every data-plane request.
+    """
+    return f"{_PROCESS_PREFIX}{next(_sequence):036d}"

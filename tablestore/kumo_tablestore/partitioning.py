@@ -78,6 +78,8 @@ class SlotMap:
         self.slots = slots
         self.ranges = _merge(ranges)
         self._starts = [r.start for r in self.ranges]
+        #: The partition owning every slot, when one does (then no key needs hashing).
+        self.sole_partition = self.ranges[0].partition if len(self.ranges) == 1 else None
 
     @classmethod
     def even(cls, partitions: int, slots: int = SLOTS) -> SlotMap:
@@ -99,6 +101,8 @@ class SlotMap:
 
     def partition_of(self, pk_enc: bytes) -> int:
         """Partition owning an encoded partition-key value."""
+        if self.sole_partition is not None:
+            return self.sole_partition
         return self.partition_of_slot(key_hash(pk_enc) * self.slots >> _RING_BITS)
 
     def slots_of(self, partition: int) -> list[range]:

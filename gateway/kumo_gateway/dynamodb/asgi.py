@@ -7,11 +7,13 @@ endpoint through ASGI for requests the fast lane passes on (pipelined ones, othe
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kumo_gateway.dynamodb.protocol import CONTENT_TYPE, error_body, parse_target
+from kumo_gateway.dynamodb.protocol import CONTENT_TYPE, DATA_OPERATIONS, error_body, parse_target
 from kumo_gateway.dynamodb.router import DynamoRouter
-from kumo_gateway.ids import new_request_id
+from kumo_gateway.ids import new_dynamodb_request_id
 from kumo_tablestore.errors import DynamoError, ValidationException
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024 + 64 * 1024
@@ -59,12 +61,15 @@ class DynamoEndpoint:
             operation = parse_target(target)
         except DynamoError as exc:
             return exc.status, response_headers(), error_body(exc)
-        status, payload = await self.router.handle(operation, body)
+        if operation in DATA_OPERATIONS:
+            status, payload = await self.router.handle(operation, body)
+        else:  # table management may wait with timeouts, which need a Task (the fast lane has none)
+            status, payload = await asyncio.ensure_future(self.router.handle(operation, body))
         return status, response_headers(), payload
 
 
 def response_headers() -> Headers:
-    return [(b"content-type", _CONTENT_TYPE), (b"x-amzn-requestid", new_request_id().encode())]
+    return [(b"content-type", _CONTENT_TYPE), (b"x-amzn-requestid", new_dynamodb_request_id().encode())]
 
 
 class DynamoDBMiddleware:

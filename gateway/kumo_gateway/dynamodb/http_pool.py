@@ -167,6 +167,16 @@ class _Endpoint:
                 waiter.set_result(None)
                 return
 
+    def ready_connection(self) -> _Connection | None:
+        """The connection to use now without opening one, or None when :meth:`connection` must decide."""
+        live = self._live()
+        if not live:
+            return None
+        best = min(live, key=_load) if len(live) > 1 else live[0]
+        if best.load == 0 or len(live) >= self.max_connections or self._opening.locked():
+            return best
+        return None
+
     def _live(self) -> list[_Connection]:
         if any(c.closed for c in self.connections):
             self.connections = [c for c in self.connections if not c.closed]
@@ -174,11 +184,9 @@ class _Endpoint:
 
     async def connection(self, connect_timeout_s: float) -> _Connection:
         """The least-loaded connection; a new one while all are busy and there are fewer than the maximum."""
-        live = self._live()
-        if live:
-            best = min(live, key=_load)
-            if best.load == 0 or len(live) >= self.max_connections or self._opening.locked():
-                return best
+        ready = self.ready_connection()
+        if ready is not None:
+            return ready
         async with self._opening:
             live = self._live()
             if len(live) < self.max_connections:
@@ -193,6 +201,16 @@ class _Endpoint:
             return min(live, key=_load)
 
     async def _open(self, connect_timeout_s: float) -> _Connection:
+        # The connect runs in a Task of its own: callers may run without one (the gateway's fast
+        # lane steps them eagerly, see kumo_tablestore.eager), and ``asyncio.timeout`` needs a Task.
+        connect = asyncio.get_running_loop().create_task(self._connect(connect_timeout_s))
+        try:
+            return await connect
+        except asyncio.CancelledError:
+            connect.cancel()
+            raise
+
+    async def _connect(self, connect_timeout_s: float) -> _Connection:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(connect_timeout_s):
@@ -248,9 +266,12 @@ class HttpPool:
             endpoint = _Endpoint(host, port, self.per_endpoint, self.connections)
             self._endpoints[(host, port, lane)] = endpoint
         data = request_bytes(method, host, port, path, body, content_type)
-        await endpoint.acquire()
+        if endpoint.in_flight < endpoint.limit and not endpoint.waiting:  # the common case, no coroutine
+            endpoint.in_flight += 1
+        else:
+            await endpoint.acquire()
         try:
-            conn = await endpoint.connection(self.connect_timeout_s)
+            conn = endpoint.ready_connection() or await endpoint.connection(self.connect_timeout_s)
             self._watch()
             try:
                 return await conn.send(data, asyncio.get_running_loop().time() + self.timeout_s)

@@ -108,10 +108,19 @@ def require_table_name(body: dict[str, Any], field: str = "TableName") -> str:
     return name
 
 
+#: Names already found valid (bounded: cleared when full), so a hot table's name is checked once.
+_valid_names: set[str] = set()
+
+
 def check_table_name(name: str, field: str = "TableName") -> None:
     from kumo_tablestore.errors import ValidationException
 
+    if name in _valid_names:
+        return
     if _VALID_TABLE_NAME.fullmatch(name):
+        if len(_valid_names) >= 4096:
+            _valid_names.clear()
+        _valid_names.add(name)
         return
     problems = []
     if not 3 <= len(name) <= 255:

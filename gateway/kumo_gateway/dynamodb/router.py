@@ -35,6 +35,7 @@ class DynamoRouter:
     def __init__(self, directory: TableDirectory, client: PartitionClient | None = None) -> None:
         self.directory = directory
         self.client = client or PartitionClient()
+        self._handlers = {name[len("_op_") :]: getattr(self, name) for name in dir(self) if name.startswith("_op_")}
 
     async def close(self) -> None:
         await self.client.close()
@@ -43,8 +44,7 @@ class DynamoRouter:
         """``(status, body)`` for a request; never raises."""
         try:
             request = parse_body(raw)
-            handler = getattr(self, f"_op_{operation}")
-            return await handler(request, raw)
+            return await self._handlers[operation](request, raw)
         except DynamoError as exc:
             return exc.status, error_body(exc)
         except PartitionUnavailable as exc:

@@ -20,7 +20,7 @@ from typing import Any
 
 import httptools
 
-from kumo_tablestore.server.eager import run_eagerly
+from kumo_tablestore.eager import run_eagerly
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import asyncio
 import json
 from typing import Any
 
+from kumo_tablestore.eager import run_eagerly
 from kumo_tablestore.server import json_body
-from kumo_tablestore.server.eager import run_eagerly
 from kumo_tablestore.storage import dump_item
 
 ITEM = {"pk": {"S": 'é\u2028"\\'}, "n": {"N": "1"}, "l": {"L": [{"NULL": True}]}}
