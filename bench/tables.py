@@ -8,7 +8,12 @@ durable puts group-committed ``--concurrency`` at a time, as the partition serve
 ``hop-floor``: a proxy and a server doing no work (``bench/hop_floor.py``), Kumo's process topology
 with nothing in it, to show how much of the gap to the raw engine is the hops themselves.
 
-Run: ``.venv/bin/python bench/tables.py [--seconds 3] [--concurrency 32] [--only kumo-1p,moto]
+Every target runs ``--rounds`` times (interleaved, so drifts in the machine's speed hit all of them)
+and the median round is reported. For Kumo, the CPU each request costs in the gateway, the partition
+servers and the load generator is measured too (``bench/process_cpu.py``); from it the report derives
+the most that more partitions could add on this machine.
+
+Run: ``.venv/bin/python bench/tables.py [--seconds 3] [--concurrency 32] [--rounds 3] [--only kumo-1p,moto]
 [--baseline DIR]`` (DIR: another checkout, e.g. ``git archive HEAD | tar -x -C DIR``, measured in the same run).
 """
 
@@ -26,7 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+
+from process_cpu import CpuMeter, scale_out_bound
 
 HEADERS = {
     "Content-Type": "application/x-amz-json-1.0",
@@ -158,11 +164,17 @@ def create_table(url: str, partitions: int | None) -> None:
     resp.raise_for_status()
 
 
-def bench_target(url: str, seconds: float, concurrency: int) -> dict[str, dict]:
-    results = {"PutItem": run_client(url, "PutItem", seconds, concurrency, 0)}
-    written = results["PutItem"]["ops"]
-    for op in ("GetItem", "Query"):
+def bench_target(url: str, seconds: float, concurrency: int, meter: CpuMeter | None = None) -> dict[str, dict]:
+    """PutItem, then GetItem and Query over what was written; with ``meter``, CPU per request too."""
+    results: dict[str, dict] = {}
+    written = 0
+    for op in OPS:
+        before = meter.snapshot() if meter is not None else None
         results[op] = run_client(url, op, seconds, concurrency, written)
+        if meter is not None and before is not None:
+            results[op]["cpu_us"] = meter.per_request(before, meter.snapshot(), results[op]["ops"])
+        if op == "PutItem":
+            written = results[op]["ops"]
     return results
 
 
@@ -184,7 +196,7 @@ def bench_kumo(partitions: int, seconds: float, concurrency: int, root: Path | N
         try:
             wait_http(f"http://127.0.0.1:{port}/healthz", proc)
             create_table(f"http://127.0.0.1:{port}/", partitions)
-            return bench_target(f"http://127.0.0.1:{port}/", seconds, concurrency)
+            return bench_target(f"http://127.0.0.1:{port}/", seconds, concurrency, CpuMeter(proc.pid))
         finally:
             stop(proc)
 
@@ -273,43 +285,29 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--only", default="kumo-1p,kumo-3p,moto,raw-engine,hop-floor", help="comma-separated targets")
-    parser.add_argument(
-        "--baseline", type=Path, help="another checkout (e.g. `git archive` of an older commit) to run as base-1p/3p"
+def median_results(rounds: list[dict[str, dict]]) -> dict[str, dict]:
+    """Per operation, the round with the median ops/s (the machine's speed drifts between runs)."""
+    out: dict[str, dict] = {}
+    for op in rounds[0]:
+        ranked = sorted((r[op] for r in rounds if op in r), key=lambda r: r["ops_s"])
+        out[op] = ranked[len(ranked) // 2]
+    return out
+
+
+def print_table(results: dict[str, dict[str, dict]], args: argparse.Namespace) -> None:
+    print(
+        f"tables benchmark: {args.seconds:.0f} s per operation, {args.concurrency} concurrent clients, "
+        f"{os.cpu_count()} cores, median of {args.rounds} rounds"
     )
-    args = parser.parse_args()
-    base: dict[str, Any] = {}
-    if args.baseline is not None:
-        base = {
-            "base-1p": lambda: bench_kumo(1, args.seconds, args.concurrency, args.baseline),
-            "base-3p": lambda: bench_kumo(3, args.seconds, args.concurrency, args.baseline),
-        }
-    runners = {
-        "kumo-1p": lambda: bench_kumo(1, args.seconds, args.concurrency),
-        "kumo-3p": lambda: bench_kumo(3, args.seconds, args.concurrency),
-        "moto": lambda: bench_moto(args.seconds, args.concurrency),
-        "raw-engine": lambda: bench_raw(args.seconds, args.concurrency),
-        "hop-floor": lambda: bench_hop_floor(args.seconds, args.concurrency),
-    }
-    results = {name: runners[name]() for name in args.only.split(",")}
-    results.update({name: run() for name, run in base.items()})
-    print(f"tables benchmark: {args.seconds:.0f} s per operation, {args.concurrency} concurrent clients, 2 cores")
-    print(f"{'target':<12}{'op':<10}{'ops/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+    print(f"{'target':<12}{'op':<10}{'ops/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}  CPU us/request")
     for target, ops in results.items():
         for op, r in ops.items():
-            print(f"{target:<12}{op:<10}{r['ops_s']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8}")
-    if "hop-floor" in results and "raw-engine" in results:
-        floor, raw = results["hop-floor"]["GetItem"]["ops_s"], results["raw-engine"]["GetItem"]["ops_s"] or 1
-        print(
-            f"two-hop floor (no work): {floor:.0f} GetItem/s = {floor / raw:.1%} of the raw engine: "
-            "the most Kumo's process topology can reach on this machine"
-        )
-    if not set(runners) <= set(results):
-        return 0
+            cpu = "  ".join(f"{k} {v:.0f}" for k, v in r.get("cpu_us", {}).items())
+            figures = f"{r['ops_s']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8}"
+            print(f"{target:<12}{op:<10}{figures}  {cpu}")
+
+
+def print_ratios(results: dict[str, dict[str, dict]], base: bool) -> None:
     print("ratios (ops/s):")
     for op in OPS:
         k1, k3 = results["kumo-1p"][op]["ops_s"], results["kumo-3p"][op]["ops_s"]
@@ -322,6 +320,51 @@ def main() -> int:
         if base:
             b1, b3 = results["base-1p"][op]["ops_s"] or 1, results["base-3p"][op]["ops_s"] or 1
             print(f"  {op:<9} now/baseline: 1p {k1 / b1:4.2f}x, 3p {k3 / b3:4.2f}x")
+    print("most any number of partitions could give over 1 partition here (CPU per request of the 1p run):")
+    for op in OPS:
+        one = results["kumo-1p"][op]
+        if "cpu_us" in one:
+            bound = scale_out_bound(one["cpu_us"], one["ops_s"], os.cpu_count() or 1)
+            total = sum(one["cpu_us"].values())
+            busy = one["ops_s"] * total / 1e6 / (os.cpu_count() or 1)
+            print(f"  {op:<9} <= {bound:4.2f}x  (1p run: {total:.0f} us CPU per request, {busy:.0%} of all cores busy)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="runs of every target, interleaved; medians reported")
+    parser.add_argument("--only", default="kumo-1p,kumo-3p,moto,raw-engine,hop-floor", help="comma-separated targets")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout (e.g. `git archive` of an older commit) to run as base-1p/3p"
+    )
+    args = parser.parse_args()
+    runners = {
+        "kumo-1p": lambda: bench_kumo(1, args.seconds, args.concurrency),
+        "kumo-3p": lambda: bench_kumo(3, args.seconds, args.concurrency),
+        "moto": lambda: bench_moto(args.seconds, args.concurrency),
+        "raw-engine": lambda: bench_raw(args.seconds, args.concurrency),
+        "hop-floor": lambda: bench_hop_floor(args.seconds, args.concurrency),
+    }
+    selected = {name: runners[name] for name in args.only.split(",")}
+    if args.baseline is not None:
+        selected["base-1p"] = lambda: bench_kumo(1, args.seconds, args.concurrency, args.baseline)
+        selected["base-3p"] = lambda: bench_kumo(3, args.seconds, args.concurrency, args.baseline)
+    rounds: dict[str, list[dict[str, dict]]] = {name: [] for name in selected}
+    for _ in range(max(1, args.rounds)):
+        for name, run in selected.items():
+            rounds[name].append(run())
+    results = {name: median_results(runs) for name, runs in rounds.items()}
+    print_table(results, args)
+    if "hop-floor" in results and "raw-engine" in results:
+        floor, raw = results["hop-floor"]["GetItem"]["ops_s"], results["raw-engine"]["GetItem"]["ops_s"] or 1
+        print(
+            f"two-hop floor (no work): {floor:.0f} GetItem/s = {floor / raw:.1%} of the raw engine: "
+            "the most Kumo's process topology can reach on this machine"
+        )
+    if set(runners) <= set(results):
+        print_ratios(results, args.baseline is not None)
     return 0
 
 

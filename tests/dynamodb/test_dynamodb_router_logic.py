@@ -149,3 +149,35 @@ def test_capacity_is_summed_per_table():
         {"TableName": "a", "CapacityUnits": 3.5, "Table": {"CapacityUnits": 3.5}},
         {"TableName": "b", "CapacityUnits": 1.0},
     ]
+
+
+def test_query_routes_by_the_partition_key_placeholder_alone():
+    r = route()
+    pk = {"S": "user-17"}
+    expected = r.slot_map.partition_of(encode_value(pk))
+    for text, names in (
+        ("pk = :p", None),
+        ("pk = :p AND sk > :s", None),
+        ("sk BETWEEN :s AND :t AND pk = :p", None),
+        ("#k = :p", {"#k": "pk"}),
+        (":p = pk", None),
+    ):
+        assert routing.query_partition(r, text, names, {":p": pk, ":s": {"N": "1"}}) == expected, text
+
+
+@pytest.mark.parametrize(
+    ("text", "names", "values"),
+    [
+        ("pk = :p", None, {":q": {"S": "x"}}),  # missing value
+        ("pk = :p", None, {":p": {"N": "1"}}),  # wrong type: the full check gives the message
+        ("pk = :p", None, {":p": {"S": ""}}),  # invalid value
+        ("pk = :p OR pk = :q", None, {":p": {"S": "x"}, ":q": {"S": "y"}}),  # not a key condition
+        ("sk = :p", None, {":p": {"S": "x"}}),  # no partition-key term
+        ("pk = :p", {"#k": 1}, {":p": {"S": "x"}}),  # names that are not strings
+        ("pk = = :p", None, {":p": {"S": "x"}}),  # does not parse
+        (None, None, {":p": {"S": "x"}}),
+        ("pk = :p", None, None),
+    ],
+)
+def test_query_routing_leaves_anything_unusual_to_the_full_check(text, names, values):
+    assert routing.query_partition(route(), text, names, values) is None

@@ -19,7 +19,13 @@ from kumo_gateway.dynamodb.protocol import (
     parse_body,
     require_table_name,
 )
-from kumo_gateway.dynamodb.routing import item_partition, key_partition, owned_partitions, value_partition
+from kumo_gateway.dynamodb.routing import (
+    item_partition,
+    key_partition,
+    owned_partitions,
+    query_partition,
+    value_partition,
+)
 from kumo_gateway.dynamodb.table_directory import TableDirectory, TableRoute
 from kumo_tablestore.errors import DynamoError, InternalServerError, ResourceNotFoundException, ValidationException
 from kumo_tablestore.expressions import compile_key_condition
@@ -98,11 +104,12 @@ class DynamoRouter:
             raise ValidationException(
                 "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
             )
-        schema = KeySchema(route.partition_key, route.partition_type, route.sort_key, route.sort_type)
-        condition = compile_key_condition(
-            text, schema, request.get("ExpressionAttributeNames"), request.get("ExpressionAttributeValues")
-        )
-        return await self._single(route, value_partition(route, condition.partition_value), "Query", raw)
+        names, values = request.get("ExpressionAttributeNames"), request.get("ExpressionAttributeValues")
+        partition = query_partition(route, text, names, values)
+        if partition is None:  # the full check: raises the client's error, or routes an unusual condition
+            schema = KeySchema(route.partition_key, route.partition_type, route.sort_key, route.sort_type)
+            partition = value_partition(route, compile_key_condition(text, schema, names, values).partition_value)
+        return await self._single(route, partition, "Query", raw)
 
     # ---- fan-out operations ------------------------------------------------------------------
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from kumo_gateway.dynamodb.protocol import dumps
 from kumo_gateway.dynamodb.table_directory import TableRoute
 from kumo_tablestore import wire_json
 from kumo_tablestore.errors import ValidationException
+from kumo_tablestore.expressions import nodes as n
+from kumo_tablestore.expressions import parse_key_condition
 from kumo_tablestore.keys import encode_value
 
 _INVALID_KEY = "The provided key element does not match the schema"
@@ -52,6 +55,53 @@ def key_partition(route: TableRoute, key: Any) -> int:
 def value_partition(route: TableRoute, value: Any) -> int:
     """Partition of a partition-key value (from a Query's key condition)."""
     return route.slot_map.partition_of(encode_value(value))
+
+
+def query_partition(route: TableRoute, text: Any, names: Any, values: Any) -> int | None:
+    """Partition of a Query from its key condition's ``pk = :v`` alone, or None to ask the full check.
+
+    The router only needs the partition-key value to route; the partition compiles and validates
+    the whole request (and answers any error itself). None when the condition has no such term,
+    the value is absent or not of the key's type: the caller then compiles the condition, which
+    raises the client's ValidationException.
+    """
+    if not isinstance(text, str) or not isinstance(values, dict):
+        return None
+    if names is None:
+        names_key: tuple[tuple[str, str], ...] = ()
+    elif isinstance(names, dict) and all(isinstance(v, str) for v in names.values()):
+        names_key = tuple(names.items())
+    else:
+        return None
+    try:
+        placeholder = _partition_placeholder(text, names_key, route.partition_key)
+    except ValidationException:
+        return None
+    value = values.get(placeholder) if placeholder is not None else None
+    if not isinstance(value, dict) or len(value) != 1 or route.partition_type not in value:
+        return None
+    try:
+        return route.slot_map.partition_of(encode_value(value))
+    except ValidationException:
+        return None
+
+
+@lru_cache(maxsize=1024)
+def _partition_placeholder(text: str, names: tuple[tuple[str, str], ...], partition_key: str) -> str | None:
+    """The ``:value`` compared with ``=`` to the partition key at the top of a key condition."""
+    resolved = dict(names)
+    terms = [parse_key_condition(text).root]
+    if isinstance(terms[0], n.And):
+        terms = [terms[0].left, terms[0].right]
+    for term in terms:
+        if not isinstance(term, n.Compare) or term.op != "=":
+            continue
+        for path, other in ((term.left, term.right), (term.right, term.left)):
+            if isinstance(path, n.PathNode) and isinstance(other, n.ValueRef) and len(path.elements) == 1:
+                name = path.elements[0]
+                if isinstance(name, str) and resolved.get(name, name) == partition_key:
+                    return other.name
+    return None
 
 
 def key_identity(route: TableRoute, key: dict[str, Any]) -> str:
