@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kumo_tablestore import storage
 from kumo_tablestore.storage import ChangeRecord, WriteOp
-from kumo_tablestore.storage.records import encode_stored, stored_expiry, stored_item, stored_json
+from kumo_tablestore.storage.records import encode_stored, split_stored, stored_expiry, stored_item, stored_json
 from kumo_tablestore.values import item_size
 
 ITEM = {"pk": {"S": "a"}, "n": {"N": "12"}, "m": {"M": {"x": {"L": [{"BOOL": True}]}}}}
@@ -21,9 +21,11 @@ def test_sized_and_unsized_values_round_trip() -> None:
         assert stored_expiry(sized) == exp
         assert stored_item(sized) == (raw, 321)
         assert bytes(stored_json(memoryview(sized))) == raw
+        assert split_stored(sized) == split_stored(memoryview(sized)) == (exp, raw, 321)
         old = encode_stored(raw, exp, None)  # version 1: no size
         assert old == exp.to_bytes(8, "big") + raw
         assert stored_expiry(old) == exp and stored_item(old) == (raw, None)
+        assert split_stored(old) == (exp, raw, None)
 
 
 def test_put_of_a_dict_stores_its_size(tmp_path: Path) -> None:

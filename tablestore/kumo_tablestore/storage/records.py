@@ -50,6 +50,15 @@ def stored_item(value: bytes | memoryview) -> tuple[bytes, int | None]:
     return bytes(value[HEAD_BYTES:]), None
 
 
+def split_stored(value: bytes | memoryview) -> tuple[int, bytes, int | None]:
+    """``(expiry or 0, item JSON, size or None)`` of a stored value, in one pass (range reads)."""
+    head = int.from_bytes(value[:HEAD_BYTES], "big")
+    if head & _SIZED:
+        size = int.from_bytes(value[HEAD_BYTES : HEAD_BYTES + _SIZE_BYTES], "big")
+        return head & ~_SIZED, bytes(value[HEAD_BYTES + _SIZE_BYTES :]), size
+    return head, bytes(value[HEAD_BYTES:]), None
+
+
 def stored_json(value: bytes | memoryview) -> bytes | memoryview:
     """The item JSON of a stored value (no copy when ``value`` is a memoryview)."""
     return value[HEAD_BYTES + _SIZE_BYTES :] if value[0] & 0x80 else value[HEAD_BYTES:]
