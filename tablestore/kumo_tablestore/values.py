@@ -89,8 +89,19 @@ def format_number(value: Decimal) -> str:
     return format(value.normalize(_EXACT), "f")
 
 
+def _is_plain_int(text: Any) -> bool:
+    """Whether ``text`` is a canonical integer within 38 digits (``0``, ``17``, ``-4``): already valid
+    and canonical, so it needs no ``Decimal``."""
+    if type(text) is not str:
+        return False
+    digits = text[1:] if text[:1] == "-" else text
+    return 0 < len(digits) <= MAX_DIGITS and digits.isascii() and digits.isdigit() and (digits[0] != "0" or text == "0")
+
+
 def normalize_number(text: Any) -> str:
     """Validate a number string and return its canonical form."""
+    if _is_plain_int(text):
+        return text
     return format_number(parse_number(text))
 
 
@@ -228,6 +239,9 @@ def size_of(value: AttributeValue | None) -> int | None:
 
 
 def _number_size(text: str) -> int:
+    if _is_plain_int(text):
+        significant = len(text.lstrip("-").rstrip("0")) or 1  # zero has one digit
+        return (significant + 1) // 2 + 1
     digits = Decimal(text).normalize(_EXACT).as_tuple().digits
     return (len(digits) + 1) // 2 + 1
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import re
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kumo_tablestore.errors import (
     ConditionalCheckFailedException,
@@ -19,9 +22,11 @@ from kumo_tablestore.values import (
     begins_with,
     compare_values,
     contains_value,
+    format_number,
     get_path,
     item_size,
     normalize_number,
+    parse_number,
     remove_path,
     set_path,
     size_of,
@@ -223,3 +228,32 @@ def test_decimal_comparison_is_exact_beyond_default_precision() -> None:
     b = "1234567890123456789012345678901234567.2"
     assert compare_values({"N": a}, {"N": b}) == -1
     assert Decimal(a) < Decimal(b)
+
+
+@given(st.integers(min_value=-(10**40), max_value=10**40))
+def test_integer_fast_path_matches_decimal(number: int) -> None:
+    """Canonical integers skip Decimal; the result (canonical form, size, errors) must be the same."""
+    from kumo_tablestore.values import _EXACT, _number_size
+
+    text = str(number)
+    digits = Decimal(text).normalize(_EXACT).as_tuple().digits  # the general path's own arithmetic
+    assert _number_size(text) == (len(digits) + 1) // 2 + 1
+    try:
+        expected = format_number(parse_number(text))
+    except ValidationException as exc:
+        with pytest.raises(ValidationException, match=re.escape(exc.message)):
+            normalize_number(text)
+    else:
+        assert normalize_number(text) == expected
+
+
+@pytest.mark.parametrize("text", ["-0", "007", "+5", "1e3", "\uff11\uff12", "", "-", "\u0663"])
+def test_number_texts_off_the_fast_path(text: str) -> None:
+    """Not canonical integers: the general path decides (canonical form or DynamoDB's error)."""
+    try:
+        expected = format_number(parse_number(text))
+    except ValidationException:
+        with pytest.raises(ValidationException):
+            normalize_number(text)
+    else:
+        assert normalize_number(text) == expected

@@ -194,6 +194,8 @@ def validate_request_placeholders(
     Refuses empty maps, maps given without expressions, unused entries and invalid values.
     Returns the values with numbers in canonical form.
     """
+    if names is None and values is None:  # nothing to check (unused placeholders need a map)
+        return {}
     used = [e for e in expressions if e is not None]
     for label, mapping in (("ExpressionAttributeNames", names), ("ExpressionAttributeValues", values)):
         if mapping is None:

@@ -3,7 +3,6 @@ stored form of an item (header + compact JSON)."""
 
 from __future__ import annotations
 
-import json
 import struct
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -126,11 +125,11 @@ class ChangeRecord:
             "ttl_delete": self.ttl_delete,
             "seq": self.seq,
         }
-        return _TS.pack(self.timestamp or 0.0) + json.dumps(body, separators=(",", ":")).encode()
+        return _TS.pack(self.timestamp or 0.0) + wire_json.dumps(body)
 
     @classmethod
     def decode(cls, data: bytes | memoryview) -> ChangeRecord:
-        return cls(**json.loads(bytes(data[_TS.size :])))
+        return cls(**wire_json.loads(data[_TS.size :]))
 
     @staticmethod
     def stored_timestamp(data: bytes | memoryview) -> float:
