@@ -42,11 +42,28 @@ class EchoEndpoint:
             raise RuntimeError("endpoint bug")
         if body == b"slow":
             await asyncio.sleep(0.2)
+        if body == b"slower":
+            await asyncio.sleep(0.8)
         return 200, [(b"content-type", b"text/plain"), (b"x-tag", token)], b"fast:" + body
 
 
 async def _asgi(request: Request) -> PlainTextResponse:
     return PlainTextResponse(f"asgi:{request.method}:{(await request.body()).decode()}")
+
+
+@pytest.fixture
+def short_keep_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Idle keep-alive connections close after 0.3 s instead of uvicorn's 5 s."""
+    from kumo_gateway import server
+
+    original = server.server_config
+
+    def config(*args: Any, **kwargs: Any) -> Any:
+        made = original(*args, **kwargs)
+        made.timeout_keep_alive = 0.3
+        return made
+
+    monkeypatch.setattr(server, "server_config", config)
 
 
 @pytest.fixture
@@ -124,6 +141,18 @@ async def test_pipelined_requests_are_answered_in_order(gateway: tuple[int, Echo
     # serves the same endpoint with a middleware), so order holds whatever the mix.
     assert [a[2] for a in answers] == [b"fast:slow", b"asgi:POST:x", b"asgi:POST:c", b"asgi:POST:d"]
     assert not closed
+
+
+@pytest.mark.usefixtures("short_keep_alive")
+async def test_an_answer_given_at_once_does_not_time_out_the_request_pipelined_behind_it(
+    gateway: tuple[int, EchoEndpoint],
+) -> None:
+    """The first answer is written while the connection's data is still being parsed, which arms
+    the keep-alive timer; the second request, parsed right after and answered 0.8 s later, must not
+    be cut off by it (0.3 s here)."""
+    port, _ = gateway
+    answers, _ = await _exchange(port, _post("/fast", b"a") + _post("/fast", b"slower"), 2)
+    assert [a[2] for a in answers] == [b"fast:a", b"fast:slower"]
 
 
 async def test_a_body_over_the_limit_is_refused_by_the_endpoint(gateway: tuple[int, EchoEndpoint]) -> None:
