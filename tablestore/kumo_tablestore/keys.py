@@ -17,14 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 from kumo_tablestore.errors import ValidationException
-from kumo_tablestore.values import format_number
+from kumo_tablestore.numbers import MAX_DIGITS, format_number
 
 TAG_S = 0x53  # "S"
 TAG_N = 0x4E  # "N"
 TAG_B = 0x42  # "B"
 
-#: DynamoDB numbers carry at most 38 significant digits.
-MAX_DIGITS = 38
 #: With value = 0.d1d2... x 10**E, DynamoDB's range 1E-130 .. 9.99..E+125 gives E in [-129, 126].
 MIN_EXP = -129
 MAX_EXP = 126

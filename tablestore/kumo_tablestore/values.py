@@ -1,17 +1,18 @@
 """Typed DynamoDB AttributeValues, kept in their JSON wire form (``{"N": "1.5"}``, ``{"B": "<base64>"}``).
 
-Numbers, comparison, equality, ``size()``, item sizes, validation of incoming values and deep
-path get/set/remove. Pure functions; every error is a :class:`ValidationException`.
+Comparison, equality, ``size()``, item sizes, validation of incoming values and deep path
+get/set/remove (numbers: :mod:`.numbers`). Pure functions; every error is a :class:`ValidationException`.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from .errors import ValidationException
+from .numbers import format_number, normalize_number, number_size, parse_number
 
 AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
@@ -34,90 +35,6 @@ LONG_TYPE_NAMES = {
     "NS": "NUMBER SET",
     "BS": "BINARY SET",
 }
-
-MAX_DIGITS = 38
-_MAX_MAGNITUDE = Decimal("9.9999999999999999999999999999999999999E+125")
-_MIN_MAGNITUDE = Decimal("1E-130")
-# Wide enough that + and - on in-range numbers are exact; the result is then range-checked.
-_EXACT = Context(prec=400, Emax=999, Emin=-999)
-_NUMBER_CHARS = frozenset("0123456789.eE+-")
-
-INVALID_NUMBER = "A value provided cannot be converted into a number"
-NUMBER_OVERFLOW = "Number overflow. Attempting to store a number with magnitude larger than supported range"
-NUMBER_UNDERFLOW = "Number underflow. Attempting to store a number with magnitude smaller than supported range"
-TOO_MANY_DIGITS = "Attempting to store more than 38 significant digits in a Number"
-
-
-# ---------------------------------------------------------------- numbers
-
-
-def parse_number(text: Any) -> Decimal:
-    """Parse and range-check a DynamoDB number string."""
-    if not isinstance(text, str) or not text or not _NUMBER_CHARS.issuperset(text):
-        raise ValidationException(INVALID_NUMBER)
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValidationException(INVALID_NUMBER) from None
-    if not value.is_finite():
-        raise ValidationException(INVALID_NUMBER)
-    check_number(value)
-    return value
-
-
-def check_number(value: Decimal) -> None:
-    """Raise when ``value`` has more than 38 significant digits or is outside DynamoDB's range."""
-    if not value:
-        return
-    magnitude = value.copy_abs()
-    if magnitude > _MAX_MAGNITUDE:
-        raise ValidationException(NUMBER_OVERFLOW)
-    if magnitude < _MIN_MAGNITUDE:
-        raise ValidationException(NUMBER_UNDERFLOW)
-    digits = value.as_tuple().digits
-    significant = len(digits)
-    while significant and digits[significant - 1] == 0:
-        significant -= 1
-    if significant > MAX_DIGITS:
-        raise ValidationException(TOO_MANY_DIGITS)
-
-
-def format_number(value: Decimal) -> str:
-    """Canonical form, as DynamoDB returns numbers: no exponent, no trailing zeros ("0.3", "100")."""
-    if not value:
-        return "0"
-    return format(value.normalize(_EXACT), "f")
-
-
-def _is_plain_int(text: Any) -> bool:
-    """Whether ``text`` is a canonical integer within 38 digits (``0``, ``17``, ``-4``): already valid
-    and canonical, so it needs no ``Decimal``."""
-    if type(text) is not str:
-        return False
-    digits = text[1:] if text[:1] == "-" else text
-    return 0 < len(digits) <= MAX_DIGITS and digits.isascii() and digits.isdigit() and (digits[0] != "0" or text == "0")
-
-
-def normalize_number(text: Any) -> str:
-    """Validate a number string and return its canonical form."""
-    if _is_plain_int(text):
-        return text
-    return format_number(parse_number(text))
-
-
-def add_numbers(a: str, b: str) -> str:
-    """Exact ``a + b`` of two number strings; out-of-range results raise."""
-    result = _EXACT.add(Decimal(a), Decimal(b))
-    check_number(result)
-    return format_number(result)
-
-
-def subtract_numbers(a: str, b: str) -> str:
-    """Exact ``a - b`` of two number strings; out-of-range results raise."""
-    result = _EXACT.subtract(Decimal(a), Decimal(b))
-    check_number(result)
-    return format_number(result)
-
 
 # ---------------------------------------------------------------- binary
 
@@ -238,14 +155,6 @@ def size_of(value: AttributeValue | None) -> int | None:
 # ---------------------------------------------------------------- storage size
 
 
-def _number_size(text: str) -> int:
-    if _is_plain_int(text):
-        significant = len(text.lstrip("-").rstrip("0")) or 1  # zero has one digit
-        return (significant + 1) // 2 + 1
-    digits = Decimal(text).normalize(_EXACT).as_tuple().digits
-    return (len(digits) + 1) // 2 + 1
-
-
 def value_size(value: AttributeValue) -> int:
     """Bytes a value counts for, per "Item sizes and formats" in the DynamoDB developer guide."""
     t = type_of(value)
@@ -253,7 +162,7 @@ def value_size(value: AttributeValue) -> int:
     if t == "S":
         return len(raw.encode())
     if t == "N":
-        return _number_size(raw)
+        return number_size(raw)
     if t == "B":
         return _binary_length(raw)
     if t in ("BOOL", "NULL"):
@@ -261,7 +170,7 @@ def value_size(value: AttributeValue) -> int:
     if t == "SS":
         return sum(len(x.encode()) for x in raw)
     if t == "NS":
-        return sum(_number_size(x) for x in raw)
+        return sum(number_size(x) for x in raw)
     if t == "BS":
         return sum(_binary_length(x) for x in raw)
     if t == "L":

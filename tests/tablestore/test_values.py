@@ -16,21 +16,23 @@ from kumo_tablestore.errors import (
     TransactionCanceledException,
     ValidationException,
 )
-from kumo_tablestore.values import (
+from kumo_tablestore.numbers import (
     add_numbers,
+    format_number,
+    normalize_number,
+    parse_number,
+    subtract_numbers,
+)
+from kumo_tablestore.values import (
     attribute_size,
     begins_with,
     compare_values,
     contains_value,
-    format_number,
     get_path,
     item_size,
-    normalize_number,
-    parse_number,
     remove_path,
     set_path,
     size_of,
-    subtract_numbers,
     validate_item,
     validate_value,
     value_size,
@@ -233,11 +235,11 @@ def test_decimal_comparison_is_exact_beyond_default_precision() -> None:
 @given(st.integers(min_value=-(10**40), max_value=10**40))
 def test_integer_fast_path_matches_decimal(number: int) -> None:
     """Canonical integers skip Decimal; the result (canonical form, size, errors) must be the same."""
-    from kumo_tablestore.values import _EXACT, _number_size
+    from kumo_tablestore.numbers import EXACT, number_size
 
     text = str(number)
-    digits = Decimal(text).normalize(_EXACT).as_tuple().digits  # the general path's own arithmetic
-    assert _number_size(text) == (len(digits) + 1) // 2 + 1
+    digits = Decimal(text).normalize(EXACT).as_tuple().digits  # the general path's own arithmetic
+    assert number_size(text) == (len(digits) + 1) // 2 + 1
     try:
         expected = format_number(parse_number(text))
     except ValidationException as exc:

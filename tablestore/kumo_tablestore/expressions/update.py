@@ -12,19 +12,18 @@ from decimal import Decimal
 from itertools import pairwise
 
 from ..errors import ValidationException
+from ..numbers import add_numbers, subtract_numbers
 from ..values import (
     INVALID_UPDATE_PATH,
     SET_TYPES,
     AttributeValue,
     Item,
     Path,
-    add_numbers,
     copy_value,
     decode_binary,
     get_path,
     remove_path,
     set_path,
-    subtract_numbers,
     type_of,
 )
 from . import nodes as n

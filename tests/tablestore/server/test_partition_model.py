@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from partition_support import N, S, describe
 
+from kumo_tablestore.numbers import format_number
 from kumo_tablestore.server import PartitionServer
-from kumo_tablestore.values import format_number
 
 
 @pytest.fixture(scope="module")
