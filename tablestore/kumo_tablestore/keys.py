@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from kumo_tablestore.errors import ValidationException
-from kumo_tablestore.numbers import MAX_DIGITS, format_number
+from kumo_tablestore.numbers import MAX_DIGITS, format_number, is_canonical_int
 
 TAG_S = 0x53  # "S"
 TAG_N = 0x4E  # "N"
@@ -35,7 +35,6 @@ _TERM = b"\x00\x01"
 
 _NUMBER_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,9})?")
 #: A number already in canonical form that is an integer of at most 38 digits.
-_PLAIN_INT_RE = re.compile(r"-?[1-9][0-9]{0,37}|0")
 _POS_DIGITS = bytes.maketrans(b"0123456789", bytes(0x10 + d for d in range(10)))
 _NEG_DIGITS = bytes.maketrans(b"0123456789", bytes(0x19 - d for d in range(10)))
 
@@ -94,7 +93,7 @@ def _encode_number(value: Decimal) -> bytes:
 def encode_plain_int(text: str) -> bytes | None:
     """:func:`encode_value` of ``{"N": text}`` for a canonical integer (``"0"``, ``"-17"``, at most 38
     digits) without going through ``Decimal``; ``None`` for any other text (use the general path)."""
-    if not _PLAIN_INT_RE.fullmatch(text):
+    if not is_canonical_int(text):
         return None
     if text == "0":
         return bytes([TAG_N, _ZERO])

@@ -7,6 +7,7 @@ integers, the common case, skip ``Decimal``. Pure; every error is a :class:`Vali
 
 from __future__ import annotations
 
+import re
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
@@ -18,6 +19,8 @@ _MIN_MAGNITUDE = Decimal("1E-130")
 #: Wide enough that + and - on in-range numbers are exact; the result is then range-checked.
 EXACT = Context(prec=400, Emax=999, Emin=-999)
 _NUMBER_CHARS = frozenset("0123456789.eE+-")
+#: ``0``, or an optional ``-`` and 1 to 38 ASCII digits without a leading zero.
+_CANONICAL_INT = re.compile(r"-?[1-9][0-9]{0,37}|0")
 
 INVALID_NUMBER = "A value provided cannot be converted into a number"
 NUMBER_OVERFLOW = "Number overflow. Attempting to store a number with magnitude larger than supported range"
@@ -66,10 +69,7 @@ def format_number(value: Decimal) -> str:
 def is_canonical_int(text: Any) -> bool:
     """Whether ``text`` is a canonical integer within 38 digits (``0``, ``17``, ``-4``): already valid
     and canonical, so it needs no ``Decimal``."""
-    if type(text) is not str:
-        return False
-    digits = text[1:] if text[:1] == "-" else text
-    return 0 < len(digits) <= MAX_DIGITS and digits.isascii() and digits.isdigit() and (digits[0] != "0" or text == "0")
+    return type(text) is str and _CANONICAL_INT.fullmatch(text) is not None
 
 
 def normalize_number(text: Any) -> str:

@@ -42,11 +42,8 @@ def stored_expiry(value: bytes | memoryview) -> int:
 
 def stored_item(value: bytes | memoryview) -> tuple[bytes, int | None]:
     """``(item JSON, size or None)`` of a stored value."""
-    if value[0] & 0x80:
-        return bytes(value[HEAD_BYTES + _SIZE_BYTES :]), int.from_bytes(
-            value[HEAD_BYTES : HEAD_BYTES + _SIZE_BYTES], "big"
-        )
-    return bytes(value[HEAD_BYTES:]), None
+    _, item_json, size = split_stored(value)
+    return item_json, size
 
 
 def split_stored(value: bytes | memoryview) -> tuple[int, bytes, int | None]:
