@@ -115,7 +115,7 @@ def main() -> int:
                 [
                     sys.executable,
                     "-m",
-                    "kumo.cli",
+                    "kumo_cli",
                     "up",
                     str(work / "manifests.yaml"),
                     "--port",
@@ -133,7 +133,7 @@ def main() -> int:
                 [
                     sys.executable,
                     "-m",
-                    "kumo.cli",
+                    "kumo_cli",
                     "runtime",
                     "--function-name",
                     "hello",

@@ -179,7 +179,7 @@ def bench_target(url: str, seconds: float, concurrency: int, meter: CpuMeter | N
 
 
 def checkout_env(root: Path) -> dict[str, str]:
-    """The environment that makes ``python -m kumo.cli`` import Kumo from another checkout (A/B runs)."""
+    """The environment that makes ``python -m kumo_cli`` import Kumo from another checkout (A/B runs)."""
     dirs = [root, root / "gateway", root / "operator", root / "tablestore", root / "runtime-images" / "python"]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(str(d) for d in dirs)}
 
@@ -188,7 +188,7 @@ def bench_kumo(partitions: int, seconds: float, concurrency: int, root: Path | N
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kumo.cli", "up", "--port", str(port), "--state-dir", tmp],
+            [sys.executable, "-m", "kumo_cli", "up", "--port", str(port), "--state-dir", tmp],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=checkout_env(root) if root is not None else None,

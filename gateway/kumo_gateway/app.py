@@ -13,12 +13,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kumo.catalog import Catalog
+from kumo_gateway.apigateway.endpoint import ApiHandler, to_starlette
+from kumo_gateway.apigateway.gateway_responses import internal_server_error
 from kumo_gateway.dispatch import HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
-from kumo_gateway.http_api import ApiHandler, to_starlette
-from kumo_gateway.http_response import internal_server_error
 from kumo_gateway.ids import new_request_id
-from kumo_gateway.invoke_api import InvokeHandler
-from kumo_gateway.lambda_errors import service_error
+from kumo_gateway.lambda_.errors import service_error
+from kumo_gateway.lambda_.invoke import InvokeHandler
 from kumo_gateway.provider import Provider
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def create_app(
     app.router.routes.append(_any_method("/{rest:path}", apis.handle))
     app.add_middleware(HotPathDispatcher, invoke=invoke, apis=apis)
     if router is not None:
-        from kumo_gateway.dynamodb.asgi import DynamoDBMiddleware, DynamoEndpoint
+        from kumo_gateway.dynamodb.endpoint import DynamoDBMiddleware, DynamoEndpoint
 
         endpoint = DynamoEndpoint(router)
         app.add_middleware(DynamoDBMiddleware, endpoint=endpoint)

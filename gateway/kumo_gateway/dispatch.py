@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kumo_gateway.http_api import ApiHandler
-from kumo_gateway.invoke_api import InvokeHandler
+from kumo_gateway.apigateway.endpoint import ApiHandler
+from kumo_gateway.lambda_.invoke import InvokeHandler
 
 #: Path segment of the Lambda API (its version date).
 LAMBDA_VERSION = "2015-03-31"

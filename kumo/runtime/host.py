@@ -30,7 +30,7 @@ from kumo.runtime.runtime_server import RuntimeApiServer
 from kumo.runtime.session import ActiveInvocation, Outcome, RuntimeSession
 
 if TYPE_CHECKING:
-    from aiohttp import web
+    pass
 
 #: How often memory is sampled while an invocation runs (the kernel's high-water mark covers gaps).
 MEMORY_POLL_S = 0.02
@@ -64,7 +64,6 @@ class RuntimeHost:
         self._child = ChildProcess(self.log.write)
         self._session: RuntimeSession | None = None
         self._api: RuntimeApiServer | None = None
-        self._runners: list[web.AppRunner] = []  # invoke endpoints
         self._peak = PeakReader()
         self._watchdog: asyncio.TimerHandle | None = None
         self._sampled_peak_kb = 0
@@ -145,9 +144,6 @@ class RuntimeHost:
         self._peak.close()
         if self._api is not None:
             await self._api.close()
-        for runner in self._runners:
-            await runner.cleanup()
-        self._runners.clear()
         if self.tmpdir is not None:
             await asyncio.to_thread(shutil.rmtree, self.tmpdir, True)
         self.log.close()
@@ -155,14 +151,6 @@ class RuntimeHost:
     async def wait_exited(self) -> int:
         """Wait until the runtime process has exited; returns its return code."""
         return await self._child.exit_future
-
-    async def serve_invoke_endpoint(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Serve the RIE-compatible invoke endpoint for this instance; returns the bound port."""
-        from kumo.runtime.invoke_endpoint import make_invoke_app, serve_app
-
-        runner, bound = await serve_app(make_invoke_app(lambda: self), host, port)
-        self._runners.append(runner)
-        return bound
 
     # -- invocations ------------------------------------------------------------------------
     async def invoke(self, invocation: Invocation) -> InvocationResult:

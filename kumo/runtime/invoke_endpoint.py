@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
-import json
 import logging
 import socket
 import uuid
@@ -18,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from kumo.lambda_wire import ERROR_CONTENT_TYPE, ERROR_TYPE_HEADER, check_client_context, error_body
 from kumo.runtime.invocation import MAX_SYNC_PAYLOAD, Invocation
 
 log = logging.getLogger("kumo.runtime")
@@ -28,28 +27,15 @@ if TYPE_CHECKING:
 HostGetter = Callable[[], "RuntimeHost | None"]
 _GET_HOST: web.AppKey[HostGetter] = web.AppKey("get_host", object)  # type: ignore[arg-type]
 _WAIT_FOR_HOST: web.AppKey[float] = web.AppKey("wait_for_host", float)
-#: Lambda's limit for ``X-Amz-Client-Context`` (bytes of base64).
-MAX_CLIENT_CONTEXT = 3583
 
 
 def lambda_error(status: int, error_type: str, message: str) -> web.Response:
-    body = {"Type": "User", "message": message, "__type": error_type}
-    return web.json_response(body, status=status, headers={"x-amzn-ErrorType": error_type})
-
-
-def validate_client_context(value: str | None) -> str | None:
-    """An error message when ``X-Amz-Client-Context`` is not base64 of a JSON object, else ``None``."""
-    if value is None:
-        return None
-    if len(value) > MAX_CLIENT_CONTEXT:
-        return f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes"
-    try:
-        decoded = json.loads(base64.b64decode(value, validate=True))
-    except (binascii.Error, ValueError):
-        return "Client context must be a valid Base64-encoded JSON object."
-    if not isinstance(decoded, dict):
-        return "Client context must be a valid Base64-encoded JSON object."
-    return None
+    return web.Response(
+        body=error_body(status, error_type, message),
+        status=status,
+        content_type=ERROR_CONTENT_TYPE,
+        headers={ERROR_TYPE_HEADER: error_type},
+    )
 
 
 async def _live_host(app: web.Application) -> RuntimeHost | None:
@@ -76,7 +62,7 @@ async def _invoke(request: web.Request) -> web.Response:
     except web.HTTPRequestEntityTooLarge:
         return lambda_error(413, "RequestTooLargeException", "Request must be smaller than 6291456 bytes")
     client_context = request.headers.get("X-Amz-Client-Context")
-    problem = validate_client_context(client_context)
+    problem = check_client_context(client_context) if client_context is not None else None
     if problem:
         return lambda_error(400, "InvalidRequestContentException", problem)
     invocation = Invocation(

@@ -6,7 +6,7 @@ from typing import Any
 
 import kopf
 
-from kumo.kube_names import GROUP
+from kumo.kube.names import GROUP
 from kumo.models import Api
 from kumo_operator.api_status import api_state
 from kumo_operator.conditions import now_rfc3339, ready_status, status_changes

@@ -15,8 +15,8 @@ from typing import Any
 
 import kopf
 
-from kumo.kube_names import GROUP, version_child_name
-from kumo.scaling_signals import Load, field_for, read_all
+from kumo.kube.names import GROUP, version_child_name
+from kumo.scaling.signals import Load, field_for, read_all
 from kumo_operator.autoscaler import Observation, ScalingWindow, desired_replicas
 from kumo_operator.kube import KubeError, object_path
 from kumo_operator.specs import InvalidSpec, parse_body

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from kumo.scaling_signals import Load
+from kumo.scaling.signals import Load
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 import kopf
 
-from kumo.kube_names import GROUP, MANAGED_BY, MANAGED_BY_LABEL
+from kumo.kube.names import GROUP, MANAGED_BY, MANAGED_BY_LABEL
 from kumo_operator import function_handlers, table_handlers
 from kumo_operator.kube import KubeError, object_path
 from kumo_operator.state import OperatorState, state_of

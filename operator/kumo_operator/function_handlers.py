@@ -7,7 +7,7 @@ from typing import Any
 
 import kopf
 
-from kumo.kube_names import FUNCTION_LABEL, GROUP, VERSION_LABEL
+from kumo.kube.names import FUNCTION_LABEL, GROUP, VERSION_LABEL
 from kumo.models import Function
 from kumo_operator import api_handlers
 from kumo_operator.apply import ensure

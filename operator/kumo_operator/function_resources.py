@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kumo.kube_names import (
+from kumo.kube.names import (
     FUNCTION_LABEL,
     POD_PORT,
     VERSION_LABEL,

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from kubernetes.client import Configuration
 
-from kumo.kube_config import MERGE_PATCH, load_configuration
+from kumo.kube.config import MERGE_PATCH, load_configuration
 
 #: kind -> (apiVersion, plural) for every kind the operator writes.
 KINDS: dict[str, tuple[str, str]] = {

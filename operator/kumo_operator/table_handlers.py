@@ -6,7 +6,7 @@ from typing import Any
 
 import kopf
 
-from kumo.kube_names import GROUP, table_child_name
+from kumo.kube.names import GROUP, table_child_name
 from kumo.models import Table
 from kumo_operator.apply import ensure
 from kumo_operator.conditions import now_rfc3339, ready_status, status_changes

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kumo.kube_names import POD_PORT as PORT
-from kumo.kube_names import TABLE_LABEL, child_metadata, table_child_name, table_labels
+from kumo.kube.names import POD_PORT as PORT
+from kumo.kube.names import TABLE_LABEL, child_metadata, table_child_name, table_labels
 from kumo.models import TableSpec
 from kumo_operator.config import OperatorConfig
 from kumo_operator.pod_security import container_security_context, pod_security_context, readiness_probe

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from kumo_gateway.dynamodb import routing
+from kumo_gateway.dynamodb import partition_choice as routing
 from kumo_tablestore.errors import DynamoError, ProvisionedThroughputExceededException, ValidationException
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kumo_gateway.dynamodb import descriptions, protocol, routing
+from kumo_gateway.dynamodb import descriptions
+from kumo_gateway.dynamodb import json_protocol as protocol
+from kumo_gateway.dynamodb import partition_choice as routing
 from kumo_gateway.dynamodb.table_directory import TableRoute
 from kumo_tablestore.errors import DynamoError, ValidationException
 from kumo_tablestore.keys import encode_value

@@ -14,7 +14,7 @@ import yaml
 from botocore.config import Config
 from support import free_port, wait_http
 
-KUMO = [sys.executable, "-m", "kumo.cli"]
+KUMO = [sys.executable, "-m", "kumo_cli"]
 
 
 def function_manifest(

@@ -100,7 +100,7 @@ def test_kumo_invoke_cli(kumo):
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-m", "kumo.cli", "invoke", "echo", "--payload", '{"cli": true}', "--url", kumo.url],
+        [sys.executable, "-m", "kumo_cli", "invoke", "echo", "--payload", '{"cli": true}', "--url", kumo.url],
         capture_output=True,
         text=True,
         timeout=60,
@@ -108,7 +108,7 @@ def test_kumo_invoke_cli(kumo):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["event"] == {"cli": True}
     done = subprocess.run(
-        [sys.executable, "-m", "kumo.cli", "invoke", "nope", "--url", kumo.url],
+        [sys.executable, "-m", "kumo_cli", "invoke", "nope", "--url", kumo.url],
         capture_output=True,
         text=True,
         timeout=60,

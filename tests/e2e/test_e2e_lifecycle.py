@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import httpx
 import yaml
 from kumo_up import KUMO, KumoUp, function_manifest
+from support import wait_until
 
 HELLO = "import os\n\ndef handler(event, context):\n    return {'pid': os.getpid()}\n"
 
@@ -47,10 +47,7 @@ def test_banner_and_no_processes_left_after_sigterm(tmp_path):
     finally:
         code = up.stop()
     assert code == 0, up.output()
-    deadline = time.monotonic() + 5
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(_alive(p) for p in pids)
+    wait_until(lambda: not [p for p in pids if _alive(p)], timeout=5, what="the instances to exit")
     assert "Traceback" not in up.output()
 
 
@@ -71,5 +68,5 @@ def test_hello_example_answers_over_curl_and_boto3(tmp_path):
 
 
 def test_kumo_version():
-    done = subprocess.run([sys.executable, "-m", "kumo.cli", "version"], capture_output=True, text=True, timeout=30)
+    done = subprocess.run([sys.executable, "-m", "kumo_cli", "version"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and done.stdout.startswith("kumo ")

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from kumo.runtime.invocation import Invocation, InvocationResult
+from kumo_gateway.apigateway.route_matching import RouteSpec
 from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, TooManyRequests
-from kumo_gateway.routing import RouteSpec
 
 
 @dataclass

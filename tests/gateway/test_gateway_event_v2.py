@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from kumo_gateway.event_v2 import (
+from kumo_gateway.apigateway.event_v2 import (
     HttpRequest,
     RequestContext,
     build_event,

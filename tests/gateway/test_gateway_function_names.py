@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kumo_gateway.function_names import InvalidFunctionName, parse_function_name
+from kumo_gateway.lambda_.function_names import InvalidFunctionName, parse_function_name
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ from gateway_server import ThreadedServer
 
 from kumo.catalog import Catalog
 from kumo.runtime.invocation import Invocation, InvocationResult, error_payload
+from kumo_gateway.apigateway.route_matching import RouteSpec
 from kumo_gateway.app import create_app
-from kumo_gateway.routing import RouteSpec
 
 PNG = bytes(range(256))
 

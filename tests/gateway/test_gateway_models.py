@@ -11,9 +11,9 @@ from gateway_fakes import InProcessProvider, returns
 
 from kumo.catalog import Catalog
 from kumo.models import Api, Function
+from kumo_gateway.apigateway.endpoint import compile_api, resolve_qualifier, split_api_path
 from kumo_gateway.app import create_app
 from kumo_gateway.dispatch import pick_handler
-from kumo_gateway.http_api import compile_api, resolve_qualifier, split_api_path
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "hello"
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from kumo_gateway.response_v2 import map_result
+from kumo_gateway.apigateway.response_v2 import map_result
 
 
 def mapped(result: object, function_error: str | None = None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kumo_gateway.routing import InvalidRoute, RouteSpec, compile_routes, parse_route_path, split_path
+from kumo_gateway.apigateway.route_matching import InvalidRoute, RouteSpec, compile_routes, parse_route_path, split_path
 
 # The example set from API Gateway's "Routing API requests" section, plus a few more.
 ROUTES = [

@@ -10,8 +10,8 @@ import pytest
 from gateway_fakes import InProcessProvider, api, function
 
 from kumo.catalog import Catalog
+from kumo_gateway.apigateway.route_matching import RouteSpec
 from kumo_gateway.app import create_app
-from kumo_gateway.routing import RouteSpec
 from kumo_gateway.server import free_port, serve
 
 

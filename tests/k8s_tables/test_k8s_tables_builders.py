@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kumo.cli import pod_ordinal
-from kumo_gateway.dynamodb import cluster_tables
-from kumo_gateway.dynamodb.cluster_tables import InvalidTable
+from kumo_cli.main import pod_ordinal
 from kumo_gateway.dynamodb.table_directory import TableRoute
+from kumo_gateway.kubernetes import table_descriptions as cluster_tables
+from kumo_gateway.kubernetes.table_descriptions import InvalidTable
 from kumo_tablestore.partitioning import SlotMap
 
 

@@ -23,10 +23,10 @@ from kubernetes.client import Configuration
 from support import free_port, wait_http
 
 from kumo.catalog import Catalog
-from kumo.local.provider import LocalProvider
 from kumo.models import Table
 from kumo_gateway.app import create_app
-from kumo_gateway.dynamodb.kubernetes_directory import KubernetesTables
+from kumo_gateway.kubernetes.tables import KubernetesTables
+from kumo_gateway.local.process_provider import LocalProvider
 from kumo_operator.config import OperatorConfig
 from kumo_operator.table_resources import build_table
 
@@ -97,7 +97,7 @@ class Pods:
         data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.root / f"{table}-{index}.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kumo.cli", *self.args(table, index, data_dir), "--durability", "normal"],
+            [sys.executable, "-m", "kumo_cli", *self.args(table, index, data_dir), "--durability", "normal"],
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -12,7 +12,7 @@ from typing import Any
 from cluster import KubeApi
 from support import free_port, wait_http
 
-KUMO = [sys.executable, "-m", "kumo.cli"]
+KUMO = [sys.executable, "-m", "kumo_cli"]
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from kumo.scaling_signals import Load
+from kumo.scaling.signals import Load
 from kumo_gateway.kubernetes.endpoints import Endpoint, EndpointIndex, ready_endpoints
 from kumo_gateway.kubernetes.forward import EndpointBusy, EndpointUnreachable, ForwardFailed, result_from_response
 from kumo_gateway.kubernetes.instances import EndpointSlots, QueueFull, WaitTimeout, pick_free

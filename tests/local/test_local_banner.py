@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace as NS
 
-from kumo.local.banner import banner, example_path
+from kumo_gateway.local.banner import banner, example_path
 
 
 def test_example_path_fills_parameters():

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from kumo.local.pool import InstancePool, PoolThrottled
-from kumo.local.scaling import PoolLimits
 from kumo.runtime.config import FunctionConfig
 from kumo.runtime.host import RuntimeHost
 from kumo.runtime.invocation import Invocation
+from kumo.scaling.decisions import PoolLimits
+from kumo_gateway.local.pool import InstancePool, PoolThrottled
 
 SOURCE = (
     "import os, time\n\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return os.getpid()\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kumo.local.scaling import (
+from kumo.scaling.decisions import (
     Admission,
     IdleInstance,
     PoolLimits,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kumo.scaling_signals import Load, SignalError, decode, encode, field_for, key_for_gateway, parse_field
+from kumo.scaling.signals import Load, SignalError, decode, encode, field_for, key_for_gateway, parse_field
 from kumo_operator.autoscaler import Observation, ScalingWindow, desired_replicas
 
 LIMITS = {"min_instances": 0, "max_instances": 10, "idle_timeout_s": 60.0, "stable_window_s": 30.0}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kumo.kube_names import version_child_name
+from kumo.kube.names import version_child_name
 from kumo.models import Function
 from kumo.runtime.config import config_from_env
 from kumo_operator.config import OperatorConfig

@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 from cluster import REPO, KubeApi
 from operator_support import NS, OperatorProcess, wait_for
 
-from kumo.scaling_signals import Load, field_for, publish
+from kumo.scaling.signals import Load, field_for, publish
 
 APPS = "/apis/apps/v1/namespaces/default"
 

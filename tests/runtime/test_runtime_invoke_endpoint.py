@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
+import pytest
+
+from kumo.runtime.host import RuntimeHost
+from kumo.runtime.invoke_endpoint import make_invoke_app, serve_app
 
 APP = """
 import time
@@ -21,10 +26,25 @@ def handler(event, context):
 """
 
 
-async def test_invoke_endpoint_round_trip(make_config, hosts):
+@pytest.fixture
+async def serve_endpoint() -> AsyncIterator[Callable[[RuntimeHost], Awaitable[int]]]:
+    """Serve a host's invoke endpoint on a free loopback port (as ``kumo runtime`` does); stopped after."""
+    runners = []
+
+    async def serve(host: RuntimeHost) -> int:
+        runner, port = await serve_app(make_invoke_app(lambda: host), "127.0.0.1", 0)
+        runners.append(runner)
+        return port
+
+    yield serve
+    for runner in runners:
+        await runner.cleanup()
+
+
+async def test_invoke_endpoint_round_trip(make_config, hosts, serve_endpoint):
     config = make_config(APP, name="ep")
     host = await hosts(config)
-    port = await host.serve_invoke_endpoint()
+    port = await serve_endpoint(host)
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         assert (await client.get("/healthz")).status_code == 200
@@ -64,16 +84,17 @@ async def test_invoke_endpoint_round_trip(make_config, hosts):
             await asyncio.sleep(0.01)
         busy = await client.post("/2015-03-31/functions/function/invocations", content=b"{}")
         assert busy.status_code == 409
-        assert busy.json()["__type"] == "ResourceConflictException"
+        assert busy.headers["x-amzn-ErrorType"] == "ResourceConflictException"
+        assert busy.json() == {"Type": "User", "message": "The function instance is busy"}
         assert (await client.get("/healthz")).status_code == 503
         assert (await slow).status_code == 200
         assert (await client.get("/healthz")).status_code == 200
 
 
-async def test_invoke_endpoint_reports_unreusable_instance(make_config, hosts):
+async def test_invoke_endpoint_reports_unreusable_instance(make_config, hosts, serve_endpoint):
     config = make_config("import os\ndef handler(e, c):\n    os._exit(7)\n")
     host = await hosts(config)
-    port = await host.serve_invoke_endpoint()
+    port = await serve_endpoint(host)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
         resp = await client.post("/2015-03-31/functions/function/invocations", content=b"{}")
         assert resp.headers["X-Kumo-Instance-Reusable"] == "false"

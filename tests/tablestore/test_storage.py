@@ -10,6 +10,7 @@ import pytest
 
 from kumo_tablestore import keys, storage, ttl
 from kumo_tablestore.errors import ConditionalCheckFailedException
+from kumo_tablestore.server import ttl_sweeper
 from kumo_tablestore.storage import ChangeRecord, GroupCommitter, StorageEngine, WriteOp
 
 
@@ -192,7 +193,7 @@ def test_expired_items_are_hidden_and_swept(engine: StorageEngine) -> None:
     def key_map(k: bytes) -> dict:
         return keys.decode_key(k, "pk", "sk")
 
-    assert ttl.sweep_once(engine, key_map, now=now) == 1
+    assert ttl_sweeper.sweep_once(engine, key_map, now=now) == 1
     assert engine.get(dead, include_expired=True, now=now) is None
     (record,) = engine.read_change_log(0)
     assert record.event_name == "REMOVE" and record.ttl_delete
@@ -209,7 +210,7 @@ def test_sweeper_thread_deletes_expired_items(engine: StorageEngine) -> None:
         put(engine, "t", n, expires_at=1)
     stop = threading.Event()
     thread = threading.Thread(
-        target=ttl.run_sweeper,
+        target=ttl_sweeper.run_sweeper,
         args=(engine, lambda k: keys.decode_key(k, "pk", "sk"), stop),
         kwargs={"interval": 0.01, "batch": 7},
     )

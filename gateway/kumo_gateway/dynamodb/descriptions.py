@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from kumo_gateway.dynamodb.protocol import check_table_name, require_table_name
+from kumo_gateway.dynamodb.json_protocol import check_table_name, require_table_name
 from kumo_tablestore.errors import ValidationException
 from kumo_tablestore.partitioning import SlotMap
 

@@ -15,9 +15,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from kumo_gateway.dynamodb.partition_client import PartitionClient, PartitionUnavailable
-from kumo_gateway.dynamodb.protocol import dumps
-from kumo_gateway.dynamodb.routing import (
+from kumo_gateway.dynamodb.json_protocol import dumps
+from kumo_gateway.dynamodb.partition_choice import (
     Answer,
     ShareAnswer,
     capacity_entries,
@@ -31,6 +30,7 @@ from kumo_gateway.dynamodb.routing import (
     merge_capacity,
     owned_partitions,
 )
+from kumo_gateway.dynamodb.partition_client import PartitionClient, PartitionUnavailable
 from kumo_gateway.dynamodb.table_directory import TableRoute
 from kumo_tablestore import wire_json
 from kumo_tablestore.errors import ValidationException

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kumo_gateway.dynamodb.http_pool import ConnectionFailed, HttpPool
-from kumo_gateway.dynamodb.protocol import dumps
+from kumo_gateway.dynamodb.json_protocol import dumps
 
 #: Operations that write: they get their own connections, so reads never wait behind an fsync.
 WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"})

@@ -9,8 +9,7 @@ import time
 from typing import Any
 
 from kumo_gateway.dynamodb import descriptions, fanout
-from kumo_gateway.dynamodb.partition_client import PartitionClient, PartitionUnavailable
-from kumo_gateway.dynamodb.protocol import (
+from kumo_gateway.dynamodb.json_protocol import (
     ServiceUnavailable,
     check_item_collection_metrics,
     check_table_name,
@@ -19,13 +18,14 @@ from kumo_gateway.dynamodb.protocol import (
     parse_body,
     require_table_name,
 )
-from kumo_gateway.dynamodb.routing import (
+from kumo_gateway.dynamodb.partition_choice import (
     item_partition,
     key_partition,
     owned_partitions,
     query_partition,
     value_partition,
 )
+from kumo_gateway.dynamodb.partition_client import PartitionClient, PartitionUnavailable
 from kumo_gateway.dynamodb.table_directory import TableDirectory, TableRoute
 from kumo_tablestore.errors import DynamoError, InternalServerError, ResourceNotFoundException, ValidationException
 from kumo_tablestore.expressions import compile_key_condition

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from kumo.kube_names import POD_PORT
+from kumo.kube.names import POD_PORT
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 #: The port every function pod serves its invoke endpoint on (named ``http``).

@@ -1,7 +1,7 @@
 """What this gateway is asking of each function version, published to Redis about once a second.
 
 :class:`LoadTracker` is pure bookkeeping (in flight, peak since the last report, waiting, last
-request); :class:`LoadReporter` publishes its snapshots with :func:`kumo.scaling_signals.publish`,
+request); :class:`LoadReporter` publishes its snapshots with :func:`kumo.scaling.signals.publish`,
 so the operator's autoscaler can add up several gateway replicas.
 """
 
@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from kumo.scaling_signals import Load, publish
+from kumo.scaling.signals import Load, publish
 
 log = logging.getLogger("kumo.gateway.kubernetes")
 #: Versions with nothing running, waiting or requested for this long drop out of reports.

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kumo.kube_names import version_child_name
-from kumo.local.scaling import effective_max_instances
+from kumo.kube.names import version_child_name
 from kumo.manifests import ManifestError, parse_manifest
 from kumo.models import Api, Function
-from kumo.scaling_signals import field_for
+from kumo.scaling.decisions import effective_max_instances
+from kumo.scaling.signals import field_for
 
 log = logging.getLogger("kumo.gateway.kubernetes")
 

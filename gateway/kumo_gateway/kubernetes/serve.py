@@ -14,6 +14,7 @@ import sys
 from collections.abc import Mapping
 
 from kumo.catalog import Catalog
+from kumo.event_loop import loop_factory
 
 
 class SettingsError(ValueError):
@@ -50,10 +51,8 @@ def run_kubernetes_gateway(*, host: str, port: int, namespace: str | None, redis
     except SettingsError as exc:
         print(f"kumo gateway: {exc}", file=sys.stderr)
         return 2
-    from kumo.local.up import _loop_factory
-
     try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
             return runner.run(_serve(host, port, namespace, redis_url, settings))
     except KeyboardInterrupt:
         return 0
@@ -61,8 +60,8 @@ def run_kubernetes_gateway(*, host: str, port: int, namespace: str | None, redis
 
 async def _serve(host: str, port: int, namespace: str | None, redis_url: str | None, settings: dict) -> int:
     from kumo_gateway.app import create_app
-    from kumo_gateway.dynamodb.kubernetes_directory import KubernetesTables
-    from kumo_gateway.kubernetes.provider import KubernetesProvider
+    from kumo_gateway.kubernetes.pod_provider import KubernetesProvider
+    from kumo_gateway.kubernetes.tables import KubernetesTables
     from kumo_gateway.server import serve_until_signalled
 
     catalog = Catalog(region=os.environ.get("KUMO_REGION") or os.environ.get("AWS_REGION") or "us-east-1")

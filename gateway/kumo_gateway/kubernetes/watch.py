@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from kubernetes.client import Configuration
 
-from kumo.kube_config import MERGE_PATCH, load_configuration
+from kumo.kube.config import MERGE_PATCH, load_configuration
 
 log = logging.getLogger("kumo.gateway.kubernetes")
 

@@ -3,7 +3,7 @@
 See :mod:`kumo_tablestore.protocol` for the router → partition protocol.
 """
 
-from kumo_tablestore.server.app import PartitionServer, make_app, run_partition, serve_partition
+from kumo_tablestore.server.http_server import PartitionServer, run_partition, serve_partition
 from kumo_tablestore.server.partition import Partition
 
-__all__ = ["Partition", "PartitionServer", "make_app", "run_partition", "serve_partition"]
+__all__ = ["Partition", "PartitionServer", "run_partition", "serve_partition"]

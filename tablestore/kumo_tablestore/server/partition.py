@@ -15,8 +15,8 @@ from kumo_tablestore.protocol import META_TABLE_DESCRIPTION
 from kumo_tablestore.server.batching import GroupWriter
 from kumo_tablestore.server.table_meta import TableMeta
 from kumo_tablestore.server.throughput import Throughput
+from kumo_tablestore.server.ttl_sweeper import run_sweeper
 from kumo_tablestore.storage import StorageEngine, WriteOp, load_item
-from kumo_tablestore.ttl import run_sweeper
 
 log = logging.getLogger(__name__)
 _REINDEX_CHUNK = 500

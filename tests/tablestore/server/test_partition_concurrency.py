@@ -68,7 +68,7 @@ async def test_conditions_see_earlier_writes_of_the_same_batch(client: Client) -
 
 def _start(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kumo_tablestore.server", "--data-dir", str(data_dir), "--port", "0"],
+        [sys.executable, "-m", "kumo_cli", "partition", "--data-dir", str(data_dir), "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -20,9 +20,8 @@ from starlette.responses import Response
 
 from kumo.catalog import Catalog
 from kumo.runtime.invocation import MAX_SYNC_PAYLOAD, Invocation
-from kumo_gateway import event_v2, response_v2
-from kumo_gateway.bodies import read_body
-from kumo_gateway.http_response import (
+from kumo_gateway.apigateway import event_v2, response_v2
+from kumo_gateway.apigateway.gateway_responses import (
     HttpResponse,
     bad_gateway,
     internal_server_error,
@@ -31,9 +30,10 @@ from kumo_gateway.http_response import (
     service_unavailable,
     too_many_requests,
 )
+from kumo_gateway.apigateway.route_matching import RouteTable, compile_routes
+from kumo_gateway.bodies import read_body
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, Provider, TooManyRequests
-from kumo_gateway.routing import RouteTable, compile_routes
 
 if TYPE_CHECKING:
     from kumo.models import Api

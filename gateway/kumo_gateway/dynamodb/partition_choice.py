@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from kumo_gateway.dynamodb.protocol import dumps
+from kumo_gateway.dynamodb.json_protocol import dumps
 from kumo_gateway.dynamodb.table_directory import TableRoute
 from kumo_tablestore import wire_json
 from kumo_tablestore.errors import ValidationException

@@ -31,7 +31,7 @@ def up(
     state_dir: Annotated[Path, typer.Option(help="Where instances, logs and data live.")] = Path(".kumo"),
 ) -> None:
     """Run the whole platform on this machine: gateway plus functions as local processes."""
-    from kumo.local.up import run_up
+    from kumo_gateway.local.serve import run_up
 
     raise typer.Exit(run_up(paths or [], host=host, port=port, state_dir=state_dir))
 
@@ -85,7 +85,7 @@ def gateway(
         from kumo_gateway.kubernetes.serve import run_kubernetes_gateway
 
         raise typer.Exit(run_kubernetes_gateway(host=host, port=port, namespace=namespace, redis_url=redis_url))
-    from kumo.local.up import run_up
+    from kumo_gateway.local.serve import run_up
 
     raise typer.Exit(run_up(paths or [], host=host, port=port, state_dir=state_dir))
 

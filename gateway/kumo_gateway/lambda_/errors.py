@@ -1,10 +1,10 @@
-"""Lambda API error responses: ``{"Type", "message"}`` plus ``x-amzn-ErrorType``, as botocore expects."""
+"""Lambda API error responses for the gateway (the shape is :func:`kumo.lambda_wire.error_body`)."""
 
 from __future__ import annotations
 
-import json
-
 from starlette.responses import Response
+
+from kumo.lambda_wire import ERROR_CONTENT_TYPE, ERROR_TYPE_HEADER, error_body
 
 
 def lambda_error(
@@ -17,11 +17,10 @@ def lambda_error(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """An error in the Lambda API's JSON shape; botocore raises ``client.exceptions.<error_type>``."""
-    body: dict[str, str] = {"Type": "Service" if status >= 500 else "User", "message": message}
-    if extra:
-        body.update(extra)
-    response = Response(json.dumps(body).encode(), status_code=status, media_type="application/json")
-    response.headers["x-amzn-ErrorType"] = error_type
+    response = Response(
+        error_body(status, error_type, message, extra), status_code=status, media_type=ERROR_CONTENT_TYPE
+    )
+    response.headers[ERROR_TYPE_HEADER] = error_type
     response.headers["x-amzn-RequestId"] = request_id
     if headers:
         response.headers.update(headers)

@@ -1,7 +1,7 @@
 """The cluster :class:`~kumo_gateway.dynamodb.table_directory.TableDirectory`: tables from watched Table resources.
 
 ``KubernetesTables`` lists and watches the Table resources of one namespace and keeps, per table,
-the description computed from its spec (:mod:`kumo_gateway.dynamodb.cluster_tables`) and the
+the description computed from its spec (:mod:`kumo_gateway.kubernetes.table_descriptions`) and the
 endpoints of its StatefulSet pods. A sync loop hands the description to every partition once it
 answers ``/healthz`` (``PUT /table``, only when what the partition holds differs: idempotent, and
 every gateway replica computes the same description), and re-checks every ``resync_interval_s`` so a
@@ -25,10 +25,11 @@ import httpx
 from kubernetes import config as kube_config
 from kubernetes.client import Configuration
 
-from kumo_gateway.dynamodb import cluster_tables, descriptions
-from kumo_gateway.dynamodb.cluster_tables import HOST_TEMPLATE, EndpointTemplate, InvalidTable
-from kumo_gateway.dynamodb.protocol import require_table_name
+from kumo_gateway.dynamodb import descriptions
+from kumo_gateway.dynamodb.json_protocol import require_table_name
 from kumo_gateway.dynamodb.table_directory import TableRoute
+from kumo_gateway.kubernetes import table_descriptions
+from kumo_gateway.kubernetes.table_descriptions import HOST_TEMPLATE, EndpointTemplate, InvalidTable
 from kumo_tablestore.errors import ResourceNotFoundException
 
 log = logging.getLogger("kumo.gateway.tables")
@@ -141,18 +142,18 @@ class KubernetesTables:
 
     async def create_table(self, request: dict[str, Any]) -> dict[str, Any]:
         name = require_table_name(request)
-        raise cluster_tables.create_refused(name, name in self.tables)
+        raise table_descriptions.create_refused(name, name in self.tables)
 
     async def delete_table(self, name: str) -> dict[str, Any]:
         if name not in self.tables:
             raise ResourceNotFoundException()
-        raise cluster_tables.delete_refused(name)
+        raise table_descriptions.delete_refused(name)
 
     async def update_table(self, name: str, description: dict[str, Any]) -> dict[str, Any]:
         current = self.description(name)
         if current is None:
             raise ResourceNotFoundException()
-        raise cluster_tables.update_refused(name, current, description)
+        raise table_descriptions.update_refused(name, current, description)
 
     # ---- watching Table resources ------------------------------------------------------------
 
@@ -161,7 +162,7 @@ class KubernetesTables:
         if not isinstance(name, str):
             return
         try:
-            wanted = cluster_tables.table_description(obj)
+            wanted = table_descriptions.table_description(obj)
         except InvalidTable as exc:
             log.warning("%s; not serving it", exc)
             self.tables.pop(name, None)
@@ -268,7 +269,7 @@ class KubernetesTables:
                 await asyncio.wait_for(self._wake.wait(), _RETRY_S if pending else self.resync_interval_s)
 
     def _endpoints(self, name: str, count: int) -> tuple[str, ...]:
-        return cluster_tables.partition_endpoints(name, self.namespace, count, self.endpoint_template)
+        return table_descriptions.partition_endpoints(name, self.namespace, count, self.endpoint_template)
 
     async def _stored(self, endpoint: str, index: int) -> dict[str, Any] | None:
         """What partition ``index`` holds (None: no description yet); raises when it is not serving."""
@@ -288,11 +289,11 @@ class KubernetesTables:
         """Bring every partition of ``table`` to its description; True once all hold it."""
         assert self._partitions is not None
         wanted = table.wanted
-        endpoints = self._endpoints(table.name, cluster_tables.partition_count(wanted))
+        endpoints = self._endpoints(table.name, table_descriptions.partition_count(wanted))
         held = list(await asyncio.gather(*(self._stored(e, i) for i, e in enumerate(endpoints))))
         stored = next((d for d in held if d is not None), None)
-        description, warnings = cluster_tables.merge_stored(wanted, stored)
-        count = cluster_tables.partition_count(description)
+        description, warnings = table_descriptions.merge_stored(wanted, stored)
+        count = table_descriptions.partition_count(description)
         if count != len(endpoints):
             endpoints = self._endpoints(table.name, count)
             held = list(await asyncio.gather(*(self._stored(e, i) for i, e in enumerate(endpoints))))

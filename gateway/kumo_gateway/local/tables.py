@@ -31,7 +31,7 @@ from kumo_gateway.dynamodb import descriptions
 from kumo_gateway.dynamodb.table_directory import TableRoute
 from kumo_tablestore.errors import InternalServerError, ResourceInUseException, ResourceNotFoundException
 
-log = logging.getLogger("kumo.local.tables")
+log = logging.getLogger("kumo_gateway.local.tables")
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 #: Seconds between TTL sweeps in partition servers (``KUMO_TTL_INTERVAL`` overrides, e.g. for tests).
@@ -77,7 +77,7 @@ class PartitionProcess:
         return [
             sys.executable,
             "-m",
-            "kumo.cli",
+            "kumo_cli",
             "partition",
             "--data-dir",
             str(self.data_dir),

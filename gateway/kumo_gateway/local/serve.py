@@ -1,4 +1,5 @@
-"""``kumo up``: load manifests, start the gateway with the local provider, stop everything on exit."""
+"""Local mode (``kumo up``): load manifests, serve the gateway with the local provider and local tables,
+stop everything on exit. The twin of :mod:`kumo_gateway.kubernetes.serve`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kumo.catalog import Catalog
-from kumo.local.banner import banner
-from kumo.local.provider import LocalProvider
+from kumo.event_loop import loop_factory
 from kumo.manifests import ManifestError, Manifests, load_manifests
+from kumo_gateway.local.banner import banner
+from kumo_gateway.local.process_provider import LocalProvider
 
 log = logging.getLogger("kumo.local")
 
@@ -52,24 +54,15 @@ def run_up(paths: Sequence[Path], *, host: str, port: int, state_dir: Path) -> i
     for warning in manifests.check_references():
         log.warning("%s", warning)
     try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
             return runner.run(serve_local(manifests, host=host, port=port, state_dir=state_dir))
     except KeyboardInterrupt:
         return 0
 
 
-def _loop_factory():  # type: ignore[no-untyped-def]
-    """uvloop when installed (uvicorn[standard] brings it): markedly faster request handling."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        return None
-    return uvloop.new_event_loop
-
-
 async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: Path) -> int:
-    from kumo.local.tables import LocalTables
     from kumo_gateway.app import create_app
+    from kumo_gateway.local.tables import LocalTables
     from kumo_gateway.server import serve_until_signalled
 
     state_dir = state_dir.resolve()

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from kumo.local.scaling import Admission, IdleInstance, PoolLimits, admit, instances_to_stop, reap_interval
+from kumo.scaling.decisions import Admission, IdleInstance, PoolLimits, admit, instances_to_stop, reap_interval
 
 log = logging.getLogger("kumo.local")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 
@@ -11,17 +10,16 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from kumo.catalog import Catalog
+from kumo.lambda_wire import check_client_context
 from kumo.runtime.invocation import LOG_TAIL_BYTES, MAX_SYNC_PAYLOAD, Invocation, error_payload
 from kumo_gateway.bodies import read_body
-from kumo_gateway.function_names import InvalidFunctionName, parse_function_name
 from kumo_gateway.ids import new_request_id
-from kumo_gateway.lambda_errors import lambda_error, resource_not_found, service_error, unknown_operation
+from kumo_gateway.lambda_.errors import lambda_error, resource_not_found, service_error, unknown_operation
+from kumo_gateway.lambda_.function_names import InvalidFunctionName, parse_function_name
 from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, Provider, TooManyRequests
 
 log = logging.getLogger("kumo.gateway")
 
-#: Largest ``X-Amz-Client-Context`` Lambda accepts (base64 text, bytes).
-MAX_CLIENT_CONTEXT = 3583
 LATEST = "$LATEST"
 _INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 _LOG_TYPES = ("None", "Tail")
@@ -35,19 +33,6 @@ def _enum_error(value: str, field: str, allowed: tuple[str, ...], request_id: st
         f"Member must satisfy enum value set: [{', '.join(allowed)}]",
         request_id,
     )
-
-
-def _check_client_context(value: str) -> str | None:
-    """An error message when ``X-Amz-Client-Context`` is not base64 of a JSON object within the limit."""
-    if len(value.encode()) > MAX_CLIENT_CONTEXT:
-        return f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes (base64-encoded)."
-    try:
-        decoded = json.loads(base64.b64decode(value, validate=True))
-    except (binascii.Error, ValueError):
-        decoded = None
-    if not isinstance(decoded, dict):
-        return "Client context must be a valid Base64-encoded JSON object."
-    return None
 
 
 class InvokeHandler:
@@ -98,7 +83,7 @@ class InvokeHandler:
             return _enum_error(log_type, "logType", _LOG_TYPES, request_id)
         client_context = headers.get("x-amz-client-context") or None
         if client_context is not None:
-            problem = _check_client_context(client_context)
+            problem = check_client_context(client_context)
             if problem is not None:
                 return lambda_error(400, "InvalidRequestContentException", problem, request_id)
         if invocation_type == "DryRun":

@@ -2,7 +2,7 @@
 
 A Table resource (``kumo.dev/v1alpha1``) is the source of truth for a table's settings; its
 partitions are the pods of the operator's StatefulSet ``table-<name>`` behind the headless Service
-of the same name. :mod:`kumo_gateway.dynamodb.kubernetes_directory` does the I/O.
+of the same name. :mod:`kumo_gateway.kubernetes.tables` does the I/O.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kumo.kube_names import POD_PORT as PORT
-from kumo.kube_names import table_child_name
+from kumo.kube.names import POD_PORT as PORT
+from kumo.kube.names import table_child_name
 from kumo.models.table import Table
 from kumo_gateway.dynamodb import descriptions
 from kumo_tablestore.errors import DynamoError, ResourceInUseException, ValidationException

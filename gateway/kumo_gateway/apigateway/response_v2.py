@@ -13,7 +13,7 @@ import base64
 import binascii
 import json
 
-from kumo_gateway.http_response import HttpResponse, bad_gateway, internal_server_error
+from kumo_gateway.apigateway.gateway_responses import HttpResponse, bad_gateway, internal_server_error
 
 # Set by the server from the body; a function cannot choose them.
 _DROPPED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})

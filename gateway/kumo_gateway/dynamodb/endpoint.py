@@ -11,7 +11,7 @@ import asyncio
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kumo_gateway.dynamodb.protocol import CONTENT_TYPE, DATA_OPERATIONS, error_body, parse_target
+from kumo_gateway.dynamodb.json_protocol import CONTENT_TYPE, DATA_OPERATIONS, error_body, parse_target
 from kumo_gateway.dynamodb.router import DynamoRouter
 from kumo_gateway.ids import new_dynamodb_request_id
 from kumo_tablestore.errors import DynamoError, ValidationException

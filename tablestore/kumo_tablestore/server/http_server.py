@@ -1,7 +1,7 @@
 """HTTP layer of the partition server: the internal protocol of :mod:`kumo_tablestore.protocol`.
 
-Served by the lean :mod:`.http_protocol` server on uvloop; :func:`make_app` offers the same routes as an
-aiohttp application.
+Served by the lean :mod:`.http_protocol` server on uvloop: :func:`dispatch` answers one request,
+:class:`PartitionServer` listens, :func:`run_partition` is ``kumo partition``.
 """
 
 from __future__ import annotations
@@ -9,12 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
+from kumo.event_loop import loop_factory
 from kumo_tablestore import protocol, wire_json
 from kumo_tablestore.errors import DynamoError, InternalServerError, ResourceNotFoundException
 from kumo_tablestore.server import json_body
@@ -24,7 +22,6 @@ from kumo_tablestore.server.partition import Partition
 from kumo_tablestore.storage import Durability
 
 log = logging.getLogger(__name__)
-PARTITION_KEY = web.AppKey("partition", Partition)
 _JSON = "application/x-amz-json-1.0"
 MAX_BODY_BYTES = 32 * 1024 * 1024
 Answer = tuple[int, bytes]
@@ -100,19 +97,6 @@ async def dispatch(part: Partition, method: str, path: str, raw: bytes) -> Answe
     except Exception:
         log.exception("partition server: unexpected error on %s %s", method, path)
         return _error(InternalServerError())
-
-
-def make_app(part: Partition) -> web.Application:
-    """The same protocol as an aiohttp application (the :class:`PartitionServer` uses a leaner server)."""
-
-    async def handle(request: web.Request) -> web.Response:
-        status, body = await dispatch(part, request.method, request.path, await request.read())
-        return web.Response(body=body, status=status, content_type=_JSON)
-
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
-    app[PARTITION_KEY] = part
-    app.router.add_route("*", "/{tail:.*}", handle)
-    return app
 
 
 class PartitionServer:
@@ -202,15 +186,6 @@ async def serve_partition(
         await server.stop()
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop when installed (uvicorn[standard] brings it): cheaper sockets and callbacks."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        return None
-    return uvloop.new_event_loop
-
-
 def run_partition(
     *,
     data_dir: Path,
@@ -243,7 +218,7 @@ def run_partition(
         )
 
     try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
             runner.run(main())
     except (ValueError, OSError) as exc:
         log.error("kumo partition: %s", exc)

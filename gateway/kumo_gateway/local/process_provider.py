@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from kumo.catalog import Catalog
-from kumo.local.code import CodeUnavailable, code_files, materialize
-from kumo.local.pool import InstancePool, PoolThrottled
-from kumo.local.scaling import PoolLimits, effective_max_instances
 from kumo.runtime.host import FunctionConfig, RuntimeHost
 from kumo.runtime.invocation import Invocation, InvocationResult
+from kumo.scaling.decisions import PoolLimits, effective_max_instances
+from kumo_gateway.local.code import CodeUnavailable, code_files, materialize
+from kumo_gateway.local.pool import InstancePool, PoolThrottled
 from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, TooManyRequests
 
 log = logging.getLogger("kumo.local")
