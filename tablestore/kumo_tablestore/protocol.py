@@ -16,6 +16,9 @@ from typing import Any
 
 from kumo_tablestore.errors import DynamoError
 
+#: The partition's answer to a key outside its slots: the router's slot map is stale.
+MISDIRECTED = 421
+
 HEALTH_PATH = "/healthz"
 STATS_PATH = "/stats"
 TABLE_PATH = "/table"

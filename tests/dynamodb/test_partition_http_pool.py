@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httptools
 import pytest
 
-from kumo_gateway.dynamodb.http_pool import ConnectionFailed, HttpPool, request_bytes, split_url
-from kumo_gateway.dynamodb.partition_client import PartitionClient, PartitionUnavailable
+from kumo_tablestore.partition_client import PartitionClient, PartitionUnavailable
+from kumo_tablestore.pipelined_http import ConnectionFailed, HttpPool, request_bytes, split_url
 from kumo_tablestore.server.http_protocol import HttpServerProtocol
 
 Handler = Callable[[str, str, bytes], Awaitable[tuple[int, bytes]]]

@@ -30,10 +30,10 @@ from kumo_gateway.dynamodb.partition_choice import (
     merge_capacity,
     owned_partitions,
 )
-from kumo_gateway.dynamodb.partition_client import PartitionClient, PartitionUnavailable
 from kumo_gateway.dynamodb.table_directory import TableRoute
-from kumo_tablestore import wire_json
+from kumo_tablestore import protocol, wire_json
 from kumo_tablestore.errors import ValidationException
+from kumo_tablestore.partition_client import PartitionClient, PartitionUnavailable
 
 PAGE_BYTES = 1024 * 1024
 _UNIT_BYTES = 4096
@@ -61,7 +61,7 @@ async def scan(client: PartitionClient, route: TableRoute, request: dict[str, An
     if asked_capacity in (None, "NONE"):
         base["ReturnConsumedCapacity"] = "TOTAL"  # to estimate how much of the 1 MB page is used
     if segments is not None:
-        base["KumoSegment"], base["KumoTotalSegments"] = segments
+        base[protocol.KUMO_SEGMENT], base[protocol.KUMO_TOTAL_SEGMENTS] = segments
     unit_bytes = _UNIT_BYTES if request.get("ConsistentRead") else 2 * _UNIT_BYTES
 
     items: list[dict[str, Any]] = []

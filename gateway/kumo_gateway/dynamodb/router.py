@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any
@@ -25,11 +24,11 @@ from kumo_gateway.dynamodb.partition_choice import (
     query_partition,
     value_partition,
 )
-from kumo_gateway.dynamodb.partition_client import PartitionClient, PartitionUnavailable
 from kumo_gateway.dynamodb.table_directory import TableDirectory, TableRoute
 from kumo_tablestore.errors import DynamoError, InternalServerError, ResourceNotFoundException, ValidationException
 from kumo_tablestore.expressions import compile_key_condition
 from kumo_tablestore.expressions.key_condition import KeySchema
+from kumo_tablestore.partition_client import PartitionClient, PartitionUnavailable
 
 log = logging.getLogger("kumo.gateway.dynamodb")
 Answer = tuple[int, bytes]
@@ -147,9 +146,8 @@ class DynamoRouter:
 
         async def health(endpoint: str) -> tuple[int, int]:
             try:
-                status, raw = await self.client.request("GET", f"{endpoint}/healthz")
-                data = json.loads(raw) if status == 200 else {}
-            except (PartitionUnavailable, ValueError):
+                data = await self.client.health(endpoint)
+            except PartitionUnavailable:
                 return 0, 0
             return int(data.get("items", 0)), int(data.get("size_bytes", data.get("bytes", 0)))
 

@@ -1,8 +1,10 @@
-"""Where tables live: the interface the router asks, implemented by local mode (and later Kubernetes).
+"""Where tables live: the interface the router asks, implemented by both providers' ``tables.py``
+(:mod:`kumo_gateway.local.tables`: partition subprocesses; :mod:`kumo_gateway.kubernetes.tables`:
+Table resources and their StatefulSet pods).
 
 The router needs, per request, a :class:`TableRoute` (key schema, slot map, one endpoint per
 partition) — a synchronous, cached lookup on the hot path. Table management operations go to the
-directory too; a cluster implementation, whose tables come from Table manifests, refuses the ones
+directory too; the cluster implementation, whose tables come from Table manifests, refuses the ones
 that would change them (see ``docs/tables.md``).
 """
 

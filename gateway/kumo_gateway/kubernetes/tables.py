@@ -31,6 +31,7 @@ from kumo_gateway.dynamodb.table_directory import TableRoute
 from kumo_gateway.kubernetes import table_descriptions
 from kumo_gateway.kubernetes.table_descriptions import HOST_TEMPLATE, EndpointTemplate, InvalidTable
 from kumo_tablestore.errors import ResourceNotFoundException
+from kumo_tablestore.partition_client import PartitionClient, PartitionRefused
 
 log = logging.getLogger("kumo.gateway.tables")
 
@@ -82,7 +83,7 @@ class KubernetesTables:
         self.resync_interval_s = resync_interval_s
         self.tables: dict[str, ClusterTable] = {}
         self._kube: httpx.AsyncClient | None = None
-        self._partitions: httpx.AsyncClient | None = None
+        self._partitions: PartitionClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self._listed = asyncio.Event()
@@ -96,7 +97,7 @@ class KubernetesTables:
         verify: Any = c.ssl_ca_cert or c.verify_ssl
         cert = (c.cert_file, c.key_file) if c.cert_file else None
         self._kube = httpx.AsyncClient(base_url=c.host, verify=verify, cert=cert, timeout=30)
-        self._partitions = httpx.AsyncClient(timeout=_PARTITION_TIMEOUT_S)
+        self._partitions = PartitionClient(connections_per_partition=1, timeout_s=_PARTITION_TIMEOUT_S)
         self._wake = asyncio.Event()
         self._listed = asyncio.Event()
         self._tasks = [
@@ -111,9 +112,10 @@ class KubernetesTables:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        for client in (self._kube, self._partitions):
-            if client is not None:
-                await client.aclose()
+        if self._kube is not None:
+            await self._kube.aclose()
+        if self._partitions is not None:
+            await self._partitions.close()
         self._kube = self._partitions = None
 
     async def wait_active(self, names: list[str], timeout_s: float) -> None:
@@ -274,16 +276,10 @@ class KubernetesTables:
     async def _stored(self, endpoint: str, index: int) -> dict[str, Any] | None:
         """What partition ``index`` holds (None: no description yet); raises when it is not serving."""
         assert self._partitions is not None
-        health = await self._partitions.get(f"{endpoint}/healthz")
-        health.raise_for_status()
-        reported = health.json().get("partition")
+        reported = (await self._partitions.health(endpoint)).get("partition")
         if reported != index:
             raise RuntimeError(f"{endpoint} serves partition {reported}, not {index}")
-        response = await self._partitions.get(f"{endpoint}/table")
-        if response.status_code == 404 or (response.status_code == 400 and "ResourceNotFound" in response.text):
-            return None
-        response.raise_for_status()
-        return response.json()
+        return await self._partitions.stored_description(endpoint)
 
     async def _sync(self, table: ClusterTable) -> bool:
         """Bring every partition of ``table`` to its description; True once all hold it."""
@@ -304,9 +300,10 @@ class KubernetesTables:
         for index, (endpoint, current) in enumerate(zip(endpoints, held, strict=True)):
             body = descriptions.partition_description(description, index)
             if current != body:
-                response = await self._partitions.put(f"{endpoint}/table", json=body)
-                if response.status_code != 200:
-                    raise RuntimeError(f"partition {index} refused the description: {response.text}")
+                try:
+                    await self._partitions.put_description(endpoint, body)
+                except PartitionRefused as exc:
+                    raise RuntimeError(f"partition {index} refused the description: {exc}") from None
                 log.info("table %s: partition %d has its description", table.name, index)
         if self.tables.get(table.name) is table and table.wanted is wanted:
             table.description = description

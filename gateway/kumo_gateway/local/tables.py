@@ -24,12 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from kumo.models.table import Table
 from kumo_gateway.dynamodb import descriptions
 from kumo_gateway.dynamodb.table_directory import TableRoute
 from kumo_tablestore.errors import InternalServerError, ResourceInUseException, ResourceNotFoundException
+from kumo_tablestore.partition_client import PartitionClient, PartitionRefused, PartitionUnavailable
 
 log = logging.getLogger("kumo_gateway.local.tables")
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -37,6 +36,7 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 #: Seconds between TTL sweeps in partition servers (``KUMO_TTL_INTERVAL`` overrides, e.g. for tests).
 DEFAULT_TTL_INTERVAL_S = 1.0
 _START_TIMEOUT_S = 30.0
+_CONTROL_TIMEOUT_S = 10.0
 _SUPERVISE_EVERY_S = 0.25
 
 
@@ -54,8 +54,18 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 class PartitionProcess:
     """``kumo partition`` for one partition of one table, on a fixed port (kept across restarts)."""
 
-    def __init__(self, table: str, index: int, table_dir: Path, *, durability: str, ttl_interval_s: float) -> None:
+    def __init__(
+        self,
+        table: str,
+        index: int,
+        table_dir: Path,
+        client: PartitionClient,
+        *,
+        durability: str,
+        ttl_interval_s: float,
+    ) -> None:
         self.table = table
+        self.client = client
         self.index = index
         self.data_dir = table_dir / f"p{index}"
         self.log_path = table_dir / f"p{index}.log"
@@ -108,32 +118,31 @@ class PartitionProcess:
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
         deadline = time.monotonic() + _START_TIMEOUT_S
-        async with httpx.AsyncClient(timeout=2.0) as client:
-            while True:
-                if self.proc.returncode is not None:
-                    raise RuntimeError(f"partition {self.table}/p{self.index} exited; see {self.log_path}")
-                try:
-                    resp = await client.get(f"{self.endpoint}/healthz")
-                    if resp.status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    await self.stop()
-                    raise RuntimeError(f"partition {self.table}/p{self.index} did not start; see {self.log_path}")
-                await asyncio.sleep(0.05)
-            body = descriptions.partition_description(description, self.index)
-            resp = await client.put(f"{self.endpoint}/table", json=body)
-            if resp.status_code != 200:
-                raise RuntimeError(f"partition {self.table}/p{self.index} refused its description: {resp.text}")
+        while True:
+            if self.proc.returncode is not None:
+                raise RuntimeError(f"partition {self.table}/p{self.index} exited; see {self.log_path}")
+            try:
+                await self.client.health(self.endpoint)
+                break
+            except PartitionUnavailable:
+                pass
+            if time.monotonic() > deadline:
+                await self.stop()
+                raise RuntimeError(f"partition {self.table}/p{self.index} did not start; see {self.log_path}")
+            await asyncio.sleep(0.05)
+        body = descriptions.partition_description(description, self.index)
+        try:
+            await self.client.put_description(self.endpoint, body)
+        except (PartitionRefused, PartitionUnavailable) as exc:
+            raise RuntimeError(f"partition {self.table}/p{self.index} refused its description: {exc}") from None
 
     async def put_description(self, description: dict[str, Any]) -> None:
-        async with httpx.AsyncClient(timeout=10.0) as client:
-            resp = await client.put(
-                f"{self.endpoint}/table", json=descriptions.partition_description(description, self.index)
+        try:
+            await self.client.put_description(
+                self.endpoint, descriptions.partition_description(description, self.index)
             )
-        if resp.status_code != 200:
-            raise InternalServerError(f"partition {self.index} refused the table description")
+        except (PartitionRefused, PartitionUnavailable):
+            raise InternalServerError(f"partition {self.index} refused the table description") from None
 
     async def stop(self, timeout_s: float = 5.0) -> None:
         proc = self.proc
@@ -183,6 +192,8 @@ class LocalTables:
         env_ttl = os.environ.get("KUMO_TTL_INTERVAL")
         self.ttl_interval_s = ttl_interval_s or (float(env_ttl) if env_ttl else DEFAULT_TTL_INTERVAL_S)
         self.tables: dict[str, LocalTable] = {}
+        #: Control calls to the partitions (health, descriptions); the router has its own client.
+        self.client = PartitionClient(connections_per_partition=1, timeout_s=_CONTROL_TIMEOUT_S)
         self._lock = asyncio.Lock()
         self._supervisor: asyncio.Task[None] | None = None
 
@@ -237,7 +248,9 @@ class LocalTables:
         name = table.description["TableName"]
         count = int(table.description.get("PartitionCount", 1))
         table.partitions = [
-            PartitionProcess(name, i, table.directory, durability=self.durability, ttl_interval_s=self.ttl_interval_s)
+            PartitionProcess(
+                name, i, table.directory, self.client, durability=self.durability, ttl_interval_s=self.ttl_interval_s
+            )
             for i in range(count)
         ]
         await asyncio.gather(*(p.start(table.description) for p in table.partitions))
@@ -270,6 +283,7 @@ class LocalTables:
                 await self._supervisor
             self._supervisor = None
         await asyncio.gather(*(p.stop() for t in self.tables.values() for p in t.partitions))
+        await self.client.close()
 
     # ---- TableDirectory ----------------------------------------------------------------------
 

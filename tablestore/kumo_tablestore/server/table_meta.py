@@ -17,6 +17,7 @@ from kumo_tablestore import keys, ttl
 from kumo_tablestore.errors import DynamoError, ValidationException
 from kumo_tablestore.expressions import KeySchema
 from kumo_tablestore.partitioning import SlotMap, key_hash
+from kumo_tablestore.protocol import MISDIRECTED
 from kumo_tablestore.values import Item, type_of, validate_value, value_size
 
 MAX_PARTITION_KEY_BYTES = 2048
@@ -30,7 +31,7 @@ class WrongPartitionException(DynamoError):
     """The key hashes to a slot this partition does not own: the router's slot map is stale (421)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__("WrongPartitionException", message, 421)
+        super().__init__("WrongPartitionException", message, MISDIRECTED)
 
     @property
     def aws_type(self) -> str:

@@ -85,7 +85,7 @@ def test_slot_map_parsing() -> None:
 
 async def test_the_routers_client_turns_421_into_partition_unavailable(client: Client) -> None:
     """A stale slot map in the router is a retryable unavailability (503 to the caller), not a client error."""
-    from kumo_gateway.dynamodb.partition_client import PartitionClient, PartitionUnavailable
+    from kumo_tablestore.partition_client import PartitionClient, PartitionUnavailable
 
     await client.create(_two_partitions())
     router_client = PartitionClient()

@@ -1,5 +1,7 @@
 """A lean pipelining HTTP/1.1 client (asyncio protocol + ``httptools`` parser) for partition servers.
 
+:class:`~kumo_tablestore.partition_client.PartitionClient` speaks the partition protocol over it.
+
 The router sends small JSON requests to a handful of known endpoints, so it needs none of a general
 client's machinery (cookies, redirects, proxies, compression). Each endpoint gets a few keep-alive
 connections; requests are *pipelined* on them (written back to back, answered in order), and all
