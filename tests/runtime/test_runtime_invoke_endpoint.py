@@ -7,6 +7,7 @@ import base64
 import json
 
 import httpx
+from support import await_until
 
 APP = """
 import time
@@ -58,10 +59,7 @@ async def test_invoke_endpoint_round_trip(make_config, hosts):
         assert resp.headers["x-amzn-ErrorType"] == "InvalidRequestContentException"
 
         slow = asyncio.create_task(client.post("/2015-03-31/functions/function/invocations", content=b'{"sleep": 0.5}'))
-        for _ in range(200):  # bounded: wait until the instance is busy
-            if host.busy:
-                break
-            await asyncio.sleep(0.01)
+        await await_until(lambda: host.busy, timeout=2, what="the instance to be busy")
         busy = await client.post("/2015-03-31/functions/function/invocations", content=b"{}")
         assert busy.status_code == 409
         assert busy.json()["__type"] == "ResourceConflictException"
