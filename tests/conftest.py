@@ -8,10 +8,15 @@ emulator's modules) are put on ``sys.path`` here so their helper modules import 
   CRDs that the ``kube_crds`` fixture names applied first (none by default — a folder whose tests
   need Kumo's CRDs overrides ``kube_crds``).
 - ``redis_url``: a real redis-server on a free port (no persistence), stopped afterwards.
+
+Hypothesis runs under the ``kumo`` settings profile (``HYPOTHESIS_PROFILE=ci`` picks the ``ci`` variant): no
+per-example deadline and no too-slow health check, because a loaded two-core machine can make any single example
+slow; ``max_examples`` stays whatever each test sets. ``ci`` also derandomizes, so a CI run is repeatable.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("kumo", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", parent=settings.get_profile("kumo"), derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kumo"))
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS / "kube"))

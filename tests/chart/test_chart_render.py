@@ -275,7 +275,9 @@ def test_external_redis_skips_the_bundled_one(name: str) -> None:
     objects = render(*VALUE_SETS[name])
     assert not find(objects, "StatefulSet")
     assert not [o for o in objects if o["metadata"]["labels"]["app.kubernetes.io/component"] == "redis"]
-    for deployment in find(objects, "Deployment"):
+    deployments = find(objects, "Deployment")
+    assert sorted(d["metadata"]["name"] for d in deployments) == ["kumo-gateway", "kumo-operator"]
+    for deployment in deployments:
         (container,) = containers(deployment)
         env = {e["name"]: e for e in container["env"]}
         if name == "external-redis":

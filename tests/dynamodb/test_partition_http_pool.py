@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httptools
 import pytest
+from support import await_until
 
 from kumo_tablestore.partition_client import PartitionClient, PartitionUnavailable
 from kumo_tablestore.pipelined_http import ConnectionFailed, HttpPool, request_bytes, split_url
@@ -229,7 +230,7 @@ async def test_a_cancelled_caller_does_not_shift_the_answers(recording: tuple[ty
     try:
         first = asyncio.create_task(pool.request("POST", f"{url}/op/x", b"first"))
         second = asyncio.create_task(pool.request("POST", f"{url}/op/x", b"second"))
-        await asyncio.sleep(0.05)
+        await await_until(lambda: cls.requests == 2, what="both requests pipelined to the server")
         first.cancel()
         cls.hold.set()
         assert await second == (200, b"second")

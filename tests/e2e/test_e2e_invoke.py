@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import httpx
 import pytest
@@ -30,7 +31,10 @@ def test_invoke_with_boto3(kumo):
     assert "FunctionError" not in result
     body = json.loads(result["Payload"].read())
     assert body["event"] == {"name": "kumo"}
-    assert body["request_id"] == result["ResponseMetadata"]["RequestId"] or body["request_id"]
+    # As on AWS, the handler's context.aws_request_id is the invocation's x-amzn-RequestId (a UUID v4).
+    request_id = result["ResponseMetadata"]["RequestId"]
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", request_id)
+    assert body["request_id"] == request_id
 
 
 def test_boto3_by_arn_and_qualifier(kumo):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import httpx
 import yaml
 from kumo_up import KUMO, KumoUp, function_manifest
+from support import wait_until
 
 HELLO = "import os\n\ndef handler(event, context):\n    return {'pid': os.getpid()}\n"
 
@@ -47,10 +47,7 @@ def test_banner_and_no_processes_left_after_sigterm(tmp_path):
     finally:
         code = up.stop()
     assert code == 0, up.output()
-    deadline = time.monotonic() + 5
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(_alive(p) for p in pids)
+    wait_until(lambda: not [p for p in pids if _alive(p)], timeout=5, what="the instances to exit")
     assert "Traceback" not in up.output()
 
 

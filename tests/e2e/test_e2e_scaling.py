@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+from support import wait_until
 
 
 def _invoke_http(url: str, name: str, payload: dict) -> httpx.Response:
@@ -40,10 +40,7 @@ def test_scale_to_zero_after_idle_timeout_and_cold_start_again(kumo):
     first = _invoke_http(kumo.url, "idle", {}).json()
     second = _invoke_http(kumo.url, "idle", {}).json()
     assert second["pid"] == first["pid"] and second["count"] == 2
-    deadline = time.monotonic() + 10
-    while _alive(first["pid"]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _alive(first["pid"]), "idle instance was not stopped"
+    wait_until(lambda: not _alive(first["pid"]), timeout=10, interval=0.1, what="the idle instance to be stopped")
     third = _invoke_http(kumo.url, "idle", {}).json()
     assert third["pid"] != first["pid"]
     assert third["count"] == 1  # a fresh instance ran its init code again

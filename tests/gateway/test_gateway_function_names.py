@@ -17,7 +17,14 @@ from kumo_gateway.lambda_.function_names import InvalidFunctionName, parse_funct
         ("arn:aws:lambda:us-west-2:123456789012:function:fn", None, "fn", None, "us-west-2", "123456789012"),
         ("arn:aws:lambda:us-west-2:123456789012:function:fn:live", "live", "fn", "live", "us-west-2", "123456789012"),
         ("123456789012:function:fn", None, "fn", None, None, "123456789012"),
-        ("arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:fn", None, "fn", None, "us-gov-west-1", None),
+        (
+            "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:fn",
+            None,
+            "fn",
+            None,
+            "us-gov-west-1",
+            "123456789012",
+        ),
     ],
 )
 def test_valid(value, qualifier, name, expected_qualifier, region, account) -> None:
@@ -25,8 +32,7 @@ def test_valid(value, qualifier, name, expected_qualifier, region, account) -> N
     assert ref.name == name
     assert ref.qualifier == expected_qualifier
     assert ref.region == region
-    if account:
-        assert ref.account == account
+    assert ref.account == account
 
 
 @pytest.mark.parametrize(

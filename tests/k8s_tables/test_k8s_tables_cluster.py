@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+import support
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from cluster import KubeApi
@@ -51,18 +52,8 @@ spec:
 
 
 def wait_until(check: Callable[[], Any], what: str, timeout_s: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:  # not there yet
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+    """``support.wait_until`` where an exception means "not there yet"."""
+    return support.wait_until(check, timeout=timeout_s, what=what, ignore=(Exception,))
 
 
 class Pods:

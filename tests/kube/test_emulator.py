@@ -13,6 +13,7 @@ import httpx
 import pytest
 from cluster import TOKEN, KubeApi
 from controllers import DeploymentController
+from support import wait_until
 
 CRD = """
 apiVersion: apiextensions.k8s.io/v1
@@ -88,8 +89,10 @@ def test_custom_object_lifecycle_with_generation(with_crd: KubeApi) -> None:
     assert "configured" in ok(api.kubectl("apply", "-f", "-", input=widget("w1", 4, 8080)))
     second = api.get(f"{WIDGETS}/w1")
     assert second["metadata"]["generation"] == 2 and second["spec"] == {"size": 4, "port": 8080}
-    api.kubectl("label", "wd", "w1", "tier=gold")  # metadata-only change: no generation bump
-    assert api.get(f"{WIDGETS}/w1")["metadata"]["generation"] == 2
+    assert ok(api.kubectl("label", "wd", "w1", "tier=gold")).strip() == "widget.example.kumo.dev/w1 labeled"
+    labeled = api.get(f"{WIDGETS}/w1")["metadata"]  # a metadata-only change: no generation bump
+    assert labeled["labels"] == {"tier": "gold"} and labeled["generation"] == 2
+    assert int(labeled["resourceVersion"]) > int(second["metadata"]["resourceVersion"])
     assert "w1" in ok(api.kubectl("get", "wd"))
 
 
@@ -224,13 +227,8 @@ def test_deployment_controller_publishes_endpoints(kube_api: KubeApi) -> None:
         wait_for(lambda: not kube_api.list(slices) and calls[-1] == 0)
 
 
-def wait_for(predicate, attempts: int = 100):  # type: ignore[no-untyped-def]
-    for _ in range(attempts):
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not reached")
+def wait_for(predicate, what: str = "condition"):  # type: ignore[no-untyped-def]
+    return wait_until(predicate, timeout=10, interval=0.1, what=what)
 
 
 KOPF_OPERATOR = """

@@ -6,6 +6,7 @@ import asyncio
 import base64
 
 import pytest
+from support import await_until
 
 from kumo.scaling.signals import Load
 from kumo_gateway.kubernetes.endpoints import Endpoint, EndpointIndex, ready_endpoints
@@ -64,8 +65,7 @@ async def test_slots_one_in_flight_per_endpoint_then_fifo_queue() -> None:
     assert slots.try_take() == A and slots.try_take() is None
     first = asyncio.create_task(slots.wait(5))
     second = asyncio.create_task(slots.wait(5))
-    await asyncio.sleep(0)
-    assert slots.waiting == 2
+    await await_until(lambda: slots.waiting == 2, what="both waiters queued")
     with pytest.raises(QueueFull):
         await slots.wait(5)
     slots.release(A)

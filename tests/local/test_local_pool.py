@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from support import await_until
 
 from kumo.runtime.config import FunctionConfig
 from kumo.runtime.host import RuntimeHost
@@ -39,7 +40,7 @@ async def test_queue_is_bounded_and_waiters_get_the_released_instance(tmp_path):
     try:
         first = await pool.acquire()
         waiter = asyncio.create_task(pool.acquire())
-        await asyncio.sleep(0.05)
+        await await_until(lambda: len(pool._waiters) == 1, what="the acquire to queue")
         assert not waiter.done()
         with pytest.raises(PoolThrottled, match="Rate Exceeded"):
             await pool.acquire()  # the queue (1) is full
@@ -71,7 +72,7 @@ async def test_discarded_instance_is_replaced_for_a_waiter(tmp_path):
         first = await pool.acquire()
         await first.invoke(invocation(config))
         waiter = asyncio.create_task(pool.acquire())
-        await asyncio.sleep(0.05)
+        await await_until(lambda: len(pool._waiters) == 1, what="the acquire to queue")
         pool.release(first, reusable=False)  # e.g. it timed out: a new instance starts for the waiter
         second = await asyncio.wait_for(waiter, 10)
         assert second is not first
@@ -92,10 +93,8 @@ async def test_reaper_stops_idle_instances_and_keeps_min(tmp_path):
         for host in hosts:
             pool.release(host, reusable=True)
         assert pool.idle == 3
-        for _ in range(40):  # the background reaper runs every 50 ms here
-            if pool.total == 1:
-                break
-            await asyncio.sleep(0.05)
+        # the background reaper runs every 50 ms here
+        await await_until(lambda: pool.total == 1, timeout=5, what="the reaper to stop the idle instances")
         assert pool.total == 1 and pool.idle == 1
         assert await pool.reap() == []  # min_instances is kept
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kube"))
 
 from cluster import REPO, KubeApi
+from support import wait_until
 
 CRDS = REPO / "charts" / "kumo" / "crds"
 NS = "/apis/kumo.dev/v1alpha1/namespaces/default"
@@ -19,19 +19,11 @@ LAUNCH = "import sys; from kumo_operator.main import main; sys.exit(main(sys.arg
 
 
 def wait_for(check: Callable[[], Any], *, timeout_s: float = 20.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy (bounded); return that value."""
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:  # the object may not exist yet
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+    """Poll ``check`` until it returns something truthy (bounded); return that value.
+
+    ``support.wait_until`` where an exception means "not yet" (the object may not exist yet).
+    """
+    return wait_until(check, timeout=timeout_s, interval=0.1, what=what, ignore=(Exception,))
 
 
 class OperatorProcess:

@@ -92,7 +92,9 @@ def test_deployment_shape() -> None:
 
 def test_owner_references_on_all_children() -> None:
     body, fn = function()
-    for child in build_function_version(body, fn.spec, CONFIG).children:
+    children = build_function_version(body, fn.spec, CONFIG).children
+    assert sorted(child["kind"] for child in children) == ["ConfigMap", "Deployment", "Service"]
+    for child in children:
         assert child["metadata"]["namespace"] == "team"
         assert child["metadata"]["ownerReferences"] == [
             {

@@ -89,8 +89,9 @@ def test_code_update_rolls_a_version_and_removes_the_old_one(kube_api: KubeApi, 
 def test_delete_removes_children(kube_api: KubeApi, operator: OperatorProcess) -> None:
     operator.start()
     assert kube_api.kubectl("apply", "-f", str(HELLO / "function.yaml")).returncode == 0
-    when_ready(kube_api, f"{NS}/functions/hello")
-    assert all(children(kube_api).values())
+    version = when_ready(kube_api, f"{NS}/functions/hello")["status"]["version"]
+    names = {kind: set(found) for kind, found in children(kube_api).items()}
+    assert names == {key: {f"hello-{version}"} for key in ("Deployment", "Service", "ConfigMap")}
     assert kube_api.request("DELETE", f"{NS}/functions/hello").status_code == 200
     wait_for(lambda: not any(children(kube_api).values()), what="children garbage-collected")
 

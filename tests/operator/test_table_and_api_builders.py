@@ -54,6 +54,7 @@ def test_table_children() -> None:
     assert built.service["spec"]["clusterIP"] == "None"
     assert built.service["spec"]["publishNotReadyAddresses"] is True
     assert built.disruption_budget["spec"]["maxUnavailable"] == 1
+    assert sorted(child["kind"] for child in built.children) == ["PodDisruptionBudget", "Service", "StatefulSet"]
     for child in built.children:
         assert child["metadata"]["ownerReferences"][0]["uid"] == "t-1"
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
+from support import await_until
 
 from kumo.runtime import runtime_api as api
 from kumo.runtime.invocation import Invocation
@@ -50,6 +51,11 @@ async def read_answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]
     return int(lines[0].split()[1]), headers, body
 
 
+def waiting_runtimes(served: Served):  # type: ignore[no-untyped-def]
+    """How many runtime connections wait in /next (the session's receivers), as a predicate."""
+    return lambda: len(served.session._receivers)
+
+
 def invocation(rid: str, payload: bytes = b'{"n": 1}', **kw) -> Invocation:
     return Invocation(rid, payload, "arn:aws:lambda:us-east-1:000000000000:function:f", **kw)
 
@@ -58,8 +64,7 @@ async def test_next_waits_for_an_event_then_response_is_accepted(served):
     reader, writer = await served.connect()
     try:
         writer.write(NEXT)
-        await asyncio.sleep(0.05)
-        assert served.session.init_result.done()  # the first /next ends init
+        await await_until(served.session.init_result.done, what="the first /next to end init")
         active = served.session.submit(invocation("r1", trace_id="Root=1-abc"), 3.0)
         status, headers, body = await read_answer(reader)
         assert (status, body) == (200, b'{"n": 1}')
@@ -86,7 +91,8 @@ async def test_pipelined_result_and_next_are_answered_in_one_write(served):
         writer.write(NEXT)
         assert (await read_answer(reader))[0] == 200
         writer.write(post("invocation/p1/response", b"1") + NEXT)
-        await asyncio.sleep(0.05)
+        await await_until(waiting_runtimes(served), what="the pipelined /next to wait for an event")
+        assert (await served.session.active.outcome).payload == b"1"  # the response was taken
         # The 202 is held back while the pipelined /next waits: nothing to read yet.
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(reader.read(1), 0.05)
@@ -145,7 +151,7 @@ async def test_connection_close_and_shutdown_release_the_runtime(served):
     reader, writer = await served.connect()
     try:
         writer.write(NEXT)
-        await asyncio.sleep(0.05)
+        await await_until(waiting_runtimes(served), what="the runtime to wait in /next")
         served.session.close()
         status, _, body = await read_answer(reader)
         assert status == 503 and json.loads(body)["errorType"] == "ServiceUnavailable"
@@ -156,9 +162,9 @@ async def test_connection_close_and_shutdown_release_the_runtime(served):
 async def test_a_runtime_that_hangs_up_in_next_does_not_get_the_event(served):
     _, writer = await served.connect()
     writer.write(NEXT)
-    await asyncio.sleep(0.05)
+    await await_until(waiting_runtimes(served), what="the runtime to wait in /next")
     writer.close()
-    await asyncio.sleep(0.05)
+    await await_until(lambda: not waiting_runtimes(served)(), what="the hang-up to withdraw the waiting /next")
     active = served.session.submit(invocation("later"), 3.0)
     assert active.handed_out_at is None  # pending for the next runtime connection
     reader, writer = await served.connect()

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 from runtime_support import invocation
+from support import await_until
 
 from kumo.runtime.invocation import LOG_TAIL_BYTES
 
@@ -259,8 +260,7 @@ async def test_busy_instance_refuses_a_second_invocation(make_config, hosts):
     config = make_config("import time\ndef handler(e, c):\n    time.sleep(0.3)\n    return 1\n")
     host = await hosts(config)
     first = asyncio.create_task(host.invoke(invocation(config)))
-    await asyncio.sleep(0)
-    assert host.busy
+    await await_until(lambda: host.busy, what="the instance to be busy")
     with pytest.raises(RuntimeError, match="busy"):
         await host.invoke(invocation(config))
     assert (await first).payload == b"1"
@@ -289,13 +289,7 @@ async def test_python312_function_runs_on_312_and_imports_boto3(make_config, hos
 
 
 async def _gone(pid: int) -> bool:
-    import asyncio
-
-    for _ in range(500):  # bounded: up to ~5 s
-        if not _running(pid):
-            return True
-        await asyncio.sleep(0.01)
-    return False
+    return await await_until(lambda: not _running(pid), timeout=5, what=f"process {pid} to be gone")
 
 
 def _running(pid: int) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
+from support import await_until
 
 from kumo.runtime.host import RuntimeHost
 from kumo.runtime.invoke_endpoint import make_invoke_app, serve_app
@@ -78,10 +79,7 @@ async def test_invoke_endpoint_round_trip(make_config, hosts, serve_endpoint):
         assert resp.headers["x-amzn-ErrorType"] == "InvalidRequestContentException"
 
         slow = asyncio.create_task(client.post("/2015-03-31/functions/function/invocations", content=b'{"sleep": 0.5}'))
-        for _ in range(200):  # bounded: wait until the instance is busy
-            if host.busy:
-                break
-            await asyncio.sleep(0.01)
+        await await_until(lambda: host.busy, timeout=2, what="the instance to be busy")
         busy = await client.post("/2015-03-31/functions/function/invocations", content=b"{}")
         assert busy.status_code == 409
         assert busy.headers["x-amzn-ErrorType"] == "ResourceConflictException"

@@ -7,6 +7,7 @@ import json
 
 import uvloop
 from runtime_support import invocation
+from support import await_until
 
 from kumo.runtime.host import RuntimeHost
 
@@ -37,13 +38,10 @@ async def test_log_file_is_written_while_a_long_invocation_runs(make_config, hos
     host = await hosts(config, log_dir=tmp_path / "logs")
     running = asyncio.create_task(host.invoke(invocation(config, b'{"print": "half way", "sleep": 1}')))
     log_file = tmp_path / "logs" / "live" / f"{host.instance_id}.log"
-    seen = False
-    for _ in range(90):  # bounded: ~0.9 s, less than the handler's sleep
-        await asyncio.sleep(0.01)
-        if log_file.exists() and "half way" in log_file.read_text():
-            seen = True
-            break
-    assert seen and not running.done()
+    await await_until(  # bounded: ~0.9 s, less than the handler's sleep
+        lambda: log_file.exists() and "half way" in log_file.read_text(), timeout=0.9, what="'half way' in the log"
+    )
+    assert not running.done()
     assert (await running).function_error is None
     assert "REPORT RequestId:" in log_file.read_text()
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from support import wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
@@ -35,9 +35,7 @@ def test_meter_sees_a_busy_child_and_its_cpu() -> None:
     )
     try:
         meter = CpuMeter(parent.pid)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and meter.snapshot()["partitions"] < 0.25:
-            time.sleep(0.05)
+        wait_until(lambda: meter.snapshot()["partitions"] >= 0.25, timeout=10, what="the busy child's CPU")
         kids = children(parent.pid)
         assert len(kids) == 1
         assert cpu_seconds(kids[0]) >= 0.25

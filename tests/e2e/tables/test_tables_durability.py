@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 from botocore.exceptions import ClientError
+from support import wait_until
 from tables_support import clients, manifests, start_kumo
 
 
@@ -19,19 +20,13 @@ def test_ttl_expiry(ddb_resource):
     table.put_item(Item={"pk": pk, "sk": 1, "expires": int(time.time()) - 10})
     table.put_item(Item={"pk": pk, "sk": 2, "expires": int(time.time()) + 3600})
     table.put_item(Item={"pk": pk, "sk": 3})
-    deadline = time.monotonic() + 15
-    remaining = None
-    while time.monotonic() < deadline:
-        remaining = {
-            int(i["sk"])
-            for i in table.query(
-                KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": pk}, ConsistentRead=True
-            )["Items"]
-        }
-        if remaining == {2, 3}:
-            break
-        time.sleep(0.2)
-    assert remaining == {2, 3}
+
+    def remaining() -> set[int]:
+        query = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": pk}, "ConsistentRead": True}
+        return {int(i["sk"]) for i in table.query(**query)["Items"]}
+
+    wait_until(lambda: remaining() == {2, 3}, timeout=15, interval=0.2, what="the expired item to be swept")
+    assert remaining() == {2, 3}
 
 
 def _partition_pids(state_dir: Path, table: str) -> dict[int, int]:
@@ -83,30 +78,32 @@ def test_restart_keeps_data_and_sigkill_loses_no_acknowledged_write(tmp_path):
         threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
         for t in threads:
             t.start()
-        time.sleep(0.5)
+        wait_until(lambda: len(acknowledged) >= 20, timeout=20, what="the write burst to get going")
         pids = _partition_pids(kumo.state_dir.resolve(), "items")
         assert set(pids) == {0, 1, 2}
         os.kill(pids[1], signal.SIGKILL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            new = _partition_pids(kumo.state_dir.resolve(), "items").get(1)
-            if new is not None and new != pids[1]:
-                break
-            time.sleep(0.1)
-        time.sleep(1.0)  # let writes flow to the restarted partition
+        wait_until(
+            lambda: _partition_pids(kumo.state_dir.resolve(), "items").get(1) not in (None, pids[1]),
+            timeout=20,
+            interval=0.1,
+            what="partition 1 to be restarted",
+        )
+        # Let writes flow to the restarted partition: more acknowledged writes after its restart.
+        restarted_at = len(acknowledged)
+        wait_until(lambda: len(acknowledged) >= restarted_at + 50, timeout=30, what="writes after the restart")
         stop.set()
         for t in threads:
             t.join(30)
         assert _partition_pids(kumo.state_dir.resolve(), "items")[1] != pids[1]
         assert len(acknowledged) > 50
         # The restarted partition may still be opening its database: wait (bounded) until it serves.
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                ddb.get_item(TableName="items", Key={"id": {"S": acknowledged[0]}})
-                break
-            except ClientError:
-                time.sleep(0.2)
+        wait_until(
+            lambda: ddb.get_item(TableName="items", Key={"id": {"S": acknowledged[0]}}),
+            timeout=30,
+            interval=0.2,
+            what="the table to serve again",
+            ignore=(ClientError,),
+        )
         keys = [{"id": {"S": k}} for k in acknowledged]
         found: set[str] = set()
         for i in range(0, len(keys), 100):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 from partition_support import Client, N, S, describe
+from support import await_until
 
 from kumo_tablestore.server import PartitionServer
 
@@ -113,10 +114,7 @@ async def test_sigkill_mid_burst_keeps_every_acknowledged_write(tmp_path: Path) 
                     acked.append(name)
 
             tasks = [asyncio.create_task(burst(w)) for w in range(8)]
-            for _ in range(200):
-                if len(acked) >= 150:
-                    break
-                await asyncio.sleep(0.02)
+            await await_until(lambda: len(acked) >= 150, timeout=30, what="150 acknowledged writes")
             os.kill(proc.pid, signal.SIGKILL)
             await asyncio.gather(*tasks)
     finally:

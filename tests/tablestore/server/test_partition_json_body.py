@@ -6,6 +6,8 @@ import asyncio
 import json
 from typing import Any
 
+from support import await_until
+
 from kumo_tablestore.eager import run_eagerly
 from kumo_tablestore.server import json_body
 from kumo_tablestore.storage import dump_item
@@ -53,8 +55,7 @@ async def test_a_waiting_coroutine_resumes_when_its_future_is_done() -> None:
         await asyncio.sleep(0)
     assert seen == []
     future.set_result(41)
-    for _ in range(3):
-        await asyncio.sleep(0)
+    await await_until(lambda: seen, what="the coroutine to finish")
     assert seen == [(42, None)]
 
 
@@ -65,10 +66,7 @@ async def test_errors_go_to_done() -> None:
 
     seen, done = _outcomes()
     run_eagerly(fails(), done)
-    for _ in range(200):
-        if seen:
-            break
-        await asyncio.sleep(0.01)
+    await await_until(lambda: seen, what="the error to reach done")
     assert len(seen) == 1 and isinstance(seen[0][1], ValueError)
 
 

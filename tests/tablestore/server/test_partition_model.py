@@ -71,7 +71,7 @@ def _matches(op: str, sk: Decimal, a: Decimal, b: Decimal) -> bool:
     }[op]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(writes=writes, pk=pks, cond=conditions, forward=st.booleans(), limit=st.integers(1, 6))
 def test_query_scan_update_match_model(
     base_url: str, writes: list[tuple[str, str, Decimal, int]], pk: str, cond: tuple, forward: bool, limit: int

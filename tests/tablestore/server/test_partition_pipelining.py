@@ -57,13 +57,17 @@ async def test_a_slow_write_is_answered_before_a_later_fast_read(server: Partiti
         [
             _put("new", v=S("x" * 100_000)),  # waits for a durable commit
             _get("old"),  # answered at once, but must wait its turn
-            _get("new"),  # parsed after the put was queued: sees it committed
+            _get("new"),  # handled at once, while the put still waits for its commit: not visible yet
             _request("POST", "/op/GetItem", {"Key": {"pk": S("old")}}),  # a DynamoDB error in its place
         ],
     )
     assert [status for status, _ in answers] == [200, 200, 200, 400]
     assert answers[0][1] == {}
-    assert answers[1][1]["Item"]["v"] == S("before")
+    assert answers[1][1] == {"Item": {"pk": S("old"), "sk": S("s"), "v": S("before")}}
+    assert answers[2][1] == {}  # reads see committed data only, never a queued write
+    # Once the put is answered it is committed: a read sent after its answer sees it.
+    got = await client.ok("GetItem", {"Key": {"pk": S("new"), "sk": S("s")}})
+    assert got == {"Item": {"pk": S("new"), "sk": S("s"), "v": S("x" * 100_000)}}
     assert answers[3][1]["__type"].endswith("#ValidationException")
 
 

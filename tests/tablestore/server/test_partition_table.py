@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
 import aiohttp
 from partition_support import Client, N, S, describe
+from support import await_until
 
 from kumo_tablestore.server import PartitionServer
 
@@ -79,11 +79,8 @@ async def test_ttl_hides_then_sweeps(server: PartitionServer, session: aiohttp.C
         "PutItem", {"Item": {"pk": S("old"), "sk": S("2")}, "ConditionExpression": "attribute_not_exists(pk)"}
     )
     await client.put(pk=S("gone"), sk=S("1"), expires=N(past))
-    for _ in range(50):  # the sweeper runs every 0.2 s here
-        if server.partition.engine.count() == 3:
-            break
-        await asyncio.sleep(0.1)
-    assert server.partition.engine.count() == 3
+    # the sweeper runs every 0.2 s here
+    await await_until(lambda: server.partition.engine.count() == 3, timeout=5, what="the TTL sweep")
     removes = [r for r in server.partition.engine.read_change_log() if r.event_name == "REMOVE"]
     assert removes and all(r.ttl_delete for r in removes)
 
