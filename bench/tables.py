@@ -180,15 +180,21 @@ def bench_target(url: str, seconds: float, concurrency: int, meter: CpuMeter | N
 
 def checkout_env(root: Path) -> dict[str, str]:
     """The environment that makes ``python -m kumo_cli`` import Kumo from another checkout (A/B runs)."""
-    dirs = [root, root / "gateway", root / "operator", root / "tablestore", root / "runtime-images" / "python"]
+    folders = ("cli", "gateway", "operator", "tablestore", "runtime-images/python")
+    dirs = [root, *(root / folder for folder in folders)]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(str(d) for d in dirs)}
+
+
+def cli_module(root: Path | None) -> str:
+    """The ``kumo`` command's module in a checkout (``kumo.cli`` before the CLI had its own package)."""
+    return "kumo.cli" if root is not None and not (root / "cli").is_dir() else "kumo_cli"
 
 
 def bench_kumo(partitions: int, seconds: float, concurrency: int, root: Path | None = None) -> dict[str, dict]:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kumo_cli", "up", "--port", str(port), "--state-dir", tmp],
+            [sys.executable, "-m", cli_module(root), "up", "--port", str(port), "--state-dir", tmp],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=checkout_env(root) if root is not None else None,
