@@ -73,9 +73,25 @@ class AccessControl:
             return self.tokens[token]
         raise ApiError(401, "Unauthorized", "Unauthorized")
 
-    def check(self, authorization: str | None, method: str, path: str, query: Mapping[str, str]) -> Call:
-        """Authenticate, record and authorise one request; raises 401/403 ``ApiError``s."""
+    def check(
+        self,
+        authorization: str | None,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        impersonate: str | None = None,
+    ) -> Call:
+        """Authenticate, record and authorise one request; raises 401/403 ``ApiError``s.
+
+        ``impersonate`` is the ``Impersonate-User`` header (``kubectl --as``), honoured for the unrestricted
+        users (as cluster-admin may impersonate); a service account may not impersonate."""
         user = self.user_for(authorization)
+        if impersonate:
+            if user.startswith(SA_PREFIX):
+                raise ApiError(
+                    403, "Forbidden", f'users "{impersonate}" is forbidden: User "{user}" cannot impersonate'
+                )
+            user = impersonate
         attrs = request_attributes(method, path, query)
         restricted = self.policy is not None and user.startswith(SA_PREFIX)
         call = Call(user, attrs, not restricted or self.policy.allows(user, attrs))  # type: ignore[union-attr]

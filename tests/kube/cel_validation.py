@@ -24,7 +24,16 @@ import celpy
 from celpy import celtypes
 from crd_schema import Cause
 
-_GO_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+_GO_UNITS = {
+    "ns": 1,
+    "us": 10**3,
+    "µs": 10**3,
+    "μs": 10**3,
+    "ms": 10**6,
+    "s": 10**9,
+    "m": 60 * 10**9,
+    "h": 3600 * 10**9,
+}
 _GO_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": 1, "k": 10**3}
@@ -105,6 +114,8 @@ def evaluate(rule: str, value: Any, old: Any = None) -> Any:
         activation["oldSelf"] = celpy.json_to_cel(old)
     try:
         return program(rule).evaluate(activation)
+    except celpy.CELEvalError as exc:
+        return exc
     except CelRuleError as exc:
         return celpy.CELEvalError(str(exc))
 

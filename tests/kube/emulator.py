@@ -159,7 +159,10 @@ class ApiServerEmulator(kmock.KubernetesEmulator):
 
     async def __call__(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         try:
-            self.access_control.check(raw.headers.get("Authorization"), raw.method, raw.path, raw.query)
+            headers = raw.headers
+            self.access_control.check(
+                headers.get("Authorization"), raw.method, raw.path, raw.query, headers.get("Impersonate-User")
+            )
             return await self._route(raw)
         except ApiError as exc:
             return aiohttp.web.json_response(exc.status(), status=exc.code)

@@ -42,7 +42,11 @@ class OperatorProcess:
     ) -> None:
         """``user``: the service account the operator calls the API as (``None``: the test's admin user)."""
         self.api, self.tmp_path = api, tmp_path
-        self.env = (api.env_as(user) if user else api.env) | {"KUMO_GATEWAY_PUBLIC_URL": "http://gw.test:8080"} | (extra_env or {})
+        self.env = (
+            (api.env_as(user) if user else api.env)
+            | {"KUMO_GATEWAY_PUBLIC_URL": "http://gw.test:8080"}
+            | (extra_env or {})
+        )
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.args: list[str] = []
