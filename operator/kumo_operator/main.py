@@ -52,8 +52,14 @@ def run_operator(
         settings = dataclasses.replace(settings, redis_url=redis_url)
     assert all(HANDLER_MODULES)  # imported for their kopf registrations
     state = OperatorState(config=settings, kube=Kube())
+    kopf_settings = kopf.OperatorSettings()
+    # A namespaced install's RBAC is a Role in its namespace only (the chart grants list/watch on
+    # namespaces and CRDs to cluster-wide installs alone): kopf must not observe those, else it retries
+    # the 403s for minutes before serving anything. Resources are then discovered once, at startup.
+    kopf_settings.scanning.disabled = namespace is not None
     try:
         kopf.run(
+            settings=kopf_settings,
             standalone=standalone,
             clusterwide=namespace is None,
             namespaces=[namespace] if namespace else (),

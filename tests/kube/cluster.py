@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import subprocess
 import threading
@@ -13,12 +14,13 @@ from typing import Any
 import httpx
 import kmock
 import yaml
+from access import ADMIN_TOKEN
 from emulator import ApiServerEmulator
 
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = REPO / "hack" / "bin" / "kubectl"
 HELM = REPO / "hack" / "bin" / "helm"
-TOKEN = "kumo-test-token"
+TOKEN = ADMIN_TOKEN
 
 
 def ensure_kube_tools() -> None:
@@ -27,13 +29,13 @@ def ensure_kube_tools() -> None:
         subprocess.run([str(REPO / "hack" / "install-kube-tools.sh")], check=True, capture_output=True, timeout=300)
 
 
-def write_kubeconfig(path: Path, url: str) -> None:
+def write_kubeconfig(path: Path, url: str, token: str = TOKEN) -> None:
     config = {
         "apiVersion": "v1",
         "kind": "Config",
         "current-context": "kumo-emulator",
         "clusters": [{"name": "kumo-emulator", "cluster": {"server": url}}],
-        "users": [{"name": "kumo-test", "user": {"token": TOKEN}}],
+        "users": [{"name": "kumo-test", "user": {"token": token}}],
         "contexts": [
             {
                 "name": "kumo-emulator",
@@ -98,6 +100,14 @@ class KubeApi:
             self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread is not None:
             self._thread.join(30)
+
+    def env_as(self, user: str) -> dict[str, str]:
+        """``env`` with a kubeconfig whose token the emulator maps to ``user`` (e.g. a service account)."""
+        token = "sa-" + hashlib.sha256(user.encode()).hexdigest()[:32]
+        self.emulator.access_control.add_token(token, user)
+        path = self.workdir / f"kubeconfig-{user.replace(':', '_')}"
+        write_kubeconfig(path, self.url, token)
+        return self.env | {"KUBECONFIG": str(path)}
 
     # --- clients -----------------------------------------------------------------
     def kubectl(self, *args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,7 @@ Covers the OpenAPI v3 subset that CRDs use: type, properties, required, items,
 additionalProperties, enum, minimum/maximum (+exclusive), minLength/maxLength,
 pattern, minItems/maxItems, nullable, default, and the Kubernetes extensions
 ``x-kubernetes-int-or-string`` and ``x-kubernetes-preserve-unknown-fields``.
-``x-kubernetes-validations`` (CEL rules) are NOT evaluated. Messages mimic
+``x-kubernetes-validations`` (CEL rules) are evaluated by ``cel_validation``. Messages mimic
 kube-apiserver's (``spec.x: Invalid value: 3: spec.x in body should be ...``).
 """
 

@@ -25,6 +25,7 @@ import kmock
 import label_selectors
 import protobuf_codec
 import yaml
+from access import AccessControl
 from store import ApiError, ResourceType, Store, WatchEvent
 
 SERVER_VERSION = {
@@ -130,6 +131,7 @@ class ApiServerEmulator(kmock.KubernetesEmulator):
     """KMock's emulator with every Kubernetes request answered from a ``Store``."""
 
     store: Store = attrs.field(factory=Store)
+    access_control: AccessControl = attrs.field(factory=AccessControl)
     _changed: asyncio.Event | None = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -157,6 +159,10 @@ class ApiServerEmulator(kmock.KubernetesEmulator):
 
     async def __call__(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         try:
+            headers = raw.headers
+            self.access_control.check(
+                headers.get("Authorization"), raw.method, raw.path, raw.query, headers.get("Impersonate-User")
+            )
             return await self._route(raw)
         except ApiError as exc:
             return aiohttp.web.json_response(exc.status(), status=exc.code)

@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import cel_validation
 import crd_schema
 import label_selectors
 import patches
@@ -93,6 +94,18 @@ def now() -> str:
 
 def _body_sans_meta(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+def _invalid(rt: ResourceType, name: str | None, causes: list[crd_schema.Cause]) -> ApiError:
+    """422 Invalid listing the causes, worded like kube-apiserver."""
+    text = ", ".join(str(c) for c in causes)
+    detail = f"[{text}]" if len(causes) > 1 else text
+    return ApiError(
+        422,
+        "Invalid",
+        f'{rt.kind}.{rt.group} "{name}" is invalid: {detail}',
+        {"name": name, "group": rt.group, "kind": rt.kind, "causes": [c.as_dict() for c in causes]},
+    )
 
 
 class Store:
@@ -176,33 +189,25 @@ class Store:
         self.rv += 1
         obj["metadata"]["resourceVersion"] = str(self.rv)
 
-    def _check_and_prune(self, rt: ResourceType, obj: dict[str, Any], strict: bool) -> dict[str, Any]:
+    def _check_and_prune(
+        self, rt: ResourceType, obj: dict[str, Any], strict: bool, old: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         meta = obj["metadata"]
         if rt.schema is not None:
             causes = crd_schema.validate(obj, rt.schema)
             causes = [c for c in causes if c.field.split(".")[0] not in ("apiVersion", "kind", "metadata")]
             if causes:
-                text = ", ".join(str(c) for c in causes)
-                msg = f'{rt.kind}.{rt.group} "{meta.get("name")}" is invalid: {text}'
-                if len(causes) > 1:
-                    msg = f'{rt.kind}.{rt.group} "{meta.get("name")}" is invalid: [{text}]'
-                raise ApiError(
-                    422,
-                    "Invalid",
-                    msg,
-                    {
-                        "name": meta.get("name"),
-                        "group": rt.group,
-                        "kind": rt.kind,
-                        "causes": [c.as_dict() for c in causes],
-                    },
-                )
+                raise _invalid(rt, meta.get("name"), causes)
             unknown: list[str] = []
             obj = crd_schema.prune(obj, rt.schema, "", unknown)
             if strict and unknown:
                 raise ApiError(
                     400, "BadRequest", "strict decoding error: " + ", ".join(f'unknown field "{u}"' for u in unknown)
                 )
+            # CEL rules run on the defaulted object, after the OpenAPI schema passed (as in kube-apiserver).
+            causes = cel_validation.validate(obj, rt.schema, *([old] if old is not None else []))
+            if causes:
+                raise _invalid(rt, meta.get("name"), causes)
         if rt.group == CRD_GROUP and rt.plural == CRD_PLURAL:
             self._check_crd(obj)
         return obj
@@ -331,7 +336,7 @@ class Store:
                 else:
                     obj.pop("status", None)
         obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
-        obj = self._check_and_prune(rt, obj, strict)
+        obj = self._check_and_prune(rt, obj, strict, old)
         if rt.group == CRD_GROUP and rt.plural == CRD_PLURAL:
             obj["status"] = copy.deepcopy(old.get("status") or {})
             self._register_crd(obj)

@@ -1,5 +1,9 @@
 """Fixtures for the Kubernetes gateway: the emulator with Kumo's CRDs, redis-server, the operator,
-the gateway process (``kumo gateway --kubernetes``) and a farm of ``kumo runtime`` stand-in pods."""
+the gateway process (``kumo gateway --kubernetes``) and a farm of ``kumo runtime`` stand-in pods.
+
+The operator and the gateway run as the chart's service accounts with the chart's RBAC enforced by the
+emulator (``chart_rbac``): a call the chart does not grant is answered 403 and fails the test at
+teardown, listed."""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "operator"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "chart"))
 
+from chart_rbac import assert_only_granted_calls, enforce_chart_rbac
 from cluster import KubeApi
 from k8s_gateway_support import GatewayProcess, PodFarm
 from operator_support import CRDS, OperatorProcess
@@ -24,11 +30,14 @@ def kube_crds() -> Path:
 
 @pytest.fixture
 def operator(kube_api: KubeApi, tmp_path: Path) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(kube_api, tmp_path, {"KUMO_AUTOSCALE_INTERVAL_S": "0.5", "KUMO_STABLE_WINDOW_S": "1"})
+    user = enforce_chart_rbac(kube_api)["operator"]
+    env = {"KUMO_AUTOSCALE_INTERVAL_S": "0.5", "KUMO_STABLE_WINDOW_S": "1"}
+    process = OperatorProcess(kube_api, tmp_path, env, user=user)
     try:
         yield process
     finally:
         process.stop()
+    assert_only_granted_calls(kube_api.emulator.access_control, *([user] if process.starts else []))
 
 
 @pytest.fixture
@@ -42,8 +51,10 @@ def pods(kube_api: KubeApi, tmp_path: Path) -> Iterator[PodFarm]:
 
 @pytest.fixture
 def gateway(kube_api: KubeApi, tmp_path: Path) -> Iterator[GatewayProcess]:
-    process = GatewayProcess(kube_api, tmp_path)
+    user = enforce_chart_rbac(kube_api)["gateway"]
+    process = GatewayProcess(kube_api, tmp_path, user=user)
     try:
         yield process
     finally:
         process.stop()
+    assert_only_granted_calls(kube_api.emulator.access_control, *([user] if process.starts else []))

@@ -28,19 +28,26 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 class GatewayProcess:
     """``kumo gateway --kubernetes`` against the emulator, on a free port."""
 
-    def __init__(self, api: KubeApi, tmp_path: Path) -> None:
-        self.api, self.tmp_path = api, tmp_path
+    def __init__(self, api: KubeApi, tmp_path: Path, user: str | None = None) -> None:
+        """``user``: the service account the gateway calls the API as (``None``: the test's admin user)."""
+        self.api, self.tmp_path, self.user = api, tmp_path, user
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
 
     def start(self, *args: str, env: dict[str, str] | None = None) -> GatewayProcess:
+        self.starts += 1
         log = open(self.tmp_path / "gateway.log", "wb")  # noqa: SIM115
         command = [*KUMO, "gateway", "--kubernetes", "--namespace=default", f"--port={self.port}", *args]
-        self.proc = subprocess.Popen(command, env=self.api.env | (env or {}), stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(command, env=self._env | (env or {}), stdout=log, stderr=subprocess.STDOUT)
         log.close()
         wait_http(f"{self.url}/healthz", timeout_s=30, proc=self.proc)
         return self
+
+    @property
+    def _env(self) -> dict[str, str]:
+        return self.api.env_as(self.user) if self.user else self.api.env
 
     def stop(self) -> None:
         if self.proc is not None:

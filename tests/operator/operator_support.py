@@ -29,9 +29,16 @@ def wait_for(check: Callable[[], Any], *, timeout_s: float = 20.0, what: str = "
 class OperatorProcess:
     """Starts and stops ``kumo_operator`` as a subprocess against the emulator."""
 
-    def __init__(self, api: KubeApi, tmp_path: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, api: KubeApi, tmp_path: Path, extra_env: dict[str, str] | None = None, user: str | None = None
+    ) -> None:
+        """``user``: the service account the operator calls the API as (``None``: the test's admin user)."""
         self.api, self.tmp_path = api, tmp_path
-        self.env = api.env | {"KUMO_GATEWAY_PUBLIC_URL": "http://gw.test:8080"} | (extra_env or {})
+        self.env = (
+            (api.env_as(user) if user else api.env)
+            | {"KUMO_GATEWAY_PUBLIC_URL": "http://gw.test:8080"}
+            | (extra_env or {})
+        )
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.args: list[str] = []

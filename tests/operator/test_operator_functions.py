@@ -128,7 +128,7 @@ def test_restart_changes_nothing_and_drift_is_reverted(kube_api: KubeApi, operat
 
 def test_invalid_spec_is_reported(kube_api: KubeApi, operator: OperatorProcess) -> None:
     operator.start()
-    # maxInstances < minInstances passes the schema (the rule is CEL, not evaluated here) but not the model
+    # a reserved variable name passes the CRD's schema and CEL rules (the API server stores it) but not the model
     body = {
         "apiVersion": "kumo.dev/v1alpha1",
         "kind": "Function",
@@ -137,14 +137,14 @@ def test_invalid_spec_is_reported(kube_api: KubeApi, operator: OperatorProcess) 
             "runtime": "python3.12",
             "handler": "app.handler",
             "code": {"inline": {"app.py": "x = 1\n"}},
-            "scaling": {"minInstances": 5, "maxInstances": 2},
+            "environment": {"AWS_DEFAULT_REGION": "eu-west-1"},
         },
     }
     kube_api.create(f"{NS}/functions", body)
     fn = when_ready(kube_api, f"{NS}/functions/bad", "False")
     condition = fn["status"]["conditions"][0]
     assert condition["reason"] == "InvalidSpec"
-    assert "spec.scaling.maxInstances" in condition["message"]
+    assert "spec.environment" in condition["message"] and "reserved" in condition["message"]
     events = wait_for(
         lambda: [e for e in kube_api.list(f"{CORE}/events") if e.get("reason") == "InvalidSpec"], what="event"
     )

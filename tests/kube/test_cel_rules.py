@@ -1,0 +1,227 @@
+"""The CRDs' CEL rules (``x-kubernetes-validations``) evaluated by the emulator: every rule compiles and
+runs; for every rule a manifest the OpenAPI schema accepts is refused by ``kubectl apply`` with the
+rule's message (422 Invalid), and valid manifests are accepted."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import cel_validation
+import crd_schema
+import pytest
+import yaml
+from celpy import celtypes
+from cluster import REPO, KubeApi
+
+CRDS = REPO / "charts" / "kumo" / "crds"
+NS = "/apis/kumo.dev/v1alpha1/namespaces/default"
+MI = 2**20
+
+
+def schema_of(plural: str) -> dict[str, Any]:
+    crd = yaml.safe_load((CRDS / f"{plural}.kumo.dev.yaml").read_text())
+    return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+
+
+FUNCTION = yaml.safe_load((REPO / "examples" / "hello" / "function.yaml").read_text())
+API = yaml.safe_load((REPO / "examples" / "hello" / "api.yaml").read_text())
+TABLE = {
+    "apiVersion": "kumo.dev/v1alpha1",
+    "kind": "Table",
+    "metadata": {"name": "orders"},
+    "spec": {"partitionKey": {"name": "pk", "type": "S"}, "sortKey": {"name": "sk", "type": "N"}},
+}
+BASES = {"functions": FUNCTION, "tables": TABLE, "apis": API}
+THROUGHPUT = {"readCapacityUnits": 5, "writeCapacityUnits": 5}
+
+#: (plural, field path, changes merged into the valid base, expected rule message)
+REJECTED = [
+    (
+        "functions",
+        "<nil>",
+        {"metadata": {"name": "hello.world"}},
+        "metadata.name must be a DNS-1123 label of at most 63 characters",
+    ),
+    (
+        "functions",
+        "<nil>",
+        {"metadata": {"name": "a" * 64}},
+        "metadata.name must be a DNS-1123 label of at most 63 characters",
+    ),
+    ("functions", "spec.memory", {"spec": {"memory": "64Mi"}}, "must be at least 128Mi"),
+    ("functions", "spec.memory", {"spec": {"memory": "11Gi"}}, "must be at most 10240Mi"),
+    ("functions", "spec.ephemeralStorage", {"spec": {"ephemeralStorage": "256Mi"}}, "must be at least 512Mi"),
+    ("functions", "spec.ephemeralStorage", {"spec": {"ephemeralStorage": "10241Mi"}}, "must be at most 10240Mi"),
+    ("functions", "spec.timeout", {"spec": {"timeout": "500ms"}}, "must be at least 1s"),
+    ("functions", "spec.timeout", {"spec": {"timeout": "15m1s"}}, "must be at most 900s"),
+    ("functions", "spec.timeout", {"spec": {"timeout": "1500ms"}}, "must be a whole number of seconds"),
+    (
+        "functions",
+        "spec.async.maximumEventAge",
+        {"spec": {"async": {"maximumEventAge": "59s"}}},
+        "must be at least 60s",
+    ),
+    (
+        "functions",
+        "spec.async.maximumEventAge",
+        {"spec": {"async": {"maximumEventAge": "6h1s"}}},
+        "must be at most 21600s",
+    ),
+    (
+        "functions",
+        "spec.async.maximumEventAge",
+        {"spec": {"async": {"maximumEventAge": "90500ms"}}},
+        "must be a whole number of seconds",
+    ),
+    ("functions", "spec.scaling.idleTimeout", {"spec": {"scaling": {"idleTimeout": "0s"}}}, "must be greater than 0s"),
+    (
+        "functions",
+        "spec.scaling",
+        {"spec": {"scaling": {"minInstances": 5, "maxInstances": 2}}},
+        "maxInstances must be at least minInstances",
+    ),
+    (
+        "functions",
+        "spec.scaling",
+        {"spec": {"scaling": {"minInstances": 11, "maxInstances": None}}},
+        "maxInstances must be at least minInstances",
+    ),
+    (
+        "functions",
+        "spec.code",
+        {"spec": {"code": {"image": "example/hello:1"}}},
+        "exactly one of inline, configMap or image is required",
+    ),
+    ("tables", "<nil>", {"metadata": {"name": "ab"}}, "metadata.name must be a DNS-1123 label of 3 to 63 characters"),
+    ("tables", "spec", {"spec": {"sortKey": {"name": "pk"}}}, "sortKey.name must differ from partitionKey.name"),
+    (
+        "tables",
+        "spec",
+        {"spec": {"billingMode": "PROVISIONED"}},
+        "provisionedThroughput is required with billingMode PROVISIONED and not allowed otherwise",
+    ),
+    (
+        "tables",
+        "spec",
+        {"spec": {"provisionedThroughput": THROUGHPUT}},
+        "provisionedThroughput is required with billingMode PROVISIONED and not allowed otherwise",
+    ),
+    (
+        "apis",
+        "<nil>",
+        {"metadata": {"name": "hello.v2"}},
+        "metadata.name must be a DNS-1123 label of at most 63 characters",
+    ),
+]
+ACCEPTED = [
+    ("functions", {}),
+    (
+        "functions",
+        {"spec": {"memory": "10Gi", "ephemeralStorage": 512, "timeout": "15m", "async": {"maximumEventAge": "1m"}}},
+    ),
+    (
+        "functions",
+        {
+            "spec": {
+                "memory": 10240,
+                "timeout": 900,
+                "scaling": {"minInstances": 3, "maxInstances": 3, "idleTimeout": "1µs"},
+            }
+        },
+    ),
+    ("functions", {"metadata": {"name": "a" * 63}, "spec": {"code": {"inline": None, "image": "example/hello:1"}}}),
+    ("tables", {"spec": {"billingMode": "PROVISIONED", "provisionedThroughput": THROUGHPUT}}),
+    ("tables", {"metadata": {"name": "abc"}, "spec": {"sortKey": None}}),
+    ("apis", {}),
+]
+
+
+def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch (None deletes) applied to a copy of ``base``."""
+    out = copy.deepcopy(base)
+    for key, value in changes.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+@pytest.fixture
+def kube_crds() -> Path:
+    return CRDS
+
+
+def test_every_rule_compiles_and_runs_with_both_outcomes() -> None:
+    """Each rule runs on a value it accepts and on one it refuses (taken from the cases below)."""
+    for plural in BASES:
+        for path, entry in cel_validation.rules(schema_of(plural)):
+            program = cel_validation.program(entry["rule"])  # raises CelRuleError if it does not compile
+            assert program is not None
+            cases = [c for c in REJECTED if c[:2] == (plural, path) and c[3] == entry["message"]]
+            assert cases, f"no manifest exercises {plural} {path}: {entry['message']}"
+
+
+def test_go_durations_and_quantities() -> None:
+    assert cel_validation.go_duration("1h30m") == celtypes.DurationType(seconds=5400)
+    assert cel_validation.go_duration("1.5s") == celtypes.DurationType(seconds=1, nanos=500_000_000)
+    assert cel_validation.go_duration("2µs") == cel_validation.go_duration("2μs") == celtypes.DurationType(0, 2000)
+    with pytest.raises(cel_validation.CelRuleError):
+        cel_validation.go_duration("5")
+    assert cel_validation.Quantity("512Mi").value == 512 * MI
+    assert cel_validation.Quantity("0.5Gi").value == 512 * MI
+    assert cel_validation.Quantity("1e3").value == cel_validation.Quantity("1k").value == 1000
+    assert cel_validation.Quantity("100m").value * 10 == 1
+    rule = "quantity(self).compareTo(quantity('512Mi'))"
+    assert [cel_validation.evaluate(rule, v) for v in ("511Mi", "0.5Gi", "1G")] == [-1, 0, 1]
+    assert isinstance(cel_validation.evaluate(rule, "12 parsecs"), Exception)  # not a quantity: an error
+
+
+@pytest.mark.parametrize(("plural", "field", "changes", "message"), REJECTED, ids=[c[3][:40] for c in REJECTED])
+def test_manifest_refused_only_by_cel(
+    kube_api: KubeApi, plural: str, field: str, changes: dict[str, Any], message: str
+) -> None:
+    obj = merged(BASES[plural], changes)
+    schema = schema_of(plural)
+    assert crd_schema.validate(obj, schema) == [], "the OpenAPI schema alone must accept this manifest"
+    result = kube_api.kubectl("apply", "-f", "-", input=json.dumps(obj))
+    assert result.returncode != 0
+    name = obj["metadata"]["name"]
+    assert f'The {obj["kind"]} "{name}" is invalid' in result.stderr, result.stderr
+    assert f"{field}: Invalid value: " in result.stderr and message in result.stderr, result.stderr
+    response = kube_api.request("POST", f"{NS}/{plural}", json=obj)
+    status = response.json()
+    assert (response.status_code, status["kind"], status["reason"]) == (422, "Status", "Invalid")
+    assert {"reason": "FieldValueInvalid", "field": field} in [
+        {k: c[k] for k in ("reason", "field")} for c in status["details"]["causes"] if message in c["message"]
+    ]
+    assert kube_api.request("GET", f"{NS}/{plural}/{name}").status_code == 404
+
+
+@pytest.mark.parametrize(("plural", "changes"), ACCEPTED)
+def test_valid_manifest_accepted(kube_api: KubeApi, plural: str, changes: dict[str, Any]) -> None:
+    obj = merged(BASES[plural], changes)
+    result = kube_api.kubectl("apply", "-f", "-", input=json.dumps(obj))
+    assert result.returncode == 0, result.stderr
+    assert kube_api.get(f"{NS}/{plural}/{obj['metadata']['name']}")["spec"]
+
+
+def test_update_is_checked_and_unchanged_values_are_ratcheted(kube_api: KubeApi) -> None:
+    assert kube_api.kubectl("apply", "-f", "-", input=json.dumps(FUNCTION)).returncode == 0
+    refused = kube_api.request(
+        "PATCH",
+        f"{NS}/functions/hello",
+        json={"spec": {"memory": "64Mi"}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert refused.status_code == 422 and "must be at least 128Mi" in refused.json()["message"]
+    # a status write leaves spec unchanged: its rules are not re-run (CRD validation ratcheting)
+    schema = schema_of("functions")
+    stored = merged(FUNCTION, {"spec": {"memory": "64Mi"}})
+    assert cel_validation.validate(merged(stored, {"status": {"version": "v1"}}), schema, stored) == []
+    assert cel_validation.validate(stored, schema) != []
