@@ -91,7 +91,7 @@ def test_delete_removes_children(kube_api: KubeApi, operator: OperatorProcess) -
     assert kube_api.kubectl("apply", "-f", str(HELLO / "function.yaml")).returncode == 0
     version = when_ready(kube_api, f"{NS}/functions/hello")["status"]["version"]
     names = {kind: set(found) for kind, found in children(kube_api).items()}
-    assert names == dict.fromkeys(("Deployment", "Service", "ConfigMap"), {f"hello-{version}"})
+    assert names == {key: {f"hello-{version}"} for key in ("Deployment", "Service", "ConfigMap")}
     assert kube_api.request("DELETE", f"{NS}/functions/hello").status_code == 200
     wait_for(lambda: not any(children(kube_api).values()), what="children garbage-collected")
 
