@@ -6,11 +6,11 @@ from typing import Any
 
 import kopf
 
+from kumo.kube.client import KubeError, collection_path, object_path
 from kumo.kube.names import GROUP
 from kumo.models import Api
 from kumo_operator.api_status import api_state
 from kumo_operator.conditions import now_rfc3339, ready_status, status_changes
-from kumo_operator.kube import KubeError, collection_path, object_path
 from kumo_operator.specs import InvalidSpec, parse_body
 from kumo_operator.state import OperatorState, plain, state_of
 
@@ -33,39 +33,39 @@ def desired_api_status(state: OperatorState, api: dict[str, Any], functions: set
     return status_changes(status, desired), False
 
 
-def function_names(state: OperatorState, namespace: str) -> set[str]:
-    return {fn["metadata"]["name"] for fn in state.kube.list(collection_path("Function", namespace))}
+async def function_names(state: OperatorState, namespace: str) -> set[str]:
+    return {fn["metadata"]["name"] for fn in await state.kube.list(collection_path("Function", namespace))}
 
 
-def refresh_api(state: OperatorState, api: dict[str, Any], functions: set[str] | None = None) -> dict[str, Any]:
+async def refresh_api(state: OperatorState, api: dict[str, Any], functions: set[str] | None = None) -> dict[str, Any]:
     """Write the Api's status if it changed (used when a Function comes or goes); returns the changes."""
     meta = api["metadata"]
     if functions is None:
-        functions = function_names(state, meta["namespace"])
+        functions = await function_names(state, meta["namespace"])
     changes, _ = desired_api_status(state, api, functions)
     if changes:
         try:
-            state.kube.patch(object_path("Api", meta["namespace"], meta["name"], "status"), {"status": changes})
+            await state.kube.patch(object_path("Api", meta["namespace"], meta["name"], "status"), {"status": changes})
         except KubeError as exc:
             if exc.status != 409:
                 raise
     return changes
 
 
-def refresh_namespace(state: OperatorState, namespace: str) -> None:
+async def refresh_namespace(state: OperatorState, namespace: str) -> None:
     """Re-check every Api in ``namespace`` against the Functions that exist now."""
-    functions = function_names(state, namespace)
-    for api in state.kube.list(collection_path("Api", namespace)):
-        refresh_api(state, api, functions)
+    functions = await function_names(state, namespace)
+    for api in await state.kube.list(collection_path("Api", namespace)):
+        await refresh_api(state, api, functions)
 
 
 @kopf.on.resume(GROUP, VERSION, "apis")
 @kopf.on.create(GROUP, VERSION, "apis")
 @kopf.on.update(GROUP, VERSION, "apis")
-def api_changed(body: Any, patch: kopf.Patch, memo: Any, **_: Any) -> None:
+async def api_changed(body: Any, patch: kopf.Patch, memo: Any, **_: Any) -> None:
     state = state_of(memo)
     api = plain(body)
-    changes, invalid = desired_api_status(state, api, function_names(state, api["metadata"]["namespace"]))
+    changes, invalid = desired_api_status(state, api, await function_names(state, api["metadata"]["namespace"]))
     for key, value in changes.items():
         patch.status[key] = value
     if invalid:

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kumo_operator.kube import Kube, KubeError, collection_path, object_path
+from kumo.kube.client import KubeClient, KubeError, collection_path, object_path
 
 #: Per kind: paths (tuples of keys) written only when the object is created.
 CREATE_ONLY: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -58,21 +58,21 @@ def drift_patch(desired: Mapping[str, Any], actual: Mapping[str, Any]) -> dict[s
     return {"metadata": wanted_meta, **managed}
 
 
-def ensure(kube: Kube, desired: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+async def ensure(kube: KubeClient, desired: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """Create or correct one object; returns ``("created"|"patched"|"unchanged", object)``."""
     kind, meta = desired["kind"], desired["metadata"]
     path = object_path(kind, meta["namespace"], meta["name"])
-    actual = kube.get(path)
+    actual = await kube.get(path)
     if actual is None:
         try:
-            return "created", kube.create(collection_path(kind, meta["namespace"]), dict(desired))
+            return "created", await kube.create(collection_path(kind, meta["namespace"]), dict(desired))
         except KubeError as exc:
             if exc.status != 409:
                 raise
-            actual = kube.get(path)
+            actual = await kube.get(path)
             if actual is None:
                 raise
     patch = drift_patch(desired, actual)
     if patch is None:
         return "unchanged", actual
-    return "patched", kube.patch(path, patch) or actual
+    return "patched", await kube.patch(path, patch) or actual

@@ -7,7 +7,6 @@ Deployment's scale subresource, and only when the decision differs from the curr
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
@@ -15,10 +14,10 @@ from typing import Any
 
 import kopf
 
+from kumo.kube.client import KubeError, object_path
 from kumo.kube.names import GROUP, version_child_name
 from kumo.scaling.signals import Load, field_for, read_all
 from kumo_operator.autoscaler import Observation, ScalingWindow, desired_replicas
-from kumo_operator.kube import KubeError, object_path
 from kumo_operator.specs import InvalidSpec, parse_body
 from kumo_operator.state import OperatorState, plain, state_of
 
@@ -62,7 +61,7 @@ async def autoscale_function(state: OperatorState, fn: dict[str, Any], body: Any
         return None
     ns, name = meta["namespace"], meta["name"]
     scale_path = object_path("Deployment", ns, version_child_name(name, version), "scale")
-    scale = await asyncio.to_thread(state.kube.get, scale_path)
+    scale = await state.kube.get(scale_path)
     if scale is None:
         return None
     current = int((scale.get("spec") or {}).get("replicas") or 0)
@@ -88,7 +87,7 @@ async def autoscale_function(state: OperatorState, fn: dict[str, Any], body: Any
     if desired == current:
         return None
     try:
-        await asyncio.to_thread(state.kube.patch, scale_path, {"spec": {"replicas": desired}})
+        await state.kube.patch(scale_path, {"spec": {"replicas": desired}})
     except KubeError as exc:
         log.warning("could not scale %s/%s to %d: %s", ns, name, desired, exc)
         state.last_replicas[key] = current
@@ -108,7 +107,7 @@ async def ready_replicas_changes(state: OperatorState, fn: dict[str, Any]) -> di
         return {}
     meta = fn["metadata"]
     path = object_path("Deployment", meta["namespace"], version_child_name(meta["name"], version))
-    deployment = await asyncio.to_thread(state.kube.get, path)
+    deployment = await state.kube.get(path)
     ready = int(((deployment or {}).get("status") or {}).get("readyReplicas") or 0)
     return {} if status.get("readyReplicas") == ready else {"readyReplicas": ready}
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import kopf
 
+from kumo.kube.client import KubeError, object_path
 from kumo.kube.names import GROUP, MANAGED_BY, MANAGED_BY_LABEL
 from kumo_operator import function_handlers, table_handlers
-from kumo_operator.kube import KubeError, object_path
 from kumo_operator.state import OperatorState, state_of
 
 MANAGED = {MANAGED_BY_LABEL: MANAGED_BY}
@@ -22,49 +22,49 @@ def owner_of(child: Any) -> tuple[str, str] | None:
     return None
 
 
-def reconcile_owner(state: OperatorState, namespace: str, kind: str, name: str) -> None:
-    owner = state.kube.get(object_path(kind, namespace, name))
+async def reconcile_owner(state: OperatorState, namespace: str, kind: str, name: str) -> None:
+    owner = await state.kube.get(object_path(kind, namespace, name))
     if owner is None or owner["metadata"].get("deletionTimestamp"):
         return
     if kind == "Function":
-        changes, events = function_handlers.reconcile_function(state, owner)
+        changes, events = await function_handlers.reconcile_function(state, owner)
         if events:
             function_handlers.post_events(owner, events)
     elif kind == "Table":
-        changes, _ = table_handlers.reconcile_table(state, owner)
+        changes, _ = await table_handlers.reconcile_table(state, owner)
     else:
         return
     if changes:
         try:
-            state.kube.patch(object_path(kind, namespace, name, "status"), {"status": changes})
+            await state.kube.patch(object_path(kind, namespace, name, "status"), {"status": changes})
         except KubeError as exc:
             if exc.status != 409:
                 raise
 
 
-def _child_event(event: dict[str, Any], body: Any, memo: Any) -> None:
+async def _child_event(event: dict[str, Any], body: Any, memo: Any) -> None:
     if event.get("type") not in ("MODIFIED", "DELETED"):
         return
     owner = owner_of(body)
     if owner is not None:
-        reconcile_owner(state_of(memo), body["metadata"]["namespace"], *owner)
+        await reconcile_owner(state_of(memo), body["metadata"]["namespace"], *owner)
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=MANAGED)
-def deployment_event(event: dict[str, Any], body: Any, memo: Any, **_: Any) -> None:
-    _child_event(event, body, memo)
+async def deployment_event(event: dict[str, Any], body: Any, memo: Any, **_: Any) -> None:
+    await _child_event(event, body, memo)
 
 
 @kopf.on.event("apps", "v1", "statefulsets", labels=MANAGED)
-def stateful_set_event(event: dict[str, Any], body: Any, memo: Any, **_: Any) -> None:
-    _child_event(event, body, memo)
+async def stateful_set_event(event: dict[str, Any], body: Any, memo: Any, **_: Any) -> None:
+    await _child_event(event, body, memo)
 
 
 @kopf.on.event("", "v1", "services", labels=MANAGED)
-def service_event(event: dict[str, Any], body: Any, memo: Any, **_: Any) -> None:
-    _child_event(event, body, memo)
+async def service_event(event: dict[str, Any], body: Any, memo: Any, **_: Any) -> None:
+    await _child_event(event, body, memo)
 
 
 @kopf.on.event("", "v1", "configmaps", labels=MANAGED)
-def config_map_event(event: dict[str, Any], body: Any, memo: Any, **_: Any) -> None:
-    _child_event(event, body, memo)
+async def config_map_event(event: dict[str, Any], body: Any, memo: Any, **_: Any) -> None:
+    await _child_event(event, body, memo)

@@ -7,13 +7,13 @@ from typing import Any
 
 import kopf
 
+from kumo.kube.client import KubeClient, collection_path, object_path
 from kumo.kube.names import FUNCTION_LABEL, GROUP, VERSION_LABEL
 from kumo.models import Function
 from kumo_operator import api_handlers
 from kumo_operator.apply import ensure
 from kumo_operator.conditions import now_rfc3339, ready_status, status_changes
 from kumo_operator.function_resources import build_function_version
-from kumo_operator.kube import Kube, collection_path, object_path
 from kumo_operator.specs import InvalidSpec, parse_body
 from kumo_operator.state import OperatorState, plain, state_of
 
@@ -30,21 +30,21 @@ def _owned_by(obj: dict[str, Any], uid: str) -> bool:
     return any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or [])
 
 
-def remove_old_versions(kube: Kube, fn: dict[str, Any], keep: str) -> list[str]:
+async def remove_old_versions(kube: KubeClient, fn: dict[str, Any], keep: str) -> list[str]:
     """Delete this Function's Deployments, Services and ConfigMaps of other versions."""
     meta = fn["metadata"]
     selector = f"{FUNCTION_LABEL}={meta['name']},{VERSION_LABEL},{VERSION_LABEL}!={keep}"
     removed = []
     for kind in ("Deployment", "Service", "ConfigMap"):
-        for obj in kube.list(collection_path(kind, meta["namespace"]), selector):
-            if _owned_by(obj, meta["uid"]) and kube.delete(
+        for obj in await kube.list(collection_path(kind, meta["namespace"]), selector):
+            if _owned_by(obj, meta["uid"]) and await kube.delete(
                 object_path(kind, meta["namespace"], obj["metadata"]["name"])
             ):
                 removed.append(f"{kind}/{obj['metadata']['name']}")
     return removed
 
 
-def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[dict[str, Any], list[Event]]:
+async def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[dict[str, Any], list[Event]]:
     """Bring one Function's children in line; return (status fields to change, events to post)."""
     kube, config = state.kube, state.config
     meta, status = fn["metadata"], fn.get("status") or {}
@@ -62,16 +62,16 @@ def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[dict[s
     spec = model.spec
     code_files = None
     if spec.code.config_map is not None:
-        source = kube.get(object_path("ConfigMap", meta["namespace"], spec.code.config_map.name))
+        source = await kube.get(object_path("ConfigMap", meta["namespace"], spec.code.config_map.name))
         if source is None:
             message = f"ConfigMap {spec.code.config_map.name!r} (spec.code.configMap) not found"
             desired = ready_status(status, generation, False, "ConfigMapNotFound", message, now)
             return status_changes(status, desired), events
         code_files = dict(source.get("data") or {})
     built = build_function_version(fn, spec, config, code_files=code_files)
-    results = {obj["kind"]: ensure(kube, obj) for obj in built.children}
+    results = {obj["kind"]: await ensure(kube, obj) for obj in built.children}
     deployment = results["Deployment"][1]
-    removed = remove_old_versions(kube, fn, built.version)
+    removed = await remove_old_versions(kube, fn, built.version)
     previous = status.get("version")
     if previous and previous != built.version:
         events.append(("Normal", "VersionRolled", f"version {previous} -> {built.version}"))
@@ -97,16 +97,16 @@ def post_events(body: Any, events: list[Event]) -> None:
 @kopf.on.resume(GROUP, VERSION, "functions")
 @kopf.on.create(GROUP, VERSION, "functions")
 @kopf.on.update(GROUP, VERSION, "functions")
-def function_changed(body: Any, patch: kopf.Patch, memo: Any, **_: Any) -> None:
+async def function_changed(body: Any, patch: kopf.Patch, memo: Any, **_: Any) -> None:
     """Create/update/resume: converge the children; write status only where it differs."""
-    changes, events = reconcile_function(state_of(memo), plain(body))
+    changes, events = await reconcile_function(state_of(memo), plain(body))
     for key, value in changes.items():
         patch.status[key] = value
     post_events(body, events)
 
 
 @kopf.on.event(GROUP, VERSION, "functions")
-def function_seen(event: dict[str, Any], body: Any, memo: Any, **_: Any) -> None:
+async def function_seen(event: dict[str, Any], body: Any, memo: Any, **_: Any) -> None:
     """A Function appeared or disappeared: re-check the Apis of its namespace."""
     if event.get("type") in (None, "ADDED", "DELETED"):
-        api_handlers.refresh_namespace(state_of(memo), body["metadata"]["namespace"])
+        await api_handlers.refresh_namespace(state_of(memo), body["metadata"]["namespace"])

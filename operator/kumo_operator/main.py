@@ -10,10 +10,11 @@ from typing import Any
 
 import kopf
 
+from kumo.kube.client import KubeClient
+from kumo.kube.config import load_configuration
 from kumo_operator import api_handlers, autoscale_timer, child_handlers, function_handlers, table_handlers
 from kumo_operator.config import OperatorConfig, OperatorConfigError, config_from_env
-from kumo_operator.kube import Kube
-from kumo_operator.state import OperatorState
+from kumo_operator.state import OperatorState, state_of
 
 HANDLER_MODULES = (function_handlers, api_handlers, table_handlers, child_handlers, autoscale_timer)
 
@@ -24,6 +25,22 @@ def _configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.networking.request_timeout = 30
+
+
+@kopf.on.startup()
+async def connect(memo: Any, **_: Any) -> None:
+    """Open the API client in kopf's event loop (the one every handler awaits it in)."""
+    state = state_of(memo)
+    if state.client is None:
+        state.client = KubeClient(state.kube_configuration)
+
+
+@kopf.on.cleanup()
+async def disconnect(memo: Any, **_: Any) -> None:
+    state = state_of(memo)
+    if state.client is not None:
+        await state.client.aclose()
+        state.client = None
 
 
 def run_operator(
@@ -51,25 +68,22 @@ def run_operator(
     if redis_url:
         settings = dataclasses.replace(settings, redis_url=redis_url)
     assert all(HANDLER_MODULES)  # imported for their kopf registrations
-    state = OperatorState(config=settings, kube=Kube())
+    state = OperatorState(config=settings, kube_configuration=load_configuration())
     kopf_settings = kopf.OperatorSettings()
     # A namespaced install's RBAC is a Role in its namespace only (the chart grants list/watch on
     # namespaces and CRDs to cluster-wide installs alone): kopf must not observe those, else it retries
     # the 403s for minutes before serving anything. Resources are then discovered once, at startup.
     kopf_settings.scanning.disabled = namespace is not None
-    try:
-        kopf.run(
-            settings=kopf_settings,
-            standalone=standalone,
-            clusterwide=namespace is None,
-            namespaces=[namespace] if namespace else (),
-            liveness_endpoint=liveness_endpoint,
-            memo=kopf.Memo(state=state),
-            stop_flag=stop_flag,
-            ready_flag=ready_flag,
-        )
-    finally:
-        state.kube.close()
+    kopf.run(
+        settings=kopf_settings,
+        standalone=standalone,
+        clusterwide=namespace is None,
+        namespaces=[namespace] if namespace else (),
+        liveness_endpoint=liveness_endpoint,
+        memo=kopf.Memo(state=state),
+        stop_flag=stop_flag,
+        ready_flag=ready_flag,
+    )
     return 0
 
 

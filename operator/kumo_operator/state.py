@@ -6,15 +6,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubernetes.client import Configuration
+
+from kumo.kube.client import KubeClient
 from kumo_operator.autoscaler import ScalingWindow
 from kumo_operator.config import OperatorConfig
-from kumo_operator.kube import Kube
 
 
 @dataclass
 class OperatorState:
     config: OperatorConfig
-    kube: Kube
+    #: API server and credentials (loaded before kopf starts, so bad credentials fail at once).
+    kube_configuration: Configuration | None = None
+    #: The API client; opened in kopf's event loop by :func:`kumo_operator.main.connect`, closed at cleanup.
+    client: KubeClient | None = None
     #: (namespace, function, version) -> observations.
     windows: dict[tuple[str, str, str], ScalingWindow] = field(default_factory=dict)
     #: (namespace, function, version) -> replicas the autoscaler last saw or set.
@@ -22,6 +27,12 @@ class OperatorState:
     redis: Any = None
     #: (read time, loads by field) shared by every Function's timer within one interval.
     loads_cache: tuple[float, dict[str, list[Any]]] | None = None
+
+    @property
+    def kube(self) -> KubeClient:
+        if self.client is None:
+            raise RuntimeError("the Kubernetes client is not open (the operator's startup handler opens it)")
+        return self.client
 
 
 def state_of(memo: Any) -> OperatorState:

@@ -6,11 +6,11 @@ from typing import Any
 
 import kopf
 
+from kumo.kube.client import object_path
 from kumo.kube.names import GROUP, table_child_name
 from kumo.models import Table
 from kumo_operator.apply import ensure
 from kumo_operator.conditions import now_rfc3339, ready_status, status_changes
-from kumo_operator.kube import object_path
 from kumo_operator.specs import InvalidSpec, parse_body
 from kumo_operator.state import OperatorState, plain, state_of
 from kumo_operator.table_resources import build_table
@@ -37,7 +37,7 @@ def table_status(table: dict[str, Any], model: Table, stateful_set: dict[str, An
     return status_changes(status, desired | {"readyPartitions": ready})
 
 
-def reconcile_table(state: OperatorState, table: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+async def reconcile_table(state: OperatorState, table: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """Converge the children; return (status changes, warning message for an invalid spec)."""
     status, meta = table.get("status") or {}, table["metadata"]
     try:
@@ -50,7 +50,7 @@ def reconcile_table(state: OperatorState, table: dict[str, Any]) -> tuple[dict[s
     built = build_table(table, model.spec, state.config)
     stateful_set = None
     for child in built.children:
-        _, obj = ensure(state.kube, child)
+        _, obj = await ensure(state.kube, child)
         if child["kind"] == "StatefulSet":
             stateful_set = obj
     return table_status(table, model, stateful_set), None
@@ -59,8 +59,8 @@ def reconcile_table(state: OperatorState, table: dict[str, Any]) -> tuple[dict[s
 @kopf.on.resume(GROUP, VERSION, "tables")
 @kopf.on.create(GROUP, VERSION, "tables")
 @kopf.on.update(GROUP, VERSION, "tables")
-def table_changed(body: Any, patch: kopf.Patch, memo: Any, **_: Any) -> None:
-    changes, warning = reconcile_table(state_of(memo), plain(body))
+async def table_changed(body: Any, patch: kopf.Patch, memo: Any, **_: Any) -> None:
+    changes, warning = await reconcile_table(state_of(memo), plain(body))
     for key, value in changes.items():
         patch.status[key] = value
     if warning:
@@ -68,7 +68,7 @@ def table_changed(body: Any, patch: kopf.Patch, memo: Any, **_: Any) -> None:
 
 
 @kopf.timer(GROUP, VERSION, "tables", interval=STATUS_INTERVAL_S, idle=STATUS_INTERVAL_S)
-def table_readiness(body: Any, patch: kopf.Patch, memo: Any, **_: Any) -> None:
+async def table_readiness(body: Any, patch: kopf.Patch, memo: Any, **_: Any) -> None:
     """Follow the StatefulSet's ready pods into the Table's status."""
     state, table = state_of(memo), plain(body)
     try:
@@ -76,6 +76,6 @@ def table_readiness(body: Any, patch: kopf.Patch, memo: Any, **_: Any) -> None:
     except InvalidSpec:
         return
     meta = table["metadata"]
-    stateful_set = state.kube.get(object_path("StatefulSet", meta["namespace"], table_child_name(meta["name"])))
+    stateful_set = await state.kube.get(object_path("StatefulSet", meta["namespace"], table_child_name(meta["name"])))
     for key, value in table_status(table, model, stateful_set).items():
         patch.status[key] = value

@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,15 @@ class KubeApi:
         path = self.workdir / f"kubeconfig-{user.replace(':', '_')}"
         write_kubeconfig(path, self.url, token)
         return self.env | {"KUBECONFIG": str(path)}
+
+    def in_loop(self, fn: Callable[[], Any], timeout_s: float = 10.0) -> Any:
+        """Run ``fn`` in the emulator's event loop (atomically with respect to its requests); its result."""
+        assert self._loop is not None
+
+        async def call() -> Any:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(timeout_s)
 
     # --- clients -----------------------------------------------------------------
     def kubectl(self, *args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:

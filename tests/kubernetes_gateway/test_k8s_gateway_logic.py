@@ -92,12 +92,12 @@ class CountingScaler:
     def __init__(self, replicas: int = 0) -> None:
         self.replicas, self.gets, self.sets = replicas, 0, []
 
-    async def get_replicas(self, namespace: str, deployment: str) -> int | None:
+    async def get_scale(self, namespace: str, deployment: str) -> int | None:
         self.gets += 1
         await asyncio.sleep(0.01)
         return self.replicas
 
-    async def set_replicas(self, namespace: str, deployment: str, replicas: int) -> None:
+    async def set_scale(self, namespace: str, deployment: str, replicas: int) -> None:
         await asyncio.sleep(0.01)
         self.sets.append(replicas)
         self.replicas = replicas

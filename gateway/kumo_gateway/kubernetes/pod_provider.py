@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from kumo.catalog import Catalog
+from kumo.kube.client import KubeClient, collection_path
 from kumo.runtime.invocation import Invocation, InvocationResult
 from kumo_gateway.kubernetes.endpoints import Endpoint, EndpointIndex
 from kumo_gateway.kubernetes.forward import EndpointBusy, EndpointUnreachable, Forwarder, ForwardFailed
@@ -22,7 +23,6 @@ from kumo_gateway.kubernetes.instances import EndpointSlots, QueueFull, WaitTime
 from kumo_gateway.kubernetes.load_reporter import LoadReporter, LoadTracker
 from kumo_gateway.kubernetes.resources import FunctionVersion, served_api, served_function
 from kumo_gateway.kubernetes.waker import DeploymentMissing, Waker
-from kumo_gateway.kubernetes.watch import KubeClient, KubeScaler, collection_path
 from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, TooManyRequests
 
 log = logging.getLogger("kumo.gateway.kubernetes")
@@ -105,13 +105,13 @@ class KubernetesProvider:
         """Start the watches and wait (bounded) for their first lists; start load reports."""
         if self.kube is None:
             self.kube = KubeClient()
-        self.waker = Waker(KubeScaler(self.kube))
+        self.waker = Waker(self.kube)
         await self.forwarder.start()
         ns = self.namespace
         watches = [
-            (collection_path("kumo.dev/v1alpha1", "functions", ns), self._reset_functions, self._on_function),
-            (collection_path("kumo.dev/v1alpha1", "apis", ns), self._reset_apis, self._on_api),
-            (collection_path("discovery.k8s.io/v1", "endpointslices", ns), self._reset_slices, self._on_slice),
+            (collection_path("Function", ns), self._reset_functions, self._on_function),
+            (collection_path("Api", ns), self._reset_apis, self._on_api),
+            (collection_path("EndpointSlice", ns), self._reset_slices, self._on_slice),
         ]
         synced = []
         for path, on_reset, on_event in watches:

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-from kubernetes import config as kube_config
 from kubernetes.client import Configuration
 
+from kumo.kube.client import KubeClient, collection_path
+from kumo.kube.config import load_configuration
 from kumo_gateway.dynamodb import descriptions
 from kumo_gateway.dynamodb.json_protocol import require_table_name
 from kumo_gateway.dynamodb.table_directory import TableRoute
@@ -35,21 +33,8 @@ from kumo_tablestore.partition_client import PartitionClient, PartitionRefused
 
 log = logging.getLogger("kumo.gateway.tables")
 
-TABLES_PATH = "/apis/kumo.dev/v1alpha1/namespaces/{namespace}/tables"
 _RETRY_S = 0.25
-_MAX_BACKOFF_S = 5.0
-_WATCH_TIMEOUT_S = 300
 _PARTITION_TIMEOUT_S = 5.0
-
-
-def load_configuration() -> Configuration:
-    """In-cluster service-account credentials when running in a pod, else the kubeconfig."""
-    configuration = Configuration()
-    try:
-        kube_config.load_incluster_config(client_configuration=configuration)
-    except kube_config.ConfigException:
-        kube_config.load_kube_config(client_configuration=configuration, persist_config=False)
-    return configuration
 
 
 @dataclass
@@ -82,7 +67,7 @@ class KubernetesTables:
         self.endpoint_template = endpoint_template
         self.resync_interval_s = resync_interval_s
         self.tables: dict[str, ClusterTable] = {}
-        self._kube: httpx.AsyncClient | None = None
+        self._kube: KubeClient | None = None
         self._partitions: PartitionClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
@@ -94,9 +79,7 @@ class KubernetesTables:
         """Connect and start watching; tables become ACTIVE in the background as partitions answer."""
         c = self.configuration or await asyncio.to_thread(load_configuration)
         self.configuration = c
-        verify: Any = c.ssl_ca_cert or c.verify_ssl
-        cert = (c.cert_file, c.key_file) if c.cert_file else None
-        self._kube = httpx.AsyncClient(base_url=c.host, verify=verify, cert=cert, timeout=30)
+        self._kube = KubeClient(c)
         self._partitions = PartitionClient(connections_per_partition=1, timeout_s=_PARTITION_TIMEOUT_S)
         self._wake = asyncio.Event()
         self._listed = asyncio.Event()
@@ -182,77 +165,24 @@ class KubernetesTables:
         if self.tables.pop(name, None) is not None:
             log.info("table %s: Table resource deleted", name)
 
-    def _headers(self) -> dict[str, str]:
-        assert self.configuration is not None
-        c = self.configuration
-        token = c.get_api_key_with_prefix("authorization") or c.get_api_key_with_prefix("BearerToken")
-        headers = {"Accept": "application/json"}
-        if token:
-            headers["Authorization"] = token
-        return headers
-
-    async def _relist(self) -> str:
-        assert self._kube is not None
-        response = await self._kube.get(TABLES_PATH.format(namespace=self.namespace), headers=self._headers())
-        response.raise_for_status()
-        body = response.json()
-        items = body.get("items") or []
+    def _reset(self, items: list[dict[str, Any]]) -> None:
         for obj in items:
             self._apply(obj)
         present = {(o.get("metadata") or {}).get("name") for o in items}
         for name in [n for n in self.tables if n not in present]:
             self._remove(name)
-        self._listed.set()
-        return str((body.get("metadata") or {}).get("resourceVersion") or "")
 
-    async def _events(self, resource_version: str) -> AsyncIterator[dict[str, Any]]:
-        assert self._kube is not None
-        params = {
-            "watch": "true",
-            "allowWatchBookmarks": "true",
-            "resourceVersion": resource_version,
-            "timeoutSeconds": str(_WATCH_TIMEOUT_S),
-        }
-        timeout = httpx.Timeout(30, read=_WATCH_TIMEOUT_S + 30)
-        async with self._kube.stream(
-            "GET",
-            TABLES_PATH.format(namespace=self.namespace),
-            params=params,
-            headers=self._headers(),
-            timeout=timeout,
-        ) as response:
-            response.raise_for_status()
-            async for line in response.aiter_lines():
-                if line.strip():
-                    yield json.loads(line)
+    def _on_event(self, kind: str, obj: dict[str, Any]) -> None:
+        if kind == "DELETED":
+            self._remove((obj.get("metadata") or {}).get("name", ""))
+        else:
+            self._apply(obj)
 
     async def _watch_loop(self) -> None:
-        backoff = _RETRY_S
-        while True:
-            try:
-                resource_version = await self._relist()
-                backoff = _RETRY_S
-                while resource_version:
-                    resource_version = await self._watch(resource_version)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # API server away or restarting: relist after a pause
-                log.warning("watching Table resources in %s: %s", self.namespace, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, _MAX_BACKOFF_S)
-
-    async def _watch(self, resource_version: str) -> str:
-        """Follow one watch request; the resourceVersion to resume from, or "" to relist."""
-        async for event in self._events(resource_version):
-            kind, obj = event.get("type"), event.get("object") or {}
-            if kind == "ERROR":
-                return ""  # 410 Gone (expired resourceVersion) or another error: relist
-            resource_version = str((obj.get("metadata") or {}).get("resourceVersion") or resource_version)
-            if kind in ("ADDED", "MODIFIED"):
-                self._apply(obj)
-            elif kind == "DELETED":
-                self._remove((obj.get("metadata") or {}).get("name", ""))
-        return resource_version
+        """List and watch the namespace's Table resources (relists on 410 Gone or failures) until cancelled."""
+        assert self._kube is not None
+        path = collection_path("Table", self.namespace)
+        await self._kube.list_and_watch(path, self._reset, self._on_event, synced=self._listed)
 
     # ---- handing descriptions to partitions --------------------------------------------------
 

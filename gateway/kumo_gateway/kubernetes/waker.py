@@ -13,13 +13,13 @@ from typing import Protocol
 
 
 class Scaler(Protocol):
-    """The scale subresource of Deployments (I/O lives in the implementation)."""
+    """The scale subresource of Deployments (:class:`kumo.kube.client.KubeClient` in a cluster)."""
 
-    async def get_replicas(self, namespace: str, deployment: str) -> int | None:
+    async def get_scale(self, namespace: str, deployment: str) -> int | None:
         """``spec.replicas`` of the Scale, or ``None`` when the Deployment does not exist."""
         ...
 
-    async def set_replicas(self, namespace: str, deployment: str, replicas: int) -> None: ...
+    async def set_scale(self, namespace: str, deployment: str, replicas: int) -> None: ...
 
 
 class DeploymentMissing(Exception):
@@ -67,11 +67,11 @@ class Waker:
 
     async def _scale(self, key: tuple[str, str], target: int) -> int:
         namespace, deployment = key
-        current = await self.scaler.get_replicas(namespace, deployment)
+        current = await self.scaler.get_scale(namespace, deployment)
         if current is None:
             raise DeploymentMissing(f"deployment {namespace}/{deployment} not found")
         if current < target:
-            await self.scaler.set_replicas(namespace, deployment, target)
+            await self.scaler.set_scale(namespace, deployment, target)
             self.scale_calls += 1
             current = target
         self._known[key] = (current, time.monotonic())
