@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -94,3 +95,34 @@ def create_app(
     app.state.catalog = catalog
     app.state.provider = provider
     return app
+
+
+async def serve_gateway(
+    catalog: Catalog,
+    provider: Provider,
+    tables: TableDirectory,
+    host: str,
+    port: int,
+    *,
+    name: str,
+    on_ready: Callable[[], None] | None = None,
+) -> int:
+    """The process body both providers share (``kumo up``, ``kumo gateway --kubernetes``): start the
+    table directory, serve the app until SIGINT/SIGTERM, then stop the provider and the tables.
+
+    Returns the process exit code: 1 when the tables or the server could not start, else 0.
+    """
+    from kumo_gateway.server import serve_until_signalled
+
+    try:
+        await tables.start()
+    except Exception as exc:
+        print(f"{name}: could not start the tables: {exc}", file=sys.stderr)
+        await tables.stop()
+        return 1
+    app = create_app(catalog, provider, tables=tables)
+    try:
+        return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name)
+    finally:
+        await provider.stop()
+        await tables.stop()

@@ -11,7 +11,7 @@ from gateway_fakes import InProcessProvider, api, function
 
 from kumo.catalog import Catalog
 from kumo_gateway.apigateway.route_matching import RouteSpec
-from kumo_gateway.app import create_app
+from kumo_gateway.app import create_app, serve_gateway
 from kumo_gateway.server import free_port, serve
 
 
@@ -64,3 +64,50 @@ def test_catalog() -> None:
     assert Catalog(region="eu-west-1", account_id="123456789012").function_arn("b", "live") == (
         "arn:aws:lambda:eu-west-1:123456789012:function:b:live"
     )
+
+
+class RecordingTables:
+    """A table directory with no tables that records its lifecycle (``fail`` makes start raise)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.events: list[str] = []
+
+    async def start(self) -> None:
+        self.events.append("start")
+        if self.fail:
+            raise RuntimeError("no partitions")
+
+    async def stop(self) -> None:
+        self.events.append("stop")
+
+    def route(self, name: str) -> None:
+        return None
+
+    def description(self, name: str) -> None:
+        return None
+
+    def table_names(self) -> list[str]:
+        return []
+
+
+async def test_serve_gateway_stops_the_tables_when_they_cannot_start(capsys: pytest.CaptureFixture[str]) -> None:
+    provider, tables = InProcessProvider({}), RecordingTables(fail=True)
+    code = await serve_gateway(Catalog(), provider, tables, "127.0.0.1", free_port(), name="kumo test")  # type: ignore[arg-type]
+    assert code == 1
+    assert tables.events == ["start", "stop"]
+    assert not provider.started
+    assert "kumo test: could not start the tables: no partitions" in capsys.readouterr().err
+
+
+async def test_serve_gateway_stops_everything_when_the_port_is_taken(capsys: pytest.CaptureFixture[str]) -> None:
+    provider, tables = InProcessProvider({}), RecordingTables()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        code = await serve_gateway(Catalog(), provider, tables, "127.0.0.1", port, name="kumo test")  # type: ignore[arg-type]
+    assert code == 1
+    assert tables.events == ["start", "stop"]
+    assert (provider.started, provider.stopped) == (True, True)  # lifespan ran, and serve_gateway stopped it
+    assert f"kumo test: the gateway could not serve on 127.0.0.1:{port}" in capsys.readouterr().err

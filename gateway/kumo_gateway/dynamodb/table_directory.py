@@ -54,6 +54,14 @@ class TableRoute:
 class TableDirectory(Protocol):
     """Tables and their partition endpoints. Every method raises ``DynamoError`` for the client."""
 
+    async def start(self) -> None:
+        """Bring the tables up (partition processes, or watches of Table resources)."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop whatever :meth:`start` started; safe to call when it failed half-way."""
+        ...
+
     def route(self, name: str) -> TableRoute | None:
         """The route of an ACTIVE table, None when there is no such table. Cheap: called per request."""
         ...

@@ -59,23 +59,12 @@ def run_kubernetes_gateway(*, host: str, port: int, namespace: str | None, redis
 
 
 async def _serve(host: str, port: int, namespace: str | None, redis_url: str | None, settings: dict) -> int:
-    from kumo_gateway.app import create_app
+    from kumo_gateway.app import serve_gateway
     from kumo_gateway.kubernetes.pod_provider import KubernetesProvider
     from kumo_gateway.kubernetes.tables import KubernetesTables
-    from kumo_gateway.server import serve_until_signalled
 
     catalog = Catalog(region=os.environ.get("KUMO_REGION") or os.environ.get("AWS_REGION") or "us-east-1")
     provider = KubernetesProvider(catalog, namespace=namespace, redis_url=redis_url, **settings)
     # Tables are namespaced resources but DynamoDB has no namespaces: serve one namespace's tables.
     tables = KubernetesTables(namespace or os.environ.get("KUMO_TABLES_NAMESPACE") or "default")
-    try:
-        await tables.start()
-    except Exception as exc:
-        print(f"kumo gateway: cannot watch Tables: {exc}", file=sys.stderr)
-        await tables.stop()
-        return 1
-    app = create_app(catalog, provider, tables=tables)
-    try:
-        return await serve_until_signalled(app, host, port, name="kumo gateway")
-    finally:
-        await tables.stop()
+    return await serve_gateway(catalog, provider, tables, host, port, name="kumo gateway")

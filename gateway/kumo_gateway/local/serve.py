@@ -61,9 +61,8 @@ def run_up(paths: Sequence[Path], *, host: str, port: int, state_dir: Path) -> i
 
 
 async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: Path) -> int:
-    from kumo_gateway.app import create_app
+    from kumo_gateway.app import serve_gateway
     from kumo_gateway.local.tables import LocalTables
-    from kumo_gateway.server import serve_until_signalled
 
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -76,13 +75,6 @@ async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: 
         platform_environment=platform_environment(base_url),
     )
     tables = LocalTables(state_dir, manifests.tables)
-    try:
-        await tables.start()
-    except Exception as exc:
-        print(f"kumo up: could not start the tables: {exc}", file=sys.stderr)
-        await tables.stop()
-        return 1
-    app = create_app(catalog, provider, tables=tables)
 
     def announce() -> None:
         print(
@@ -91,8 +83,6 @@ async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: 
         )
 
     try:
-        return await serve_until_signalled(app, host, port, on_ready=announce, name="kumo up")
+        return await serve_gateway(catalog, provider, tables, host, port, name="kumo up", on_ready=announce)
     finally:
-        await provider.stop()
-        await tables.stop()
         log.info("stopped")
