@@ -198,6 +198,7 @@ def bench_kumo(partitions: int, seconds: float, concurrency: int, root: Path | N
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=checkout_env(root) if root is not None else None,
+            cwd=root,  # `python -m` puts the working directory first on sys.path
         )
         try:
             wait_http(f"http://127.0.0.1:{port}/healthz", proc)
