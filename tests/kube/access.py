@@ -18,8 +18,8 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from api_types import ApiError
 from rbac import SA_PREFIX, Attributes, Policy, request_attributes
-from store import ApiError
 
 ADMIN_TOKEN, ADMIN_USER, ANONYMOUS = "kumo-test-token", "kumo-test", "system:anonymous"
 

@@ -15,18 +15,18 @@ import asyncio
 import contextlib
 import datetime
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp.web
 import attrs
+import discovery
 import kmock
 import label_selectors
 import protobuf_codec
 import yaml
 from access import AccessControl
-from store import ApiError, ResourceType, Store, WatchEvent
+from api_types import ApiError, ApiPath, ResourceType, WatchEvent, parse_api_path
+from store import Store
 
 SERVER_VERSION = {
     "major": "1",
@@ -41,43 +41,6 @@ SERVER_VERSION = {
 }
 DEFAULT_WATCH_TIMEOUT = 1800.0
 PROTOBUF = "application/vnd.kubernetes.protobuf"
-
-
-@dataclass(frozen=True)
-class ApiPath:
-    """A parsed ``/api/...`` or ``/apis/...`` URL path."""
-
-    group: str
-    version: str | None = None
-    namespace: str | None = None
-    plural: str | None = None
-    name: str | None = None
-    subresource: str | None = None
-
-
-def parse_api_path(path: str) -> ApiPath | None:
-    """Split a Kubernetes REST path; None for non-resource paths (``/version``, ``/openapi``...)."""
-    parts = [p for p in path.strip("/").split("/") if p]
-    if parts[:1] == ["api"]:
-        group, rest = "", parts[1:]
-    elif parts[:1] == ["apis"] and len(parts) >= 2:
-        group, rest = parts[1], parts[2:]
-    elif parts[:1] == ["apis"]:
-        return ApiPath(group="*")
-    else:
-        return None
-    if not rest:
-        return ApiPath(group=group)
-    version, rest = rest[0], rest[1:]
-    namespace = None
-    if (
-        rest[:1] == ["namespaces"]
-        and len(rest) >= 3
-        and not (group == "" and len(rest) == 3 and rest[2] in ("status", "finalize"))
-    ):
-        namespace, rest = rest[1], rest[2:]
-    rest += [None] * (3 - len(rest))  # type: ignore[list-item]
-    return ApiPath(group, version, namespace, rest[0], rest[1], "/".join(rest[2:3]) if rest[2] else None)
 
 
 def _table(rt: ResourceType, items: list[dict[str, Any]], rv: int) -> dict[str, Any]:
@@ -178,14 +141,14 @@ class ApiServerEmulator(kmock.KubernetesEmulator):
         if path == "/version":
             return aiohttp.web.json_response(SERVER_VERSION)
         if path.startswith("/openapi/"):
-            return aiohttp.web.json_response(self._openapi(path))
+            return aiohttp.web.json_response(discovery.openapi(list(self.store.types.values()), self.store.rv, path))
         parsed = parse_api_path(path)
         if parsed is None:
             if path in ("/", "/healthz", "/readyz", "/livez"):
                 return aiohttp.web.Response(text="ok")
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if raw.method == "GET" and parsed.plural is None:
-            return aiohttp.web.json_response(self._discovery(parsed))
+            return aiohttp.web.json_response(discovery.discovery(list(self.store.types.values()), parsed))
         assert parsed.version is not None and parsed.plural is not None
         rt = self.store.find_type(parsed.group, parsed.version, parsed.plural)
         if parsed.subresource and parsed.subresource not in rt.subresources:
@@ -366,106 +329,6 @@ class ApiServerEmulator(kmock.KubernetesEmulator):
         return response
 
     # --- discovery & openapi ---------------------------------------------------------
-    def _versions(self) -> dict[str, list[str]]:
-        groups: dict[str, list[str]] = {}
-        for rt in self.store.types.values():
-            if rt.version not in groups.setdefault(rt.group, []):
-                groups[rt.group].append(rt.version)
-        return groups
-
-    def _discovery(self, p: ApiPath) -> dict[str, Any]:
-        groups = self._versions()
-
-        def group_doc(name: str) -> dict[str, Any]:
-            versions = [{"groupVersion": f"{name}/{v}", "version": v} for v in groups[name]]
-            return {"name": name, "versions": versions, "preferredVersion": versions[0]}
-
-        if p.group == "*":
-            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [group_doc(g) for g in sorted(groups) if g]}
-        if p.group == "" and p.version is None:
-            return {
-                "kind": "APIVersions",
-                "versions": ["v1"],
-                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}],
-            }
-        if p.group not in groups or (p.version is not None and p.version not in groups[p.group]):
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        if p.version is None:
-            return {"kind": "APIGroup", "apiVersion": "v1"} | group_doc(p.group)
-        return {
-            "kind": "APIResourceList",
-            "apiVersion": "v1",
-            "groupVersion": f"{p.group}/{p.version}" if p.group else p.version,
-            "resources": list(self._resource_docs(p.group, p.version)),
-        }
-
-    def _resource_docs(self, group: str, version: str) -> Iterator[dict[str, Any]]:
-        for rt in sorted(self.store.types.values(), key=lambda t: t.plural):
-            if (rt.group, rt.version) != (group, version):
-                continue
-            yield {
-                "name": rt.plural,
-                "singularName": rt.singular,
-                "namespaced": rt.namespaced,
-                "kind": rt.kind,
-                "verbs": rt.verbs,
-                "shortNames": rt.short_names,
-                "categories": rt.categories,
-            }
-            for sub in sorted(rt.subresources):
-                doc = {
-                    "name": f"{rt.plural}/{sub}",
-                    "singularName": "",
-                    "namespaced": rt.namespaced,
-                    "kind": rt.kind,
-                    "verbs": ["get", "patch", "update"],
-                }
-                if sub == "scale":
-                    doc |= {"group": "autoscaling", "version": "v1", "kind": "Scale"}
-                yield doc
-
-    def _openapi(self, path: str) -> dict[str, Any]:
-        """Minimal OpenAPI v3: every operation advertises ``fieldValidation`` (server-side validation)."""
-        if path.rstrip("/") == "/openapi/v3":
-            return {
-                "paths": {
-                    (f"apis/{g}/{v}" if g else f"api/{v}"): {
-                        "serverRelativeURL": f"/openapi/v3/{f'apis/{g}/{v}' if g else f'api/{v}'}?hash={self.store.rv}"
-                    }
-                    for g, versions in self._versions().items()
-                    for v in versions
-                }
-            }
-        if path.startswith("/openapi/v3/"):
-            parsed = parse_api_path(path[len("/openapi/v3") :])
-            if parsed is not None and parsed.version and parsed.plural is None:
-                return self._openapi_group(parsed.group, parsed.version)
-        raise ApiError(404, "NotFound", "the server could not find the requested resource")
-
-    def _openapi_group(self, group: str, version: str) -> dict[str, Any]:
-        params = [
-            {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}},
-            {"name": "dryRun", "in": "query", "schema": {"type": "string"}},
-        ]
-        paths: dict[str, Any] = {}
-        schemas: dict[str, Any] = {}
-        for rt in self.store.types.values():
-            if (rt.group, rt.version) != (group, version):
-                continue
-            gvk = [{"group": rt.group, "version": rt.version, "kind": rt.kind}]
-            op = {"parameters": params, "x-kubernetes-group-version-kind": gvk[0], "responses": {}}
-            prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
-            base = f"{prefix}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else f"{prefix}/{rt.plural}"
-            paths[base] = {"post": op, "get": op}
-            paths[f"{base}/{{name}}"] = {"put": op, "patch": op, "get": op, "delete": op}
-            schema = dict(rt.schema or {"type": "object", "x-kubernetes-preserve-unknown-fields": True})
-            schemas[f"{group or 'core'}.{version}.{rt.kind}"] = schema | {"x-kubernetes-group-version-kind": gvk}
-        return {
-            "openapi": "3.0.0",
-            "info": {"title": "Kubernetes (kumo emulator)", "version": "v1.35.0"},
-            "paths": paths,
-            "components": {"schemas": schemas},
-        }
 
 
 def probe_patch(probe: Store, current: dict[str, Any], content_type: str, body: Any) -> dict[str, Any]:

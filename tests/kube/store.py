@@ -13,99 +13,25 @@ from __future__ import annotations
 
 import collections
 import copy
-import datetime
 import random
 import string
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 import cel_validation
+import crd_registry as crds
 import crd_schema
 import label_selectors
 import patches
+from api_types import ApiError, ResourceType, WatchEvent, invalid, now
+from crd_registry import CRD_GROUP, CRD_PLURAL
 
-CRD_GROUP, CRD_PLURAL = "apiextensions.k8s.io", "customresourcedefinitions"
 EVENT_LOG_SIZE = 10_000
 _SYSTEM_META = ("uid", "resourceVersion", "creationTimestamp", "generation", "deletionTimestamp")
 
 
-class ApiError(Exception):
-    """An error answered as a Kubernetes ``Status`` object."""
-
-    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code, self.reason, self.message, self.details = code, reason, message, details or {}
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-            "details": self.details,
-            "code": self.code,
-        }
-
-
-@dataclass
-class ResourceType:
-    """One served group/version/resource, as shown by discovery."""
-
-    group: str
-    version: str
-    plural: str
-    kind: str
-    namespaced: bool
-    singular: str = ""
-    short_names: list[str] = field(default_factory=list)
-    categories: list[str] = field(default_factory=list)
-    verbs: list[str] = field(
-        default_factory=lambda: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
-    )
-    subresources: set[str] = field(default_factory=set)
-    schema: dict[str, Any] | None = None  # CRD openAPIV3Schema; None for built-ins
-    custom: bool = False
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    @property
-    def qualified(self) -> str:
-        return f"{self.plural}.{self.group}" if self.group else self.plural
-
-
-@dataclass
-class WatchEvent:
-    rv: int
-    group: str
-    plural: str
-    type: str  # ADDED, MODIFIED, DELETED
-    obj: dict[str, Any]
-    old: dict[str, Any] | None = None
-
-
-def now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _body_sans_meta(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
-
-
-def _invalid(rt: ResourceType, name: str | None, causes: list[crd_schema.Cause]) -> ApiError:
-    """422 Invalid listing the causes, worded like kube-apiserver."""
-    text = ", ".join(str(c) for c in causes)
-    detail = f"[{text}]" if len(causes) > 1 else text
-    return ApiError(
-        422,
-        "Invalid",
-        f'{rt.kind}.{rt.group} "{name}" is invalid: {detail}',
-        {"name": name, "group": rt.group, "kind": rt.kind, "causes": [c.as_dict() for c in causes]},
-    )
 
 
 class Store:
@@ -197,7 +123,7 @@ class Store:
             causes = crd_schema.validate(obj, rt.schema)
             causes = [c for c in causes if c.field.split(".")[0] not in ("apiVersion", "kind", "metadata")]
             if causes:
-                raise _invalid(rt, meta.get("name"), causes)
+                raise invalid(rt, meta.get("name"), causes)
             unknown: list[str] = []
             obj = crd_schema.prune(obj, rt.schema, "", unknown)
             if strict and unknown:
@@ -207,9 +133,9 @@ class Store:
             # CEL rules run on the defaulted object, after the OpenAPI schema passed (as in kube-apiserver).
             causes = cel_validation.validate(obj, rt.schema, *([old] if old is not None else []))
             if causes:
-                raise _invalid(rt, meta.get("name"), causes)
+                raise invalid(rt, meta.get("name"), causes)
         if rt.group == CRD_GROUP and rt.plural == CRD_PLURAL:
-            self._check_crd(obj)
+            crds.check_crd(obj)
         return obj
 
     def create(
@@ -438,37 +364,6 @@ class Store:
                         self.delete(rt, ns, name)
 
     # --- CRDs --------------------------------------------------------------------------
-    def _check_crd(self, crd: dict[str, Any]) -> None:
-        spec, names = crd.get("spec") or {}, (crd.get("spec") or {}).get("names") or {}
-        causes = [
-            f
-            for f, ok in (
-                ("spec.group", spec.get("group")),
-                ("spec.names.plural", names.get("plural")),
-                ("spec.names.kind", names.get("kind")),
-                ("spec.versions", spec.get("versions")),
-                ("spec.scope", spec.get("scope") in ("Namespaced", "Cluster")),
-            )
-            if not ok
-        ]
-        expected = f"{names.get('plural')}.{spec.get('group')}"
-        if not causes and crd["metadata"].get("name") != expected:
-            causes.append("metadata.name")
-        if causes:
-            name = crd["metadata"].get("name")
-            raise ApiError(
-                422,
-                "Invalid",
-                f'CustomResourceDefinition.apiextensions.k8s.io "{name}" is invalid: '
-                + ", ".join(f"{c}: Invalid value" for c in causes),
-                {
-                    "name": name,
-                    "group": CRD_GROUP,
-                    "kind": "CustomResourceDefinition",
-                    "causes": [{"reason": "FieldValueInvalid", "field": c, "message": "Invalid value"} for c in causes],
-                },
-            )
-
     def _register_crd(self, crd: dict[str, Any]) -> None:
         spec = crd["spec"]
         names = spec["names"]
@@ -476,36 +371,10 @@ class Store:
             k for k, t in self.types.items() if t.custom and (t.group, t.plural) == (spec["group"], names["plural"])
         ]:
             del self.types[key]
-        for version in spec["versions"]:
-            if not version.get("served", True):
-                continue
-            subs = set((version.get("subresources") or {}).keys())
-            schema = (version.get("schema") or {}).get("openAPIV3Schema")
-            self.add_type(
-                ResourceType(
-                    group=spec["group"],
-                    version=version["name"],
-                    plural=names["plural"],
-                    kind=names["kind"],
-                    namespaced=spec.get("scope") == "Namespaced",
-                    singular=names.get("singular") or names["kind"].lower(),
-                    short_names=list(names.get("shortNames") or []),
-                    categories=list(names.get("categories") or []),
-                    subresources=subs,
-                    schema=schema,
-                    custom=True,
-                )
-            )
-        status = crd.get("status") or {}
-        if status.get("acceptedNames") != names:
-            crd["status"] = {
-                "acceptedNames": copy.deepcopy(names),
-                "storedVersions": [v["name"] for v in spec["versions"] if v.get("storage")],
-                "conditions": [
-                    {"type": t, "status": "True", "reason": r, "message": "", "lastTransitionTime": now()}
-                    for t, r in (("NamesAccepted", "NoConflicts"), ("Established", "InitialNamesAccepted"))
-                ],
-            }
+        for rt in crds.served_types(crd):
+            self.add_type(rt)
+        if (crd.get("status") or {}).get("acceptedNames") != names:
+            crd["status"] = crds.accepted_status(crd)
 
     def _unregister_crd(self, crd: dict[str, Any]) -> None:
         group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]

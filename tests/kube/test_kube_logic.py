@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from api_types import ApiError, ResourceType, parse_api_path
 from crd_schema import prune, validate
-from emulator import parse_api_path
 from label_selectors import SelectorError, matches, parse_field_selector, parse_label_selector
 from patches import PatchError, json_patch, merge_patch, strategic_merge_patch
 from protobuf_codec import decode
-from store import ApiError, ResourceType, Store
+from store import Store
 
 
 def test_label_selectors() -> None:

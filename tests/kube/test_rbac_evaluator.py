@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from access import AccessControl
+from api_types import ApiError
 from rbac import BOOTSTRAP, Attributes, Policy, request_attributes, service_account_user
-from store import ApiError
 
 GW = service_account_user("kumo", "gw")
 OTHER = service_account_user("kumo", "other")
