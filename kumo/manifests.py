@@ -50,10 +50,12 @@ class Manifests:
                 )
         for name, api in self.apis.items():
             for index, route in enumerate(api.spec.routes):
-                if route.function not in self.functions:
+                # A name chosen by stage variables is resolved per request (a missing one answers 500).
+                function = route.function_name
+                if function is not None and function not in self.functions:
                     where = self.sources.get(("Api", name))
                     problems.append(
-                        f"{where}: Api {name!r}: spec.routes[{index}].function: Function {route.function!r} not found"
+                        f"{where}: Api {name!r}: spec.routes[{index}].function: Function {function!r} not found"
                     )
         return problems
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import random
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kumo.catalog import Catalog
+from kumo_gateway.admin import AdminHandler
 from kumo_gateway.apigateway.endpoint import ApiHandler, to_starlette
 from kumo_gateway.apigateway.gateway_responses import internal_server_error
 from kumo_gateway.dispatch import HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
@@ -48,7 +50,13 @@ def _any_method(path: str, endpoint: Callable[[Request], Awaitable[Response]]) -
 
 
 def create_app(
-    catalog: Catalog, provider: Provider, *, telemetry: bool = False, tables: TableDirectory | None = None
+    catalog: Catalog,
+    provider: Provider,
+    *,
+    telemetry: bool = False,
+    tables: TableDirectory | None = None,
+    admin: bool = False,
+    rng: random.Random | None = None,
 ) -> FastAPI:
     """The gateway app; its lifespan starts and stops ``provider``.
 
@@ -56,6 +64,8 @@ def create_app(
     ``telemetry`` turns on FastAPI's built-in OpenTelemetry (where the FastAPI version has it); off
     by default because its per-request checks cost more than the gateway's own work.
     ``tables``, when given, serves DynamoDB's JSON protocol (``POST /`` with ``X-Amz-Target``).
+    ``admin`` serves the admin API under ``/_kumo/`` (local mode: it changes the in-memory catalog).
+    ``rng`` is where canary draws come from (tests pass a seeded one).
     """
     router = None
     if tables is not None:
@@ -78,13 +88,14 @@ def create_app(
         options["telemetry"] = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
     app = FastAPI(title="Kumo gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan, **options)
     invoke = InvokeHandler(catalog, provider)
-    apis = ApiHandler(catalog, provider)
+    apis = ApiHandler(catalog, provider, rng=rng)
     app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
     # Invoke and Api requests are routed by the dispatcher; these routes catch what falls through
     # (other Lambda operations, other methods on /healthz).
     app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", invoke.unknown))
     app.router.routes.append(_any_method("/{rest:path}", apis.handle))
-    app.add_middleware(HotPathDispatcher, invoke=invoke, apis=apis)
+    admin_handler = AdminHandler(catalog) if admin else None
+    app.add_middleware(HotPathDispatcher, invoke=invoke, apis=apis, admin=admin_handler)
     if router is not None:
         from kumo_gateway.dynamodb.endpoint import DynamoDBMiddleware, DynamoEndpoint
 
@@ -106,10 +117,12 @@ async def serve_gateway(
     *,
     name: str,
     on_ready: Callable[[], None] | None = None,
+    admin: bool = False,
 ) -> int:
     """The process body both providers share (``kumo up``, ``kumo gateway --kubernetes``): start the
     table directory, serve the app until SIGINT/SIGTERM, then stop the provider and the tables.
 
+    ``admin`` serves the admin API (``kumo_gateway.admin``; local mode only).
     Returns the process exit code: 1 when the tables or the server could not start, else 0.
     """
     from kumo_gateway.server import serve_until_signalled
@@ -120,7 +133,7 @@ async def serve_gateway(
         print(f"{name}: could not start the tables: {exc}", file=sys.stderr)
         await tables.stop()
         return 1
-    app = create_app(catalog, provider, tables=tables)
+    app = create_app(catalog, provider, tables=tables, admin=admin)
     try:
         return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name)
     finally:

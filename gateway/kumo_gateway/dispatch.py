@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kumo_gateway.admin import ADMIN_SEGMENT, AdminHandler
 from kumo_gateway.apigateway.endpoint import ApiHandler
 from kumo_gateway.lambda_.invoke import InvokeHandler
 
@@ -23,7 +24,9 @@ HEALTH_PATH = "/healthz"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def pick_handler(method: str, path: str, invoke: Handler, api: Handler) -> tuple[Handler, str | None] | None:
+def pick_handler(
+    method: str, path: str, invoke: Handler, api: Handler, admin: Handler | None = None
+) -> tuple[Handler, str | None] | None:
     """``(handler, function name or None)`` for a hot path, None to fall through to the framework."""
     if path == HEALTH_PATH:
         return None
@@ -32,18 +35,23 @@ def pick_handler(method: str, path: str, invoke: Handler, api: Handler) -> tuple
         if method == "POST" and len(parts) == 5 and parts[2] == "functions" and parts[4] == "invocations" and parts[3]:
             return invoke, parts[3]
         return None
+    if admin is not None and len(parts) > 1 and parts[1] == ADMIN_SEGMENT:
+        return admin, None
     return api, None
 
 
 class HotPathDispatcher:
-    def __init__(self, app: ASGIApp, invoke: InvokeHandler, apis: ApiHandler) -> None:
+    def __init__(
+        self, app: ASGIApp, invoke: InvokeHandler, apis: ApiHandler, admin: AdminHandler | None = None
+    ) -> None:
         self.app = app
         self.invoke = invoke.invoke
         self.api = apis.handle
+        self.admin = admin.handle if admin is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            picked = pick_handler(scope["method"], scope["path"], self.invoke, self.api)
+            picked = pick_handler(scope["method"], scope["path"], self.invoke, self.api, self.admin)
             if picked is not None:
                 handler, function_name = picked
                 if function_name is not None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from kumo.models.base import API_VERSION, DnsLabel, ObjectMeta, Spec, invalid
+from kumo.models.base import API_VERSION, DNS_LABEL_PATTERN, ObjectMeta, Spec, invalid
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 #: The stage an Api gets when it lists none (API Gateway's `$default` stage: no path prefix).
@@ -18,6 +18,13 @@ STAGE_VARIABLE_PATTERN = r"^[A-Za-z0-9_]+$"
 #: Lambda's qualifier pattern (a version number or an alias name), where `${stageVariables.name}`
 #: may stand for any part (API Gateway resolves it per stage).
 QUALIFIER_PATTERN = r"^([a-zA-Z0-9$_-]|\$\{stageVariables\.[A-Za-z0-9_]+\})+$"
+_VARIABLE = r"\$\{stageVariables\.[A-Za-z0-9_]+\}"
+#: A route's target: a Function name (DNS label), or a name made with `${stageVariables.name}`,
+#: optionally followed by `:qualifier` (as in a Lambda ARN, where API Gateway allows stage variables).
+FUNCTION_TARGET_PATTERN = (
+    rf"^([a-z0-9]([-a-z0-9]{{0,61}}[a-z0-9])?|([-a-z0-9]|{_VARIABLE})*{_VARIABLE}([-a-z0-9]|{_VARIABLE})*)"
+    rf"(:([a-zA-Z0-9$_-]|{_VARIABLE})+)?$"
+)
 _PARAM = re.compile(r"^\{([A-Za-z0-9_.-]+)(\+?)\}$")
 _LITERAL_SEGMENT = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@%-]+$")
 PATH_PATTERN = r"^/([^/{}?#\s]+|\{[A-Za-z0-9_.-]+\+?\})?(/([^/{}?#\s]+|\{[A-Za-z0-9_.-]+\+?\}))*$"
@@ -56,6 +63,35 @@ def route_shape(path: str) -> str:
     return re.sub(r"\{[^}/]*?(\+?)\}", r"{\1}", path)
 
 
+def split_target(function: str) -> tuple[str, str | None]:
+    """``"orders:live"`` -> ``("orders", "live")``; ``"orders"`` -> ``("orders", None)``."""
+    name, sep, qualifier = function.partition(":")
+    return name, (qualifier if sep else None)
+
+
+def _check_target(function: str) -> str:
+    name, qualifier = split_target(function)
+    if "${" not in name and not (len(name) <= 63 and re.fullmatch(DNS_LABEL_PATTERN, name)):
+        raise invalid(
+            "must be a DNS-1123 label of at most 63 characters (a Function name), optionally followed by "
+            f":qualifier; ${{stageVariables.name}} may stand for either part (got {function!r})"
+        )
+    if not re.fullmatch(FUNCTION_TARGET_PATTERN, function):
+        where = "qualifier" if qualifier is not None and re.fullmatch(FUNCTION_TARGET_PATTERN, name) else "name"
+        raise invalid(
+            f"invalid function {where} in {function!r}: use a Function name or name:qualifier (qualifier "
+            "[a-zA-Z0-9$_-]+), where ${stageVariables.name} may stand for any part"
+        )
+    return function
+
+
+def _check_variable_names(variables: dict[str, str]) -> dict[str, str]:
+    for name in variables:
+        if not re.fullmatch(STAGE_VARIABLE_PATTERN, name):
+            raise invalid(f"invalid variable name {name!r}: must match {STAGE_VARIABLE_PATTERN}")
+    return variables
+
+
 def _upper_method(value: object) -> object:
     return value.upper() if isinstance(value, str) else value
 
@@ -75,6 +111,17 @@ def _payload_format(value: object) -> object:
 class Route(Spec):
     """`method path` -> function; `ANY` matches every method."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!(self.function.contains(':') && has(self.qualifier))",
+                    "message": "give the qualifier in function (name:qualifier) or in qualifier, not both",
+                }
+            ]
+        }
+    )
+
     method: Annotated[
         Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"],
         BeforeValidator(_upper_method),
@@ -87,7 +134,16 @@ class Route(Spec):
             json_schema_extra={"pattern": PATH_PATTERN},
         ),
     ]
-    function: Annotated[DnsLabel, Field(description="Name of a Function.")]
+    function: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=256,
+            description="Function name or name:qualifier; ${stageVariables.name} may stand for any part.",
+            json_schema_extra={"pattern": FUNCTION_TARGET_PATTERN},
+        ),
+        AfterValidator(_check_target),
+    ]
     qualifier: Annotated[str, Field(max_length=128, pattern=QUALIFIER_PATTERN)] | None = None
 
     @field_validator("path")
@@ -98,20 +154,44 @@ class Route(Spec):
             raise invalid(problem)
         return path
 
+    @model_validator(mode="after")
+    def _one_qualifier(self) -> Route:
+        if ":" in self.function and self.qualifier is not None:
+            raise invalid("give the qualifier in function (name:qualifier) or in qualifier, not both")
+        return self
+
+    @property
+    def function_name(self) -> str | None:
+        """The Function this route always calls, or None when stage variables choose it."""
+        name, _ = split_target(self.function)
+        return None if "${" in name else name
+
+
+class Canary(Spec):
+    """A share of a stage's requests served with variable overrides (API Gateway's canary release)."""
+
+    percent: Annotated[float, Field(ge=0, le=100, description="Share of the stage's requests, 0-100.")] = 0.0
+    variables: dict[str, Annotated[str, Field(max_length=2048)]] = Field(
+        default_factory=dict, description="Overrides merged over the stage's variables for canary requests."
+    )
+
+    @field_validator("variables")
+    @classmethod
+    def _check_variables(cls, variables: dict[str, str]) -> dict[str, str]:
+        return _check_variable_names(variables)
+
 
 class Stage(Spec):
     """A deployment stage; its variables reach the function as `stageVariables`."""
 
     name: Annotated[str, Field(min_length=1, max_length=128, pattern=STAGE_NAME_PATTERN)]
     variables: dict[str, Annotated[str, Field(max_length=2048)]] = Field(default_factory=dict)
+    canary: Canary | None = None
 
     @field_validator("variables")
     @classmethod
     def _check_variables(cls, variables: dict[str, str]) -> dict[str, str]:
-        for name in variables:
-            if not re.fullmatch(STAGE_VARIABLE_PATTERN, name):
-                raise invalid(f"invalid variable name {name!r}: must match {STAGE_VARIABLE_PATTERN}")
-        return variables
+        return _check_variable_names(variables)
 
 
 class ApiSpec(Spec):

@@ -11,7 +11,7 @@ from gateway_fakes import InProcessProvider, returns
 
 from kumo.catalog import Catalog
 from kumo.models import Api, Function
-from kumo_gateway.apigateway.endpoint import compile_api, resolve_qualifier, split_api_path
+from kumo_gateway.apigateway.endpoint import compile_api, split_api_path
 from kumo_gateway.app import create_app
 from kumo_gateway.dispatch import pick_handler
 
@@ -24,7 +24,8 @@ def load(kind: type, name: str):
 
 def test_compile_real_api() -> None:
     compiled = compile_api(load(Api, "api.yaml"))
-    assert compiled.stages == {"dev": {"greeting": "Hello"}}
+    stage = compiled.stages["dev"]
+    assert (stage.primary.variables, stage.primary.canary, stage.canary) == ({"greeting": "Hello"}, None, None)
     assert compiled.payload_format == "2.0"
     match = compiled.routes.match("GET", "/hello")
     assert (match.route.function, match.route_key) == ("hello", "GET /hello")
@@ -40,15 +41,6 @@ def test_real_models_over_http(run_server) -> None:
     assert response.status_code == 200
     assert response.json() == {"message": "Hello, kumo!"}
     assert b'"queryStringParameters":{"name":"kumo"}' in provider.invocations[-1].payload
-
-
-def test_resolve_qualifier() -> None:
-    assert resolve_qualifier(None, {}) is None
-    assert resolve_qualifier("", {}) is None
-    assert resolve_qualifier("live", {}) == "live"
-    assert resolve_qualifier("${stageVariables.alias}", {"alias": "blue"}) == "blue"
-    assert resolve_qualifier("v${stageVariables.n}", {"n": "2"}) == "v2"
-    assert resolve_qualifier("${stageVariables.missing}", {}) is None
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,12 @@ REJECTED = [
         {"metadata": {"name": "hello.v2"}},
         "metadata.name must be a DNS-1123 label of at most 63 characters",
     ),
+    (
+        "apis",
+        "spec.routes[0]",
+        {"spec": {"routes": [{"method": "GET", "path": "/hello", "function": "hello:live", "qualifier": "live"}]}},
+        "give the qualifier in function (name:qualifier) or in qualifier, not both",
+    ),
 ]
 ACCEPTED = [
     ("functions", {}),
@@ -136,6 +143,18 @@ ACCEPTED = [
     ("tables", {"spec": {"billingMode": "PROVISIONED", "provisionedThroughput": THROUGHPUT}}),
     ("tables", {"metadata": {"name": "abc"}, "spec": {"sortKey": None}}),
     ("apis", {}),
+    (
+        "apis",
+        {
+            "spec": {
+                "routes": [
+                    {"method": "GET", "path": "/a", "function": "hello:${stageVariables.alias}"},
+                    {"method": "GET", "path": "/b", "function": "hello", "qualifier": "${stageVariables.alias}"},
+                ],
+                "stages": [{"name": "dev", "variables": {"alias": "a"}, "canary": {"percent": 10, "variables": {}}}],
+            }
+        },
+    ),
 ]
 
 
@@ -163,7 +182,12 @@ def test_every_rule_compiles_and_runs_with_both_outcomes() -> None:
         for path, entry in cel_validation.rules(schema_of(plural)):
             program = cel_validation.program(entry["rule"])  # raises CelRuleError if it does not compile
             assert program is not None
-            cases = [c for c in REJECTED if c[:2] == (plural, path) and c[3] == entry["message"]]
+            # a rule on list items is at "routes[*]" in the schema, at "routes[0]" in a refusal
+            cases = [
+                c
+                for c in REJECTED
+                if (c[0], re.sub(r"\[\d+\]", "[*]", c[1])) == (plural, path) and c[3] == entry["message"]
+            ]
             assert cases, f"no manifest exercises {plural} {path}: {entry['message']}"
 
 

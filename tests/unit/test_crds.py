@@ -222,6 +222,28 @@ def test_example_manifests_validate(kind: str, obj: dict[str, Any]) -> None:
     validate(kind, obj)
 
 
+def test_stage_variable_targets_and_canaries_validate() -> None:
+    obj = copy.deepcopy(API)
+    obj["spec"]["routes"] = [
+        {"method": "GET", "path": "/a", "function": "orders:${stageVariables.alias}"},
+        {"method": "GET", "path": "/b", "function": "${stageVariables.fn}"},
+        {"method": "GET", "path": "/c", "function": "orders:live"},
+        {"method": "GET", "path": "/d", "function": "orders", "qualifier": "${stageVariables.alias}"},
+    ]
+    obj["spec"]["stages"] = [
+        {"name": "prod", "variables": {"alias": "blue"}, "canary": {"percent": 10, "variables": {"alias": "green"}}},
+        {"name": "dev", "canary": {"percent": 0.5}},
+    ]
+    validate("Api", obj)
+    stage = object_schema("Api")["properties"]["spec"]["properties"]["stages"]["items"]["properties"]["canary"]
+    percent = stage["properties"]["percent"]
+    assert (percent["type"], percent["minimum"], percent["maximum"], percent["default"]) == ("number", 0, 100, 0.0)
+    route = object_schema("Api")["properties"]["spec"]["properties"]["routes"]["items"]
+    assert [rule["message"] for rule in route["x-kubernetes-validations"]] == [
+        "give the qualifier in function (name:qualifier) or in qualifier, not both"
+    ]
+
+
 def test_methods_any_case() -> None:
     obj = copy.deepcopy(API)
     obj["spec"]["routes"] = [{"method": "get", "path": "/items/{id}", "function": "f"}]
@@ -268,6 +290,15 @@ def test_bad_function_refused(change: dict[str, Any]) -> None:
         ("Api", API, ["stages"], [{"name": "a b"}]),
         ("Api", API, ["routes"], [{"method": "FETCH", "path": "/", "function": "f"}]),
         ("Api", API, ["routes"], [{"method": "GET", "path": "/a/", "function": "f"}]),
+        ("Api", API, ["routes"], [{"method": "GET", "path": "/", "function": "Orders"}]),
+        ("Api", API, ["routes"], [{"method": "GET", "path": "/", "function": "orders:"}]),
+        ("Api", API, ["routes"], [{"method": "GET", "path": "/", "function": "a" * 64}]),
+        ("Api", API, ["routes"], [{"method": "GET", "path": "/", "function": "${stageVariables.a.b}"}]),
+        ("Api", API, ["stages"], [{"name": "p", "canary": {"percent": 100.5}}]),
+        ("Api", API, ["stages"], [{"name": "p", "canary": {"percent": -0.1}}]),
+        ("Api", API, ["stages"], [{"name": "p", "canary": {"percent": "10"}}]),
+        ("Api", API, ["stages"], [{"name": "p", "canary": {"variables": {"v": "x" * 2049}}}]),
+        ("Api", API, ["stages"], [{"name": "p", "canary": {"weight": 10}}]),
     ],
 )
 def test_bad_table_and_api_refused(kind: str, obj: dict[str, Any], path: list[str], value: Any) -> None:

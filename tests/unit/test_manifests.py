@@ -194,6 +194,24 @@ def test_route_to_unknown_function_reported_by_reference_check(tmp_path: Path) -
     assert result.check_references() == [f"{path}: Api 'hello': spec.routes[0].function: Function 'hello' not found"]
 
 
+def test_reference_check_reads_the_name_of_a_target(tmp_path: Path) -> None:
+    # name:qualifier is checked by its name; a name chosen by stage variables only per request
+    api = """apiVersion: kumo.dev/v1alpha1
+kind: Api
+metadata: {name: shop}
+spec:
+  routes:
+    - {method: GET, path: /a, function: "orders:${stageVariables.alias}"}
+    - {method: GET, path: /b, function: "${stageVariables.fn}:live"}
+    - {method: GET, path: /c, function: "ghost:live"}
+"""
+    path = write(tmp_path / "api.yaml", api)
+    assert load_manifests([path]).check_references() == [
+        f"{path}: Api 'shop': spec.routes[0].function: Function 'orders' not found",
+        f"{path}: Api 'shop': spec.routes[2].function: Function 'ghost' not found",
+    ]
+
+
 def test_missing_path(tmp_path: Path) -> None:
     assert load_errors([tmp_path / "nope.yaml"]) == [f"{tmp_path / 'nope.yaml'}: no such file or folder"]
 

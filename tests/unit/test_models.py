@@ -22,7 +22,7 @@ from kumo.models import (
     parse_duration,
     parse_size_mib,
 )
-from kumo.models.api import check_route_path
+from kumo.models.api import FUNCTION_TARGET_PATTERN, Canary, check_route_path, split_target
 
 HELLO_SOURCE = "def handler(event, context):\n    return {'message': 'Hello, ' + event.get('name', 'world') + '!'}\n"
 
@@ -436,8 +436,90 @@ def test_route_paths_accepted(path: str) -> None:
             "spec.stages[0].variables.v: must be at most 2048 characters long",
         ),
         ({"payloadFormat": "3.0"}, "spec.payloadFormat: must be one of '1.0' or '2.0'"),
+        (
+            {"routes": [{"method": "GET", "path": "/", "function": "orders:"}]},
+            "spec.routes[0].function: invalid function qualifier in 'orders:'",
+        ),
+        (
+            {"routes": [{"method": "GET", "path": "/", "function": "orders:a b"}]},
+            "spec.routes[0].function: invalid function qualifier",
+        ),
+        (
+            {"routes": [{"method": "GET", "path": "/", "function": "${stageVariables.a-b}"}]},
+            "spec.routes[0].function: invalid function name",
+        ),
+        (
+            {"routes": [{"method": "GET", "path": "/", "function": "${stageVariables.fn}_x"}]},
+            "spec.routes[0].function: invalid function name",
+        ),
+        ({"routes": [{"method": "GET", "path": "/", "function": "a" * 64}]}, "spec.routes[0].function: must be a DNS"),
+        (
+            {"routes": [{"method": "GET", "path": "/", "function": "f:live", "qualifier": "live"}]},
+            "spec.routes[0]: give the qualifier in function (name:qualifier) or in qualifier, not both",
+        ),
+        (
+            {"stages": [{"name": "p", "canary": {"percent": 100.5}}]},
+            "spec.stages[0].canary.percent: must be at most 100",
+        ),
+        ({"stages": [{"name": "p", "canary": {"percent": -1}}]}, "spec.stages[0].canary.percent: must be at least 0"),
+        (
+            {"stages": [{"name": "p", "canary": {"variables": {"a.b": "x"}}}]},
+            "spec.stages[0].canary.variables: invalid variable name 'a.b'",
+        ),
+        (
+            {"stages": [{"name": "p", "canary": {"variables": {"v": "x" * 2049}}}]},
+            "spec.stages[0].canary.variables.v: must be at most 2048 characters long",
+        ),
+        ({"stages": [{"name": "p", "canary": {"share": 5}}]}, "spec.stages[0].canary.share: unknown field"),
     ],
 )
 def test_api_limits(spec: dict[str, Any], expected: str) -> None:
     lines = errors_of(Api, api_doc(**spec))
     assert any(line.startswith(expected) for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    ("function", "name"),
+    [
+        ("orders", "orders"),
+        ("orders:live", "orders"),
+        ("orders:$LATEST", "orders"),
+        ("orders:7", "orders"),
+        ("orders:${stageVariables.alias}", "orders"),
+        ("orders:v${stageVariables.n}-x", "orders"),
+        ("${stageVariables.fn}", None),
+        ("${stageVariables.fn}:${stageVariables.alias}", None),
+        ("app-${stageVariables.env}", None),
+    ],
+)
+def test_route_targets(function: str, name: str | None) -> None:
+    api = Api.model_validate(api_doc(routes=[{"method": "GET", "path": "/", "function": function}]))
+    route = api.spec.routes[0]
+    assert (route.function, route.function_name) == (function, name)
+    assert split_target(function)[0] == function.partition(":")[0]
+
+
+def test_stage_canary() -> None:
+    api = Api.model_validate(
+        api_doc(
+            stages=[
+                {"name": "prod", "variables": {"alias": "blue"}, "canary": {"percent": 12.5, "variables": {"a": "b"}}},
+                {"name": "dev"},
+                {"name": "zero", "canary": {}},
+            ]
+        )
+    )
+    prod, dev, zero = api.spec.stages
+    assert prod.canary == Canary(percent=12.5, variables={"a": "b"})
+    assert dev.canary is None
+    assert zero.canary == Canary(percent=0.0, variables={})
+    dumped = api.model_dump(by_alias=True, exclude_none=True)
+    assert dumped["spec"]["stages"][0]["canary"] == {"percent": 12.5, "variables": {"a": "b"}}
+    assert "canary" not in dumped["spec"]["stages"][1]
+    assert Api.model_validate(dumped) == api
+
+
+@given(st.from_regex(FUNCTION_TARGET_PATTERN, fullmatch=True).filter(lambda s: len(s) <= 256))
+def test_function_pattern_agrees_with_the_model(function: str) -> None:
+    # what the CRD's pattern lets through, the model accepts too (the API server and Kumo agree)
+    Api.model_validate(api_doc(routes=[{"method": "GET", "path": "/", "function": function}]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-import re
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from kumo.catalog import Catalog
 from kumo.runtime.invocation import MAX_SYNC_PAYLOAD, Invocation
-from kumo_gateway.apigateway import event_v2, response_v2
+from kumo_gateway.apigateway import access_log, event_v2, response_v2, stages
 from kumo_gateway.apigateway.gateway_responses import (
     HttpResponse,
     bad_gateway,
@@ -44,7 +44,6 @@ DEFAULT_STAGE = "$default"
 LATEST = "$LATEST"
 #: API Gateway HTTP APIs accept request payloads up to 10 MB (the event must still fit Lambda's 6 MB).
 MAX_API_PAYLOAD = 10 * 1024 * 1024
-_STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
 
 EventBuilder = Callable[[event_v2.HttpRequest, event_v2.RequestContext], dict[str, Any]]
 ResultMapper = Callable[[bytes, "str | None"], HttpResponse]
@@ -58,25 +57,19 @@ PAYLOAD_FORMATS: dict[str, tuple[EventBuilder, ResultMapper]] = {
 class CompiledApi:
     api: Api
     routes: RouteTable
-    #: stage name -> stage variables.
-    stages: dict[str, dict[str, str]]
+    #: stage name -> its variables and canary.
+    stages: dict[str, stages.CompiledStage]
     payload_format: str
 
 
 def compile_api(api: Api) -> CompiledApi:
-    stages = {stage.name: dict(stage.variables) for stage in api.spec.stages} or {DEFAULT_STAGE: {}}
+    compiled_stages = {stage.name: stages.compile_stage(stage) for stage in api.spec.stages} or {
+        DEFAULT_STAGE: stages.CompiledStage(DEFAULT_STAGE, stages.Side({}, None), None, 0.0)
+    }
     table = compile_routes(list(api.spec.routes))
     for error in table.errors:
         log.warning("Api %s: route skipped: %s", api.metadata.name, error)
-    return CompiledApi(api, table, stages, str(api.spec.payload_format))
-
-
-def resolve_qualifier(qualifier: str | None, stage_variables: dict[str, str]) -> str | None:
-    """Substitute ``${stageVariables.name}`` in a route's qualifier (None/empty -> None)."""
-    if not qualifier:
-        return None
-    resolved = _STAGE_VARIABLE.sub(lambda m: stage_variables.get(m.group(1), ""), qualifier)
-    return resolved or None
+    return CompiledApi(api, table, compiled_stages, str(api.spec.payload_format))
 
 
 def split_api_path(raw_path: str) -> tuple[str, str, str] | None:
@@ -103,9 +96,11 @@ def to_starlette(response: HttpResponse, request_id: str) -> Response:
 class ApiHandler:
     """Answers requests for every Api in the catalog."""
 
-    def __init__(self, catalog: Catalog, provider: Provider) -> None:
+    def __init__(self, catalog: Catalog, provider: Provider, *, rng: random.Random | None = None) -> None:
         self.catalog = catalog
         self.provider = provider
+        #: Where canary draws come from (tests inject a seeded one).
+        self.rng = rng or stages.RNG
         self._compiled: dict[str, CompiledApi] = {}
 
     def compiled(self, name: str) -> CompiledApi | None:
@@ -120,16 +115,25 @@ class ApiHandler:
 
     async def handle(self, request: Request) -> Response:
         request_id = new_request_id()
+        started = time.perf_counter()
+        note = access_log.RequestNote()
         try:
-            response = await self._handle(request, request_id)
+            response = await self._handle(request, request_id, note)
         except ClientDisconnect:
             return Response(status_code=400)
         except Exception:
             log.exception("request %s %s failed unexpectedly (%s)", request.method, request.url.path, request_id)
             response = internal_server_error()
+        header = access_log.canary_header(note)
+        if header is not None:
+            response.headers.append(header)
+        if access_log.enabled():
+            elapsed = time.perf_counter() - started
+            path = request.scope["path"]
+            access_log.log_request(request.method, path, response.status, elapsed, note, request_id)
         return to_starlette(response, request_id)
 
-    async def _handle(self, request: Request, request_id: str) -> HttpResponse:
+    async def _handle(self, request: Request, request_id: str, note: access_log.RequestNote) -> HttpResponse:
         scope = request.scope
         raw_path = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
@@ -140,9 +144,12 @@ class ApiHandler:
         compiled = self.compiled(api_name)
         if compiled is None:
             return not_found()
-        stage_variables = compiled.stages.get(stage)
-        if stage_variables is None:
+        compiled_stage = compiled.stages.get(stage)
+        if compiled_stage is None:
             return not_found()
+        side = stages.select_side(compiled_stage, self.rng)
+        note.stage, note.canary = stage, side.canary
+        stage_variables = side.variables
         method = request.method
         match = compiled.routes.match(method, rest or "/")
         if match is None:
@@ -181,27 +188,27 @@ class ApiHandler:
             return request_too_large()
 
         route = match.route
-        qualifier = resolve_qualifier(route.qualifier, stage_variables)
-        if self.catalog.function(route.function) is None or qualifier not in (None, LATEST):
-            log.warning(
-                "Api %s route %s: function %s%s not found",
-                api_name,
-                match.route_key,
-                route.function,
-                f":{qualifier}" if qualifier else "",
-            )
+        where = f"Api {api_name} stage {stage}{' (canary)' if side.canary else ''} route {match.route_key}"
+        try:
+            function, qualifier = stages.resolve_target(route.function, route.qualifier, stage_variables)
+        except stages.TargetError as exc:
+            log.warning("%s: target %s: %s", where, stages.describe_target(route.function, route.qualifier), exc)
+            return internal_server_error()
+        # The one place a resolved target meets the catalog (versions and aliases plug in here).
+        if self.catalog.function(function) is None or qualifier not in (None, LATEST):
+            log.warning("%s: function %s not found", where, stages.describe_target(function, qualifier))
             return internal_server_error()
         invocation = Invocation(
             request_id=new_request_id(),
             payload=payload,
-            invoked_function_arn=self.catalog.function_arn(route.function, qualifier),
+            invoked_function_arn=self.catalog.function_arn(function, qualifier),
             trace_id=request.headers.get("x-amzn-trace-id"),
         )
         try:
-            async with self.provider.acquire(route.function, LATEST) as instance:
+            async with self.provider.acquire(function, LATEST) as instance:
                 result = await instance.invoke(invocation)
         except FunctionNotFound:
-            log.warning("Api %s route %s: function %s not found", api_name, match.route_key, route.function)
+            log.warning("%s: function %s not found", where, function)
             return internal_server_error()
         except TooManyRequests:
             return too_many_requests()

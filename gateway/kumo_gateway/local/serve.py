@@ -83,6 +83,6 @@ async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: 
         )
 
     try:
-        return await serve_gateway(catalog, provider, tables, host, port, name="kumo up", on_ready=announce)
+        return await serve_gateway(catalog, provider, tables, host, port, name="kumo up", on_ready=announce, admin=True)
     finally:
         log.info("stopped")

@@ -1,0 +1,80 @@
+"""The gateway's small admin API under ``/_kumo/`` (no Api can be named ``_kumo``: Api names are DNS labels).
+
+JSON in, JSON out; errors are ``{"error": <code>, "message": ...}`` with a 4xx status. Today:
+
+- ``GET  /_kumo/apis/{api}/stages/{stage}`` -> the stage (``name``, ``variables``, ``canary``).
+- ``POST /_kumo/apis/{api}/stages/{stage}/promote`` -> promote the stage's canary (API Gateway's
+  promotion: overrides copied into the stage's variables, canary traffic set to 0 %); answers the
+  promoted stage. 404 for an unknown Api or stage, 409 when the stage has no canary.
+
+Changes go to the catalog (a new Api object through ``Catalog.set_api``), in memory: local mode only,
+and a restart reloads the manifests. It is served only when the app is built with ``admin=True``
+(``kumo up``); there is no authentication yet, so keep the gateway on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kumo.catalog import Catalog
+from kumo_gateway.apigateway.stages import PromotionError, promote_canary
+
+log = logging.getLogger("kumo.gateway.admin")
+
+#: The first path segment of every admin request.
+ADMIN_SEGMENT = "_kumo"
+
+
+def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body, separators=(",", ":")), status, headers, media_type="application/json")
+
+
+def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return json_response(status, {"error": code, "message": message}, headers)
+
+
+def stage_body(api_name: str, stage: Any) -> dict[str, Any]:
+    return {"api": api_name, "stage": stage.model_dump(mode="json", by_alias=True, exclude_none=True)}
+
+
+class AdminHandler:
+    """Answers ``/_kumo/...`` requests against the catalog."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    async def handle(self, request: Request) -> Response:
+        parts = request.url.path.strip("/").split("/")
+        # ["_kumo", "apis", api, "stages", stage(, "promote")]
+        if len(parts) not in (5, 6) or parts[1] != "apis" or parts[3] != "stages" or not parts[2] or not parts[4]:
+            return error(404, "NotFound", f"no admin operation at {request.url.path}")
+        api_name, stage_name = parts[2], parts[4]
+        action = parts[5] if len(parts) == 6 else None
+        if action not in (None, "promote"):
+            return error(404, "NotFound", f"no admin operation at {request.url.path}")
+        allowed = "POST" if action == "promote" else "GET"
+        if request.method != allowed:
+            return error(405, "MethodNotAllowed", f"use {allowed} for {request.url.path}", {"Allow": allowed})
+        api = self.catalog.api(api_name)
+        if api is None:
+            return error(404, "NotFound", f"Api {api_name!r} not found")
+        if action is None:
+            stage = next((s for s in api.spec.effective_stages if s.name == stage_name), None)
+            if stage is None:
+                return error(404, "NotFound", f"Api {api_name!r} has no stage {stage_name!r}")
+            return json_response(200, stage_body(api_name, stage))
+        try:
+            promoted = promote_canary(api, stage_name)
+        except PromotionError as exc:
+            code = {404: "NotFound", 409: "Conflict"}.get(exc.status, "BadRequest")
+            return error(exc.status, code, str(exc))
+        # No await between reading and replacing the Api: a concurrent change cannot be lost.
+        self.catalog.set_api(promoted)
+        stage = next(s for s in promoted.spec.stages if s.name == stage_name)
+        log.info("Api %s stage %s: canary promoted, variables now %s", api_name, stage_name, stage.variables)
+        return json_response(200, stage_body(api_name, stage))
