@@ -23,11 +23,15 @@ def stage_url(base_url: str, api: str, stage: str) -> str:
 
 
 def missing_functions(api: Api, functions: Collection[str]) -> list[str]:
-    """``METHOD path -> function`` for every route whose Function does not exist."""
+    """``METHOD path -> function`` for every route whose Function does not exist.
+
+    A route whose Function is chosen by stage variables (``${stageVariables.fn}``) is checked per
+    request by the gateway, not here; a ``name:qualifier`` target is checked by its name.
+    """
     return [
         f"{route.method} {route.path} -> {route.function}"
         for route in api.spec.routes
-        if route.function not in functions
+        if route.function_name is not None and route.function_name not in functions
     ]
 
 

@@ -80,6 +80,26 @@ def test_api_status_names_missing_functions() -> None:
     assert api_state(api, {"list-items", "add-item"}, "http://gw:8080").ready is True
 
 
+def test_api_status_checks_qualified_targets_by_name_and_leaves_stage_variable_targets_to_the_gateway() -> None:
+    api = Api.model_validate(
+        {
+            "metadata": {"name": "shop"},
+            "spec": {
+                "routes": [
+                    {"method": "GET", "path": "/orders", "function": "orders:${stageVariables.alias}"},
+                    {"method": "GET", "path": "/any", "function": "${stageVariables.fn}"},
+                    {"method": "GET", "path": "/cart", "function": "cart:live"},
+                ],
+                "stages": [{"name": "prod", "variables": {"alias": "live", "fn": "orders"}}],
+            },
+        }
+    )
+    assert api_state(api, {"orders", "cart"}, "http://gw:8080").ready is True
+    state = api_state(api, {"orders"}, "http://gw:8080")
+    assert (state.ready, state.reason) == (False, "FunctionNotFound")
+    assert state.message == "Function not found for route(s): GET /cart -> cart:live"
+
+
 def test_condition_transition_time_is_kept_while_status_holds() -> None:
     first = set_condition(None, "Ready", True, "Deployed", "v1", "T1")
     again = set_condition(first, "Ready", True, "Deployed", "v2", "T2")
