@@ -20,6 +20,7 @@ from kumo_gateway.dispatch import HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_.errors import service_error
 from kumo_gateway.lambda_.invoke import InvokeHandler
+from kumo_gateway.lambda_.management import ManagementHandler, VersionBackend
 from kumo_gateway.provider import Provider
 
 if TYPE_CHECKING:
@@ -48,7 +49,12 @@ def _any_method(path: str, endpoint: Callable[[Request], Awaitable[Response]]) -
 
 
 def create_app(
-    catalog: Catalog, provider: Provider, *, telemetry: bool = False, tables: TableDirectory | None = None
+    catalog: Catalog,
+    provider: Provider,
+    *,
+    telemetry: bool = False,
+    tables: TableDirectory | None = None,
+    versions: VersionBackend | None = None,
 ) -> FastAPI:
     """The gateway app; its lifespan starts and stops ``provider``.
 
@@ -56,6 +62,7 @@ def create_app(
     ``telemetry`` turns on FastAPI's built-in OpenTelemetry (where the FastAPI version has it); off
     by default because its per-request checks cost more than the gateway's own work.
     ``tables``, when given, serves DynamoDB's JSON protocol (``POST /`` with ``X-Amz-Target``).
+    ``versions`` publishes versions and keeps aliases (without it the management API only reads).
     """
     router = None
     if tables is not None:
@@ -81,8 +88,9 @@ def create_app(
     apis = ApiHandler(catalog, provider)
     app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
     # Invoke and Api requests are routed by the dispatcher; these routes catch what falls through
-    # (other Lambda operations, other methods on /healthz).
-    app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", invoke.unknown))
+    # (Lambda management operations, unknown ones, other methods on /healthz).
+    management = ManagementHandler(catalog, versions)
+    app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", management.handle))
     app.router.routes.append(_any_method("/{rest:path}", apis.handle))
     app.add_middleware(HotPathDispatcher, invoke=invoke, apis=apis)
     if router is not None:
@@ -106,6 +114,7 @@ async def serve_gateway(
     *,
     name: str,
     on_ready: Callable[[], None] | None = None,
+    versions: VersionBackend | None = None,
 ) -> int:
     """The process body both providers share (``kumo up``, ``kumo gateway --kubernetes``): start the
     table directory, serve the app until SIGINT/SIGTERM, then stop the provider and the tables.
@@ -120,7 +129,7 @@ async def serve_gateway(
         print(f"{name}: could not start the tables: {exc}", file=sys.stderr)
         await tables.stop()
         return 1
-    app = create_app(catalog, provider, tables=tables)
+    app = create_app(catalog, provider, tables=tables, versions=versions)
     try:
         return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name)
     finally:

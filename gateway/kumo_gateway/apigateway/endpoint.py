@@ -182,7 +182,8 @@ class ApiHandler:
 
         route = match.route
         qualifier = resolve_qualifier(route.qualifier, stage_variables)
-        if self.catalog.function(route.function) is None or qualifier not in (None, LATEST):
+        resolution = self.catalog.resolve(route.function, qualifier)  # a version, an alias (weighted) or $LATEST
+        if resolution is None:
             log.warning(
                 "Api %s route %s: function %s%s not found",
                 api_name,
@@ -198,7 +199,7 @@ class ApiHandler:
             trace_id=request.headers.get("x-amzn-trace-id"),
         )
         try:
-            async with self.provider.acquire(route.function, LATEST) as instance:
+            async with self.provider.acquire(route.function, resolution.version) as instance:
                 result = await instance.invoke(invocation)
         except FunctionNotFound:
             log.warning("Api %s route %s: function %s not found", api_name, match.route_key, route.function)
