@@ -85,7 +85,7 @@ class Catalog:
         registry = self._versions.get(name)
         if registry is None:
             registry = FunctionVersions()
-        return registry.resolve(qualifier, self._draw())
+        return registry.resolve(qualifier, self._draw)
 
     # Apis
 

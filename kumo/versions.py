@@ -13,7 +13,7 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -251,8 +251,9 @@ class FunctionVersions:
 
     # Resolution
 
-    def resolve(self, qualifier: str | None, draw: float) -> Resolution | None:
-        """The version a call with ``qualifier`` runs (None: no such version or alias)."""
+    def resolve(self, qualifier: str | None, draw: Callable[[], float]) -> Resolution | None:
+        """The version a call with ``qualifier`` runs (None: no such version or alias); ``draw()`` is called
+        (once) only for an alias with a routing configuration."""
         if qualifier is None or qualifier == LATEST:
             return Resolution(LATEST, qualifier)
         if VERSION_NUMBER.fullmatch(qualifier):
@@ -260,7 +261,10 @@ class FunctionVersions:
         alias = self.aliases.get(qualifier)
         if alias is None:
             return None
-        return Resolution(choose_version(alias.function_version, alias.routing, draw), qualifier, alias.name)
+        version = (
+            choose_version(alias.function_version, alias.routing, draw()) if alias.routing else alias.function_version
+        )
+        return Resolution(version, qualifier, alias.name)
 
 
 # Records (JSON-ready dicts): how a registry is stored (local mode's state dir, later a status field)

@@ -166,28 +166,12 @@ class AsyncConfig(Spec):
 class AliasSpec(Spec):
     """A named pointer to a published version, optionally sending a share of traffic to one more version."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "x-kubernetes-validations": [
-                {
-                    "rule": "!has(self.routing) || !(string(self.version) in self.routing)",
-                    "message": "the alias's version cannot also be in routing",
-                }
-            ]
-        }
-    )
-
     version: Annotated[int, Field(ge=1, description="The published version the alias points to.")]
     routing: Annotated[
         dict[str, Annotated[float, Field(ge=0.0, le=1.0)]],
         Field(
             max_length=1,
             description="Lambda's RoutingConfig.AdditionalVersionWeights: one more version and its weight (0-1).",
-            json_schema_extra={
-                "x-kubernetes-validations": [
-                    {"rule": "self.all(v, v.matches('^[0-9]+$'))", "message": "routing keys are version numbers"}
-                ]
-            },
         ),
     ] = Field(default_factory=dict)
     description: Annotated[str, Field(max_length=256)] = ""
@@ -242,7 +226,16 @@ class FunctionSpec(Spec):
                     {
                         "rule": f"self.all(name, name.matches('{ALIAS_NAME_PATTERN}') && !name.matches('^[0-9]+$'))",
                         "message": ALIAS_NAME_RULE,
-                    }
+                    },
+                    # Rules about each alias sit on the map so that errors name the alias (spec.aliases).
+                    {
+                        "rule": "self.all(n, !has(self[n].routing) || self[n].routing.all(v, v.matches('^[0-9]+$')))",
+                        "message": "routing keys are version numbers",
+                    },
+                    {
+                        "rule": "self.all(n, !has(self[n].routing) || !(string(self[n].version) in self[n].routing))",
+                        "message": "the alias's version cannot also be in routing",
+                    },
                 ]
             },
         ),
