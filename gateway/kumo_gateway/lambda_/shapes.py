@@ -51,7 +51,7 @@ def match_operation(method: str, path: str) -> Operation | None:
     """The management operation for ``method path`` (path decoded), or None if Kumo has none there."""
     if path != _FUNCTIONS and not path.startswith(_FUNCTIONS + "/"):
         return None
-    rest = path[len(_FUNCTIONS) :].strip("/")
+    rest = path[len(_FUNCTIONS) + 1 :]
     parts = rest.split("/") if rest else []
     if len(parts) > 3 or any(not part for part in parts):
         return None
