@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kumo.models import FunctionSpec
-from kumo.versions import Alias, take_snapshot
+from kumo.catalog import Catalog
+from kumo.models import Function, FunctionSpec
+from kumo.versions import Alias, NotFound, VersionError, code_sha256, take_snapshot
+from kumo_gateway.lambda_.management import ReadOnlyVersions
 from kumo_gateway.lambda_.shapes import (
     BadParameter,
     Operation,
@@ -105,3 +107,23 @@ def test_shapes() -> None:
     alias = alias_configuration(Alias("live", "1", "", {"2": 0.1}, "r"), "arn:x:hello:live")
     assert alias["RoutingConfig"] == {"AdditionalVersionWeights": {"2": 0.1}}
     assert "RoutingConfig" not in alias_configuration(Alias("live", "1"), "arn")
+
+
+def test_read_only_versions_for_a_gateway_without_a_store() -> None:
+    catalog = Catalog()
+    catalog.set_function(
+        Function.model_validate(
+            {
+                "metadata": {"name": "hello"},
+                "spec": {"runtime": "python3.11", "handler": "app.handler", "code": {"inline": {"app.py": "x"}}},
+            }
+        )
+    )
+    backend = ReadOnlyVersions(catalog)
+    assert backend.latest("hello").code_sha256 == code_sha256({"app.py": "x"})
+    with pytest.raises(NotFound):
+        backend.latest("missing")
+    with pytest.raises(VersionError, match="not available on this gateway"):
+        backend.publish("hello")
+    with pytest.raises(VersionError, match="not available on this gateway"):
+        backend.save("hello")
