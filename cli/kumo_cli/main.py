@@ -62,6 +62,23 @@ def invoke(
 
 
 @app.command()
+def publish(
+    name: Annotated[str, typer.Argument(help="Function name or ARN.")],
+    description: Annotated[str, typer.Option(help="The version's description.")] = "",
+    url: Annotated[str, typer.Option(help="Platform URL.", envvar="KUMO_URL")] = "http://127.0.0.1:8080",
+) -> None:
+    """Publish the function's current code and configuration as a version (same version if nothing changed)."""
+    from kumo_cli.publish import PublishError, publish_version, summary
+
+    try:
+        configuration = publish_version(url, name, description)
+    except PublishError as exc:
+        typer.echo(f"kumo publish: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(summary(configuration))
+
+
+@app.command()
 def gateway(
     paths: Annotated[list[Path] | None, typer.Argument(help="Manifest files or folders to serve.")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

@@ -22,6 +22,7 @@ from kumo_gateway.dispatch import HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_.errors import service_error
 from kumo_gateway.lambda_.invoke import InvokeHandler
+from kumo_gateway.lambda_.management import ManagementHandler, VersionBackend
 from kumo_gateway.provider import Provider
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ def create_app(
     tables: TableDirectory | None = None,
     admin: bool = False,
     rng: random.Random | None = None,
+    versions: VersionBackend | None = None,
 ) -> FastAPI:
     """The gateway app; its lifespan starts and stops ``provider``.
 
@@ -66,6 +68,7 @@ def create_app(
     ``tables``, when given, serves DynamoDB's JSON protocol (``POST /`` with ``X-Amz-Target``).
     ``admin`` serves the admin API under ``/_kumo/`` (local mode: it changes the in-memory catalog).
     ``rng`` is where canary draws come from (tests pass a seeded one).
+    ``versions`` publishes versions and keeps aliases (without it the management API only reads).
     """
     router = None
     if tables is not None:
@@ -91,8 +94,9 @@ def create_app(
     apis = ApiHandler(catalog, provider, rng=rng)
     app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
     # Invoke and Api requests are routed by the dispatcher; these routes catch what falls through
-    # (other Lambda operations, other methods on /healthz).
-    app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", invoke.unknown))
+    # (Lambda management operations, unknown ones, other methods on /healthz).
+    management = ManagementHandler(catalog, versions)
+    app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", management.handle))
     app.router.routes.append(_any_method("/{rest:path}", apis.handle))
     admin_handler = AdminHandler(catalog) if admin else None
     app.add_middleware(HotPathDispatcher, invoke=invoke, apis=apis, admin=admin_handler)
@@ -118,6 +122,7 @@ async def serve_gateway(
     name: str,
     on_ready: Callable[[], None] | None = None,
     admin: bool = False,
+    versions: VersionBackend | None = None,
 ) -> int:
     """The process body both providers share (``kumo up``, ``kumo gateway --kubernetes``): start the
     table directory, serve the app until SIGINT/SIGTERM, then stop the provider and the tables.
@@ -133,7 +138,7 @@ async def serve_gateway(
         print(f"{name}: could not start the tables: {exc}", file=sys.stderr)
         await tables.stop()
         return 1
-    app = create_app(catalog, provider, tables=tables, admin=admin)
+    app = create_app(catalog, provider, tables=tables, admin=admin, versions=versions)
     try:
         return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name)
     finally:

@@ -7,6 +7,7 @@ from kumo.models.api import DEFAULT_STAGE, Api, ApiSpec, Route, Stage
 from kumo.models.base import API_VERSION, GROUP, VERSION, ObjectMeta
 from kumo.models.errors import format_validation_error
 from kumo.models.function import (
+    AliasSpec,
     AsyncConfig,
     Code,
     Concurrency,
@@ -27,6 +28,7 @@ __all__ = [
     "GROUP",
     "KINDS",
     "VERSION",
+    "AliasSpec",
     "Api",
     "ApiSpec",
     "AsyncConfig",

@@ -51,6 +51,9 @@ RESERVED_ENV_NAMES = frozenset(
     }
 )
 
+ALIAS_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,128}$"
+ALIAS_NAME_RULE = "alias names are 1-128 letters, digits, '-' or '_', and not only digits (a number names a version)"
+
 Duration = duration_type  # short alias for the field declarations below
 Size = size_type
 
@@ -160,6 +163,29 @@ class AsyncConfig(Spec):
     dead_letter: Annotated[str, Field(min_length=1, description="Queue for dropped events.")] | None = None
 
 
+class AliasSpec(Spec):
+    """A named pointer to a published version, optionally sending a share of traffic to one more version."""
+
+    version: Annotated[int, Field(ge=1, description="The published version the alias points to.")]
+    routing: Annotated[
+        dict[str, Annotated[float, Field(ge=0.0, le=1.0)]],
+        Field(
+            max_length=1,
+            description="Lambda's RoutingConfig.AdditionalVersionWeights: one more version and its weight (0-1).",
+        ),
+    ] = Field(default_factory=dict)
+    description: Annotated[str, Field(max_length=256)] = ""
+
+    @model_validator(mode="after")
+    def _extra_version_differs(self) -> AliasSpec:
+        for version in self.routing:
+            if not version.isdigit():
+                raise invalid(f"routing key {version!r} must be a version number", field="routing")
+        if str(self.version) in self.routing:
+            raise invalid(f"version {self.version} is the alias's version and cannot also be in routing")
+        return self
+
+
 class FunctionSpec(Spec):
     """What to run and with which limits (Lambda's defaults where unspecified)."""
 
@@ -190,6 +216,30 @@ class FunctionSpec(Spec):
     concurrency: Concurrency = Field(default_factory=Concurrency)
     scaling: Scaling = Field(default_factory=Scaling)
     async_: Annotated[AsyncConfig, Field(alias="async")] = Field(default_factory=AsyncConfig)
+    publish: Annotated[bool, Field(description="Publish a new version whenever code or configuration changed.")] = False
+    aliases: Annotated[
+        dict[str, AliasSpec],
+        Field(
+            description="Alias name to the version it points to (and an optional weighted second version).",
+            json_schema_extra={
+                "x-kubernetes-validations": [
+                    {
+                        "rule": f"self.all(name, name.matches('{ALIAS_NAME_PATTERN}') && !name.matches('^[0-9]+$'))",
+                        "message": ALIAS_NAME_RULE,
+                    },
+                    # Rules about each alias sit on the map so that errors name the alias (spec.aliases).
+                    {
+                        "rule": "self.all(n, !has(self[n].routing) || self[n].routing.all(v, v.matches('^[0-9]+$')))",
+                        "message": "routing keys are version numbers",
+                    },
+                    {
+                        "rule": "self.all(n, !has(self[n].routing) || !(string(self[n].version) in self[n].routing))",
+                        "message": "the alias's version cannot also be in routing",
+                    },
+                ]
+            },
+        ),
+    ] = Field(default_factory=dict)
 
     @field_validator("runtime")
     @classmethod
@@ -206,6 +256,14 @@ class FunctionSpec(Spec):
         if not re.fullmatch(HANDLER_PATTERN, handler):
             raise invalid(f"must be module.function with dotted packages allowed, e.g. app.handler (got {handler!r})")
         return handler
+
+    @field_validator("aliases")
+    @classmethod
+    def _check_alias_names(cls, aliases: dict[str, AliasSpec]) -> dict[str, AliasSpec]:
+        for name in aliases:
+            if not re.fullmatch(ALIAS_NAME_PATTERN, name) or name.isdigit():
+                raise invalid(f"alias {name!r}: {ALIAS_NAME_RULE}")
+        return aliases
 
     @field_validator("environment")
     @classmethod

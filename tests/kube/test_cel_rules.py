@@ -96,6 +96,24 @@ REJECTED = [
         {"spec": {"code": {"image": "example/hello:1"}}},
         "exactly one of inline, configMap or image is required",
     ),
+    (
+        "functions",
+        "spec.aliases",
+        {"spec": {"aliases": {"42": {"version": 1}}}},
+        "alias names are 1-128 letters, digits, '-' or '_', and not only digits (a number names a version)",
+    ),
+    (
+        "functions",
+        "spec.aliases",
+        {"spec": {"aliases": {"live": {"version": 2, "routing": {"2": 0.5}}}}},
+        "the alias's version cannot also be in routing",
+    ),
+    (
+        "functions",
+        "spec.aliases",
+        {"spec": {"aliases": {"live": {"version": 2, "routing": {"$LATEST": 0.5}}}}},
+        "routing keys are version numbers",
+    ),
     ("tables", "<nil>", {"metadata": {"name": "ab"}}, "metadata.name must be a DNS-1123 label of 3 to 63 characters"),
     ("tables", "spec", {"spec": {"sortKey": {"name": "pk"}}}, "sortKey.name must differ from partitionKey.name"),
     (
@@ -138,6 +156,10 @@ ACCEPTED = [
                 "scaling": {"minInstances": 3, "maxInstances": 3, "idleTimeout": "1µs"},
             }
         },
+    ),
+    (
+        "functions",
+        {"spec": {"publish": True, "aliases": {"live": {"version": 3, "routing": {"4": 0.1}}, "x_1": {"version": 1}}}},
     ),
     ("functions", {"metadata": {"name": "a" * 63}, "spec": {"code": {"inline": None, "image": "example/hello:1"}}}),
     ("tables", {"spec": {"billingMode": "PROVISIONED", "provisionedThroughput": THROUGHPUT}}),

@@ -175,11 +175,48 @@ def test_function_values_parsed() -> None:
         ({"handler": "app.handler()"}, "spec.handler: must be module.function"),
         ({"timeoutt": "3s"}, "spec.timeoutt: unknown field"),
         ({"environment": {"PORT": 8080}}, "spec.environment.PORT: must be a string"),
+        ({"aliases": {"12": {"version": 1}}}, "spec.aliases: alias '12': alias names are 1-128 letters"),
+        ({"aliases": {"a.b": {"version": 1}}}, "spec.aliases: alias 'a.b': alias names are 1-128 letters"),
+        (
+            {"aliases": {"live": {"version": 0}}},
+            "spec.aliases.live.version: must be at least 1",
+        ),
+        ({"aliases": {"live": {}}}, "spec.aliases.live.version: is required"),
+        (
+            {"aliases": {"live": {"version": 1, "routing": {"2": 1.5}}}},
+            "spec.aliases.live.routing.2: must be at most 1.0",
+        ),
+        (
+            {"aliases": {"live": {"version": 1, "routing": {"2": 0.1, "3": 0.1}}}},
+            "spec.aliases.live.routing: must have at most 1 item",
+        ),
+        (
+            {"aliases": {"live": {"version": 1, "routing": {"$LATEST": 0.1}}}},
+            "spec.aliases.live.routing: routing key '$LATEST' must be a version number",
+        ),
+        (
+            {"aliases": {"live": {"version": 1, "routing": {"1": 0.1}}}},
+            "spec.aliases.live: version 1 is the alias's version and cannot also be in routing",
+        ),
+        ({"publish": "sometimes"}, "spec.publish: must be true or false"),
     ],
 )
 def test_function_limits(spec: dict[str, Any], expected: str) -> None:
     lines = errors_of(Function, function_doc(**spec))
     assert any(line.startswith(expected) for line in lines), lines
+
+
+def test_function_publish_and_aliases() -> None:
+    doc = function_doc(publish=True, aliases={"live": {"version": 3, "routing": {"4": 0.1}}, "beta": {"version": 4}})
+    spec = Function.model_validate(doc).spec
+    assert spec.publish is True
+    assert (spec.aliases["live"].version, spec.aliases["live"].routing, spec.aliases["beta"].routing) == (
+        3,
+        {"4": 0.1},
+        {},
+    )
+    defaults = Function.model_validate(function_doc()).spec
+    assert (defaults.publish, defaults.aliases) == (False, {})
 
 
 def test_missing_required_fields_named() -> None:

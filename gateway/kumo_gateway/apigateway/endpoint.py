@@ -194,8 +194,9 @@ class ApiHandler:
         except stages.TargetError as exc:
             log.warning("%s: target %s: %s", where, stages.describe_target(route.function, route.qualifier), exc)
             return internal_server_error()
-        # The one place a resolved target meets the catalog (versions and aliases plug in here).
-        if self.catalog.function(function) is None or qualifier not in (None, LATEST):
+        # The one place a resolved target meets the catalog: a version, an alias (weighted) or $LATEST.
+        resolution = self.catalog.resolve(function, qualifier)
+        if resolution is None:
             log.warning("%s: function %s not found", where, stages.describe_target(function, qualifier))
             return internal_server_error()
         invocation = Invocation(
@@ -205,7 +206,7 @@ class ApiHandler:
             trace_id=request.headers.get("x-amzn-trace-id"),
         )
         try:
-            async with self.provider.acquire(function, LATEST) as instance:
+            async with self.provider.acquire(function, resolution.version) as instance:
                 result = await instance.invoke(invocation)
         except FunctionNotFound:
             log.warning("%s: function %s not found", where, function)

@@ -20,7 +20,6 @@ from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, Provide
 
 log = logging.getLogger("kumo.gateway")
 
-LATEST = "$LATEST"
 _INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 _LOG_TYPES = ("None", "Tail")
 
@@ -72,7 +71,8 @@ class InvokeHandler:
                 request_id,
             )
         arn = self.catalog.function_arn(ref.name, ref.qualifier)
-        if self.catalog.function(ref.name) is None or ref.qualifier not in (None, LATEST):
+        resolution = self.catalog.resolve(ref.name, ref.qualifier)
+        if resolution is None:
             return resource_not_found(arn, request_id)
 
         invocation_type = headers.get("x-amz-invocation-type", "RequestResponse")
@@ -117,7 +117,7 @@ class InvokeHandler:
             trace_id=headers.get("x-amzn-trace-id"),
         )
         try:
-            async with self.provider.acquire(ref.name, LATEST) as instance:
+            async with self.provider.acquire(ref.name, resolution.version) as instance:
                 result = await instance.invoke(invocation)
         except FunctionNotFound:
             return resource_not_found(arn, request_id)

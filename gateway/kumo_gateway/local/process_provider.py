@@ -11,8 +11,10 @@ from kumo.catalog import Catalog
 from kumo.runtime.host import FunctionConfig, RuntimeHost
 from kumo.runtime.invocation import Invocation, InvocationResult
 from kumo.scaling.decisions import PoolLimits, effective_max_instances
+from kumo.versions import LATEST
 from kumo_gateway.local.code import CodeUnavailable, code_files, materialize
 from kumo_gateway.local.pool import InstancePool, PoolThrottled
+from kumo_gateway.local.versions_store import LocalVersions
 from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, TooManyRequests
 
 log = logging.getLogger("kumo.local")
@@ -47,6 +49,7 @@ class LocalProvider:
         platform_environment: Mapping[str, str] | None = None,
         queue_limit: int = 100,
         queue_timeout_s: float = 30.0,
+        versions: LocalVersions | None = None,
     ) -> None:
         self.catalog = catalog
         self.state_dir = state_dir
@@ -55,11 +58,12 @@ class LocalProvider:
         self.queue_limit = queue_limit
         self.queue_timeout_s = queue_timeout_s
         self.pools: dict[tuple[str, str], InstancePool] = {}
+        self.versions = versions
 
     async def start(self) -> None:
         for function in self.catalog.functions():
             if function.spec.scaling.min_instances > 0:
-                await self._pool(function.metadata.name, "$LATEST").start()
+                await self._pool(function.metadata.name, LATEST).start()
 
     async def stop(self) -> None:
         pools, self.pools = list(self.pools.values()), {}
@@ -89,11 +93,20 @@ class LocalProvider:
         function = self.catalog.function(name)
         if function is None:
             raise FunctionNotFound(name)
-        spec = function.spec
-        try:
-            code_dir = materialize(code_files(spec.code, self.config_maps), self.state_dir / "code" / name)
-        except CodeUnavailable as exc:
-            raise InstanceUnavailable(f"function {name}: {exc}") from None
+        scaling, concurrency = function.spec.scaling, function.spec.concurrency  # the function's, every version's
+        min_instances = scaling.min_instances
+        if version == LATEST:
+            spec = function.spec
+            try:
+                code_dir = materialize(code_files(spec.code, self.config_maps), self.state_dir / "code" / name)
+            except CodeUnavailable as exc:
+                raise InstanceUnavailable(f"function {name}: {exc}") from None
+        else:
+            # A published version: its frozen configuration and immutable code; scales to zero on its own.
+            published = self.catalog.versions(name).get(version)
+            if published is None or self.versions is None:
+                raise FunctionNotFound(f"{name}:{version}")
+            spec, code_dir, min_instances = published.snapshot.spec, self.versions.code_dir(name, version), 0
         config = FunctionConfig(
             name=name,
             handler=spec.handler,
@@ -108,9 +121,9 @@ class LocalProvider:
             account_id=self.catalog.account_id,
         )
         limits = PoolLimits(
-            max_instances=effective_max_instances(spec.scaling.max_instances, spec.concurrency.reserved),
-            min_instances=spec.scaling.min_instances,
-            idle_timeout_s=spec.scaling.idle_timeout,
+            max_instances=effective_max_instances(scaling.max_instances, concurrency.reserved),
+            min_instances=min_instances,
+            idle_timeout_s=scaling.idle_timeout,
             queue_limit=self.queue_limit,
             queue_timeout_s=self.queue_timeout_s,
         )

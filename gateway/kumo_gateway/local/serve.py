@@ -14,6 +14,7 @@ from kumo.event_loop import loop_factory
 from kumo.manifests import ManifestError, Manifests, load_manifests
 from kumo_gateway.local.banner import banner
 from kumo_gateway.local.process_provider import LocalProvider
+from kumo_gateway.local.versions_store import LocalVersions
 
 log = logging.getLogger("kumo.local")
 
@@ -68,11 +69,16 @@ async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: 
     state_dir.mkdir(parents=True, exist_ok=True)
     base_url = f"http://{client_host(host)}:{port}"
     catalog = build_catalog(manifests)
+    versions = LocalVersions(catalog, state_dir, manifests.config_maps)
+    versions.load()
+    for function in manifests.functions.values():
+        versions.apply_manifest(function)  # spec.publish, spec.aliases
     provider = LocalProvider(
         catalog,
         state_dir=state_dir,
         config_maps=manifests.config_maps,
         platform_environment=platform_environment(base_url),
+        versions=versions,
     )
     tables = LocalTables(state_dir, manifests.tables)
 
@@ -83,6 +89,8 @@ async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: 
         )
 
     try:
-        return await serve_gateway(catalog, provider, tables, host, port, name="kumo up", on_ready=announce, admin=True)
+        return await serve_gateway(
+            catalog, provider, tables, host, port, name="kumo up", on_ready=announce, admin=True, versions=versions
+        )
     finally:
         log.info("stopped")

@@ -1,0 +1,241 @@
+"""Lambda management calls for versions and aliases, and the read-only look-arounds the AWS CLI and boto3 use:
+``ListFunctions``, ``GetFunction``, ``GetFunctionConfiguration``, ``PublishVersion``, ``ListVersionsByFunction``,
+``CreateAlias``, ``GetAlias``, ``UpdateAlias``, ``DeleteAlias``, ``ListAliases``.
+
+Paths are matched by :func:`kumo_gateway.lambda_.shapes.match_operation`; anything else under
+``/2015-03-31/`` answers ``UnknownOperationException``. State is the ``Catalog``'s (``kumo.versions``);
+publishing and persisting go through a :class:`VersionBackend` (local mode: ``LocalVersions``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kumo.catalog import Catalog
+from kumo.versions import LATEST, Alias, NotFound, PublishedVersion, Snapshot, VersionError, take_snapshot
+from kumo_gateway.bodies import read_body
+from kumo_gateway.ids import new_request_id
+from kumo_gateway.lambda_ import shapes
+from kumo_gateway.lambda_.errors import lambda_error, service_error, unknown_operation
+from kumo_gateway.lambda_.function_names import FunctionRef, InvalidFunctionName, parse_function_name
+
+log = logging.getLogger("kumo.gateway")
+
+MAX_BODY = 256 * 1024
+
+
+class VersionBackend(Protocol):
+    #: ``LastModified`` of ``$LATEST`` (when the gateway loaded its functions).
+    started: str
+
+    def latest(self, name: str) -> Snapshot: ...
+
+    def publish(self, name: str, description: str = "", code_sha256: str | None = None) -> PublishedVersion: ...
+
+    def save(self, name: str) -> None: ...
+
+
+class ReadOnlyVersions:
+    """For a gateway without a version store (the cluster's, until it publishes): look, don't change."""
+
+    def __init__(self, catalog: Catalog, started: str = "1970-01-01T00:00:00.000+0000") -> None:
+        self.catalog = catalog
+        self.started = started
+
+    def latest(self, name: str) -> Snapshot:
+        function = self.catalog.function(name)
+        if function is None:
+            raise NotFound(f"Function not found: {self.catalog.function_arn(name)}")
+        return take_snapshot(function.spec, function.spec.code.inline or {})
+
+    def publish(self, name: str, description: str = "", code_sha256: str | None = None) -> PublishedVersion:
+        raise VersionError("PublishVersion is not available on this gateway yet; publish with spec.publish")
+
+    def save(self, name: str) -> None:
+        raise VersionError("Changing aliases is not available on this gateway yet; use spec.aliases")
+
+
+def _json(data: Any, status: int, request_id: str) -> Response:
+    return Response(
+        json.dumps(data), status_code=status, media_type="application/json", headers={"x-amzn-RequestId": request_id}
+    )
+
+
+class ManagementHandler:
+    """Answers the management operations against a catalog (and a backend that can publish and persist)."""
+
+    def __init__(self, catalog: Catalog, backend: VersionBackend | None = None) -> None:
+        self.catalog = catalog
+        self.backend: VersionBackend = backend or ReadOnlyVersions(catalog)
+
+    async def handle(self, request: Request) -> Response:
+        request_id = new_request_id()
+        operation = shapes.match_operation(request.method, request.scope["path"])
+        if operation is None:
+            return unknown_operation(request_id)
+        try:
+            status, data = await self._dispatch(operation, request)
+        except VersionError as exc:
+            return lambda_error(exc.status, exc.error_type, exc.message, request_id)
+        except InvalidFunctionName as exc:
+            return lambda_error(400, exc.error_type, exc.message, request_id)
+        except shapes.BadParameter as exc:
+            return lambda_error(400, "InvalidParameterValueException", str(exc), request_id)
+        except Exception:
+            log.exception("%s %s failed unexpectedly (request %s)", request.method, request.url.path, request_id)
+            return service_error("An internal error occurred.", request_id)
+        if status == 204:
+            return Response(status_code=204, headers={"x-amzn-RequestId": request_id})
+        return _json(data, status, request_id)
+
+    async def _dispatch(self, operation: shapes.Operation, request: Request) -> tuple[int, Any]:
+        query = request.query_params
+        if operation.name == "ListFunctions":
+            return 200, self._list_functions(query.get("FunctionVersion"), query.get("Marker"), query.get("MaxItems"))
+        ref = parse_function_name(operation.function or "", query.get("Qualifier") or None)
+        if self.catalog.function(ref.name) is None:
+            raise NotFound(f"Function not found: {self.catalog.function_arn(ref.name, ref.qualifier)}")
+        if operation.name == "GetFunction":
+            function = self.catalog.function(ref.name)
+            reserved = function.spec.concurrency.reserved if function else None
+            return 200, shapes.get_function_response(self._configuration(ref), reserved)
+        if operation.name == "GetFunctionConfiguration":
+            return 200, self._configuration(ref)
+        if operation.name == "ListVersionsByFunction":
+            numbers = list(self.catalog.versions(ref.name).versions)
+            items = [self._configuration(FunctionRef(ref.name, v)) for v in [LATEST, *numbers]]
+            page, marker = shapes.paginate(items, query.get("Marker"), query.get("MaxItems"), shapes.DEFAULT_PAGE)
+            return 200, {"Versions": page, **({"NextMarker": marker} if marker else {})}
+        if ref.qualifier is not None:
+            raise VersionError(f"{operation.name} takes an unqualified function name, got {operation.function!r}")
+        if operation.name == "ListAliases":
+            wanted = query.get("FunctionVersion")
+            aliases = [
+                self._alias_shape(ref.name, alias)
+                for alias in self.catalog.versions(ref.name).aliases.values()
+                if wanted is None or alias.function_version == wanted
+            ]
+            page, marker = shapes.paginate(aliases, query.get("Marker"), query.get("MaxItems"), shapes.DEFAULT_PAGE)
+            return 200, {"Aliases": page, **({"NextMarker": marker} if marker else {})}
+        if operation.name == "GetAlias":
+            return 200, self._alias_shape(ref.name, self._alias(ref.name, operation.alias or ""))
+        if operation.name == "DeleteAlias":
+            self._alias(ref.name, operation.alias or "")
+            self.catalog.versions(ref.name).delete_alias(operation.alias or "")
+            self.backend.save(ref.name)
+            return 204, None
+        body = await self._body(request)
+        if operation.name == "PublishVersion":
+            published = self.backend.publish(ref.name, _string(body, "Description", ""), body.get("CodeSha256"))
+            return 201, self._configuration(FunctionRef(ref.name, published.version))
+        if operation.name == "CreateAlias":
+            alias = Alias(
+                _string(body, "Name"),
+                _string(body, "FunctionVersion"),
+                _string(body, "Description", ""),
+                shapes.parse_routing(body) or {},
+                str(uuid.uuid4()),
+            )
+            self.catalog.versions(ref.name).create_alias(alias)
+            self._save_or_undo(ref.name, lambda: self.catalog.versions(ref.name).aliases.pop(alias.name, None))
+            return 201, self._alias_shape(ref.name, alias)
+        # UpdateAlias
+        name = operation.alias or ""
+        before = self._alias(ref.name, name)
+        updated = self.catalog.versions(ref.name).update_alias(
+            name,
+            function_version=_string(body, "FunctionVersion", None),
+            description=_string(body, "Description", None),
+            routing=shapes.parse_routing(body),
+            expected_revision=_string(body, "RevisionId", None),
+            new_revision=str(uuid.uuid4()),
+        )
+        self._save_or_undo(ref.name, lambda: self.catalog.versions(ref.name).aliases.__setitem__(name, before))
+        return 200, self._alias_shape(ref.name, updated)
+
+    def _save_or_undo(self, name: str, undo: Any) -> None:
+        try:
+            self.backend.save(name)
+        except BaseException:
+            undo()
+            raise
+
+    def _list_functions(self, function_version: str | None, marker: str | None, max_items: str | None) -> dict:
+        if function_version not in (None, "ALL"):
+            raise shapes.BadParameter(f"FunctionVersion must be ALL, got {function_version!r}")
+        items: list[dict[str, Any]] = []
+        for function in sorted(self.catalog.functions(), key=lambda f: f.metadata.name):
+            name = function.metadata.name
+            items.append(self._configuration(FunctionRef(name, None)))
+            if function_version == "ALL":
+                items.extend(self._configuration(FunctionRef(name, v)) for v in self.catalog.versions(name).versions)
+        page, next_marker = shapes.paginate(items, marker, max_items, shapes.DEFAULT_PAGE)
+        return {"Functions": page, **({"NextMarker": next_marker} if next_marker else {})}
+
+    def _configuration(self, ref: FunctionRef) -> dict[str, Any]:
+        """``FunctionConfiguration`` of ``ref`` (no qualifier or ``$LATEST``, a version, or an alias's version)."""
+        registry = self.catalog.versions(ref.name)
+        version = ref.qualifier or LATEST
+        if version != LATEST and version not in registry.versions:
+            alias = registry.aliases.get(version)
+            if alias is None:
+                raise NotFound(f"Function not found: {self.catalog.function_arn(ref.name, ref.qualifier)}")
+            version = alias.function_version
+        arn = self.catalog.function_arn(ref.name, ref.qualifier)
+        if version == LATEST:
+            snapshot, description, modified = self.backend.latest(ref.name), "", self.backend.started
+        else:
+            published = registry.versions[version]
+            snapshot, description, modified = published.snapshot, published.description, published.last_modified
+        return shapes.function_configuration(
+            name=ref.name,
+            function_arn=arn,
+            version=version,
+            snapshot=snapshot,
+            description=description,
+            last_modified=modified,
+            account_id=self.catalog.account_id,
+        )
+
+    def _alias(self, function: str, name: str) -> Alias:
+        alias = self.catalog.versions(function).aliases.get(name)
+        if alias is None:
+            raise NotFound(f"Alias not found: {self.catalog.function_arn(function, name)}")
+        return alias
+
+    def _alias_shape(self, function: str, alias: Alias) -> dict[str, Any]:
+        return shapes.alias_configuration(alias, self.catalog.function_arn(function, alias.name))
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        raw = await read_body(request, MAX_BODY)
+        if raw is None:
+            raise VersionError(f"Request body must be smaller than {MAX_BODY} bytes")
+        if not raw.strip():
+            return {}
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise shapes.BadParameter("Could not parse request body into json: expected a JSON object")
+        return body
+
+
+_REQUIRED = object()
+
+
+def _string(body: dict[str, Any], key: str, default: Any = _REQUIRED) -> Any:
+    value = body.get(key)
+    if value is None:
+        if default is _REQUIRED:
+            raise shapes.BadParameter(f"{key} is required")
+        return default
+    if not isinstance(value, str):
+        raise shapes.BadParameter(f"{key} must be a string")
+    return value

@@ -1,0 +1,156 @@
+"""Published versions and aliases in local mode, kept under ``<state-dir>/versions/<function>/``.
+
+``versions.json`` holds the registry (:func:`kumo.versions.to_record`); each version's code is written
+once to ``<N>/`` and never changed, so a restart of ``kumo up`` keeps every version runnable.
+The in-memory registry lives in the ``Catalog`` (both providers resolve qualifiers there).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+from kumo.catalog import Catalog
+from kumo.models import Function
+from kumo.versions import (
+    Alias,
+    NotFound,
+    PublishedVersion,
+    Snapshot,
+    VersionError,
+    from_record,
+    take_snapshot,
+    to_record,
+)
+from kumo_gateway.local.code import CodeUnavailable, code_files
+
+log = logging.getLogger("kumo.local")
+
+
+def lambda_timestamp(now: dt.datetime | None = None) -> str:
+    """Lambda's ``LastModified`` format: ``2024-05-01T12:00:00.000+0000``."""
+    now = now or dt.datetime.now(dt.UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
+
+
+def new_revision_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _write_tree(files: Mapping[str, str], target: Path) -> None:
+    """Write ``files`` to ``target`` atomically (staging folder + rename); an existing target is kept."""
+    if target.is_dir():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
+    try:
+        for relative, source in files.items():
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(source)
+        os.rename(staging, target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not target.is_dir():
+            raise
+
+
+class LocalVersions:
+    """Publishes versions (snapshotting code to disk) and persists aliases for the local provider."""
+
+    def __init__(self, catalog: Catalog, state_dir: Path, config_maps: Mapping[str, Mapping[str, str]]) -> None:
+        self.catalog = catalog
+        self.root = state_dir / "versions"
+        self.config_maps = config_maps
+        self.started = lambda_timestamp()
+
+    def code_dir(self, name: str, version: str) -> Path:
+        return self.root / name / version
+
+    def load(self) -> None:
+        """Read every known function's stored versions and aliases into the catalog."""
+        for function in self.catalog.functions():
+            name = function.metadata.name
+            path = self.root / name / "versions.json"
+            if not path.is_file():
+                continue
+            try:
+                registry = from_record(json.loads(path.read_text()))
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.error("function %s: cannot read %s (%s); starting without its versions", name, path, exc)
+                continue
+            self.catalog.set_versions(name, registry)
+
+    def latest(self, name: str) -> Snapshot:
+        """``$LATEST``'s code and configuration now."""
+        function = self._function(name)
+        try:
+            files = code_files(function.spec.code, self.config_maps)
+        except CodeUnavailable as exc:
+            raise VersionError(f"Function {name}: {exc}") from None
+        return take_snapshot(function.spec, files)
+
+    def publish(self, name: str, description: str = "", code_sha256: str | None = None) -> PublishedVersion:
+        function = self._function(name)
+        try:
+            files = code_files(function.spec.code, self.config_maps)
+        except CodeUnavailable as exc:
+            raise VersionError(f"Function {name}: {exc}") from None
+        snapshot = take_snapshot(function.spec, files)
+        if code_sha256 and code_sha256 != snapshot.code_sha256:
+            raise VersionError(
+                f"CodeSHA256 ({code_sha256}) is different from current CodeSHA256 in $LATEST "
+                f"({snapshot.code_sha256}). Please try again with the CodeSHA256 in $LATEST."
+            )
+        registry = self.catalog.versions(name)
+        if registry.unchanged(snapshot) is None:
+            target = self.code_dir(name, str(registry.next_number))
+            shutil.rmtree(target, ignore_errors=True)  # left over from a publish that never got recorded
+            _write_tree(files, target)
+        published, created = registry.publish(snapshot, description, lambda_timestamp())
+        if created:
+            self.save(name)
+            log.info("function %s: published version %s", name, published.version)
+        return published
+
+    def save(self, name: str) -> None:
+        """Write ``name``'s registry (atomically) after a change."""
+        folder = self.root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = folder / f".versions-{uuid.uuid4().hex}.json"
+        staging.write_text(json.dumps(to_record(self.catalog.versions(name)), indent=1))
+        os.replace(staging, folder / "versions.json")
+
+    def apply_manifest(self, function: Function) -> None:
+        """``spec.publish`` (publish if changed) and ``spec.aliases`` (set each; a bad one is logged, skipped)."""
+        name = function.metadata.name
+        if function.spec.publish:
+            try:
+                self.publish(name)
+            except VersionError as exc:
+                log.warning("function %s: spec.publish: %s", name, exc.message)
+        if not function.spec.aliases:
+            return
+        registry = self.catalog.versions(name)
+        for alias_name, spec in function.spec.aliases.items():
+            alias = Alias(alias_name, str(spec.version), spec.description, dict(spec.routing), new_revision_id())
+            try:
+                registry.check_alias(alias)
+            except VersionError as exc:
+                log.warning("function %s: spec.aliases.%s skipped: %s", name, alias_name, exc.message)
+                continue
+            registry.aliases[alias_name] = alias
+        self.save(name)
+
+    def _function(self, name: str) -> Function:
+        function = self.catalog.function(name)
+        if function is None:
+            raise NotFound(f"Function not found: {self.catalog.function_arn(name)}")
+        return function
