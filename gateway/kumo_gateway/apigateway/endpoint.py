@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from kumo.catalog import Catalog
 from kumo.runtime.invocation import MAX_SYNC_PAYLOAD, Invocation
-from kumo_gateway.apigateway import event_v2, response_v2
+from kumo_gateway.apigateway import event_v1, event_v2, response_v1, response_v2
 from kumo_gateway.apigateway.gateway_responses import (
     HttpResponse,
     bad_gateway,
@@ -51,6 +51,7 @@ ResultMapper = Callable[[bytes, "str | None"], HttpResponse]
 #: payload format version -> (event builder, result mapper).
 PAYLOAD_FORMATS: dict[str, tuple[EventBuilder, ResultMapper]] = {
     "2.0": (event_v2.build_event, response_v2.map_result),
+    "1.0": (event_v1.build_event, response_v1.map_result),
 }
 
 
@@ -61,6 +62,8 @@ class CompiledApi:
     #: stage name -> stage variables.
     stages: dict[str, dict[str, str]]
     payload_format: str
+    #: ``binaryMediaTypes``: request bodies of these content types reach the function base64-encoded.
+    binary_media_types: tuple[str, ...] = ()
 
 
 def compile_api(api: Api) -> CompiledApi:
@@ -68,7 +71,8 @@ def compile_api(api: Api) -> CompiledApi:
     table = compile_routes(list(api.spec.routes))
     for error in table.errors:
         log.warning("Api %s: route skipped: %s", api.metadata.name, error)
-    return CompiledApi(api, table, stages, str(api.spec.payload_format))
+    binary = tuple(api.spec.binary_media_types)
+    return CompiledApi(api, table, stages, str(api.spec.payload_format), binary)
 
 
 def resolve_qualifier(qualifier: str | None, stage_variables: dict[str, str]) -> str | None:
@@ -175,6 +179,7 @@ class ApiHandler:
             time_epoch_s=time.time(),
             path_parameters=match.path_parameters,
             stage_variables=stage_variables,
+            binary_media_types=compiled.binary_media_types,
         )
         payload = json.dumps(build_event(http_request, context), separators=(",", ":")).encode()
         if len(payload) > MAX_SYNC_PAYLOAD:
