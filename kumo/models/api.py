@@ -28,6 +28,10 @@ FUNCTION_TARGET_PATTERN = (
 _PARAM = re.compile(r"^\{([A-Za-z0-9_.-]+)(\+?)\}$")
 _LITERAL_SEGMENT = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@%-]+$")
 PATH_PATTERN = r"^/([^/{}?#\s]+|\{[A-Za-z0-9_.-]+\+?\})?(/([^/{}?#\s]+|\{[A-Za-z0-9_.-]+\+?\}))*$"
+_MEDIA_TOKEN = r"[A-Za-z0-9!#$&^_.+-]+"
+#: A `binaryMediaTypes` entry: `type/subtype`, `type/*` or `*/*` (RFC 6838 names, at most 255 characters).
+MEDIA_RANGE_PATTERN = rf"^(\*/\*|{_MEDIA_TOKEN}/(\*|{_MEDIA_TOKEN}))$"
+MAX_BINARY_MEDIA_TYPES = 100
 
 
 def check_route_path(path: str) -> str | None:
@@ -198,6 +202,15 @@ class ApiSpec(Spec):
     """Routes and stages. No stages means one implicit `$default` stage (no path prefix)."""
 
     payload_format: Annotated[Literal["1.0", "2.0"], BeforeValidator(_payload_format)] = "2.0"
+    binary_media_types: Annotated[
+        list[Annotated[str, Field(max_length=255, pattern=MEDIA_RANGE_PATTERN)]],
+        Field(
+            max_length=MAX_BINARY_MEDIA_TYPES,
+            description="Request content types whose bodies reach the function base64-encoded "
+            "(`image/png`, `image/*`, `*/*`); empty: every non-text type.",
+            json_schema_extra={"x-kubernetes-list-type": "atomic"},
+        ),
+    ] = Field(default_factory=list)
     routes: Annotated[list[Route], Field(min_length=1, json_schema_extra={"x-kubernetes-list-type": "atomic"})]
     stages: Annotated[
         list[Stage],

@@ -44,6 +44,7 @@ class ApiSpec:
     routes: list[RouteSpec]
     stages: list[Stage] = field(default_factory=list)
     payload_format: str = "2.0"
+    binary_media_types: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -215,6 +215,10 @@ def test_limits_present() -> None:
     assert api["routes"]["minItems"] == 1
     assert api["stages"]["x-kubernetes-list-map-keys"] == ["name"]
     assert api["payloadFormat"] == {"default": "2.0", "enum": ["1.0", "2.0"], "type": "string"}
+    binary = api["binaryMediaTypes"]
+    assert (binary["type"], binary["maxItems"], binary["x-kubernetes-list-type"]) == ("array", 100, "atomic")
+    assert binary["items"]["maxLength"] == 255
+    assert "default" not in binary
 
 
 @pytest.mark.parametrize(("kind", "obj"), [("Function", FUNCTION), ("Api", API), ("Table", TABLE)])
@@ -242,6 +246,12 @@ def test_stage_variable_targets_and_canaries_validate() -> None:
     assert [rule["message"] for rule in route["x-kubernetes-validations"]] == [
         "give the qualifier in function (name:qualifier) or in qualifier, not both"
     ]
+
+
+def test_binary_media_types_accepted() -> None:
+    obj = copy.deepcopy(API)
+    obj["spec"]["binaryMediaTypes"] = ["image/png", "image/*", "*/*", "application/vnd.api+json"]
+    validate("Api", obj)
 
 
 def test_methods_any_case() -> None:
@@ -287,6 +297,9 @@ def test_bad_function_refused(change: dict[str, Any]) -> None:
         ("Table", TABLE, ["partitionKey", "type"], "X"),
         ("Api", API, ["routes"], []),
         ("Api", API, ["payloadFormat"], "3.0"),
+        ("Api", API, ["binaryMediaTypes"], ["png"]),
+        ("Api", API, ["binaryMediaTypes"], ["*/png"]),
+        ("Api", API, ["binaryMediaTypes"], "image/png"),
         ("Api", API, ["stages"], [{"name": "a b"}]),
         ("Api", API, ["routes"], [{"method": "FETCH", "path": "/", "function": "f"}]),
         ("Api", API, ["routes"], [{"method": "GET", "path": "/a/", "function": "f"}]),

@@ -399,6 +399,14 @@ def test_api_defaults() -> None:
     assert [stage.name for stage in api.spec.effective_stages] == [DEFAULT_STAGE]
 
 
+def test_binary_media_types() -> None:
+    assert Api.model_validate(api_doc()).spec.binary_media_types == []
+    given = ["image/png", "image/*", "*/*", "application/vnd.api+json", "Application/X-Custom.1"]
+    api = Api.model_validate(api_doc(binaryMediaTypes=given))
+    assert api.spec.binary_media_types == given
+    assert api.model_dump(by_alias=True)["spec"]["binaryMediaTypes"] == given
+
+
 @pytest.mark.parametrize(("given_value", "stored"), [("1.0", "1.0"), (1.0, "1.0"), (2.0, "2.0"), ("2.0", "2.0")])
 def test_payload_format_numbers(given_value: Any, stored: str) -> None:
     assert Api.model_validate(api_doc(payloadFormat=given_value)).spec.payload_format == stored
@@ -508,6 +516,12 @@ def test_route_paths_accepted(path: str) -> None:
             "spec.stages[0].canary.variables.v: must be at most 2048 characters long",
         ),
         ({"stages": [{"name": "p", "canary": {"share": 5}}]}, "spec.stages[0].canary.share: unknown field"),
+        ({"binaryMediaTypes": ["png"]}, "spec.binaryMediaTypes[0]: must match the pattern"),
+        ({"binaryMediaTypes": ["image/png", "*/png"]}, "spec.binaryMediaTypes[1]: must match the pattern"),
+        ({"binaryMediaTypes": ["image/p ng"]}, "spec.binaryMediaTypes[0]: must match the pattern"),
+        ({"binaryMediaTypes": ["a/" + "b" * 254]}, "spec.binaryMediaTypes[0]: must be at most 255 characters"),
+        ({"binaryMediaTypes": ["a/b"] * 101}, "spec.binaryMediaTypes: must have at most 100 items"),
+        ({"binaryMediaTypes": "image/png"}, "spec.binaryMediaTypes: "),
     ],
 )
 def test_api_limits(spec: dict[str, Any], expected: str) -> None:

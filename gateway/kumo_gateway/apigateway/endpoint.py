@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from kumo.catalog import Catalog
 from kumo.runtime.invocation import MAX_SYNC_PAYLOAD, Invocation
-from kumo_gateway.apigateway import access_log, event_v2, response_v2, stages
+from kumo_gateway.apigateway import access_log, event_v1, event_v2, response_v1, response_v2, stages
 from kumo_gateway.apigateway.gateway_responses import (
     HttpResponse,
     bad_gateway,
@@ -50,6 +50,7 @@ ResultMapper = Callable[[bytes, "str | None"], HttpResponse]
 #: payload format version -> (event builder, result mapper).
 PAYLOAD_FORMATS: dict[str, tuple[EventBuilder, ResultMapper]] = {
     "2.0": (event_v2.build_event, response_v2.map_result),
+    "1.0": (event_v1.build_event, response_v1.map_result),
 }
 
 
@@ -60,6 +61,8 @@ class CompiledApi:
     #: stage name -> its variables and canary.
     stages: dict[str, stages.CompiledStage]
     payload_format: str
+    #: ``binaryMediaTypes``: request bodies of these content types reach the function base64-encoded.
+    binary_media_types: tuple[str, ...] = ()
 
 
 def compile_api(api: Api) -> CompiledApi:
@@ -69,7 +72,8 @@ def compile_api(api: Api) -> CompiledApi:
     table = compile_routes(list(api.spec.routes))
     for error in table.errors:
         log.warning("Api %s: route skipped: %s", api.metadata.name, error)
-    return CompiledApi(api, table, compiled_stages, str(api.spec.payload_format))
+    binary = tuple(api.spec.binary_media_types)
+    return CompiledApi(api, table, compiled_stages, str(api.spec.payload_format), binary)
 
 
 def split_api_path(raw_path: str) -> tuple[str, str, str] | None:
@@ -182,6 +186,7 @@ class ApiHandler:
             time_epoch_s=time.time(),
             path_parameters=match.path_parameters,
             stage_variables=stage_variables,
+            binary_media_types=compiled.binary_media_types,
         )
         payload = json.dumps(build_event(http_request, context), separators=(",", ":")).encode()
         if len(payload) > MAX_SYNC_PAYLOAD:

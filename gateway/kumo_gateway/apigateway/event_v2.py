@@ -1,15 +1,18 @@
 """Build the HTTP API Lambda proxy event, payload format 2.0 (pure: no I/O).
 
 Field by field as in API Gateway's developer guide, "Working with AWS Lambda proxy integrations for
-HTTP APIs". Payload format 1.0 would live in its own module with the same inputs.
+HTTP APIs". Payload format 1.0 (``event_v1.py``) takes the same inputs.
 """
 
 from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
+
+from kumo_gateway.apigateway.binary_media import encode_listed
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Content types API Gateway passes through as text; every other body is base64-encoded.
@@ -53,6 +56,8 @@ class RequestContext:
     time_epoch_s: float
     path_parameters: dict[str, str] = field(default_factory=dict)
     stage_variables: dict[str, str] = field(default_factory=dict)
+    #: The Api's ``binaryMediaTypes`` (empty: the default rule of :func:`encode_body`).
+    binary_media_types: tuple[str, ...] = ()
 
 
 def format_request_time(epoch_s: float) -> str:
@@ -69,11 +74,14 @@ def is_text_content_type(content_type: str | None) -> bool:
     return media.startswith("text/") or media in _TEXT_TYPES or media.endswith("+json") or media.endswith("+xml")
 
 
-def encode_body(body: bytes, content_type: str | None) -> tuple[str, bool]:
+def encode_body(body: bytes, content_type: str | None, binary_media_types: Sequence[str] = ()) -> tuple[str, bool]:
     """``(body, isBase64Encoded)``: text types as UTF-8 text, anything else (or non-UTF-8) as base64.
 
-    A body without a content type is passed as text when it is valid UTF-8.
+    A body without a content type is passed as text when it is valid UTF-8. A non-empty
+    ``binary_media_types`` replaces this rule (``binary_media.encode_listed``).
     """
+    if binary_media_types:
+        return encode_listed(body, content_type, binary_media_types)
     if is_text_content_type(content_type) or not content_type:
         try:
             return body.decode("utf-8"), False
@@ -141,7 +149,7 @@ def build_event(request: HttpRequest, context: RequestContext) -> dict[str, obje
         "timeEpoch": int(context.time_epoch_s * 1000),
     }
     if request.body:
-        body, encoded = encode_body(request.body, headers.get("content-type"))
+        body, encoded = encode_body(request.body, headers.get("content-type"), context.binary_media_types)
         event["body"] = body
         event["isBase64Encoded"] = encoded
     else:
