@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from kumo.models.base import API_VERSION, DnsLabel, ObjectMeta, Spec, invalid
+from kumo.models.base import API_VERSION, DnsLabel, ObjectMeta, Spec, duration_type, invalid
+from kumo.models.cors import Cors
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 #: The stage an Api gets when it lists none (API Gateway's `$default` stage: no path prefix).
@@ -18,6 +19,8 @@ STAGE_VARIABLE_PATTERN = r"^[A-Za-z0-9_]+$"
 #: Lambda's qualifier pattern (a version number or an alias name), where `${stageVariables.name}`
 #: may stand for any part (API Gateway resolves it per stage).
 QUALIFIER_PATTERN = r"^([a-zA-Z0-9$_-]|\$\{stageVariables\.[A-Za-z0-9_]+\})+$"
+#: API Gateway HTTP APIs' integration timeout: 50 ms to 30 s, 30 s by default.
+MIN_ROUTE_TIMEOUT_S, MAX_ROUTE_TIMEOUT_S = 0.05, 30.0
 _PARAM = re.compile(r"^\{([A-Za-z0-9_.-]+)(\+?)\}$")
 _LITERAL_SEGMENT = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@%-]+$")
 PATH_PATTERN = r"^/([^/{}?#\s]+|\{[A-Za-z0-9_.-]+\+?\})?(/([^/{}?#\s]+|\{[A-Za-z0-9_.-]+\+?\}))*$"
@@ -89,6 +92,10 @@ class Route(Spec):
     ]
     function: Annotated[DnsLabel, Field(description="Name of a Function.")]
     qualifier: Annotated[str, Field(max_length=128, pattern=QUALIFIER_PATTERN)] | None = None
+    timeout: Annotated[
+        duration_type(MIN_ROUTE_TIMEOUT_S, MAX_ROUTE_TIMEOUT_S),
+        Field(description="Integration timeout: past it the gateway answers 504 (the function runs on)."),
+    ] = MAX_ROUTE_TIMEOUT_S
 
     @field_validator("path")
     @classmethod
@@ -128,6 +135,7 @@ class ApiSpec(Spec):
             }
         ),
     ] = Field(default_factory=list)
+    cors: Annotated[Cors, Field(description="CORS: preflights answered by the gateway, headers added.")] | None = None
 
     @field_validator("routes")
     @classmethod

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 import yaml
 from celpy import celtypes
 from cluster import REPO, KubeApi
+
+from kumo.models.cors import CREDENTIALS_WITH_ANY_ORIGIN
 
 CRDS = REPO / "charts" / "kumo" / "crds"
 NS = "/apis/kumo.dev/v1alpha1/namespaces/default"
@@ -36,6 +39,7 @@ TABLE = {
 }
 BASES = {"functions": FUNCTION, "tables": TABLE, "apis": API}
 THROUGHPUT = {"readCapacityUnits": 5, "writeCapacityUnits": 5}
+HELLO_ROUTE = {"method": "GET", "path": "/hello", "function": "hello"}
 
 #: (plural, field path, changes merged into the valid base, expected rule message)
 REJECTED = [
@@ -115,6 +119,24 @@ REJECTED = [
         {"metadata": {"name": "hello.v2"}},
         "metadata.name must be a DNS-1123 label of at most 63 characters",
     ),
+    (
+        "apis",
+        "spec.routes[0].timeout",
+        {"spec": {"routes": [HELLO_ROUTE | {"timeout": "49ms"}]}},
+        "must be at least 0.05s",
+    ),
+    (
+        "apis",
+        "spec.routes[0].timeout",
+        {"spec": {"routes": [HELLO_ROUTE | {"timeout": "30001ms"}]}},
+        "must be at most 30s",
+    ),
+    (
+        "apis",
+        "spec.cors",
+        {"spec": {"cors": {"allowOrigins": ["https://app.example.com", "*"], "allowCredentials": True}}},
+        CREDENTIALS_WITH_ANY_ORIGIN,
+    ),
 ]
 ACCEPTED = [
     ("functions", {}),
@@ -136,6 +158,16 @@ ACCEPTED = [
     ("tables", {"spec": {"billingMode": "PROVISIONED", "provisionedThroughput": THROUGHPUT}}),
     ("tables", {"metadata": {"name": "abc"}, "spec": {"sortKey": None}}),
     ("apis", {}),
+    (
+        "apis",
+        {
+            "spec": {
+                "routes": [HELLO_ROUTE | {"timeout": "50ms"}, HELLO_ROUTE | {"path": "/slow", "timeout": 30}],
+                "cors": {"allowOrigins": ["https://app.example.com", "https://*"], "allowCredentials": True},
+            }
+        },
+    ),
+    ("apis", {"spec": {"cors": {"allowOrigins": ["*"], "allowMethods": ["*"], "maxAge": -1}}}),
 ]
 
 
@@ -163,7 +195,12 @@ def test_every_rule_compiles_and_runs_with_both_outcomes() -> None:
         for path, entry in cel_validation.rules(schema_of(plural)):
             program = cel_validation.program(entry["rule"])  # raises CelRuleError if it does not compile
             assert program is not None
-            cases = [c for c in REJECTED if c[:2] == (plural, path) and c[3] == entry["message"]]
+            # A rule under a list item is listed at `items[*]`, a refusal names the item (`items[0]`).
+            cases = [
+                c
+                for c in REJECTED
+                if (c[0], re.sub(r"\[\d+\]", "[*]", c[1])) == (plural, path) and c[3] == entry["message"]
+            ]
             assert cases, f"no manifest exercises {plural} {path}: {entry['message']}"
 
 

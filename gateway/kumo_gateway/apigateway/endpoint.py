@@ -20,7 +20,8 @@ from starlette.responses import Response
 
 from kumo.catalog import Catalog
 from kumo.runtime.invocation import MAX_SYNC_PAYLOAD, Invocation
-from kumo_gateway.apigateway import event_v2, response_v2
+from kumo_gateway.apigateway import cors, event_v2, response_v2
+from kumo_gateway.apigateway.cors import CorsRules
 from kumo_gateway.apigateway.gateway_responses import (
     HttpResponse,
     bad_gateway,
@@ -30,6 +31,7 @@ from kumo_gateway.apigateway.gateway_responses import (
     service_unavailable,
     too_many_requests,
 )
+from kumo_gateway.apigateway.integration import DEFAULT_TIMEOUT_S, Integration, IntegrationTimeout, endpoint_timed_out
 from kumo_gateway.apigateway.route_matching import RouteTable, compile_routes
 from kumo_gateway.bodies import read_body
 from kumo_gateway.ids import new_request_id
@@ -61,6 +63,8 @@ class CompiledApi:
     #: stage name -> stage variables.
     stages: dict[str, dict[str, str]]
     payload_format: str
+    #: The Api's CORS rules (None: no CORS, the gateway adds no CORS header and answers no preflight).
+    cors: CorsRules | None = None
 
 
 def compile_api(api: Api) -> CompiledApi:
@@ -68,7 +72,8 @@ def compile_api(api: Api) -> CompiledApi:
     table = compile_routes(list(api.spec.routes))
     for error in table.errors:
         log.warning("Api %s: route skipped: %s", api.metadata.name, error)
-    return CompiledApi(api, table, stages, str(api.spec.payload_format))
+    rules = cors.rules_from(getattr(api.spec, "cors", None))
+    return CompiledApi(api, table, stages, str(api.spec.payload_format), rules)
 
 
 def resolve_qualifier(qualifier: str | None, stage_variables: dict[str, str]) -> str | None:
@@ -106,6 +111,7 @@ class ApiHandler:
     def __init__(self, catalog: Catalog, provider: Provider) -> None:
         self.catalog = catalog
         self.provider = provider
+        self.integration = Integration(provider)
         self._compiled: dict[str, CompiledApi] = {}
 
     def compiled(self, name: str) -> CompiledApi | None:
@@ -127,7 +133,17 @@ class ApiHandler:
         except Exception:
             log.exception("request %s %s failed unexpectedly (%s)", request.method, request.url.path, request_id)
             response = internal_server_error()
+        rules = self._cors_rules(request)
+        if rules is not None and not cors.is_preflight(request.method, request.headers):
+            response = cors.apply(rules, request.headers.get("origin"), response)
         return to_starlette(response, request_id)
+
+    def _cors_rules(self, request: Request) -> CorsRules | None:
+        """The CORS rules of the Api the request is for, if it has any."""
+        raw_path = request.scope.get("raw_path")
+        parts = split_api_path(raw_path.decode("latin-1") if raw_path else request.scope["path"])
+        compiled = self.compiled(parts[0]) if parts is not None else None
+        return compiled.cors if compiled is not None else None
 
     async def _handle(self, request: Request, request_id: str) -> HttpResponse:
         scope = request.scope
@@ -144,6 +160,8 @@ class ApiHandler:
         if stage_variables is None:
             return not_found()
         method = request.method
+        if compiled.cors is not None and cors.is_preflight(method, request.headers):
+            return cors.preflight_response(compiled.cors, request.headers)
         match = compiled.routes.match(method, rest or "/")
         if match is None:
             return not_found()
@@ -197,9 +215,18 @@ class ApiHandler:
             invoked_function_arn=self.catalog.function_arn(route.function, qualifier),
             trace_id=request.headers.get("x-amzn-trace-id"),
         )
+        timeout_s = getattr(route, "timeout", None) or DEFAULT_TIMEOUT_S
         try:
-            async with self.provider.acquire(route.function, LATEST) as instance:
-                result = await instance.invoke(invocation)
+            result = await self.integration.invoke(route.function, LATEST, invocation, timeout_s)
+        except IntegrationTimeout:
+            log.warning(
+                "Api %s route %s: no answer from %s within %gs: 504 (the invocation runs on)",
+                api_name,
+                match.route_key,
+                route.function,
+                timeout_s,
+            )
+            return endpoint_timed_out()
         except FunctionNotFound:
             log.warning("Api %s route %s: function %s not found", api_name, match.route_key, route.function)
             return internal_server_error()
