@@ -7,6 +7,7 @@ sizes as int-or-string with CEL limit rules). ``python -m kumo.crds OUTDIR`` wri
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from pathlib import Path
@@ -62,6 +63,12 @@ def limit_rules(limits: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, 
     low, high = limits.get("minimum"), limits.get("maximum")
     unit = "s" if duration else "Mi"
 
+    def int_form(op: str, bound: float) -> str:
+        # A fractional bound (a 50ms minimum) compares a whole number with a whole number.
+        if float(bound).is_integer():
+            return f"self {op} {_num(bound)}"
+        return f"self >= {math.ceil(bound)}" if op in (">", ">=") else f"self <= {math.floor(bound)}"
+
     def string_form(op: str, bound: float) -> str:
         if duration:
             return f"duration(self) {op} duration('{_num(bound)}s')"
@@ -77,7 +84,7 @@ def limit_rules(limits: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, 
             bounds["exclusiveMinimum"] = True
         rules.append(
             {
-                "rule": f"type(self) == int ? self {op} {_num(low)} : {string_form(op, low)}",
+                "rule": f"type(self) == int ? {int_form(op, low)} : {string_form(op, low)}",
                 "message": f"must be {words} {_num(low)}{unit}",
             }
         )
@@ -85,7 +92,7 @@ def limit_rules(limits: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, 
         bounds["maximum"] = _num(high)
         rules.append(
             {
-                "rule": f"type(self) == int ? self <= {_num(high)} : {string_form('<=', high)}",
+                "rule": f"type(self) == int ? {int_form('<=', high)} : {string_form('<=', high)}",
                 "message": f"must be at most {_num(high)}{unit}",
             }
         )

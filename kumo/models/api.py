@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from kumo.models.base import API_VERSION, DNS_LABEL_PATTERN, ObjectMeta, Spec, invalid
+from kumo.models.base import API_VERSION, DNS_LABEL_PATTERN, ObjectMeta, Spec, duration_type, invalid
+from kumo.models.cors import Cors
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 #: The stage an Api gets when it lists none (API Gateway's `$default` stage: no path prefix).
@@ -25,6 +26,8 @@ FUNCTION_TARGET_PATTERN = (
     rf"^([a-z0-9]([-a-z0-9]{{0,61}}[a-z0-9])?|([-a-z0-9]|{_VARIABLE})*{_VARIABLE}([-a-z0-9]|{_VARIABLE})*)"
     rf"(:([a-zA-Z0-9$_-]|{_VARIABLE})+)?$"
 )
+#: API Gateway HTTP APIs' integration timeout: 50 ms to 30 s, 30 s by default.
+MIN_ROUTE_TIMEOUT_S, MAX_ROUTE_TIMEOUT_S = 0.05, 30.0
 _PARAM = re.compile(r"^\{([A-Za-z0-9_.-]+)(\+?)\}$")
 _LITERAL_SEGMENT = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@%-]+$")
 PATH_PATTERN = r"^/([^/{}?#\s]+|\{[A-Za-z0-9_.-]+\+?\})?(/([^/{}?#\s]+|\{[A-Za-z0-9_.-]+\+?\}))*$"
@@ -149,6 +152,10 @@ class Route(Spec):
         AfterValidator(_check_target),
     ]
     qualifier: Annotated[str, Field(max_length=128, pattern=QUALIFIER_PATTERN)] | None = None
+    timeout: Annotated[
+        duration_type(MIN_ROUTE_TIMEOUT_S, MAX_ROUTE_TIMEOUT_S),
+        Field(description="Integration timeout: past it the gateway answers 504 (the function runs on)."),
+    ] = MAX_ROUTE_TIMEOUT_S
 
     @field_validator("path")
     @classmethod
@@ -221,6 +228,7 @@ class ApiSpec(Spec):
             }
         ),
     ] = Field(default_factory=list)
+    cors: Annotated[Cors, Field(description="CORS: preflights answered by the gateway, headers added.")] | None = None
 
     @field_validator("routes")
     @classmethod

@@ -17,6 +17,8 @@ import yaml
 from celpy import celtypes
 from cluster import REPO, KubeApi
 
+from kumo.models.cors import CREDENTIALS_WITH_ANY_ORIGIN
+
 CRDS = REPO / "charts" / "kumo" / "crds"
 NS = "/apis/kumo.dev/v1alpha1/namespaces/default"
 MI = 2**20
@@ -37,6 +39,7 @@ TABLE = {
 }
 BASES = {"functions": FUNCTION, "tables": TABLE, "apis": API}
 THROUGHPUT = {"readCapacityUnits": 5, "writeCapacityUnits": 5}
+HELLO_ROUTE = {"method": "GET", "path": "/hello", "function": "hello"}
 
 #: (plural, field path, changes merged into the valid base, expected rule message)
 REJECTED = [
@@ -140,6 +143,24 @@ REJECTED = [
         {"spec": {"routes": [{"method": "GET", "path": "/hello", "function": "hello:live", "qualifier": "live"}]}},
         "give the qualifier in function (name:qualifier) or in qualifier, not both",
     ),
+    (
+        "apis",
+        "spec.routes[0].timeout",
+        {"spec": {"routes": [HELLO_ROUTE | {"timeout": "49ms"}]}},
+        "must be at least 0.05s",
+    ),
+    (
+        "apis",
+        "spec.routes[0].timeout",
+        {"spec": {"routes": [HELLO_ROUTE | {"timeout": "30001ms"}]}},
+        "must be at most 30s",
+    ),
+    (
+        "apis",
+        "spec.cors",
+        {"spec": {"cors": {"allowOrigins": ["https://app.example.com", "*"], "allowCredentials": True}}},
+        CREDENTIALS_WITH_ANY_ORIGIN,
+    ),
 ]
 ACCEPTED = [
     ("functions", {}),
@@ -177,6 +198,16 @@ ACCEPTED = [
             }
         },
     ),
+    (
+        "apis",
+        {
+            "spec": {
+                "routes": [HELLO_ROUTE | {"timeout": "50ms"}, HELLO_ROUTE | {"path": "/slow", "timeout": 30}],
+                "cors": {"allowOrigins": ["https://app.example.com", "https://*"], "allowCredentials": True},
+            }
+        },
+    ),
+    ("apis", {"spec": {"cors": {"allowOrigins": ["*"], "allowMethods": ["*"], "maxAge": -1}}}),
 ]
 
 

@@ -254,6 +254,34 @@ def test_binary_media_types_accepted() -> None:
     validate("Api", obj)
 
 
+def test_api_cors_and_route_timeout_in_schema() -> None:
+    obj = copy.deepcopy(API)
+    obj["spec"]["routes"][0]["timeout"] = "50ms"
+    obj["spec"]["cors"] = {
+        "allowOrigins": ["https://app.example.com", "https://*", "http://*", "*", "null", "http://localhost:3000"],
+        "allowMethods": ["get", "*"],
+        "allowHeaders": ["Content-Type", "*"],
+        "exposeHeaders": ["x-request-id"],
+        "allowCredentials": False,
+        "maxAge": -1,
+    }
+    validate("Api", obj)
+    spec = object_schema("Api")["properties"]["spec"]["properties"]
+    timeout = spec["routes"]["items"]["properties"]["timeout"]
+    assert timeout["default"] == "30s"
+    rules = {rule["message"]: rule["rule"] for rule in timeout["x-kubernetes-validations"]}
+    # A whole number of seconds is compared with whole numbers (no int-double comparison in CEL).
+    assert rules["must be at least 0.05s"] == "type(self) == int ? self >= 1 : duration(self) >= duration('0.05s')"
+    assert rules["must be at most 30s"] == "type(self) == int ? self <= 30 : duration(self) <= duration('30s')"
+    cors = spec["cors"]
+    assert (cors["properties"]["maxAge"]["minimum"], cors["properties"]["maxAge"]["maximum"]) == (-1, 86400)
+    assert cors["properties"]["allowCredentials"]["default"] is False
+    assert [rule["message"] for rule in cors["x-kubernetes-validations"]] == [
+        "allowCredentials cannot be true when allowOrigins contains '*' (browsers refuse credentials with a "
+        "wildcard origin; API Gateway refuses this configuration): list the allowed origins instead"
+    ]
+
+
 def test_methods_any_case() -> None:
     obj = copy.deepcopy(API)
     obj["spec"]["routes"] = [{"method": "get", "path": "/items/{id}", "function": "f"}]
@@ -312,6 +340,16 @@ def test_bad_function_refused(change: dict[str, Any]) -> None:
         ("Api", API, ["stages"], [{"name": "p", "canary": {"percent": "10"}}]),
         ("Api", API, ["stages"], [{"name": "p", "canary": {"variables": {"v": "x" * 2049}}}]),
         ("Api", API, ["stages"], [{"name": "p", "canary": {"weight": 10}}]),
+        ("Api", API, ["routes"], [{"method": "GET", "path": "/", "function": "f", "timeout": "soon"}]),
+        ("Api", API, ["routes"], [{"method": "GET", "path": "/", "function": "f", "timeout": 31}]),
+        ("Api", API, ["cors"], {"maxAge": 86401}),
+        ("Api", API, ["cors"], {"maxAge": -2}),
+        ("Api", API, ["cors"], {"allowOrigins": ["https://example.com/"]}),
+        ("Api", API, ["cors"], {"allowOrigins": ["https://*.example.com"]}),
+        ("Api", API, ["cors"], {"allowMethods": ["GE T"]}),
+        ("Api", API, ["cors"], {"allowHeaders": ["x:y"]}),
+        ("Api", API, ["cors"], {"allowOrigin": ["*"]}),
+        ("Api", API, ["cors"], {"allowOrigins": [f"https://{i}.example" for i in range(101)]}),
     ],
 )
 def test_bad_table_and_api_refused(kind: str, obj: dict[str, Any], path: list[str], value: Any) -> None:

@@ -574,3 +574,98 @@ def test_stage_canary() -> None:
 def test_function_pattern_agrees_with_the_model(function: str) -> None:
     # what the CRD's pattern lets through, the model accepts too (the API server and Kumo agree)
     Api.model_validate(api_doc(routes=[{"method": "GET", "path": "/", "function": function}]))
+
+
+# --- Api: route timeouts and CORS -----------------------------------------------------------------
+
+
+def test_route_timeout_default_and_parsing() -> None:
+    api = Api.model_validate(
+        api_doc(
+            routes=[
+                {"method": "GET", "path": "/a", "function": "f"},
+                {"method": "GET", "path": "/b", "function": "f", "timeout": "50ms"},
+                {"method": "GET", "path": "/c", "function": "f", "timeout": 12},
+                {"method": "GET", "path": "/d", "function": "f", "timeout": "1.5s"},
+            ]
+        )
+    )
+    assert [route.timeout for route in api.spec.routes] == [30.0, 0.05, 12.0, 1.5]
+    dumped = api.model_dump(by_alias=True, exclude_none=True)
+    assert [route["timeout"] for route in dumped["spec"]["routes"]] == ["30s", "50ms", "12s", "1s500ms"]
+    assert Api.model_validate(dumped) == api
+    assert api.spec.cors is None
+
+
+def test_cors_parsed_and_normalised() -> None:
+    api = Api.model_validate(
+        api_doc(
+            cors={
+                "allowOrigins": ["https://app.example.com", "https://*", "http://*", "null"],
+                "allowMethods": ["get", "Post", "*"],
+                "allowHeaders": ["Content-Type", "*"],
+                "exposeHeaders": ["X-Request-Id"],
+                "allowCredentials": True,
+                "maxAge": 0,
+            }
+        )
+    )
+    cors = api.spec.cors
+    assert cors is not None
+    assert cors.allow_origins == ["https://app.example.com", "https://*", "http://*", "null"]
+    assert cors.allow_methods == ["GET", "POST", "*"]
+    assert cors.allow_headers == ["content-type", "*"]
+    assert cors.expose_headers == ["x-request-id"]
+    assert (cors.allow_credentials, cors.max_age) == (True, 0)
+    assert Api.model_validate(api.model_dump(by_alias=True, exclude_none=True)) == api
+    empty = Api.model_validate(api_doc(cors={})).spec.cors
+    assert empty is not None
+    assert (empty.allow_origins, empty.allow_credentials, empty.max_age) == ([], False, None)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (
+            {"routes": [{"method": "GET", "path": "/", "function": "f", "timeout": "49ms"}]},
+            "spec.routes[0].timeout: must be at least 0.05s",
+        ),
+        (
+            {"routes": [{"method": "GET", "path": "/", "function": "f", "timeout": "30001ms"}]},
+            "spec.routes[0].timeout: must be at most 30s",
+        ),
+        (
+            {"routes": [{"method": "GET", "path": "/", "function": "f", "timeout": "10"}]},
+            "spec.routes[0].timeout: invalid duration '10': a duration string needs a unit",
+        ),
+        (
+            {"cors": {"allowOrigins": ["https://a.example", "*"], "allowCredentials": True}},
+            "spec.cors: allowCredentials cannot be true when allowOrigins contains '*'",
+        ),
+        (
+            {"cors": {"allowOrigins": ["https://*.example.com"]}},
+            "spec.cors.allowOrigins[0]: 'https://*.example.com': a wildcard origin must be exactly '*', 'https://*'",
+        ),
+        (
+            {"cors": {"allowOrigins": ["https://example.com/"]}},
+            "spec.cors.allowOrigins[0]: 'https://example.com/' is not an origin: write scheme://host[:port]",
+        ),
+        ({"cors": {"allowOrigins": ["example.com"]}}, "spec.cors.allowOrigins[0]: 'example.com' is not an origin"),
+        ({"cors": {"allowOrigins": [""]}}, "spec.cors.allowOrigins[0]: must not be empty"),
+        ({"cors": {"allowMethods": ["GE T"]}}, "spec.cors.allowMethods[0]: 'GE T' is not a method"),
+        ({"cors": {"allowHeaders": ["x:y"]}}, "spec.cors.allowHeaders[0]: 'x:y' is not a header name"),
+        ({"cors": {"exposeHeaders": ["a b"]}}, "spec.cors.exposeHeaders[0]: 'a b' is not a header name"),
+        ({"cors": {"maxAge": 86401}}, "spec.cors.maxAge: must be at most 86400"),
+        ({"cors": {"maxAge": -2}}, "spec.cors.maxAge: must be at least -1"),
+        ({"cors": {"maxAge": "5m"}}, "spec.cors.maxAge: must be an integer"),
+        ({"cors": {"allowOrigin": ["*"]}}, "spec.cors.allowOrigin: unknown field"),
+        ({"cors": {"allowOrigins": "*"}}, "spec.cors.allowOrigins: must be a list"),
+        (
+            {"cors": {"allowOrigins": [f"https://{i}.example" for i in range(101)]}},
+            "spec.cors.allowOrigins: must have at most 100 items",
+        ),
+    ],
+)
+def test_route_timeout_and_cors_limits(spec: dict[str, Any], expected: str) -> None:
+    lines = errors_of(Api, api_doc(**spec))
+    assert any(line.startswith(expected) for line in lines), lines

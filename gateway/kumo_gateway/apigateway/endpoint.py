@@ -20,7 +20,8 @@ from starlette.responses import Response
 
 from kumo.catalog import Catalog
 from kumo.runtime.invocation import MAX_SYNC_PAYLOAD, Invocation
-from kumo_gateway.apigateway import access_log, event_v1, event_v2, response_v1, response_v2, stages
+from kumo_gateway.apigateway import access_log, cors, event_v1, event_v2, response_v1, response_v2, stages
+from kumo_gateway.apigateway.cors import CorsRules
 from kumo_gateway.apigateway.gateway_responses import (
     HttpResponse,
     bad_gateway,
@@ -30,6 +31,7 @@ from kumo_gateway.apigateway.gateway_responses import (
     service_unavailable,
     too_many_requests,
 )
+from kumo_gateway.apigateway.integration import DEFAULT_TIMEOUT_S, Integration, IntegrationTimeout, endpoint_timed_out
 from kumo_gateway.apigateway.route_matching import RouteTable, compile_routes
 from kumo_gateway.bodies import read_body
 from kumo_gateway.ids import new_request_id
@@ -63,6 +65,8 @@ class CompiledApi:
     payload_format: str
     #: ``binaryMediaTypes``: request bodies of these content types reach the function base64-encoded.
     binary_media_types: tuple[str, ...] = ()
+    #: The Api's CORS rules (None: no CORS, the gateway adds no CORS header and answers no preflight).
+    cors: CorsRules | None = None
 
 
 def compile_api(api: Api) -> CompiledApi:
@@ -73,7 +77,8 @@ def compile_api(api: Api) -> CompiledApi:
     for error in table.errors:
         log.warning("Api %s: route skipped: %s", api.metadata.name, error)
     binary = tuple(api.spec.binary_media_types)
-    return CompiledApi(api, table, compiled_stages, str(api.spec.payload_format), binary)
+    rules = cors.rules_from(getattr(api.spec, "cors", None))
+    return CompiledApi(api, table, compiled_stages, str(api.spec.payload_format), binary, rules)
 
 
 def split_api_path(raw_path: str) -> tuple[str, str, str] | None:
@@ -105,6 +110,7 @@ class ApiHandler:
         self.provider = provider
         #: Where canary draws come from (tests inject a seeded one).
         self.rng = rng or stages.RNG
+        self.integration = Integration(provider)
         self._compiled: dict[str, CompiledApi] = {}
 
     def compiled(self, name: str) -> CompiledApi | None:
@@ -135,7 +141,17 @@ class ApiHandler:
             elapsed = time.perf_counter() - started
             path = request.scope["path"]
             access_log.log_request(request.method, path, response.status, elapsed, note, request_id)
+        rules = self._cors_rules(request)
+        if rules is not None and not cors.is_preflight(request.method, request.headers):
+            response = cors.apply(rules, request.headers.get("origin"), response)
         return to_starlette(response, request_id)
+
+    def _cors_rules(self, request: Request) -> CorsRules | None:
+        """The CORS rules of the Api the request is for, if it has any."""
+        raw_path = request.scope.get("raw_path")
+        parts = split_api_path(raw_path.decode("latin-1") if raw_path else request.scope["path"])
+        compiled = self.compiled(parts[0]) if parts is not None else None
+        return compiled.cors if compiled is not None else None
 
     async def _handle(self, request: Request, request_id: str, note: access_log.RequestNote) -> HttpResponse:
         scope = request.scope
@@ -155,6 +171,8 @@ class ApiHandler:
         note.stage, note.canary = stage, side.canary
         stage_variables = side.variables
         method = request.method
+        if compiled.cors is not None and cors.is_preflight(method, request.headers):
+            return cors.preflight_response(compiled.cors, request.headers)
         match = compiled.routes.match(method, rest or "/")
         if match is None:
             return not_found()
@@ -210,9 +228,12 @@ class ApiHandler:
             invoked_function_arn=self.catalog.function_arn(function, qualifier),
             trace_id=request.headers.get("x-amzn-trace-id"),
         )
+        timeout_s = getattr(route, "timeout", None) or DEFAULT_TIMEOUT_S
         try:
-            async with self.provider.acquire(function, resolution.version) as instance:
-                result = await instance.invoke(invocation)
+            result = await self.integration.invoke(function, resolution.version, invocation, timeout_s)
+        except IntegrationTimeout:
+            log.warning("%s: no answer from %s within %gs: 504 (the invocation runs on)", where, function, timeout_s)
+            return endpoint_timed_out()
         except FunctionNotFound:
             log.warning("%s: function %s not found", where, function)
             return internal_server_error()
