@@ -177,32 +177,20 @@ def api_promote(
     name: Annotated[str, typer.Argument(help="Api name.")],
     stage: Annotated[str, typer.Argument(help="Stage whose canary to promote.")],
     url: Annotated[str, typer.Option(help="Gateway URL.", envvar="KUMO_URL")] = "http://127.0.0.1:8080",
+    kubernetes: Annotated[
+        bool, typer.Option("--kubernetes", help="Promote in a cluster: patch the Api resource (kubeconfig).")
+    ] = False,
+    namespace: Annotated[str, typer.Option(help="The Api's namespace (with --kubernetes).")] = "default",
 ) -> None:
     """Promote a stage's canary: its variable overrides become the stage's variables, its share 0 %."""
-    from urllib.parse import quote
+    from kumo_cli import api_promote as promote
 
-    import httpx
-
-    target = f"{url.rstrip('/')}/_kumo/apis/{quote(name, safe='')}/stages/{quote(stage, safe='')}/promote"
-    try:
-        response = httpx.post(target, timeout=30)
-    except httpx.HTTPError as exc:
-        typer.echo(f"kumo api promote: cannot reach {url}: {exc}", err=True)
-        raise typer.Exit(1) from None
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict) or ("error" not in body and "stage" not in body):
-        # Not the admin API's answer: a gateway without one (kumo gateway --kubernetes), or not Kumo.
-        typer.echo(f"kumo api promote: {url} serves no admin API (HTTP {response.status_code}); use kumo up", err=True)
-        raise typer.Exit(1)
-    if response.status_code != 200 or "stage" not in body:
-        typer.echo(f"kumo api promote: {body.get('message') or f'HTTP {response.status_code}'}", err=True)
-        raise typer.Exit(1)
-    variables = body["stage"].get("variables") or {}
-    shown = ", ".join(f"{key}={value}" for key, value in sorted(variables.items())) or "(none)"
-    typer.echo(f"promoted the canary of {name}/{stage}: variables {shown}; canary traffic 0%")
+    if kubernetes:
+        code, message = promote.in_cluster(name, stage, namespace)
+    else:
+        code, message = promote.through_admin_api(url, name, stage)
+    typer.echo(message, err=code != 0)
+    raise typer.Exit(code)
 
 
 def pod_ordinal(pod_name: str) -> int | None:

@@ -4,6 +4,8 @@ format 1.0, stage variables with a canary, CORS; real operator, kubectl, gateway
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import httpx
 from cluster import KubeApi
@@ -97,3 +99,31 @@ def test_payload_1_0_canary_and_cors_through_the_kubernetes_gateway(
 
             missing = client.get("/shop/prod/nothing")
             assert missing.status_code == 404 and json.loads(missing.content) == {"message": "Not Found"}
+
+            # `kumo api promote --kubernetes` patches the Api resource; the gateway's watch applies it.
+            promote = [sys.executable, "-m", "kumo_cli", "api", "promote", "shop"]
+            refused = subprocess.run(
+                [*promote, "staging", "--kubernetes"], env=kube_api.env, capture_output=True, text=True, timeout=60
+            )
+            assert refused.returncode == 1 and "has no stage 'staging'" in refused.stderr, refused
+            done = subprocess.run(
+                [*promote, "prod", "--kubernetes", "--namespace", "default"],
+                env=kube_api.env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr
+            assert done.stdout.strip() == "promoted the canary of shop/prod: variables greeting=yo; canary traffic 0%"
+            stage = kube_api.get("/apis/kumo.dev/v1alpha1/namespaces/default/apis/shop")["spec"]["stages"][0]
+            assert stage["variables"] == {"greeting": "yo"} and stage["canary"]["percent"] == 0
+            wait_for(
+                lambda: all(
+                    client.get("/shop/prod/items/1").json()["stageVariables"] == {"greeting": "yo"} for _ in range(20)
+                ),
+                timeout_s=30,
+                what="the promoted stage served",
+            )
+            after = [client.get("/shop/prod/items/1") for _ in range(50)]
+            assert {r.headers["x-kumo-canary"] for r in after} == {"false"}
+            assert {r.json()["stageVariables"]["greeting"] for r in after} == {"yo"}
