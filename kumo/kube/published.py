@@ -35,6 +35,16 @@ def lambda_timestamp(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
+def created_at(obj: Mapping[str, Any], fallback: str) -> str:
+    """``LastModified`` of a published version: its Deployment's ``creationTimestamp`` in Lambda's format, so
+    reconciles that race to publish the same version record the same time (``fallback`` when absent)."""
+    stamp = (obj.get("metadata") or {}).get("creationTimestamp")
+    try:
+        return lambda_timestamp(dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00")))
+    except ValueError:
+        return fallback
+
+
 def code_files_of(spec: FunctionSpec, config_map_data: Mapping[str, str] | None = None) -> dict[str, str]:
     """The code a version freezes: inline files, the ``code.configMap`` data, or the image reference."""
     if spec.code.inline is not None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from typing import Any
 
 import kopf
 
 from kumo.kube.client import KubeClient, collection_path, object_path
 from kumo.kube.names import FUNCTION_LABEL, GROUP, VERSION_LABEL, is_published_label
-from kumo.kube.published import lambda_timestamp, plan_publish, version_record
+from kumo.kube.published import created_at, lambda_timestamp, plan_publish, version_record
 from kumo.models import Function
 from kumo_operator import api_handlers
 from kumo_operator.apply import create_once, ensure
@@ -82,9 +83,9 @@ async def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[
     published = plan_publish(spec, versions, lambda_timestamp(dt.datetime.now(dt.UTC)), code_files)
     if published is not None:
         frozen = build_function_version(fn, spec, config, code_files=code_files, published=published.version)
-        for obj in frozen.children:
-            await create_once(kube, obj)
-        versions.append(version_record(published))
+        made = {obj["kind"]: (await create_once(kube, obj))[1] for obj in frozen.children}
+        when = created_at(made["Deployment"], published.last_modified)
+        versions.append(version_record(replace(published, last_modified=when)))
         events.append(("Normal", "VersionPublished", f"published version {published.version} ({frozen.name})"))
     previous = status.get("version")
     if previous and previous != built.version:

@@ -11,6 +11,7 @@ from kumo.catalog import Catalog
 from kumo.kube.names import VERSION_LABEL, is_published_label, published_label
 from kumo.kube.published import (
     apply_spec_aliases,
+    created_at,
     lambda_timestamp,
     plan_publish,
     registry_from_status,
@@ -99,6 +100,9 @@ def test_autoscaler_sizes_every_published_version_with_min_zero() -> None:
 def test_lambda_timestamp() -> None:
     moment = dt.datetime(2024, 5, 1, 14, 0, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     assert lambda_timestamp(moment) == "2024-05-01T12:00:00.123+0000"
+    created = {"metadata": {"creationTimestamp": "2024-05-01T12:00:07Z"}}
+    assert created_at(created, NOW) == "2024-05-01T12:00:07.000+0000"
+    assert created_at({"metadata": {}}, NOW) == NOW
 
 
 def served(records: list[dict[str, Any]], aliases: dict[str, Any]) -> tuple[Function, Any]:
