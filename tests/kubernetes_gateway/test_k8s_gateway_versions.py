@@ -19,7 +19,7 @@ APPS = "/apis/apps/v1/namespaces/default"
 CORE = "/api/v1/namespaces/default"
 
 
-def manifest(tag: str, aliases: str = "", max_instances: int = 2) -> str:
+def manifest(tag: str, aliases: str = "", max_instances: int = 2, idle: str = "60s") -> str:
     return f"""
 apiVersion: kumo.dev/v1alpha1
 kind: Function
@@ -37,7 +37,7 @@ spec:
   scaling:
     minInstances: 0
     maxInstances: {max_instances}
-    idleTimeout: 60s
+    idleTimeout: {idle}
 {aliases}
 """
 
@@ -162,3 +162,28 @@ def test_publish_keeps_versions_immutable_and_gateway_routes_qualifiers_and_alia
 def ready(api: KubeApi) -> bool:
     conditions = function(api)["status"]["conditions"]
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def test_a_published_version_wakes_on_its_own_and_scales_back_to_zero(
+    kube_api: KubeApi, operator: OperatorProcess, redis_url: str, pods: PodFarm, gateway: GatewayProcess
+) -> None:
+    operator.start("--redis-url", redis_url)
+    gateway.start(f"--redis-url={redis_url}", env={"KUMO_REPORT_INTERVAL_S": "0.5"})
+    with DeploymentController(kube_api.url, pods.endpoints_for):
+        assert kube_api.kubectl("apply", "-f", "-", input=manifest("one", idle="2s")).returncode == 0
+        published(kube_api, 1)
+        latest = f"ver-{function(kube_api)['status']['version']}"
+        lam = lambda_client(gateway.url)
+
+        def answered() -> tuple[str, dict[str, Any]] | None:
+            try:
+                return invoke(lam, "1")
+            except botocore.exceptions.ClientError:
+                return None
+
+        assert wait_for(answered, timeout_s=60, what="version 1 served") == ("1", {"tag": "one", "version": "1"})
+        scale = f"{APPS}/deployments/ver-v1/scale"
+        assert kube_api.get(scale)["spec"]["replicas"] == 1
+        assert kube_api.get(f"{APPS}/deployments/{latest}/scale")["spec"]["replicas"] == 0  # only v1 woke
+        wait_for(lambda: kube_api.get(scale)["spec"]["replicas"] == 0, timeout_s=30, what="ver-v1 scaled to zero")
+        wait_for(lambda: pods.running("ver-v1") == 0, what="ver-v1's pod gone")
