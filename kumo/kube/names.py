@@ -46,6 +46,21 @@ def version_child_name(function: str, version: str) -> str:
     return f"{base[:keep].rstrip('-')}-{short_hash(function)}{tail}"
 
 
+#: Prefix of the version label (and child-name suffix) of a published version: ``<fn>-v<N>``.
+PUBLISHED_PREFIX = "v"
+
+
+def published_label(number: str | int) -> str:
+    """``v<N>``: the ``kumo.dev/version`` label (and name suffix) of published version ``N``.
+
+    ``$LATEST``'s children carry a hex hash, which never starts with ``v``."""
+    return f"{PUBLISHED_PREFIX}{number}"
+
+
+def is_published_label(label: str) -> bool:
+    return label.startswith(PUBLISHED_PREFIX) and label[len(PUBLISHED_PREFIX) :].isdigit()
+
+
 def function_labels(function: str, version: str) -> dict[str, str]:
     return {FUNCTION_LABEL: function, VERSION_LABEL: version, MANAGED_BY_LABEL: MANAGED_BY}
 

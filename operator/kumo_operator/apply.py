@@ -76,3 +76,19 @@ async def ensure(kube: KubeClient, desired: Mapping[str, Any]) -> tuple[str, dic
     if patch is None:
         return "unchanged", actual
     return "patched", await kube.patch(path, patch) or actual
+
+
+async def create_once(kube: KubeClient, desired: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Create ``desired`` if missing; an existing object is left exactly as it is (published versions'
+    children are immutable). Returns ``("created"|"exists", object)``."""
+    kind, meta = desired["kind"], desired["metadata"]
+    path = object_path(kind, meta["namespace"], meta["name"])
+    actual = await kube.get(path)
+    if actual is not None:
+        return "exists", actual
+    try:
+        return "created", await kube.create(collection_path(kind, meta["namespace"]), dict(desired))
+    except KubeError as exc:
+        if exc.status != 409:
+            raise
+        return "exists", await kube.get(path) or dict(desired)

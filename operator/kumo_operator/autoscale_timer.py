@@ -15,7 +15,8 @@ from typing import Any
 import kopf
 
 from kumo.kube.client import KubeError, object_path
-from kumo.kube.names import GROUP, version_child_name
+from kumo.kube.names import GROUP, published_label, version_child_name
+from kumo.models import FunctionSpec
 from kumo.scaling.signals import Load, field_for, read_all
 from kumo_operator.autoscaler import Observation, ScalingWindow, desired_replicas
 from kumo_operator.specs import InvalidSpec, parse_body
@@ -49,16 +50,35 @@ async def current_loads(state: OperatorState, now: float) -> dict[str, list[Load
     return loads
 
 
-async def autoscale_function(state: OperatorState, fn: dict[str, Any], body: Any = None) -> int | None:
-    """One autoscaler step for ``fn``; returns the replicas set, or ``None`` when nothing changed."""
-    meta, status = fn["metadata"], fn.get("status") or {}
-    version = status.get("version")
-    if not version:
-        return None
+def scaled_versions(status: dict[str, Any], min_instances: int) -> list[tuple[str, int]]:
+    """(version label, minInstances) of every Deployment the autoscaler sizes: ``$LATEST``'s current
+    version, and each published version ``v<N>`` (``minInstances`` applies to ``$LATEST`` only)."""
+    found = [(status["version"], min_instances)] if status.get("version") else []
+    for record in status.get("versions") or []:
+        if isinstance(record, dict) and str(record.get("version", "")).isdigit():
+            found.append((published_label(record["version"]), 0))
+    return found
+
+
+async def autoscale_function(state: OperatorState, fn: dict[str, Any], body: Any = None) -> dict[str, int]:
+    """One autoscaler step for every version of ``fn``; returns the replicas set per version label."""
     try:
         spec = parse_body(fn).spec
     except InvalidSpec:
-        return None
+        return {}
+    changed = {}
+    for version, min_instances in scaled_versions(fn.get("status") or {}, spec.scaling.min_instances):
+        desired = await autoscale_version(state, fn, spec, version, min_instances, body)
+        if desired is not None:
+            changed[version] = desired
+    return changed
+
+
+async def autoscale_version(
+    state: OperatorState, fn: dict[str, Any], spec: FunctionSpec, version: str, min_instances: int, body: Any
+) -> int | None:
+    """One autoscaler step for one version's Deployment; the replicas set, or ``None`` when unchanged."""
+    meta = fn["metadata"]
     ns, name = meta["namespace"], meta["name"]
     scale_path = object_path("Deployment", ns, version_child_name(name, version), "scale")
     scale = await state.kube.get(scale_path)
@@ -77,7 +97,7 @@ async def autoscale_function(state: OperatorState, fn: dict[str, Any], body: Any
     desired = desired_replicas(
         window.snapshot(),
         now,
-        min_instances=spec.scaling.min_instances,
+        min_instances=min_instances,
         max_instances=spec.scaling.max_instances,
         idle_timeout_s=spec.scaling.idle_timeout,
         stable_window_s=state.config.stable_window_s,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from dataclasses import replace
 from typing import Any
 
 import kopf
 
 from kumo.kube.client import KubeClient, collection_path, object_path
-from kumo.kube.names import FUNCTION_LABEL, GROUP, VERSION_LABEL
+from kumo.kube.names import FUNCTION_LABEL, GROUP, VERSION_LABEL, is_published_label
+from kumo.kube.published import created_at, lambda_timestamp, plan_publish, version_record
 from kumo.models import Function
 from kumo_operator import api_handlers
-from kumo_operator.apply import ensure
+from kumo_operator.apply import create_once, ensure
 from kumo_operator.conditions import now_rfc3339, ready_status, status_changes
 from kumo_operator.function_resources import build_function_version
 from kumo_operator.specs import InvalidSpec, parse_body
@@ -31,12 +34,16 @@ def _owned_by(obj: dict[str, Any], uid: str) -> bool:
 
 
 async def remove_old_versions(kube: KubeClient, fn: dict[str, Any], keep: str) -> list[str]:
-    """Delete this Function's Deployments, Services and ConfigMaps of other versions."""
+    """Delete this Function's Deployments, Services and ConfigMaps of other ``$LATEST`` versions
+    (published versions' children, ``<fn>-v<N>``, are kept)."""
     meta = fn["metadata"]
     selector = f"{FUNCTION_LABEL}={meta['name']},{VERSION_LABEL},{VERSION_LABEL}!={keep}"
     removed = []
     for kind in ("Deployment", "Service", "ConfigMap"):
         for obj in await kube.list(collection_path(kind, meta["namespace"]), selector):
+            label = (obj["metadata"].get("labels") or {}).get(VERSION_LABEL, "")
+            if is_published_label(label):
+                continue
             if _owned_by(obj, meta["uid"]) and await kube.delete(
                 object_path(kind, meta["namespace"], obj["metadata"]["name"])
             ):
@@ -72,6 +79,14 @@ async def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[
     results = {obj["kind"]: await ensure(kube, obj) for obj in built.children}
     deployment = results["Deployment"][1]
     removed = await remove_old_versions(kube, fn, built.version)
+    versions = list(status.get("versions") or [])
+    published = plan_publish(spec, versions, lambda_timestamp(dt.datetime.now(dt.UTC)), code_files)
+    if published is not None:
+        frozen = build_function_version(fn, spec, config, code_files=code_files, published=published.version)
+        made = {obj["kind"]: (await create_once(kube, obj))[1] for obj in frozen.children}
+        when = created_at(made["Deployment"], published.last_modified)
+        versions.append(version_record(replace(published, last_modified=when)))
+        events.append(("Normal", "VersionPublished", f"published version {published.version} ({frozen.name})"))
     previous = status.get("version")
     if previous and previous != built.version:
         events.append(("Normal", "VersionRolled", f"version {previous} -> {built.version}"))
@@ -83,6 +98,8 @@ async def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[
         "url": function_url(config.gateway_public_url, meta["name"]),
         "readyReplicas": int((deployment.get("status") or {}).get("readyReplicas") or 0),
     }
+    if versions:
+        desired["versions"] = versions
     return status_changes(status, desired), events
 
 

@@ -16,6 +16,7 @@ from kumo.kube.names import (
     VERSION_LABEL,
     child_metadata,
     function_labels,
+    published_label,
     version_child_name,
 )
 from kumo.models import FunctionSpec
@@ -76,15 +77,17 @@ def kubelet_expand(value: str) -> str:
     return re.sub(r"\$\$", "$", value)
 
 
-def runtime_env(name: str, version: str, spec: FunctionSpec, config: OperatorConfig) -> dict[str, str]:
+def runtime_env(
+    name: str, version: str, spec: FunctionSpec, config: OperatorConfig, lambda_version: str = "$LATEST"
+) -> dict[str, str]:
     """The ``KUMO_*`` variables ``kumo runtime`` reads (see ``kumo.runtime.config.config_from_env``).
 
-    ``KUMO_FUNCTION_VERSION`` is Lambda's ``$LATEST`` (what AWS reports for unpublished code);
-    Kumo's own deployment version goes into ``KUMO_REVISION``.
+    ``KUMO_FUNCTION_VERSION`` is Lambda's version: ``$LATEST`` (what AWS reports for unpublished code)
+    or a published number; Kumo's own deployment version goes into ``KUMO_REVISION``.
     """
     return {
         "KUMO_FUNCTION_NAME": name,
-        "KUMO_FUNCTION_VERSION": "$LATEST",
+        "KUMO_FUNCTION_VERSION": lambda_version,
         "KUMO_REVISION": version,
         "KUMO_HANDLER": spec.handler,
         "KUMO_RUNTIME": spec.runtime,
@@ -110,7 +113,12 @@ def build_config_map(fn: Mapping[str, Any], name: str, version: str, files: Mapp
 
 
 def _pod_spec(
-    fn_name: str, version: str, spec: FunctionSpec, config: OperatorConfig, code_volume: dict[str, Any] | None
+    fn_name: str,
+    version: str,
+    spec: FunctionSpec,
+    config: OperatorConfig,
+    code_volume: dict[str, Any] | None,
+    lambda_version: str,
 ) -> dict[str, Any]:
     memory = f"{spec.memory}Mi"
     mounts = [{"name": "tmp", "mountPath": "/tmp"}]
@@ -119,7 +127,7 @@ def _pod_spec(
         mounts.append({"name": "code", "mountPath": CODE_DIR, "readOnly": True})
         volumes.append({"name": "code", "configMap": code_volume})
     image = spec.code.image or config.runtime_image(spec.runtime)
-    env = runtime_env(fn_name, version, spec, config)
+    env = runtime_env(fn_name, version, spec, config, lambda_version)
     container = {
         "name": "function",
         "image": image,
@@ -150,18 +158,24 @@ def build_function_version(
     config: OperatorConfig,
     *,
     code_files: Mapping[str, str] | None = None,
+    published: str | None = None,
 ) -> FunctionVersion:
     """The ConfigMap (inline or copied ``configMap`` code), Deployment and Service of ``fn``'s current version.
 
     ``fn`` is the Function object as the API server returns it (metadata with ``uid``);
     ``code_files`` the data of the ConfigMap ``code.configMap`` names (ignored otherwise).
+    ``published``: build published version ``N`` instead of ``$LATEST`` -- children ``<fn>-v<N>``,
+    ``KUMO_FUNCTION_VERSION=N``, zero replicas until requested, no generation annotation (never patched).
     """
     meta = fn["metadata"]
     fn_name = meta["name"]
     files = spec.code.inline if spec.code.inline is not None else None
     if spec.code.config_map is not None:
         files = dict(code_files or {})
-    version = function_version(spec, code_files if spec.code.config_map is not None else None)
+    if published is not None:
+        version = published_label(published)
+    else:
+        version = function_version(spec, code_files if spec.code.config_map is not None else None)
     name = version_child_name(fn_name, version)
     labels = function_labels(fn_name, version)
     selector = {FUNCTION_LABEL: fn_name, VERSION_LABEL: version}
@@ -170,14 +184,14 @@ def build_function_version(
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": child_metadata(fn, name, labels, meta.get("generation")),
+        "metadata": child_metadata(fn, name, labels, None if published else meta.get("generation")),
         "spec": {
-            "replicas": spec.scaling.min_instances,
+            "replicas": 0 if published else spec.scaling.min_instances,
             "revisionHistoryLimit": 1,
             "selector": {"matchLabels": selector},
             "template": {
                 "metadata": {"labels": labels},
-                "spec": _pod_spec(fn_name, version, spec, config, code_volume),
+                "spec": _pod_spec(fn_name, version, spec, config, code_volume, published or "$LATEST"),
             },
         },
     }

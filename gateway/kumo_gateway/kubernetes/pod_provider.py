@@ -1,6 +1,7 @@
 """``KubernetesProvider``: function versions as Deployments, reached at their EndpointSlices' pod IPs.
 
-``acquire`` takes a free endpoint of the Function's current version (``status.version``), or wakes
+``acquire`` takes a free endpoint of the Function's current version (``status.version``) or of a
+published version (``status.versions``: Deployment ``<fn>-v<N>``), or wakes
 the Deployment through ``/scale`` and holds the request until an endpoint is ready (bounded), or
 queues it behind busy endpoints (bounded; asking for more replicas below ``maxInstances``). The
 catalog is filled from watched Functions (only Ready ones) and Apis.
@@ -17,11 +18,12 @@ from typing import Any
 from kumo.catalog import Catalog
 from kumo.kube.client import KubeClient, collection_path
 from kumo.runtime.invocation import Invocation, InvocationResult
+from kumo.versions import FunctionVersions
 from kumo_gateway.kubernetes.endpoints import Endpoint, EndpointIndex
 from kumo_gateway.kubernetes.forward import EndpointBusy, EndpointUnreachable, Forwarder, ForwardFailed
 from kumo_gateway.kubernetes.instances import EndpointSlots, QueueFull, WaitTimeout
 from kumo_gateway.kubernetes.load_reporter import LoadReporter, LoadTracker
-from kumo_gateway.kubernetes.resources import FunctionVersion, served_api, served_function
+from kumo_gateway.kubernetes.resources import FunctionVersion, served_api, served_function, served_versions
 from kumo_gateway.kubernetes.waker import DeploymentMissing, Waker
 from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, TooManyRequests
 
@@ -90,6 +92,8 @@ class KubernetesProvider:
         self.index = EndpointIndex()
         self.tracker = LoadTracker()
         self.functions: dict[str, FunctionVersion] = {}
+        #: Function name -> published version number -> its Deployment.
+        self.published: dict[str, dict[str, FunctionVersion]] = {}
         self.slots: dict[tuple[str, str], EndpointSlots] = {}
         self.waker: Waker | None = None
         self.reporter = (
@@ -145,7 +149,9 @@ class KubernetesProvider:
     @contextlib.asynccontextmanager
     async def acquire(self, function: str, version: str) -> AsyncIterator[PodInstance]:
         fv = self.functions.get(function)
-        if fv is None or version not in (LATEST, fv.version):
+        if fv is not None and version != LATEST:
+            fv = self.published.get(function, {}).get(version)
+        if fv is None:
             raise FunctionNotFound(function)
         if fv.max_instances < 1:
             raise TooManyRequests(f"Rate Exceeded: function {function} has a reserved concurrency of 0")
@@ -230,16 +236,21 @@ class KubernetesProvider:
             self._drop_function(namespace, name)
             return
         function, fv = served
+        versions = served_versions(obj, function, fv)
         if current != fv:
             log.info("function %s: serving version %s (%s)", name, fv.version, fv.deployment)
         self.functions[name] = fv
+        self.published[name] = versions.deployments
+        self.catalog.set_versions(name, versions.registry)
         self.catalog.set_function(function)
 
     def _drop_function(self, namespace: str, name: str) -> None:
         current = self.functions.get(name)
         if current is not None and current.namespace == namespace:
             del self.functions[name]
+            self.published.pop(name, None)
             self.catalog.remove_function(name)
+            self.catalog.set_versions(name, FunctionVersions())
 
     def _reset_apis(self, items: list[dict[str, Any]]) -> None:
         names = set()

@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kumo.kube.names import version_child_name
+from kumo.kube.names import published_label, version_child_name
+from kumo.kube.published import apply_spec_aliases, registry_from_status
 from kumo.manifests import ManifestError, parse_manifest
 from kumo.models import Api, Function
 from kumo.scaling.decisions import effective_max_instances
 from kumo.scaling.signals import field_for
+from kumo.versions import FunctionVersions
 
 log = logging.getLogger("kumo.gateway.kubernetes")
 
@@ -85,3 +87,32 @@ def served_api(obj: Mapping[str, Any]) -> Api | None:
         log.warning("ignoring Api: %s", exc)
         return None
     return api if isinstance(api, Api) else None
+
+
+@dataclass(frozen=True)
+class ServedVersions:
+    """A Function's published versions (``status.versions``) and aliases (``spec.aliases``)."""
+
+    #: For ``Catalog.set_versions``: what ``Catalog.resolve`` and the management calls see.
+    registry: FunctionVersions
+    #: Published version number -> its Deployment (``<fn>-v<N>``) and limits.
+    deployments: dict[str, FunctionVersion]
+
+
+def served_versions(obj: Mapping[str, Any], function: Function, current: FunctionVersion) -> ServedVersions:
+    """The published versions and aliases of a served Function (aliases the rules refuse are logged, skipped)."""
+    records = (obj.get("status") or {}).get("versions") or []
+    registry = registry_from_status(function.spec, [r for r in records if isinstance(r, Mapping)])
+    for problem in apply_spec_aliases(registry, function.spec):
+        log.warning("function %s: %s", function.metadata.name, problem)
+    deployments = {
+        number: FunctionVersion(
+            namespace=current.namespace,
+            name=current.name,
+            version=published_label(number),
+            max_instances=current.max_instances,
+            timeout_s=float(published.snapshot.spec.timeout),
+        )
+        for number, published in registry.versions.items()
+    }
+    return ServedVersions(registry, deployments)

@@ -42,7 +42,8 @@ class VersionBackend(Protocol):
 
 
 class ReadOnlyVersions:
-    """For a gateway without a version store (the cluster's, until it publishes): look, don't change."""
+    """For a gateway without a version store (the cluster's: the operator publishes for ``spec.publish``
+    and aliases come from ``spec.aliases``): look, don't change."""
 
     def __init__(self, catalog: Catalog, started: str = "1970-01-01T00:00:00.000+0000") -> None:
         self.catalog = catalog
@@ -55,10 +56,15 @@ class ReadOnlyVersions:
         return take_snapshot(function.spec, function.spec.code.inline or {})
 
     def publish(self, name: str, description: str = "", code_sha256: str | None = None) -> PublishedVersion:
-        raise VersionError("PublishVersion is not available on this gateway yet; publish with spec.publish")
+        raise VersionError(
+            "PublishVersion is not available on this gateway: in a cluster the operator publishes; "
+            "set spec.publish: true in the Function"
+        )
 
     def save(self, name: str) -> None:
-        raise VersionError("Changing aliases is not available on this gateway yet; use spec.aliases")
+        raise VersionError(
+            "Changing aliases is not available on this gateway: in a cluster they come from the Function's spec.aliases"
+        )
 
 
 def _json(data: Any, status: int, request_id: str) -> Response:
@@ -126,9 +132,10 @@ class ManagementHandler:
         if operation.name == "GetAlias":
             return 200, self._alias_shape(ref.name, self._alias(ref.name, operation.alias or ""))
         if operation.name == "DeleteAlias":
-            self._alias(ref.name, operation.alias or "")
-            self.catalog.versions(ref.name).delete_alias(operation.alias or "")
-            self.backend.save(ref.name)
+            name = operation.alias or ""
+            before = self._alias(ref.name, name)
+            self.catalog.versions(ref.name).delete_alias(name)
+            self._save_or_undo(ref.name, lambda: self.catalog.versions(ref.name).aliases.__setitem__(name, before))
             return 204, None
         body = await self._body(request)
         if operation.name == "PublishVersion":
