@@ -121,7 +121,8 @@ class InstancePool:
         finish their invocations (and hand over to requests already queued here), stop each as it comes
         free, then stop the pool. New requests must go to another pool: ``acquire`` refuses from now on."""
         self._draining = True
-        for host, _ in self._idle.values():
+        for instance_id, (host, _) in self._idle.items():
+            log.info("function %s: instance %s idle, stopping (replaced)", self.name, instance_id)
             self._discard(host)
         self._idle.clear()
         self._check_drained()
