@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from kumo_up import KumoUp, function_manifest
 from support import wait_until
@@ -108,9 +109,16 @@ def test_invalid_edit_is_refused_naming_file_and_field_then_a_fixed_edit_applies
     wait_until(lambda: invoke(up, "edited")["answer"] == "fixed", timeout=10, interval=0.1, what="the fixed edit")
 
 
-def test_removing_a_function_answers_404_and_an_added_one_is_served(up):
+def test_removed_function_answers_404_added_function_and_api_are_served(up):
     assert invoke(up, "keeper")["answer"] == "kept"
-    up.write_manifests([keeper(), function_manifest("added", SOURCE.format(answer="new"))])
+    shop = {
+        "apiVersion": "kumo.dev/v1alpha1",
+        "kind": "Api",
+        "metadata": {"name": "shop"},
+        "spec": {"routes": [{"method": "GET", "path": "/hi", "function": "added"}], "stages": [{"name": "dev"}]},
+    }
+    assert httpx.get(f"{up.url}/shop/dev/hi").status_code == 404  # no such Api yet
+    up.write_manifests([keeper(), function_manifest("added", SOURCE.format(answer="new")), shop])
     client = up.lambda_client()
 
     def removed() -> bool:
@@ -123,6 +131,8 @@ def test_removing_a_function_answers_404_and_an_added_one_is_served(up):
     wait_until(removed, timeout=10, interval=0.1, what="the removed function to answer 404")
     assert invoke(up, "added")["answer"] == "new"
     assert invoke(up, "keeper")["answer"] == "kept"
+    routed = httpx.get(f"{up.url}/shop/dev/hi", timeout=10)
+    assert routed.status_code == 200 and routed.json()["answer"] == "new"
 
 
 def test_watch_interval_zero_does_not_follow_edits(tmp_path):
