@@ -29,11 +29,16 @@ def up(
     host: Annotated[str, typer.Option(help="Address the gateway listens on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port the gateway listens on.")] = 8080,
     state_dir: Annotated[Path, typer.Option(help="Where instances, logs and data live.")] = Path(".kumo"),
+    watch_interval: Annotated[
+        float, typer.Option(help="Seconds between checks of the manifests for edits (0: do not follow edits).")
+    ] = 0.5,
 ) -> None:
-    """Run the whole platform on this machine: gateway plus functions as local processes."""
+    """Run the whole platform on this machine: gateway plus functions as local processes; follows manifest edits."""
     from kumo_gateway.local.serve import run_up
 
-    raise typer.Exit(run_up(paths or [], host=host, port=port, state_dir=state_dir))
+    raise typer.Exit(
+        run_up(paths or [], host=host, port=port, state_dir=state_dir, watch_interval_s=max(watch_interval, 0.0))
+    )
 
 
 @app.command()

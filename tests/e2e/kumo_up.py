@@ -31,19 +31,28 @@ def function_manifest(
 class KumoUp:
     """A ``kumo up`` process: start it, talk to it, stop it (SIGTERM, then SIGKILL if it hangs)."""
 
-    def __init__(self, manifests: list[dict[str, Any]], workdir: Path, *, paths: list[Path] | None = None) -> None:
+    def __init__(
+        self,
+        manifests: list[dict[str, Any]],
+        workdir: Path,
+        *,
+        paths: list[Path] | None = None,
+        args: list[str] | None = None,
+    ) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         manifest_dir = workdir / "manifests"
         manifest_dir.mkdir(parents=True, exist_ok=True)
-        (manifest_dir / "all.yaml").write_text(yaml.safe_dump_all(manifests, sort_keys=False))
+        #: The manifest file ``kumo up`` serves (tests that edit it use ``write_manifests``).
+        self.manifest_path = manifest_dir / "all.yaml"
+        self.write_manifests(manifests)
         self.state_dir = workdir / "state"
         self.log_path = workdir / "kumo-up.log"
         self._log = self.log_path.open("wb")
         sources = [str(p) for p in paths] if paths else [str(manifest_dir)]
         self.proc = subprocess.Popen(
-            [*KUMO, "up", *sources, "--port", str(self.port), "--state-dir", str(self.state_dir)],
+            [*KUMO, "up", *sources, "--port", str(self.port), "--state-dir", str(self.state_dir), *(args or [])],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -53,6 +62,12 @@ class KumoUp:
         except Exception:
             self.stop()
             raise RuntimeError(f"kumo up did not start:\n{self.log_path.read_text()}") from None
+
+    def write_manifests(self, manifests: list[dict[str, Any]]) -> None:
+        """Replace the manifest file's content (atomically, as editors save)."""
+        staging = self.manifest_path.with_suffix(".tmp")
+        staging.write_text(yaml.safe_dump_all(manifests, sort_keys=False))
+        staging.replace(self.manifest_path)
 
     def lambda_client(self, **config: Any):
         return boto3.client(

@@ -49,6 +49,9 @@ class InstancePool:
         self._stopping: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
+        #: Set by ``drain``: no new work, instances stop as they come free; ``_drained`` when none is left.
+        self._draining = False
+        self._drained = asyncio.Event()
         #: Counters for tests, benchmarks and logs.
         self.cold_starts = 0
 
@@ -71,7 +74,7 @@ class InstancePool:
             self.release(await self._start_busy(), reusable=True)
 
     async def acquire(self) -> Host:
-        if self._closed:
+        if self._closed or self._draining:
             raise PoolThrottled(f"function {self.name} is shutting down")
         self._ensure_reaper()
         while True:
@@ -98,6 +101,7 @@ class InstancePool:
         if self._closed or not reusable or not host.alive:
             self._discard(host)
             self._serve_waiters_with_new_instances()
+            self._check_drained()
             return
         while self._waiters:
             waiter = self._waiters.popleft()
@@ -105,11 +109,34 @@ class InstancePool:
                 self._busy[host.instance_id] = host
                 waiter.set_result(host)
                 return
+        if self._draining:
+            log.info("function %s: instance %s finished, stopping (replaced)", self.name, host.instance_id)
+            self._discard(host)
+            self._check_drained()
+            return
         self._idle[host.instance_id] = (host, time.monotonic())
+
+    async def drain(self) -> None:
+        """Retire this pool (its function was edited or removed): stop idle instances now, let busy ones
+        finish their invocations (and hand over to requests already queued here), stop each as it comes
+        free, then stop the pool. New requests must go to another pool: ``acquire`` refuses from now on."""
+        self._draining = True
+        for instance_id, (host, _) in self._idle.items():
+            log.info("function %s: instance %s idle, stopping (replaced)", self.name, instance_id)
+            self._discard(host)
+        self._idle.clear()
+        self._check_drained()
+        await self._drained.wait()
+        await self.stop()
+
+    def _check_drained(self) -> None:
+        if self._draining and not self._busy and all(w.done() for w in self._waiters):
+            self._drained.set()
 
     async def stop(self) -> None:
         """Stop every instance and fail every waiter; idempotent."""
         self._closed = True
+        self._drained.set()
         if self._reaper:
             self._reaper.cancel()
         for waiter in self._waiters:
@@ -185,6 +212,7 @@ class InstancePool:
                 waiter.cancel()
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
+                self._check_drained()
             if isinstance(exc, TimeoutError):
                 raise PoolThrottled(
                     f"Rate Exceeded: no instance of {self.name} became free within {self.limits.queue_timeout_s:g}s"

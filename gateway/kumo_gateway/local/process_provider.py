@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -59,6 +60,8 @@ class LocalProvider:
         self.queue_timeout_s = queue_timeout_s
         self.pools: dict[tuple[str, str], InstancePool] = {}
         self.versions = versions
+        #: Pools retired by ``roll``/``remove``, finishing their in-flight invocations.
+        self._draining: dict[asyncio.Task[None], InstancePool] = {}
 
     async def start(self) -> None:
         for function in self.catalog.functions():
@@ -69,6 +72,32 @@ class LocalProvider:
         pools, self.pools = list(self.pools.values()), {}
         for pool in pools:
             await pool.stop()
+        for pool in list(self._draining.values()):
+            await pool.stop()  # kills what is still running; its drain task then ends
+        if self._draining:
+            await asyncio.gather(*self._draining, return_exceptions=True)
+
+    async def roll(self, name: str) -> None:
+        """``$LATEST`` of ``name`` changed (in the catalog): new requests get instances of the new code and
+        configuration, in-flight invocations finish on the old instances, which then stop. Published
+        versions keep their pools."""
+        self._retire((name, LATEST))
+        function = self.catalog.function(name)
+        if function is not None and function.spec.scaling.min_instances > 0:
+            await self._pool(name, LATEST).start()
+
+    def remove(self, name: str) -> None:
+        """``name`` was removed from the catalog: retire every pool of it (in-flight invocations finish)."""
+        for key in [key for key in self.pools if key[0] == name]:
+            self._retire(key)
+
+    def _retire(self, key: tuple[str, str]) -> None:
+        pool = self.pools.pop(key, None)
+        if pool is None:
+            return
+        task = asyncio.create_task(pool.drain(), name=f"drain:{pool.name}")
+        self._draining[task] = pool
+        task.add_done_callback(lambda done: self._draining.pop(done, None))
 
     @contextlib.asynccontextmanager
     async def acquire(self, function: str, version: str) -> AsyncIterator[LocalInstance]:

@@ -4,16 +4,20 @@ stop everything on exit. The twin of :mod:`kumo_gateway.kubernetes.serve`."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from kumo.catalog import Catalog
 from kumo.event_loop import loop_factory
 from kumo.manifests import ManifestError, Manifests, load_manifests
 from kumo_gateway.local.banner import banner
+from kumo_gateway.local.manifest_watch import DEFAULT_WATCH_INTERVAL_S, Fingerprint, ManifestWatcher, fingerprint
 from kumo_gateway.local.process_provider import LocalProvider
+from kumo_gateway.local.reload import Reloader
 from kumo_gateway.local.versions_store import LocalVersions
 
 log = logging.getLogger("kumo.local")
@@ -45,8 +49,16 @@ def build_catalog(manifests: Manifests) -> Catalog:
     return catalog
 
 
-def run_up(paths: Sequence[Path], *, host: str, port: int, state_dir: Path) -> int:
+def run_up(
+    paths: Sequence[Path],
+    *,
+    host: str,
+    port: int,
+    state_dir: Path,
+    watch_interval_s: float = DEFAULT_WATCH_INTERVAL_S,
+) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    watch = Watch(list(paths), watch_interval_s, fingerprint(paths)) if watch_interval_s > 0 and paths else None
     try:
         manifests = load_manifests(paths)
     except ManifestError as exc:
@@ -56,12 +68,23 @@ def run_up(paths: Sequence[Path], *, host: str, port: int, state_dir: Path) -> i
         log.warning("%s", warning)
     try:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            return runner.run(serve_local(manifests, host=host, port=port, state_dir=state_dir))
+            return runner.run(serve_local(manifests, host=host, port=port, state_dir=state_dir, watch=watch))
     except KeyboardInterrupt:
         return 0
 
 
-async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: Path) -> int:
+@dataclass(frozen=True)
+class Watch:
+    """Follow edits of ``paths`` (polled every ``interval_s``; ``seen`` as they were when loaded)."""
+
+    paths: list[Path]
+    interval_s: float
+    seen: Fingerprint
+
+
+async def serve_local(
+    manifests: Manifests, *, host: str, port: int, state_dir: Path, watch: Watch | None = None
+) -> int:
     from kumo_gateway.app import serve_gateway
     from kumo_gateway.local.tables import LocalTables
 
@@ -88,9 +111,18 @@ async def serve_local(manifests: Manifests, *, host: str, port: int, state_dir: 
             flush=True,
         )
 
+    watcher: asyncio.Task[None] | None = None
+    if watch is not None:
+        reloader = Reloader(watch.paths, manifests, catalog, provider, versions)
+        follow = ManifestWatcher(watch.paths, reloader.reload, interval_s=watch.interval_s, seen=watch.seen)
+        watcher = asyncio.create_task(follow.run(), name="manifest-watch")
     try:
         return await serve_gateway(
             catalog, provider, tables, host, port, name="kumo up", on_ready=announce, admin=True, versions=versions
         )
     finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         log.info("stopped")

@@ -77,16 +77,19 @@ class LocalVersions:
     def load(self) -> None:
         """Read every known function's stored versions and aliases into the catalog."""
         for function in self.catalog.functions():
-            name = function.metadata.name
-            path = self.root / name / "versions.json"
-            if not path.is_file():
-                continue
-            try:
-                registry = from_record(json.loads(path.read_text()))
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                log.error("function %s: cannot read %s (%s); starting without its versions", name, path, exc)
-                continue
-            self.catalog.set_versions(name, registry)
+            self.load_function(function.metadata.name)
+
+    def load_function(self, name: str) -> None:
+        """Read ``name``'s stored versions and aliases into the catalog (a function added while running)."""
+        path = self.root / name / "versions.json"
+        if not path.is_file():
+            return
+        try:
+            registry = from_record(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.error("function %s: cannot read %s (%s); starting without its versions", name, path, exc)
+            return
+        self.catalog.set_versions(name, registry)
 
     def latest(self, name: str) -> Snapshot:
         """``$LATEST``'s code and configuration now."""
