@@ -1,5 +1,6 @@
 """Invoke benchmark (``make bench``): warm invocations through the gateway vs directly against an
-instance's invoke endpoint vs a bare ASGI echo (the ceiling), and cold-start latency.
+instance's invoke endpoint vs a bare ASGI echo (the ceiling), warm invocations through an alias with a
+90/10 routing configuration vs ``$LATEST`` of the same function, and cold-start latency.
 
 Load comes from ``wrk`` (Debian package) in its own process; everything runs on 127.0.0.1 and
 every process started here is stopped here. Figures are printed as ratios against the baselines
@@ -32,6 +33,7 @@ PAYLOAD = '{"name": "bench"}'
 DURATION_S = int(os.environ.get("BENCH_DURATION", "5"))
 CONCURRENCY = [1, 4, 16]
 COLD_SAMPLES = int(os.environ.get("BENCH_COLD_SAMPLES", "25"))
+SPLIT_SAMPLES = 200  # invocations of split:live counted by executed version before the wrk runs
 
 
 def start(args: list[str], url: str, log: Path) -> subprocess.Popen:
@@ -99,7 +101,17 @@ def main() -> int:
         "COUNT = 0\n\ndef handler(event, context):\n    global COUNT\n    COUNT += 1\n    return {'count': COUNT}\n"
     )
     cold["spec"]["scaling"]["idleTimeout"] = "200ms"
-    (work / "manifests.yaml").write_text(yaml.safe_dump_all([hello, cold]))
+    # "split": hello's code with versions 1 and 2 (spec.publish; RELEASE differs) and alias live, 90/10.
+    # Version 1 comes from a first start of kumo up over the same state dir (as in examples/shop).
+    split_v1 = json.loads(json.dumps(hello))
+    split_v1["metadata"]["name"] = "split"
+    split_v1["spec"].update(publish=True, environment={"RELEASE": "1"})
+    split = json.loads(json.dumps(split_v1))
+    split["spec"]["environment"]["RELEASE"] = "2"
+    split["spec"]["aliases"] = {"live": {"version": 1, "routing": {"2": 0.1}}}
+    (work / "split-v1").mkdir()
+    (work / "split-v1" / "manifests.yaml").write_text(yaml.safe_dump_all([split_v1]))
+    (work / "manifests.yaml").write_text(yaml.safe_dump_all([hello, cold, split]))
     code_dir = work / "code"
     code_dir.mkdir()
     (code_dir / "app.py").write_text(hello["spec"]["code"]["inline"]["app.py"])
@@ -110,6 +122,8 @@ def main() -> int:
         echo_url = f"http://127.0.0.1:{echo_port}/"
         procs.append(start([sys.executable, "bench/echo_app.py", str(echo_port)], echo_url, work / "echo.log"))
         gw = f"http://127.0.0.1:{gw_port}"
+        up = [sys.executable, "-m", "kumo_cli", "up", "--port", str(gw_port), "--state-dir", str(work / "state")]
+        stop(start([*up, str(work / "split-v1")], f"{gw}/healthz", work / "up-v1.log"))  # publishes split 1
         procs.append(
             start(
                 [
@@ -154,11 +168,24 @@ def main() -> int:
         direct_invoke = f"{direct}/2015-03-31/functions/function/invocations"
         httpx.post(gw_invoke, content=PAYLOAD, timeout=30).raise_for_status()  # warm up
         httpx.post(direct_invoke, content=PAYLOAD, timeout=30).raise_for_status()
+        latest_invoke = f"{gw}/2015-03-31/functions/split/invocations"
+        alias_invoke = f"{gw}/2015-03-31/functions/split:live/invocations"
+        for qualifier in ("$LATEST", "1", "2"):  # warm up one instance of each version
+            response = httpx.post(latest_invoke, params={"Qualifier": qualifier}, content=PAYLOAD, timeout=30)
+            response.raise_for_status()
+            if response.headers["x-amz-executed-version"] != qualifier:
+                raise RuntimeError(f"split:{qualifier} ran {response.headers['x-amz-executed-version']}")
+        executed = [
+            httpx.post(alias_invoke, content=PAYLOAD, timeout=30).headers["x-amz-executed-version"]
+            for _ in range(SPLIT_SAMPLES)
+        ]
 
         results: dict[tuple[str, int], dict[str, float]] = {}
         for c in CONCURRENCY:
             results[("echo", c)] = wrk(echo_url, c, script)
             results[("gateway", c)] = wrk(gw_invoke, c, script)
+            results[("$LATEST", c)] = wrk(latest_invoke, c, script)
+            results[("live", c)] = wrk(alias_invoke, c, script)
         # One instance takes one invocation at a time, so the direct endpoint is measured at c=1.
         results[("direct", 1)] = wrk(direct_invoke, 1, script)
         colds = cold_starts(f"{gw}/2015-03-31/functions/cold/invocations", 0.2)
@@ -167,7 +194,8 @@ def main() -> int:
             stop(proc)
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\nWarm invocations of hello ({DURATION_S}s per run, wrk -t1, payload {len(PAYLOAD)} B)")
+    print(f"\nWarm invocations ({DURATION_S}s per run, wrk -t1, payload {len(PAYLOAD)} B): gateway and direct run")
+    print("hello; $LATEST and live run split (live: alias, 90 % version 1, 10 % version 2)")
     print(f"{'target':<10}{'conc':>5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for (target, c), r in results.items():
         print(f"{target:<10}{c:>5}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['errors']:>8}")
@@ -175,6 +203,11 @@ def main() -> int:
     for c in CONCURRENCY:
         ratio = results[("gateway", c)]["rps"] / results[("echo", c)]["rps"]
         print(f"  gateway / bare echo throughput at c={c}: {ratio:.2f}  (target >= 0.50)")
+    for c in CONCURRENCY:
+        ratio = results[("live", c)]["rps"] / results[("$LATEST", c)]["rps"]
+        print(f"  alias live (90/10) / $LATEST throughput at c={c}: {ratio:.2f}  (target >= 0.95)")
+    share = executed.count("2") / len(executed)
+    print(f"  split:live ran version 2 in {share:.0%} of {len(executed)} invocations (weight 10 %)")
     added = results[("gateway", 1)]["p50"] - results[("direct", 1)]["p50"]
     print(f"  gateway p50 - direct p50 at c=1: {added:+.2f} ms  (target <= 1 ms)")
     colds.sort()

@@ -302,3 +302,19 @@ def test_update_is_checked_and_unchanged_values_are_ratcheted(kube_api: KubeApi)
     stored = merged(FUNCTION, {"spec": {"memory": "64Mi"}})
     assert cel_validation.validate(merged(stored, {"status": {"version": "v1"}}), schema, stored) == []
     assert cel_validation.validate(stored, schema) != []
+
+
+def test_shop_example_passes_schema_and_cel_rules() -> None:
+    """What `kubectl apply -f examples/shop` meets: the CRD schemas and every CEL rule (pure, no server)."""
+    plurals = {"Function": "functions", "Api": "apis"}
+    checked = []
+    for path in sorted((REPO / "examples" / "shop").glob("*.yaml")):
+        obj = yaml.safe_load(path.read_text())
+        schema = schema_of(plurals[obj["kind"]])
+        assert crd_schema.validate(obj, schema) == [], path
+        assert cel_validation.validate(obj, schema) == [], path
+        checked.append(obj["kind"])
+    assert sorted(checked) == ["Api", "Function"]
+    bad = yaml.safe_load((REPO / "examples" / "shop" / "function.yaml").read_text())
+    bad["spec"]["aliases"]["live"]["routing"] = {"1": 0.1}  # the primary cannot also be the additional version
+    assert cel_validation.validate(bad, schema_of("functions")) != []

@@ -382,3 +382,16 @@ def test_rendered_crds_are_safe_for_yaml_1_1_readers():
         assert bare == [], f"unquoted YAML 1.1 booleans in {crd['metadata']['name']}: {bare}"
     tables = next(c for c in build_crds() if c["spec"]["names"]["kind"] == "Table")
     assert "- 'N'" in render(tables)
+
+
+def test_shop_example_validates_against_the_crds() -> None:
+    kinds = []
+    for path in sorted((ROOT / "examples" / "shop").glob("*.yaml")):
+        for obj in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            validate(obj["kind"], obj)
+            kinds.append(obj["kind"])
+    assert sorted(kinds) == ["Api", "Function"]
+    broken = yaml.safe_load((ROOT / "examples" / "shop" / "function.yaml").read_text(encoding="utf-8"))
+    broken["spec"]["aliases"]["live"]["routing"] = {"2": 1.5}
+    with pytest.raises(jsonschema.ValidationError):
+        validate("Function", broken)

@@ -239,3 +239,24 @@ def test_repository_examples_load() -> None:
     result = load_manifests([examples])
     assert "hello" in result.functions and "hello" in result.apis
     assert result.check_references() == []
+
+
+def test_shop_example_loads_with_aliases_stages_canary_and_cors() -> None:
+    root = Path(__file__).resolve().parents[2] / "examples"
+    shop = load_manifests([root / "shop"])
+    function, api = shop.functions["shop"], shop.apis["shop"]
+    assert function.spec.publish is True
+    assert {name: (a.version, dict(a.routing)) for name, a in function.spec.aliases.items()} == {
+        "live": (1, {"2": 0.1}),
+        "next": (2, {}),
+    }
+    assert api.spec.payload_format == "1.0"
+    assert [r.function for r in api.spec.routes] == ["shop:${stageVariables.alias}"]
+    dev, prod = api.spec.stages
+    assert (dev.name, dev.variables, dev.canary) == ("dev", {"alias": "$LATEST"}, None)
+    assert (prod.name, prod.variables) == ("prod", {"alias": "live"})
+    assert (prod.canary.percent, prod.canary.variables) == (10, {"alias": "next"})
+    assert api.spec.cors.allow_origins == ["https://shop.example.com"]
+    everything = load_manifests([root])  # what `make run` (kumo up examples) loads
+    assert sorted(everything.functions) == ["hello", "shop", "todo"]
+    assert everything.check_references() == []
