@@ -17,21 +17,11 @@ import binascii
 import json
 
 from kumo_gateway.apigateway.gateway_responses import HttpResponse, bad_gateway, internal_server_error
-from kumo_gateway.apigateway.response_v2 import MalformedResponse
+from kumo_gateway.apigateway.response_v2 import MalformedResponse, header_value
 
 # Set by the server from the body; a function cannot choose them.
 _DROPPED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
 _DEFAULT_CONTENT_TYPE = "application/json"
-
-
-def _header_value(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    raise MalformedResponse(f"header value {value!r} is not a string")
 
 
 def _status(value: object) -> int:
@@ -58,12 +48,12 @@ def merge_headers(headers: object, multi_value_headers: object) -> list[tuple[st
             continue
         if not isinstance(values, list):
             raise MalformedResponse(f"multiValueHeaders[{name!r}] is not a list")
-        merged.setdefault(name.lower(), []).extend(_header_value(value) for value in values)
+        merged.setdefault(name.lower(), []).extend(header_value(value) for value in values)
     for name, value in headers.items():
         if value is None:
             continue
         listed = merged.setdefault(name.lower(), [])
-        text = _header_value(value)
+        text = header_value(value)
         if text not in listed:
             listed.append(text)
     return [(name, value) for name, values in merged.items() if name not in _DROPPED_HEADERS for value in values]

@@ -24,7 +24,8 @@ class MalformedResponse(ValueError):
     """The function's result is not a valid proxy response."""
 
 
-def _header_value(value: object) -> str:
+def header_value(value: object) -> str:
+    """A proxy response's header value as text (strings, booleans, numbers); else malformed."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -45,7 +46,7 @@ def _structured(result: dict[str, object]) -> HttpResponse:
     for name, value in raw_headers.items():
         key = name.lower()
         if key not in _DROPPED_HEADERS:
-            headers.append((key, _header_value(value)))
+            headers.append((key, header_value(value)))
     cookies = result.get("cookies") or []
     if not isinstance(cookies, list) or not all(isinstance(cookie, str) for cookie in cookies):
         raise MalformedResponse("cookies is not a list of strings")

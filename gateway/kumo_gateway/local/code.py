@@ -38,10 +38,16 @@ def code_digest(files: Mapping[str, str]) -> str:
 def materialize(files: Mapping[str, str], root: Path) -> Path:
     """Write ``files`` under ``root/<digest>/`` (atomically, once) and return that directory."""
     target = root / code_digest(files)
+    write_tree(files, target)
+    return target
+
+
+def write_tree(files: Mapping[str, str], target: Path) -> None:
+    """Write ``files`` to ``target`` atomically (staging folder + rename); an existing target is kept."""
     if target.is_dir():
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
     try:
         for relative, source in files.items():
             path = staging / relative
@@ -52,4 +58,3 @@ def materialize(files: Mapping[str, str], root: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         if not target.is_dir():
             raise
-    return target

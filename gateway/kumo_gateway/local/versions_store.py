@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,7 +28,7 @@ from kumo.versions import (
     take_snapshot,
     to_record,
 )
-from kumo_gateway.local.code import CodeUnavailable, code_files
+from kumo_gateway.local.code import CodeUnavailable, code_files, write_tree
 
 log = logging.getLogger("kumo.local")
 
@@ -42,24 +41,6 @@ def lambda_timestamp(now: dt.datetime | None = None) -> str:
 
 def new_revision_id() -> str:
     return str(uuid.uuid4())
-
-
-def _write_tree(files: Mapping[str, str], target: Path) -> None:
-    """Write ``files`` to ``target`` atomically (staging folder + rename); an existing target is kept."""
-    if target.is_dir():
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
-    try:
-        for relative, source in files.items():
-            path = staging / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(source)
-        os.rename(staging, target)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not target.is_dir():
-            raise
 
 
 class LocalVersions:
@@ -116,7 +97,7 @@ class LocalVersions:
         if registry.unchanged(snapshot) is None:
             target = self.code_dir(name, str(registry.next_number))
             shutil.rmtree(target, ignore_errors=True)  # left over from a publish that never got recorded
-            _write_tree(files, target)
+            write_tree(files, target)
         published, created = registry.publish(snapshot, description, lambda_timestamp())
         if created:
             self.save(name)
