@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import stat
+import subprocess
+import tempfile
+import time
+from pathlib import Path
 
 INSTALL_HINT = (
     "install Redis so that `redis-server` is on PATH (e.g. `apt-get install redis-server`), "
@@ -45,3 +50,83 @@ def ensure_executable(path: str) -> None:
     except OSError as exc:
         message = f"{path} is not executable and cannot be made so ({exc}): {INSTALL_HINT}"
         raise RedisServerNotFoundError(message) from exc
+
+
+#: Longest path a Unix socket may have on Linux (``sun_path`` holds 108 bytes with the final NUL).
+MAX_SOCKET_PATH = 107
+
+
+class PrivateRedis:
+    """A ``redis-server`` only this user can reach: a Unix socket (mode 0700, no TCP port) and its data
+    (append-only file, so keys and quotas survive a restart) in ``directory``.
+
+    Local mode (``kumo up``) keeps its shared state here: API keys, token buckets, quotas and the
+    authorizer cache; a cluster uses the chart's Redis instead. ``start`` waits until it answers.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+        self._socket_dir: str | None = None
+        self.socket_path = str(directory / "redis.sock")
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket_path}"
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.directory, 0o700)
+        if len(self.socket_path) > MAX_SOCKET_PATH:  # a deep state dir: the socket goes to a private temp dir
+            self._socket_dir = tempfile.mkdtemp(prefix="kumo-redis-")
+            self.socket_path = os.path.join(self._socket_dir, "redis.sock")
+        args = [
+            find_redis_server(),
+            "--port", "0",
+            "--unixsocket", self.socket_path,
+            "--unixsocketperm", "700",
+            "--dir", str(self.directory),
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--save", "",
+            "--daemonize", "no",
+            "--logfile", str(self.directory / "redis.log"),
+        ]  # fmt: skip
+        quiet = subprocess.DEVNULL
+        self.process = subprocess.Popen(args, stdin=quiet, stdout=quiet, stderr=quiet)
+        deadline = time.monotonic() + timeout_s
+        while not self._answers():
+            if self.process.poll() is not None:
+                log_file = self.directory / "redis.log"
+                detail = log_file.read_text(errors="replace")[-500:].strip() if log_file.exists() else ""
+                self.stop()
+                raise RuntimeError(f"redis-server exited at start: {detail}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"redis-server did not answer within {timeout_s:.0f} s")
+            time.sleep(0.02)
+
+    def _answers(self) -> bool:
+        if not os.path.exists(self.socket_path):
+            return False
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(1.0)
+            try:
+                probe.connect(self.socket_path)
+                probe.sendall(b"PING\r\n")
+                return probe.recv(16).startswith(b"+PONG")
+            except OSError:
+                return False
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None

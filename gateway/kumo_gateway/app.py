@@ -23,9 +23,12 @@ from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_.errors import service_error
 from kumo_gateway.lambda_.invoke import InvokeHandler
 from kumo_gateway.lambda_.management import ManagementHandler, VersionBackend
+from kumo_gateway.metrics import CONTENT_TYPE, METRICS_PATH, GatewayMetrics
 from kumo_gateway.provider import Provider
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from kumo_gateway.dynamodb.table_directory import TableDirectory
 
 LAMBDA_PREFIX = f"/{LAMBDA_VERSION}"
@@ -59,6 +62,7 @@ def create_app(
     admin: bool = False,
     rng: random.Random | None = None,
     versions: VersionBackend | None = None,
+    redis: Redis | None = None,
 ) -> FastAPI:
     """The gateway app; its lifespan starts and stops ``provider``.
 
@@ -69,6 +73,8 @@ def create_app(
     ``admin`` serves the admin API under ``/_kumo/`` (local mode: it changes the in-memory catalog).
     ``rng`` is where canary draws come from (tests pass a seeded one).
     ``versions`` publishes versions and keeps aliases (without it the management API only reads).
+    ``redis`` is the state gateway replicas share (API keys, token buckets, quotas, the authorizer
+    cache); the app closes it when it stops. Metrics are served at ``/metrics`` (:mod:`kumo_gateway.metrics`).
     """
     router = None
     if tables is not None:
@@ -85,14 +91,22 @@ def create_app(
             await provider.stop()
             if router is not None:
                 await router.close()
+            if redis is not None:
+                await redis.aclose()
 
     options: dict[str, Any] = {}
     if not telemetry and "telemetry" in inspect.signature(FastAPI.__init__).parameters:
         options["telemetry"] = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
     app = FastAPI(title="Kumo gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan, **options)
+    metrics = GatewayMetrics(getattr(provider, "instance_counts", None))
     invoke = InvokeHandler(catalog, provider)
-    apis = ApiHandler(catalog, provider, rng=rng)
+    apis = ApiHandler(catalog, provider, rng=rng, metrics=metrics)
     app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+
+    app.router.add_route(METRICS_PATH, metrics_endpoint, methods=["GET"], include_in_schema=False)
     # Invoke and Api requests are routed by the dispatcher; these routes catch what falls through
     # (Lambda management operations, unknown ones, other methods on /healthz).
     management = ManagementHandler(catalog, versions)
@@ -109,6 +123,8 @@ def create_app(
     app.add_exception_handler(Exception, _unhandled)
     app.state.catalog = catalog
     app.state.provider = provider
+    app.state.metrics = metrics
+    app.state.redis = redis
     return app
 
 
@@ -123,11 +139,13 @@ async def serve_gateway(
     on_ready: Callable[[], None] | None = None,
     admin: bool = False,
     versions: VersionBackend | None = None,
+    redis_url: str | None = None,
 ) -> int:
     """The process body both providers share (``kumo up``, ``kumo gateway --kubernetes``): start the
     table directory, serve the app until SIGINT/SIGTERM, then stop the provider and the tables.
 
-    ``admin`` serves the admin API (``kumo_gateway.admin``; local mode only).
+    ``admin`` serves the admin API (``kumo_gateway.admin``; local mode only). ``redis_url``: the
+    shared state's Redis (local mode's private one, the chart's in a cluster).
     Returns the process exit code: 1 when the tables or the server could not start, else 0.
     """
     from kumo_gateway.server import serve_until_signalled
@@ -138,7 +156,12 @@ async def serve_gateway(
         print(f"{name}: could not start the tables: {exc}", file=sys.stderr)
         await tables.stop()
         return 1
-    app = create_app(catalog, provider, tables=tables, admin=admin, versions=versions)
+    redis = None
+    if redis_url is not None:
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(redis_url)
+    app = create_app(catalog, provider, tables=tables, admin=admin, versions=versions, redis=redis)
     try:
         return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name)
     finally:

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kumo_gateway.admin import ADMIN_SEGMENT, AdminHandler
 from kumo_gateway.apigateway.endpoint import ApiHandler
 from kumo_gateway.lambda_.invoke import InvokeHandler
+from kumo_gateway.metrics import METRICS_PATH
 
 #: Path segment of the Lambda API (its version date).
 LAMBDA_VERSION = "2015-03-31"
@@ -28,7 +29,7 @@ def pick_handler(
     method: str, path: str, invoke: Handler, api: Handler, admin: Handler | None = None
 ) -> tuple[Handler, str | None] | None:
     """``(handler, function name or None)`` for a hot path, None to fall through to the framework."""
-    if path == HEALTH_PATH:
+    if path in (HEALTH_PATH, METRICS_PATH):
         return None
     parts = path.split("/", 5)
     if len(parts) > 1 and parts[1] == LAMBDA_VERSION:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -87,13 +88,21 @@ def test_canary_takes_its_share(kumo: KumoUp) -> None:
                 assert body == {"function": "orders", "stageVariables": PRIMARY}
     # unseeded draws in the kumo up process: 3 percentage points is 4.5 standard deviations at n=2000
     assert abs(served[True] / 2000 - 0.10) <= 0.03, served
+
     # the access log says which side served each request
-    wait_until(
-        lambda: kumo.output().count("GET /shop/prod/orders -> 200 ") >= 2000, timeout=10, what="2000 access lines"
-    )
-    lines = [line for line in kumo.output().splitlines() if "GET /shop/prod/orders -> 200 " in line]
-    assert sum(" canary=true " in line for line in lines) == served[True]
-    assert sum(" canary=false " in line for line in lines) == served[False]
+    def access_lines() -> list[dict]:
+        found = []
+        for line in kumo.output().splitlines():
+            if "kumo.gateway.access" in line:
+                record = json.loads(line[line.index("{") :])
+                if (record["path"], record["status"]) == ("/shop/prod/orders", 200):
+                    found.append(record)
+        return found
+
+    wait_until(lambda: len(access_lines()) >= 2000, timeout=10, what="2000 access lines")
+    lines = access_lines()
+    assert sum(line["canary"] is True for line in lines) == served[True]
+    assert sum(line["canary"] is False for line in lines) == served[False]
 
 
 def test_promote_with_the_cli(kumo: KumoUp) -> None:

@@ -130,10 +130,10 @@ def test_canary_share_and_variables(gw: Gateway, caplog: pytest.LogCaptureFixtur
                 assert body["stageVariables"] == {"fn": "orders", "alias": "$LATEST", "table": "t-prod"}
     share = sides["true"] / 2000
     assert abs(share - 0.10) <= 0.03, sides
-    lines = [r.getMessage() for r in caplog.records if r.name == "kumo.gateway.access"]
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "kumo.gateway.access"]
     assert len(lines) == 2000
-    assert sum(" canary=true " in line for line in lines) == sides["true"]
-    assert all(line.startswith("GET /shop/prod/orders -> 200 ") and " stage=prod " in line for line in lines)
+    assert sum(line["canary"] is True for line in lines) == sides["true"]
+    assert all((line["path"], line["status"], line["stage"]) == ("/shop/prod/orders", 200, "prod") for line in lines)
 
 
 def test_canary_header_on_every_response_of_the_stage(gw: Gateway) -> None:

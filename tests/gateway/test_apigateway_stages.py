@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -182,16 +183,37 @@ def test_promotion_errors() -> None:
 # --- access line and header ----------------------------------------------------------------------
 
 
-def test_access_line() -> None:
-    note = RequestNote(stage="prod", canary=True)
+def test_access_line_is_one_json_object_with_what_the_request_reached() -> None:
+    note = RequestNote(api="shop", stage="prod", route="GET /orders", canary=True, version="2", api_key_id="k1")
     line = access_line("GET", "/shop/prod/orders", 200, 0.0041, note, "req-1")
-    assert line == "GET /shop/prod/orders -> 200 4.1ms stage=prod canary=true id=req-1"
+    assert json.loads(line) == {
+        "requestId": "req-1",
+        "method": "GET",
+        "path": "/shop/prod/orders",
+        "status": 200,
+        "latencyMs": 4.1,
+        "api": "shop",
+        "stage": "prod",
+        "route": "GET /orders",
+        "version": "2",
+        "canary": True,
+        "apiKeyId": "k1",
+    }
+    assert "\n" not in line
     assert canary_header(note) == ("x-kumo-canary", "true")
     note.canary = False
-    assert "canary=false" in access_line("GET", "/", 200, 0, note, "x")
+    assert json.loads(access_line("GET", "/", 200, 0, note, "x"))["canary"] is False
     assert canary_header(note) == ("x-kumo-canary", "false")
-    plain = RequestNote(stage="dev")
-    assert access_line("GET", "/shop/dev/x", 404, 0, plain, "r") == "GET /shop/dev/x -> 404 0.0ms stage=dev id=r"
+    plain = RequestNote(stage="dev", authorizer="deny")
+    assert json.loads(access_line("GET", "/shop/dev/x", 404, 0, plain, "r")) == {
+        "requestId": "r",
+        "method": "GET",
+        "path": "/shop/dev/x",
+        "status": 404,
+        "latencyMs": 0.0,
+        "stage": "dev",
+        "authorizer": "deny",
+    }
     assert canary_header(plain) is None
 
 

@@ -55,3 +55,50 @@ def test_a_binary_that_lost_its_mode_bits_is_made_executable(tmp_path: Path) -> 
     ensure_executable(str(binary))
     assert os.access(binary, os.X_OK)
     assert binary.stat().st_mode & 0o777 == 0o755
+
+
+def test_private_redis_answers_only_on_its_socket_and_keeps_data_across_restarts(tmp_path: Path) -> None:
+    import redis
+
+    from kumo.redis_server import PrivateRedis
+
+    directory = tmp_path / "redis"
+    server = PrivateRedis(directory)
+    server.start()
+    try:
+        assert server.url == f"unix://{directory / 'redis.sock'}"
+        assert oct(os.stat(directory).st_mode & 0o777) == "0o700"
+        assert oct(os.stat(directory / "redis.sock").st_mode & 0o777) == "0o700"
+        with redis.Redis.from_url(server.url) as client:
+            client.set("plan:basic", "5")
+            assert client.config_get("port") == {"port": "0"}  # no TCP listener
+    finally:
+        server.stop()
+    assert server.process is None
+
+    again = PrivateRedis(directory)
+    again.start()
+    try:
+        with redis.Redis.from_url(again.url) as client:
+            assert client.get("plan:basic") == b"5"
+    finally:
+        again.stop()
+
+
+def test_private_redis_with_a_deep_state_dir_uses_a_private_temp_socket(tmp_path: Path) -> None:
+    import redis
+
+    from kumo.redis_server import MAX_SOCKET_PATH, PrivateRedis
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    server = PrivateRedis(deep)
+    server.start()
+    socket_dir = os.path.dirname(server.socket_path)
+    try:
+        assert len(server.socket_path) <= MAX_SOCKET_PATH
+        assert oct(os.stat(socket_dir).st_mode & 0o777) == "0o700"
+        with redis.Redis.from_url(server.url) as client:
+            assert client.ping()
+    finally:
+        server.stop()
+    assert not os.path.exists(socket_dir)

@@ -39,6 +39,7 @@ from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, Provide
 
 if TYPE_CHECKING:
     from kumo.models import Api
+    from kumo_gateway.metrics import GatewayMetrics
 
 log = logging.getLogger("kumo.gateway")
 
@@ -105,9 +106,17 @@ def to_starlette(response: HttpResponse, request_id: str) -> Response:
 class ApiHandler:
     """Answers requests for every Api in the catalog."""
 
-    def __init__(self, catalog: Catalog, provider: Provider, *, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        provider: Provider,
+        *,
+        rng: random.Random | None = None,
+        metrics: GatewayMetrics | None = None,
+    ) -> None:
         self.catalog = catalog
         self.provider = provider
+        self.metrics = metrics
         #: Where canary draws come from (tests inject a seeded one).
         self.rng = rng or stages.RNG
         self.integration = Integration(provider)
@@ -137,10 +146,11 @@ class ApiHandler:
         header = access_log.canary_header(note)
         if header is not None:
             response.headers.append(header)
+        elapsed = time.perf_counter() - started
         if access_log.enabled():
-            elapsed = time.perf_counter() - started
-            path = request.scope["path"]
-            access_log.log_request(request.method, path, response.status, elapsed, note, request_id)
+            access_log.log_request(request.method, request.scope["path"], response.status, elapsed, note, request_id)
+        if self.metrics is not None and note.api is not None:  # unknown Apis make no series
+            self.metrics.observe("api", response.status, elapsed, note.api, note.stage or "", note.route or "")
         rules = self._cors_rules(request)
         if rules is not None and not cors.is_preflight(request.method, request.headers):
             response = cors.apply(rules, request.headers.get("origin"), response)
@@ -167,6 +177,7 @@ class ApiHandler:
         compiled_stage = compiled.stages.get(stage)
         if compiled_stage is None:
             return not_found()
+        note.api = api_name
         side = stages.select_side(compiled_stage, self.rng)
         note.stage, note.canary = stage, side.canary
         stage_variables = side.variables
@@ -176,6 +187,7 @@ class ApiHandler:
         match = compiled.routes.match(method, rest or "/")
         if match is None:
             return not_found()
+        note.route = match.route_key
         payload_format = PAYLOAD_FORMATS.get(compiled.payload_format)
         if payload_format is None:
             log.error("Api %s: payload format %r is not supported", api_name, compiled.payload_format)
@@ -229,6 +241,7 @@ class ApiHandler:
             trace_id=request.headers.get("x-amzn-trace-id"),
         )
         timeout_s = getattr(route, "timeout", None) or DEFAULT_TIMEOUT_S
+        note.version = resolution.version
         try:
             result = await self.integration.invoke(function, resolution.version, invocation, timeout_s)
         except IntegrationTimeout:

@@ -25,6 +25,7 @@ from kumo_gateway.kubernetes.instances import EndpointSlots, QueueFull, WaitTime
 from kumo_gateway.kubernetes.load_reporter import LoadReporter, LoadTracker
 from kumo_gateway.kubernetes.resources import FunctionVersion, served_api, served_function, served_versions
 from kumo_gateway.kubernetes.waker import DeploymentMissing, Waker
+from kumo_gateway.metrics import InstanceCount
 from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, TooManyRequests
 
 log = logging.getLogger("kumo.gateway.kubernetes")
@@ -95,6 +96,8 @@ class KubernetesProvider:
         #: Function name -> published version number -> its Deployment.
         self.published: dict[str, dict[str, FunctionVersion]] = {}
         self.slots: dict[tuple[str, str], EndpointSlots] = {}
+        #: Wakes from zero per (namespace, Deployment): the cluster's cold starts as this gateway saw them.
+        self.cold_starts: dict[tuple[str, str], int] = {}
         self.waker: Waker | None = None
         self.reporter = (
             LoadReporter(redis_url, self.tracker, gateway_id=gateway_id, interval_s=report_interval_s)
@@ -172,6 +175,9 @@ class KubernetesProvider:
         if endpoint is not None:
             return endpoint
         cold = slots.usable == 0
+        if cold:
+            key = (fv.namespace, fv.deployment)
+            self.cold_starts[key] = self.cold_starts.get(key, 0) + 1
         if cold or slots.usable < fv.max_instances:
             await self._scale_up(fv, slots, cold=cold)
         field = fv.signal_field
@@ -204,6 +210,16 @@ class KubernetesProvider:
             log.warning("function %s: could not scale %s: %s", fv.name, fv.deployment, exc)
             if cold:
                 raise InstanceUnavailable(f"function {fv.name}: could not wake it up") from None
+
+    def instance_counts(self) -> list[InstanceCount]:
+        """Ready pods and wakes from zero per function version this gateway has served, for ``/metrics``."""
+        counts = []
+        for fv in [*self.functions.values(), *(v for versions in self.published.values() for v in versions.values())]:
+            slots = self.slots.get((fv.namespace, fv.deployment))
+            if slots is not None:
+                wakes = self.cold_starts.get((fv.namespace, fv.deployment), 0)
+                counts.append(InstanceCount(fv.name, fv.version, slots.usable, wakes))
+        return counts
 
     def _slots_for(self, fv: FunctionVersion) -> EndpointSlots:
         key = (fv.namespace, fv.deployment)

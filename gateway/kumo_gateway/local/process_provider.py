@@ -16,6 +16,7 @@ from kumo.versions import LATEST
 from kumo_gateway.local.code import CodeUnavailable, code_files, materialize
 from kumo_gateway.local.pool import InstancePool, PoolThrottled
 from kumo_gateway.local.versions_store import LocalVersions
+from kumo_gateway.metrics import InstanceCount
 from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, TooManyRequests
 
 log = logging.getLogger("kumo.local")
@@ -98,6 +99,13 @@ class LocalProvider:
         task = asyncio.create_task(pool.drain(), name=f"drain:{pool.name}")
         self._draining[task] = pool
         task.add_done_callback(lambda done: self._draining.pop(done, None))
+
+    def instance_counts(self) -> list[InstanceCount]:
+        """Each serving pool's instances and cold starts, for ``/metrics``."""
+        return [
+            InstanceCount(function, version, pool.total, pool.cold_starts)
+            for (function, version), pool in list(self.pools.items())
+        ]
 
     @contextlib.asynccontextmanager
     async def acquire(self, function: str, version: str) -> AsyncIterator[LocalInstance]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from kumo.catalog import Catalog
 from kumo.event_loop import loop_factory
 from kumo.manifests import ManifestError, Manifests, load_manifests
+from kumo.redis_server import PrivateRedis, RedisServerNotFoundError
 from kumo_gateway.local.banner import banner
 from kumo_gateway.local.manifest_watch import DEFAULT_WATCH_INTERVAL_S, Fingerprint, ManifestWatcher, fingerprint
 from kumo_gateway.local.process_provider import LocalProvider
@@ -104,6 +105,12 @@ async def serve_local(
         versions=versions,
     )
     tables = LocalTables(state_dir, manifests.tables)
+    shared_state = PrivateRedis(state_dir / "redis")
+    try:
+        shared_state.start()
+    except (RedisServerNotFoundError, RuntimeError) as exc:
+        print(f"kumo up: could not start its private Redis: {exc}", file=sys.stderr)
+        return 1
 
     def announce() -> None:
         print(
@@ -118,9 +125,19 @@ async def serve_local(
         watcher = asyncio.create_task(follow.run(), name="manifest-watch")
     try:
         return await serve_gateway(
-            catalog, provider, tables, host, port, name="kumo up", on_ready=announce, admin=True, versions=versions
+            catalog,
+            provider,
+            tables,
+            host,
+            port,
+            name="kumo up",
+            on_ready=announce,
+            admin=True,
+            versions=versions,
+            redis_url=shared_state.url,
         )
     finally:
+        shared_state.stop()
         if watcher is not None:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
