@@ -82,12 +82,14 @@ def limit_rules(limits: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, 
         bounds["minimum"] = _num(low)
         if op == ">":
             bounds["exclusiveMinimum"] = True
-        rules.append(
-            {
-                "rule": f"type(self) == int ? {int_form(op, low)} : {string_form(op, low)}",
-                "message": f"must be {words} {_num(low)}{unit}",
-            }
-        )
+        # `>= 0` needs no rule: `minimum` bounds the integer form and the pattern has no sign
+        if op == ">" or low != 0:
+            rules.append(
+                {
+                    "rule": f"type(self) == int ? {int_form(op, low)} : {string_form(op, low)}",
+                    "message": f"must be {words} {_num(low)}{unit}",
+                }
+            )
     if high is not None:
         bounds["maximum"] = _num(high)
         rules.append(

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from kumo.models.authorizers import AUTHORIZER_NAME_PATTERN, MAX_AUTHORIZERS, Authorizer
 from kumo.models.base import API_VERSION, DNS_LABEL_PATTERN, ObjectMeta, Spec, duration_type, invalid
 from kumo.models.cors import Cors
 
@@ -156,6 +157,23 @@ class Route(Spec):
         duration_type(MIN_ROUTE_TIMEOUT_S, MAX_ROUTE_TIMEOUT_S),
         Field(description="Integration timeout: past it the gateway answers 504 (the function runs on)."),
     ] = MAX_ROUTE_TIMEOUT_S
+    authorizer: (
+        Annotated[
+            str, Field(max_length=128, pattern=AUTHORIZER_NAME_PATTERN, description="A name in spec.authorizers.")
+        ]
+        | None
+    ) = None
+    authorization_scopes: (
+        Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=256)]],
+            Field(
+                max_length=50,
+                description="With a jwt authorizer: the token needs at least one of these scopes.",
+                json_schema_extra={"x-kubernetes-list-type": "atomic"},
+            ),
+        ]
+        | None
+    ) = None
 
     @field_validator("path")
     @classmethod
@@ -208,6 +226,28 @@ class Stage(Spec):
 class ApiSpec(Spec):
     """Routes and stages. No stages means one implicit `$default` stage (no path prefix)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!has(self.authorizers) || self.authorizers.all(k, k.matches('^[A-Za-z0-9_-]{1,128}$'))",
+                    "message": "authorizer names are 1-128 letters, digits, '-' or '_'",
+                },
+                {
+                    "rule": "self.routes.all(r, !has(r.authorizer) || "
+                    "(has(self.authorizers) && r.authorizer in self.authorizers))",
+                    "message": "a route's authorizer must be a name in spec.authorizers",
+                },
+                {
+                    "rule": "self.routes.all(r, !has(r.authorizationScopes) || (has(r.authorizer) && "
+                    "has(self.authorizers) && r.authorizer in self.authorizers && "
+                    "self.authorizers[r.authorizer].type == 'jwt'))",
+                    "message": "authorizationScopes need a jwt authorizer",
+                },
+            ]
+        }
+    )
+
     payload_format: Annotated[Literal["1.0", "2.0"], BeforeValidator(_payload_format)] = "2.0"
     binary_media_types: Annotated[
         list[Annotated[str, Field(max_length=255, pattern=MEDIA_RANGE_PATTERN)]],
@@ -229,6 +269,10 @@ class ApiSpec(Spec):
         ),
     ] = Field(default_factory=list)
     cors: Annotated[Cors, Field(description="CORS: preflights answered by the gateway, headers added.")] | None = None
+    authorizers: Annotated[
+        dict[str, Authorizer],
+        Field(max_length=MAX_AUTHORIZERS, description="Authorizers by name; routes name one in `authorizer`."),
+    ] = Field(default_factory=dict)
 
     @field_validator("routes")
     @classmethod
@@ -249,6 +293,25 @@ class ApiSpec(Spec):
             if names.count(name) > 1:
                 raise invalid(f"duplicate stage name {name!r}")
         return stages
+
+    @field_validator("authorizers")
+    @classmethod
+    def _authorizer_names(cls, authorizers: dict[str, Any]) -> dict[str, Any]:
+        for name in authorizers:
+            if not re.fullmatch(AUTHORIZER_NAME_PATTERN, name):
+                raise invalid(f"invalid authorizer name {name!r}: 1-128 letters, digits, '-' or '_'")
+        return authorizers
+
+    @model_validator(mode="after")
+    def _route_authorizers(self) -> ApiSpec:
+        for index, route in enumerate(self.routes):
+            if route.authorizer is not None and route.authorizer not in self.authorizers:
+                raise invalid(f"routes[{index}]: authorizer {route.authorizer!r} is not in spec.authorizers")
+            if route.authorization_scopes is not None:
+                authorizer = self.authorizers.get(route.authorizer or "")
+                if authorizer is None or authorizer.type != "jwt":
+                    raise invalid(f"routes[{index}]: authorizationScopes need a jwt authorizer")
+        return self
 
     @property
     def effective_stages(self) -> list[Stage]:

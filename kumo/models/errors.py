@@ -48,6 +48,10 @@ def _message(error: Any) -> str:
     }
     if kind in simple:
         return simple[kind]
+    if kind == "union_tag_not_found":
+        return f"{ctx.get('discriminator', 'type').strip(chr(39))} is required"
+    if kind == "union_tag_invalid":
+        return f"{ctx.get('discriminator', 'type').strip(chr(39))} must be one of {ctx.get('expected_tags')}"
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected')}"
     if kind == "enum":

@@ -40,6 +40,8 @@ TABLE = {
 BASES = {"functions": FUNCTION, "tables": TABLE, "apis": API}
 THROUGHPUT = {"readCapacityUnits": 5, "writeCapacityUnits": 5}
 HELLO_ROUTE = {"method": "GET", "path": "/hello", "function": "hello"}
+JWT = {"type": "jwt", "issuer": "https://issuer.example", "audience": ["pets"], "jwks": {"uri": "https://i.example/j"}}
+FN_AUTHZ = {"type": "function", "function": "authz", "identitySource": ["$request.header.Authorization"]}
 
 #: (plural, field path, changes merged into the valid base, expected rule message)
 REJECTED = [
@@ -161,6 +163,77 @@ REJECTED = [
         {"spec": {"cors": {"allowOrigins": ["https://app.example.com", "*"], "allowCredentials": True}}},
         CREDENTIALS_WITH_ANY_ORIGIN,
     ),
+    (
+        "apis",
+        "spec",
+        {"spec": {"authorizers": {"a.b": FN_AUTHZ}}},
+        "authorizer names are 1-128 letters, digits, '-' or '_'",
+    ),
+    (
+        "apis",
+        "spec",
+        {"spec": {"routes": [HELLO_ROUTE | {"authorizer": "users"}]}},
+        "a route's authorizer must be a name in spec.authorizers",
+    ),
+    (
+        "apis",
+        "spec",
+        {
+            "spec": {
+                "authorizers": {"custom": FN_AUTHZ},
+                "routes": [HELLO_ROUTE | {"authorizer": "custom", "authorizationScopes": ["a"]}],
+            }
+        },
+        "authorizationScopes need a jwt authorizer",
+    ),
+    (
+        "apis",
+        "spec.authorizers.u",
+        {"spec": {"authorizers": {"u": {"type": "jwt", "jwks": {"uri": "https://i.example/j"}}}}},
+        "a jwt authorizer needs issuer and audience",
+    ),
+    (
+        "apis",
+        "spec.authorizers.u",
+        {"spec": {"authorizers": {"u": JWT | {"secretRef": {"name": "s", "key": "k"}}}}},
+        "give exactly one of jwks (RS256/ES256) or secretRef (HS256)",
+    ),
+    (
+        "apis",
+        "spec.authorizers.u",
+        {"spec": {"authorizers": {"u": JWT | {"ttl": "10s"}}}},
+        "a jwt authorizer takes none of function, ttl, payloadFormat, enableSimpleResponses",
+    ),
+    (
+        "apis",
+        "spec.authorizers.u",
+        {"spec": {"authorizers": {"u": {"type": "function"}}}},
+        "a function authorizer needs function",
+    ),
+    (
+        "apis",
+        "spec.authorizers.u",
+        {"spec": {"authorizers": {"u": FN_AUTHZ | {"issuer": "https://i.example"}}}},
+        "a function authorizer takes none of issuer, audience, jwks, secretRef",
+    ),
+    (
+        "apis",
+        "spec.authorizers.u",
+        {"spec": {"authorizers": {"u": FN_AUTHZ | {"payloadFormat": "1.0", "enableSimpleResponses": True}}}},
+        "enableSimpleResponses needs payloadFormat 2.0",
+    ),
+    (
+        "apis",
+        "spec.authorizers.u.ttl",
+        {"spec": {"authorizers": {"u": FN_AUTHZ | {"ttl": "1h1s"}}}},
+        "must be at most 3600s",
+    ),
+    (
+        "apis",
+        "spec.authorizers.u.ttl",
+        {"spec": {"authorizers": {"u": FN_AUTHZ | {"ttl": "1500ms"}}}},
+        "must be a whole number of seconds",
+    ),
 ]
 ACCEPTED = [
     ("functions", {}),
@@ -208,6 +281,22 @@ ACCEPTED = [
         },
     ),
     ("apis", {"spec": {"cors": {"allowOrigins": ["*"], "allowMethods": ["*"], "maxAge": -1}}}),
+    (
+        "apis",
+        {
+            "spec": {
+                "authorizers": {
+                    "users": JWT,
+                    "partners": JWT | {"jwks": None, "secretRef": {"name": "partners-jwt", "key": "secret"}},
+                    "custom": FN_AUTHZ | {"ttl": "300s", "enableSimpleResponses": True},
+                },
+                "routes": [
+                    HELLO_ROUTE | {"authorizer": "users", "authorizationScopes": ["pets/write"]},
+                    HELLO_ROUTE | {"path": "/b", "authorizer": "custom"},
+                ],
+            }
+        },
+    ),
 ]
 
 
@@ -224,6 +313,11 @@ def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _schema_path(field: str) -> str:
+    """``spec.routes[0]`` -> ``spec.routes[*]``; a map value ``spec.authorizers.u`` -> ``spec.authorizers{*}``."""
+    return re.sub(r"^spec\.authorizers\.[^.\[]+", "spec.authorizers{*}", re.sub(r"\[\d+\]", "[*]", field))
+
+
 @pytest.fixture
 def kube_crds() -> Path:
     return CRDS
@@ -236,11 +330,7 @@ def test_every_rule_compiles_and_runs_with_both_outcomes() -> None:
             program = cel_validation.program(entry["rule"])  # raises CelRuleError if it does not compile
             assert program is not None
             # a rule on list items is at "routes[*]" in the schema, at "routes[0]" in a refusal
-            cases = [
-                c
-                for c in REJECTED
-                if (c[0], re.sub(r"\[\d+\]", "[*]", c[1])) == (plural, path) and c[3] == entry["message"]
-            ]
+            cases = [c for c in REJECTED if (c[0], _schema_path(c[1])) == (plural, path) and c[3] == entry["message"]]
             assert cases, f"no manifest exercises {plural} {path}: {entry['message']}"
 
 
