@@ -29,6 +29,7 @@ from kumo_gateway.provider import Provider
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from kumo_gateway.apigateway.authorizers.secrets import SecretSource
     from kumo_gateway.dynamodb.table_directory import TableDirectory
 
 LAMBDA_PREFIX = f"/{LAMBDA_VERSION}"
@@ -63,6 +64,7 @@ def create_app(
     rng: random.Random | None = None,
     versions: VersionBackend | None = None,
     redis: Redis | None = None,
+    secrets: SecretSource | None = None,
 ) -> FastAPI:
     """The gateway app; its lifespan starts and stops ``provider``.
 
@@ -74,7 +76,9 @@ def create_app(
     ``rng`` is where canary draws come from (tests pass a seeded one).
     ``versions`` publishes versions and keeps aliases (without it the management API only reads).
     ``redis`` is the state gateway replicas share (API keys, token buckets, quotas, the authorizer
-    cache); the app closes it when it stops. Metrics are served at ``/metrics`` (:mod:`kumo_gateway.metrics`).
+    cache); the app closes it when it stops. ``secrets`` is where HS256 JWT authorizers read their
+    secret (default: environment variables, ``kumo_gateway.apigateway.authorizers.secrets``).
+    Metrics are served at ``/metrics`` (:mod:`kumo_gateway.metrics`).
     """
     router = None
     if tables is not None:
@@ -100,7 +104,7 @@ def create_app(
     app = FastAPI(title="Kumo gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan, **options)
     metrics = GatewayMetrics(getattr(provider, "instance_counts", None))
     invoke = InvokeHandler(catalog, provider)
-    apis = ApiHandler(catalog, provider, rng=rng, metrics=metrics)
+    apis = ApiHandler(catalog, provider, rng=rng, metrics=metrics, redis=redis, secrets=secrets)
     app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
 
     async def metrics_endpoint(request: Request) -> Response:
@@ -140,6 +144,7 @@ async def serve_gateway(
     admin: bool = False,
     versions: VersionBackend | None = None,
     redis_url: str | None = None,
+    secrets: SecretSource | None = None,
 ) -> int:
     """The process body both providers share (``kumo up``, ``kumo gateway --kubernetes``): start the
     table directory, serve the app until SIGINT/SIGTERM, then stop the provider and the tables.
@@ -161,7 +166,7 @@ async def serve_gateway(
         from redis.asyncio import Redis
 
         redis = Redis.from_url(redis_url)
-    app = create_app(catalog, provider, tables=tables, admin=admin, versions=versions, redis=redis)
+    app = create_app(catalog, provider, tables=tables, admin=admin, versions=versions, redis=redis, secrets=secrets)
     try:
         return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name)
     finally:

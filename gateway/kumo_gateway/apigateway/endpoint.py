@@ -21,6 +21,7 @@ from starlette.responses import Response
 from kumo.catalog import Catalog
 from kumo.runtime.invocation import MAX_SYNC_PAYLOAD, Invocation
 from kumo_gateway.apigateway import access_log, cors, event_v1, event_v2, response_v1, response_v2, stages
+from kumo_gateway.apigateway.authorizers.gate import Authorizers
 from kumo_gateway.apigateway.cors import CorsRules
 from kumo_gateway.apigateway.gateway_responses import (
     HttpResponse,
@@ -38,7 +39,10 @@ from kumo_gateway.ids import new_request_id
 from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, Provider, TooManyRequests
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from kumo.models import Api
+    from kumo_gateway.apigateway.authorizers.secrets import SecretSource
     from kumo_gateway.metrics import GatewayMetrics
 
 log = logging.getLogger("kumo.gateway")
@@ -113,6 +117,8 @@ class ApiHandler:
         *,
         rng: random.Random | None = None,
         metrics: GatewayMetrics | None = None,
+        redis: Redis | None = None,
+        secrets: SecretSource | None = None,
     ) -> None:
         self.catalog = catalog
         self.provider = provider
@@ -120,6 +126,7 @@ class ApiHandler:
         #: Where canary draws come from (tests inject a seeded one).
         self.rng = rng or stages.RNG
         self.integration = Integration(provider)
+        self.authorizers = Authorizers(catalog, self.integration, redis=redis, secrets=secrets, metrics=metrics)
         self._compiled: dict[str, CompiledApi] = {}
 
     def compiled(self, name: str) -> CompiledApi | None:
@@ -188,6 +195,9 @@ class ApiHandler:
         if match is None:
             return not_found()
         note.route = match.route_key
+        authorizer = await self.authorizers.check(compiled, match, request, stage, stage_variables, request_id, note)
+        if isinstance(authorizer, HttpResponse):
+            return authorizer
         payload_format = PAYLOAD_FORMATS.get(compiled.payload_format)
         if payload_format is None:
             log.error("Api %s: payload format %r is not supported", api_name, compiled.payload_format)
@@ -217,6 +227,7 @@ class ApiHandler:
             path_parameters=match.path_parameters,
             stage_variables=stage_variables,
             binary_media_types=compiled.binary_media_types,
+            authorizer=authorizer,
         )
         payload = json.dumps(build_event(http_request, context), separators=(",", ":")).encode()
         if len(payload) > MAX_SYNC_PAYLOAD:

@@ -86,7 +86,7 @@ def build_event(request: HttpRequest, context: RequestContext) -> dict[str, obje
         body, encoded = encode_body(request.body, _header(headers, "content-type"), context.binary_media_types)
     else:
         body, encoded = None, False
-    return {
+    event: dict[str, object] = {
         "version": "1.0",
         "resource": resource,
         "path": request.raw_path,
@@ -117,3 +117,6 @@ def build_event(request: HttpRequest, context: RequestContext) -> dict[str, obje
         "body": body,
         "isBase64Encoded": encoded,
     }
+    if context.authorizer is not None:
+        event["requestContext"]["authorizer"] = context.authorizer  # type: ignore[index]
+    return event

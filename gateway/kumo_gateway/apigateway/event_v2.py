@@ -58,6 +58,8 @@ class RequestContext:
     stage_variables: dict[str, str] = field(default_factory=dict)
     #: The Api's ``binaryMediaTypes`` (empty: the default rule of :func:`encode_body`).
     binary_media_types: tuple[str, ...] = ()
+    #: ``requestContext.authorizer`` as the route's authorizer produced it for this payload format.
+    authorizer: dict[str, object] | None = None
 
 
 def format_request_time(epoch_s: float) -> str:
@@ -148,6 +150,8 @@ def build_event(request: HttpRequest, context: RequestContext) -> dict[str, obje
         "time": format_request_time(context.time_epoch_s),
         "timeEpoch": int(context.time_epoch_s * 1000),
     }
+    if context.authorizer is not None:
+        event["requestContext"]["authorizer"] = context.authorizer  # type: ignore[index]
     if request.body:
         body, encoded = encode_body(request.body, headers.get("content-type"), context.binary_media_types)
         event["body"] = body

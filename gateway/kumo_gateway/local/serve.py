@@ -15,6 +15,7 @@ from kumo.catalog import Catalog
 from kumo.event_loop import loop_factory
 from kumo.manifests import ManifestError, Manifests, load_manifests
 from kumo.redis_server import PrivateRedis, RedisServerNotFoundError
+from kumo_gateway.apigateway.authorizers.secrets import LocalSecrets
 from kumo_gateway.local.banner import banner
 from kumo_gateway.local.manifest_watch import DEFAULT_WATCH_INTERVAL_S, Fingerprint, ManifestWatcher, fingerprint
 from kumo_gateway.local.process_provider import LocalProvider
@@ -135,6 +136,7 @@ async def serve_local(
             admin=True,
             versions=versions,
             redis_url=shared_state.url,
+            secrets=LocalSecrets(state_dir),
         )
     finally:
         shared_state.stop()
