@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
-from jwt import PyJWK, PyJWKError
+from jwt import PyJWK, PyJWTError
 
 from kumo_gateway.apigateway.authorizers.jwt_verify import ASYMMETRIC_ALGORITHMS
 
@@ -42,7 +42,7 @@ def parse_jwks(keys: Sequence[Any]) -> list[PyJWK]:
             continue
         try:
             key = PyJWK(entry)
-        except (PyJWKError, ValueError, TypeError, KeyError) as exc:
+        except (PyJWTError, ValueError, TypeError, KeyError) as exc:
             log.debug("JWKS key skipped: %s", exc)
             continue
         if key.algorithm_name in ASYMMETRIC_ALGORITHMS:

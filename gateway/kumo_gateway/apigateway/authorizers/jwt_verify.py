@@ -47,6 +47,8 @@ def token_from(value: str | None) -> str:
     if value is None or not value.strip():
         raise Unauthorized("no token")
     text = value.strip()
+    if text.lower() == "bearer":
+        raise Unauthorized("no token")
     if text[:7].lower() == "bearer ":
         text = text[7:].strip()
     if not text:
@@ -60,7 +62,7 @@ def header_of(token: str) -> dict[str, Any]:
         raise Forbidden("token too long")
     try:
         header = jwt.get_unverified_header(token)
-    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise Forbidden(f"malformed token: {exc}") from None
     if not isinstance(header, dict):
         raise Forbidden("malformed token header")
@@ -93,7 +95,7 @@ def verify(
     options: dict[str, Any] = {"require": ["exp"], "verify_aud": False, "verify_iss": False}
     try:
         claims = jwt.decode(token, key, algorithms=list(algorithms), options=options, leeway=LEEWAY_S)
-    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise Forbidden(f"invalid token: {exc}") from None
     if claims.get("iss") != issuer:
         raise Forbidden("wrong issuer")
