@@ -21,6 +21,9 @@ find instances through EndpointSlices, post Events. Nothing else. */}}
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get"]
 {{- end -}}
 
 {{/* Operator: reconcile kumo.dev resources (kopf patches them for its progress annotations and

@@ -67,4 +67,9 @@ async def _serve(host: str, port: int, namespace: str | None, redis_url: str | N
     provider = KubernetesProvider(catalog, namespace=namespace, redis_url=redis_url, **settings)
     # Tables are namespaced resources but DynamoDB has no namespaces: serve one namespace's tables.
     tables = KubernetesTables(namespace or os.environ.get("KUMO_TABLES_NAMESPACE") or "default")
-    return await serve_gateway(catalog, provider, tables, host, port, name="kumo gateway", redis_url=redis_url)
+    from kumo_gateway.kubernetes.secrets import KubeSecrets
+
+    secrets = KubeSecrets(namespace or "default")
+    return await serve_gateway(
+        catalog, provider, tables, host, port, name="kumo gateway", redis_url=redis_url, secrets=secrets
+    )

@@ -90,7 +90,8 @@ class Authorizers:
             return self._outcome(note, "deny", unauthorized())
         where = f"Api {api_name} route {match.route_key} authorizer {name}"
         if spec.type == "jwt":
-            return await self._jwt(spec, values[0], match, compiled.payload_format, note, where)
+            namespace = getattr(compiled.api.metadata, "namespace", None)
+            return await self._jwt(spec, values[0], match, compiled.payload_format, note, where, namespace)
         context = event_v2.RequestContext(
             account_id=self.catalog.account_id,
             api_id=api_name,
@@ -107,13 +108,20 @@ class Authorizers:
     # JWT
 
     async def _jwt(
-        self, spec: Any, value: str, match: Any, payload_format: str, note: access_log.RequestNote, where: str
+        self,
+        spec: Any,
+        value: str,
+        match: Any,
+        payload_format: str,
+        note: access_log.RequestNote,
+        where: str,
+        namespace: str | None,
     ) -> HttpResponse | dict[str, Any]:
         try:
             token = jwt_verify.token_from(value)
             header = jwt_verify.header_of(token)
             if spec.secret_ref is not None:
-                secret = await self.secrets.get(spec.secret_ref.name, spec.secret_ref.key)
+                secret = await self.secrets.get(spec.secret_ref.name, spec.secret_ref.key, namespace)
                 if secret is None:
                     log.error("%s: secret %s/%s not found", where, spec.secret_ref.name, spec.secret_ref.key)
                     return self._outcome(note, "error", internal_server_error())

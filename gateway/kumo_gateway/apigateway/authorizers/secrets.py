@@ -14,8 +14,8 @@ from typing import Protocol
 
 
 class SecretSource(Protocol):
-    async def get(self, name: str, key: str) -> bytes | None:
-        """The secret's bytes, or None when it does not exist."""
+    async def get(self, name: str, key: str, namespace: str | None = None) -> bytes | None:
+        """The secret's bytes, or None when it does not exist (``namespace``: the Api's, in a cluster)."""
         ...
 
 
@@ -31,7 +31,7 @@ class LocalSecrets:
         self.state_dir = state_dir
         self.environ = os.environ if environ is None else environ
 
-    async def get(self, name: str, key: str) -> bytes | None:
+    async def get(self, name: str, key: str, namespace: str | None = None) -> bytes | None:
         value = self.environ.get(env_name(name, key))
         if value is not None:
             return value.encode()
