@@ -18,6 +18,7 @@ from kumo.catalog import Catalog
 from kumo_gateway.admin import AdminHandler
 from kumo_gateway.apigateway.endpoint import ApiHandler, to_starlette
 from kumo_gateway.apigateway.gateway_responses import internal_server_error
+from kumo_gateway.auth.authenticator import Auth
 from kumo_gateway.dispatch import HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_.errors import service_error
@@ -54,6 +55,7 @@ def create_app(
     catalog: Catalog,
     provider: Provider,
     *,
+    auth: Auth,
     telemetry: bool = False,
     tables: TableDirectory | None = None,
     admin: bool = False,
@@ -61,6 +63,10 @@ def create_app(
     versions: VersionBackend | None = None,
 ) -> FastAPI:
     """The gateway app; its lifespan starts and stops ``provider``.
+
+    ``auth`` checks every Lambda and DynamoDB API request (SigV4 against issued access keys:
+    :class:`kumo_gateway.auth.authenticator.Authenticator`); serving without authentication is the
+    explicit choice ``auth=NO_AUTH``. Api routes are public (as API Gateway's without an authorizer).
 
     Handlers are plain Starlette endpoints (no per-request validation) for a lean hot path.
     ``telemetry`` turns on FastAPI's built-in OpenTelemetry (where the FastAPI version has it); off
@@ -90,12 +96,12 @@ def create_app(
     if not telemetry and "telemetry" in inspect.signature(FastAPI.__init__).parameters:
         options["telemetry"] = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
     app = FastAPI(title="Kumo gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan, **options)
-    invoke = InvokeHandler(catalog, provider)
+    invoke = InvokeHandler(catalog, provider, auth)
     apis = ApiHandler(catalog, provider, rng=rng)
     app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
     # Invoke and Api requests are routed by the dispatcher; these routes catch what falls through
     # (Lambda management operations, unknown ones, other methods on /healthz).
-    management = ManagementHandler(catalog, versions)
+    management = ManagementHandler(catalog, versions, auth=auth)
     app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", management.handle))
     app.router.routes.append(_any_method("/{rest:path}", apis.handle))
     admin_handler = AdminHandler(catalog) if admin else None
@@ -103,7 +109,7 @@ def create_app(
     if router is not None:
         from kumo_gateway.dynamodb.endpoint import DynamoDBMiddleware, DynamoEndpoint
 
-        endpoint = DynamoEndpoint(router)
+        endpoint = DynamoEndpoint(router, auth, region=catalog.region, account_id=catalog.account_id)
         app.add_middleware(DynamoDBMiddleware, endpoint=endpoint)
         app.state.fast_lane = endpoint  # served without ASGI by kumo_gateway.server
     app.add_exception_handler(Exception, _unhandled)
@@ -119,6 +125,7 @@ async def serve_gateway(
     host: str,
     port: int,
     *,
+    auth: Auth,
     name: str,
     on_ready: Callable[[], None] | None = None,
     admin: bool = False,
@@ -138,7 +145,7 @@ async def serve_gateway(
         print(f"{name}: could not start the tables: {exc}", file=sys.stderr)
         await tables.stop()
         return 1
-    app = create_app(catalog, provider, tables=tables, admin=admin, versions=versions)
+    app = create_app(catalog, provider, auth=auth, tables=tables, admin=admin, versions=versions)
     try:
         return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name)
     finally:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from gateway_fakes import InProcessProvider, function
 from gateway_server import ThreadedServer
+from signing import make_authenticator
 
 from kumo.catalog import Catalog
 from kumo.models import Api
@@ -70,7 +71,7 @@ def gw() -> Iterator[Gateway]:
         catalog.set_function(function(name))
     provider = InProcessProvider({"orders": answering("orders"), "orders-beta": answering("orders-beta")})
     catalog.set_api(api_model("shop", STAGES))
-    server = ThreadedServer(create_app(catalog, provider, admin=True, rng=random.Random(42)))
+    server = ThreadedServer(create_app(catalog, provider, admin=True, rng=random.Random(42), auth=make_authenticator()))
     server.start()
     try:
         with httpx.Client(base_url=server.base_url, timeout=30) as http:
@@ -198,7 +199,7 @@ def test_promotion_moves_every_request_to_the_canary_variables(gw: Gateway) -> N
 def test_no_admin_api_unless_asked(run_server) -> None:
     catalog = Catalog()
     catalog.set_api(api_model("shop", STAGES))
-    server = run_server(create_app(catalog, InProcessProvider({})))
+    server = run_server(create_app(catalog, InProcessProvider({}), auth=make_authenticator()))
     response = httpx.post(f"{server.base_url}/_kumo/apis/shop/stages/prod/promote")
     assert response.status_code == 404
     assert response.json() == {"message": "Not Found"}  # just an Api path that names no Api

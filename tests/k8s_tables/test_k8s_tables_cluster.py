@@ -21,6 +21,7 @@ from cluster import KubeApi
 from gateway_server import ThreadedServer
 from kubernetes import config as kube_config
 from kubernetes.client import Configuration
+from signing import make_authenticator
 from support import free_port, wait_http
 
 from kumo.catalog import Catalog
@@ -155,7 +156,7 @@ def gateway(kube_api: KubeApi, pods: Pods, tmp_path: Path) -> Iterator[Any]:
     )
     catalog = Catalog()
     provider = WithTables(LocalProvider(catalog, state_dir=tmp_path / "state"), tables)
-    server = ThreadedServer(create_app(catalog, provider, tables=tables))  # type: ignore[arg-type]
+    server = ThreadedServer(create_app(catalog, provider, tables=tables, auth=make_authenticator()))  # type: ignore[arg-type]
     server.start()
     try:
         client = boto3.client(
