@@ -19,6 +19,7 @@ from kumo_gateway.admin import AdminHandler
 from kumo_gateway.apigateway.endpoint import ApiHandler, to_starlette
 from kumo_gateway.apigateway.gateway_responses import internal_server_error
 from kumo_gateway.auth.authenticator import Auth
+from kumo_gateway.auth.local_store import LocalKeyStore
 from kumo_gateway.dispatch import HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_.errors import service_error
@@ -59,6 +60,8 @@ def create_app(
     telemetry: bool = False,
     tables: TableDirectory | None = None,
     admin: bool = False,
+    admin_token: str | None = None,
+    keys: LocalKeyStore | None = None,
     rng: random.Random | None = None,
     versions: VersionBackend | None = None,
 ) -> FastAPI:
@@ -72,7 +75,8 @@ def create_app(
     ``telemetry`` turns on FastAPI's built-in OpenTelemetry (where the FastAPI version has it); off
     by default because its per-request checks cost more than the gateway's own work.
     ``tables``, when given, serves DynamoDB's JSON protocol (``POST /`` with ``X-Amz-Target``).
-    ``admin`` serves the admin API under ``/_kumo/`` (local mode: it changes the in-memory catalog).
+    ``admin`` serves the admin API under ``/_kumo/`` (local mode: it changes the in-memory catalog),
+    for callers with ``admin_token``; ``keys`` is the access-key store it manages.
     ``rng`` is where canary draws come from (tests pass a seeded one).
     ``versions`` publishes versions and keeps aliases (without it the management API only reads).
     """
@@ -104,7 +108,7 @@ def create_app(
     management = ManagementHandler(catalog, versions, auth=auth)
     app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", management.handle))
     app.router.routes.append(_any_method("/{rest:path}", apis.handle))
-    admin_handler = AdminHandler(catalog) if admin else None
+    admin_handler = AdminHandler(catalog, admin_token or "", keys) if admin else None
     app.add_middleware(HotPathDispatcher, invoke=invoke, apis=apis, admin=admin_handler)
     if router is not None:
         from kumo_gateway.dynamodb.endpoint import DynamoDBMiddleware, DynamoEndpoint
@@ -129,6 +133,8 @@ async def serve_gateway(
     name: str,
     on_ready: Callable[[], None] | None = None,
     admin: bool = False,
+    admin_token: str | None = None,
+    keys: LocalKeyStore | None = None,
     versions: VersionBackend | None = None,
 ) -> int:
     """The process body both providers share (``kumo up``, ``kumo gateway --kubernetes``): start the
@@ -145,7 +151,9 @@ async def serve_gateway(
         print(f"{name}: could not start the tables: {exc}", file=sys.stderr)
         await tables.stop()
         return 1
-    app = create_app(catalog, provider, auth=auth, tables=tables, admin=admin, versions=versions)
+    app = create_app(
+        catalog, provider, auth=auth, tables=tables, admin=admin, admin_token=admin_token, keys=keys, versions=versions
+    )
     try:
         return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name)
     finally:

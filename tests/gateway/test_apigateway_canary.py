@@ -20,6 +20,8 @@ from kumo.models import Api
 from kumo.runtime.invocation import Invocation, InvocationResult
 from kumo_gateway.app import create_app
 
+ADMIN_TOKEN = "admin-token-for-tests"
+
 ROUTES = [
     {"method": "GET", "path": "/orders", "function": "${stageVariables.fn}:${stageVariables.alias}"},
     {"method": "GET", "path": "/legacy", "function": "orders", "qualifier": "${stageVariables.alias}"},
@@ -71,10 +73,15 @@ def gw() -> Iterator[Gateway]:
         catalog.set_function(function(name))
     provider = InProcessProvider({"orders": answering("orders"), "orders-beta": answering("orders-beta")})
     catalog.set_api(api_model("shop", STAGES))
-    server = ThreadedServer(create_app(catalog, provider, admin=True, rng=random.Random(42), auth=make_authenticator()))
+    server = ThreadedServer(
+        create_app(
+            catalog, provider, admin=True, admin_token=ADMIN_TOKEN, rng=random.Random(42), auth=make_authenticator()
+        )
+    )
     server.start()
     try:
-        with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        with httpx.Client(base_url=server.base_url, timeout=30, headers=headers) as http:
             yield Gateway(catalog, http)
     finally:
         server.stop()
@@ -194,6 +201,17 @@ def test_promotion_moves_every_request_to_the_canary_variables(gw: Gateway) -> N
         assert gw.http.post("/_kumo/apis/promo/stages/prod/promote").json()["stage"] == stage
     finally:
         gw.catalog.remove_api("promo")
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong", f"Basic {ADMIN_TOKEN}", "Bearer"])
+def test_the_admin_api_refuses_without_the_token_and_changes_nothing(gw: Gateway, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    before = gw.catalog.api("shop")
+    response = httpx.post(f"{gw.http.base_url}/_kumo/apis/shop/stages/prod/promote", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"] == "Unauthorized"
+    assert gw.catalog.api("shop") is before
+    assert httpx.get(f"{gw.http.base_url}/_kumo/credentials", headers=headers).status_code == 401
 
 
 def test_no_admin_api_unless_asked(run_server) -> None:
