@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+import signing
 import support
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -21,7 +22,7 @@ from cluster import KubeApi
 from gateway_server import ThreadedServer
 from kubernetes import config as kube_config
 from kubernetes.client import Configuration
-from signing import make_authenticator
+from signing import TEST_KEY, make_authenticator
 from support import free_port, wait_http
 
 from kumo.catalog import Catalog
@@ -163,8 +164,8 @@ def gateway(kube_api: KubeApi, pods: Pods, tmp_path: Path) -> Iterator[Any]:
             "dynamodb",
             endpoint_url=server.base_url,
             region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
+            aws_access_key_id=TEST_KEY.access_key_id,
+            aws_secret_access_key=TEST_KEY.secret_access_key,
             config=Config(retries={"max_attempts": 2, "mode": "standard"}),
         )
         yield client
@@ -299,6 +300,7 @@ def test_tables_come_and_go_with_their_resources(
         client.meta.endpoint_url,
         content=b'{"KeySchema": []}',
         headers={"X-Amz-Target": "DynamoDB_20120810.CreateTable", "Content-Type": "application/x-amz-json-1.0"},
+        auth=signing.auth("dynamodb"),
     )
     assert bad.status_code == 400 and bad.json()["__type"].endswith("#ValidationException")
 

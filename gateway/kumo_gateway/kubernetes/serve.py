@@ -60,6 +60,9 @@ def run_kubernetes_gateway(*, host: str, port: int, namespace: str | None, redis
 
 async def _serve(host: str, port: int, namespace: str | None, redis_url: str | None, settings: dict) -> int:
     from kumo_gateway.app import serve_gateway
+    from kumo_gateway.auth.authenticator import Authenticator
+    from kumo_gateway.auth.keys import KeyRing
+    from kumo_gateway.kubernetes.access_keys import SecretKeys
     from kumo_gateway.kubernetes.pod_provider import KubernetesProvider
     from kumo_gateway.kubernetes.tables import KubernetesTables
 
@@ -67,4 +70,12 @@ async def _serve(host: str, port: int, namespace: str | None, redis_url: str | N
     provider = KubernetesProvider(catalog, namespace=namespace, redis_url=redis_url, **settings)
     # Tables are namespaced resources but DynamoDB has no namespaces: serve one namespace's tables.
     tables = KubernetesTables(namespace or os.environ.get("KUMO_TABLES_NAMESPACE") or "default")
-    return await serve_gateway(catalog, provider, tables, host, port, name="kumo gateway")
+    # Access keys: labelled Secrets where Functions live (the watched namespace, or all of them).
+    ring = KeyRing()
+    keys = SecretKeys(ring, namespace)
+    await keys.start()
+    try:
+        auth = Authenticator(ring, account_id=catalog.account_id)
+        return await serve_gateway(catalog, provider, tables, host, port, auth=auth, name="kumo gateway")
+    finally:
+        await keys.stop()
