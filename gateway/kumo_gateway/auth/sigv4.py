@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from urllib.parse import quote, unquote_plus
 
 from kumo_gateway.auth import errors
@@ -153,13 +154,19 @@ def _http_date(value: str) -> str | None:
     return when.astimezone(UTC).strftime(_AMZ_DATE)
 
 
+@lru_cache(maxsize=256)
 def _amz_time(value: str) -> float | None:
-    if len(value) != 16:
+    """Seconds since the epoch of ``yyyymmddThhmmssZ`` (cached: a client reuses a date for a second)."""
+    if len(value) != 16 or value[8] != "T" or value[15] != "Z" or not (value[:8] + value[9:15]).isdigit():
         return None
     try:
-        return datetime.strptime(value, _AMZ_DATE).replace(tzinfo=UTC).timestamp()
+        when = datetime(
+            int(value[0:4]), int(value[4:6]), int(value[6:8]), int(value[9:11]), int(value[11:13]), int(value[13:15]),
+            tzinfo=UTC,
+        )  # fmt: skip
     except ValueError:
         return None
+    return when.timestamp()
 
 
 def _stamp(seconds: float) -> str:
