@@ -122,7 +122,11 @@ def main() -> int:
         echo_url = f"http://127.0.0.1:{echo_port}/"
         procs.append(start([sys.executable, "bench/echo_app.py", str(echo_port)], echo_url, work / "echo.log"))
         gw = f"http://127.0.0.1:{gw_port}"
-        up = [sys.executable, "-m", "kumo_cli", "up", "--port", str(gw_port), "--state-dir", str(work / "state")]
+        # Unsigned wrk load: this bench measures the invoke path; bench/gateway.py prices authentication.
+        up = [
+            sys.executable, "-m", "kumo_cli", "up", "--insecure-no-auth", "--port", str(gw_port),
+            "--state-dir", str(work / "state"),
+        ]  # fmt: skip
         stop(start([*up, str(work / "split-v1")], f"{gw}/healthz", work / "up-v1.log"))  # publishes split 1
         procs.append(
             start(
@@ -131,6 +135,7 @@ def main() -> int:
                     "-m",
                     "kumo_cli",
                     "up",
+                    "--insecure-no-auth",
                     str(work / "manifests.yaml"),
                     "--port",
                     str(gw_port),

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 for folder in ("tests", "tests/kube", "tests/operator", "tests/kubernetes_gateway"):
     sys.path.insert(0, str(ROOT / folder))
 
+import signing  # noqa: E402
 from cluster import KubeApi, ensure_kube_tools  # noqa: E402
 from controllers import DeploymentController  # noqa: E402
 from k8s_gateway_support import GatewayProcess, PodFarm  # noqa: E402
@@ -86,7 +87,7 @@ def main() -> int:
             gateway.start()
             with (
                 DeploymentController(api.url, farm.endpoints_for),
-                httpx.Client(base_url=gateway.url, timeout=60) as gw,
+                httpx.Client(base_url=gateway.url, timeout=60, auth=signing.auth()) as gw,
             ):
                 manifest = (ROOT / "examples/hello/function.yaml").read_text()
                 assert api.kubectl("apply", "-f", "-", input=manifest).returncode == 0

@@ -185,6 +185,11 @@ def checkout_env(root: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(str(d) for d in dirs)}
 
 
+def _has_auth(root: Path) -> bool:
+    main = root / "cli" / "kumo_cli" / "main.py"
+    return main.is_file() and "insecure-no-auth" in main.read_text()
+
+
 def cli_module(root: Path | None) -> str:
     """The ``kumo`` command's module in a checkout (``kumo.cli`` before the CLI had its own package)."""
     return "kumo.cli" if root is not None and not (root / "cli").is_dir() else "kumo_cli"
@@ -194,7 +199,9 @@ def bench_kumo(partitions: int, seconds: float, concurrency: int, root: Path | N
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", cli_module(root), "up", "--port", str(port), "--state-dir", tmp],
+            # unsigned load (this bench measures the tables); checkouts before authentication lack the flag
+            [sys.executable, "-m", cli_module(root), "up", "--port", str(port), "--state-dir", tmp]
+            + ([] if root is not None and not _has_auth(root) else ["--insecure-no-auth"]),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=checkout_env(root) if root is not None else None,

@@ -22,8 +22,16 @@ class InvokeOutcome:
 
 
 def invoke(
-    url: str, name: str, payload: str, *, qualifier: str | None = None, tail: bool = False, timeout_s: float = 960.0
+    url: str,
+    name: str,
+    payload: str,
+    *,
+    qualifier: str | None = None,
+    tail: bool = False,
+    timeout_s: float = 960.0,
+    auth: httpx.Auth | None = None,
 ) -> InvokeOutcome:
+    """``auth`` signs the request (:class:`kumo.aws_signing.SigV4Auth`); the gateway refuses unsigned ones."""
     try:
         json.loads(payload or "{}")
     except ValueError as exc:
@@ -34,7 +42,14 @@ def invoke(
     params = {"Qualifier": qualifier} if qualifier else None
     endpoint = f"{url.rstrip('/')}/2015-03-31/functions/{name}/invocations"
     try:
-        response = httpx.post(endpoint, content=payload.encode(), headers=headers, params=params, timeout=timeout_s)
+        response = httpx.post(
+            endpoint,
+            content=payload.encode(),
+            headers=headers,
+            params=params,
+            timeout=timeout_s,
+            auth=auth or httpx.USE_CLIENT_DEFAULT,
+        )
     except httpx.HTTPError as exc:
         raise InvokeError(f"cannot reach the gateway at {url}: {exc}") from None
     if response.status_code >= 400:

@@ -16,13 +16,13 @@ def summary(name: str, stage: str, variables: dict[str, str]) -> str:
     return f"promoted the canary of {name}/{stage}: variables {shown}; canary traffic 0%"
 
 
-def through_admin_api(url: str, name: str, stage: str) -> tuple[int, str]:
+def through_admin_api(url: str, name: str, stage: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     """``POST /_kumo/apis/{name}/stages/{stage}/promote`` on a running ``kumo up``."""
     import httpx
 
     target = f"{url.rstrip('/')}/_kumo/apis/{quote(name, safe='')}/stages/{quote(stage, safe='')}/promote"
     try:
-        response = httpx.post(target, timeout=30)
+        response = httpx.post(target, timeout=30, headers=headers or {})
     except httpx.HTTPError as exc:
         return 1, f"kumo api promote: cannot reach {url}: {exc}"
     try:

@@ -32,12 +32,25 @@ def up(
     watch_interval: Annotated[
         float, typer.Option(help="Seconds between checks of the manifests for edits (0: do not follow edits).")
     ] = 0.5,
+    insecure_no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-no-auth", help="Serve the Lambda and DynamoDB APIs WITHOUT authentication (loopback only)."
+        ),
+    ] = False,
 ) -> None:
     """Run the whole platform on this machine: gateway plus functions as local processes; follows manifest edits."""
     from kumo_gateway.local.serve import run_up
 
     raise typer.Exit(
-        run_up(paths or [], host=host, port=port, state_dir=state_dir, watch_interval_s=max(watch_interval, 0.0))
+        run_up(
+            paths or [],
+            host=host,
+            port=port,
+            state_dir=state_dir,
+            watch_interval_s=max(watch_interval, 0.0),
+            insecure_no_auth=insecure_no_auth,
+        )
     )
 
 
@@ -48,13 +61,17 @@ def invoke(
     url: Annotated[str, typer.Option(help="Gateway URL.", envvar="KUMO_URL")] = "http://127.0.0.1:8080",
     qualifier: Annotated[str | None, typer.Option(help="Version or alias.")] = None,
     log: Annotated[bool, typer.Option("--log", help="Print the invocation's log tail to stderr.")] = False,
+    state_dir: Annotated[
+        Path, typer.Option(help="State directory of the local platform (its default key and admin token).")
+    ] = Path(".kumo"),
 ) -> None:
     """Invoke a function synchronously and print its result."""
     from kumo.invoke_client import InvokeError
     from kumo.invoke_client import invoke as do_invoke
+    from kumo_cli.platform_access import lambda_auth
 
     try:
-        outcome = do_invoke(url, name, payload, qualifier=qualifier, tail=log)
+        outcome = do_invoke(url, name, payload, qualifier=qualifier, tail=log, auth=lambda_auth(state_dir))
     except InvokeError as exc:
         typer.echo(f"kumo invoke: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -71,12 +88,16 @@ def publish(
     name: Annotated[str, typer.Argument(help="Function name or ARN.")],
     description: Annotated[str, typer.Option(help="The version's description.")] = "",
     url: Annotated[str, typer.Option(help="Platform URL.", envvar="KUMO_URL")] = "http://127.0.0.1:8080",
+    state_dir: Annotated[
+        Path, typer.Option(help="State directory of the local platform (its default key and admin token).")
+    ] = Path(".kumo"),
 ) -> None:
     """Publish the function's current code and configuration as a version (same version if nothing changed)."""
+    from kumo_cli.platform_access import lambda_auth
     from kumo_cli.publish import PublishError, publish_version, summary
 
     try:
-        configuration = publish_version(url, name, description)
+        configuration = publish_version(url, name, description, auth=lambda_auth(state_dir))
     except PublishError as exc:
         typer.echo(f"kumo publish: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -173,6 +194,14 @@ def runtime(
     raise typer.Exit(run_standalone(config, host=host, port=port, log_dir=log_dir))
 
 
+def _credentials_app() -> typer.Typer:
+    from kumo_cli.credentials import app as credentials
+
+    return credentials
+
+
+app.add_typer(_credentials_app(), name="credentials")
+
 api_app = typer.Typer(help="Change the Apis of a running platform (through its admin API).", no_args_is_help=True)
 app.add_typer(api_app, name="api")
 
@@ -186,14 +215,18 @@ def api_promote(
         bool, typer.Option("--kubernetes", help="Promote in a cluster: patch the Api resource (kubeconfig).")
     ] = False,
     namespace: Annotated[str, typer.Option(help="The Api's namespace (with --kubernetes).")] = "default",
+    state_dir: Annotated[
+        Path, typer.Option(help="State directory of the local platform (its default key and admin token).")
+    ] = Path(".kumo"),
 ) -> None:
     """Promote a stage's canary: its variable overrides become the stage's variables, its share 0 %."""
     from kumo_cli import api_promote as promote
+    from kumo_cli.platform_access import admin_headers
 
     if kubernetes:
         code, message = promote.in_cluster(name, stage, namespace)
     else:
-        code, message = promote.through_admin_api(url, name, stage)
+        code, message = promote.through_admin_api(url, name, stage, admin_headers(state_dir))
     typer.echo(message, err=code != 0)
     raise typer.Exit(code)
 

@@ -13,12 +13,14 @@ class PublishError(Exception):
     """The platform refused or could not be reached (the message says which, in Lambda's words)."""
 
 
-def publish_version(url: str, name: str, description: str = "", timeout_s: float = 60.0) -> dict[str, Any]:
+def publish_version(
+    url: str, name: str, description: str = "", timeout_s: float = 60.0, auth: httpx.Auth | None = None
+) -> dict[str, Any]:
     """``POST /2015-03-31/functions/{name}/versions``; the new (or unchanged) version's configuration."""
     endpoint = f"{url.rstrip('/')}/2015-03-31/functions/{quote(name, safe='')}/versions"
     body = {"Description": description} if description else {}
     try:
-        response = httpx.post(endpoint, json=body, timeout=timeout_s)
+        response = httpx.post(endpoint, json=body, timeout=timeout_s, auth=auth or httpx.USE_CLIENT_DEFAULT)
     except httpx.HTTPError as exc:
         raise PublishError(f"cannot reach the platform at {url}: {exc}") from None
     try:

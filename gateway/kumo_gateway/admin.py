@@ -7,9 +7,19 @@ JSON in, JSON out; errors are ``{"error": <code>, "message": ...}`` with a 4xx s
   promotion: overrides copied into the stage's variables, canary traffic set to 0 %); answers the
   promoted stage. 404 for an unknown Api or stage, 409 when the stage has no canary.
 
-Changes go to the catalog (a new Api object through ``Catalog.set_api``), in memory: local mode only,
-and a restart reloads the manifests. It is served only when the app is built with ``admin=True``
-(``kumo up``); there is no authentication yet, so keep the gateway on loopback.
+Access keys (local mode, when the handler has a key store):
+
+- ``GET    /_kumo/credentials`` -> ``{"credentials": [...]}`` (ids, names, policies; never secrets).
+- ``POST   /_kumo/credentials`` ``{"name": ..., "policy": {"actions": [...], "resources": [...]}}`` -> 201
+  ``{"credential": {..., "secretAccessKey": ...}}`` (the only time the secret is shown).
+- ``DELETE /_kumo/credentials/{accessKeyId}`` -> ``{"revoked": id}``; effective for the next request.
+
+Every request needs ``Authorization: Bearer <admin token>`` (``kumo_gateway.auth.admin_token``);
+without it: 401 ``{"error": "Unauthorized", ...}`` and nothing changes.
+
+Api changes go to the catalog (a new Api object through ``Catalog.set_api``), in memory: local mode
+only, and a restart reloads the manifests. It is served only when the app is built with an admin
+token (``kumo up``).
 """
 
 from __future__ import annotations
@@ -22,7 +32,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kumo.catalog import Catalog
+from kumo.policy import Policy, PolicyError
 from kumo_gateway.apigateway.stages import PromotionError, promote_canary
+from kumo_gateway.auth.admin_token import bearer_matches
+from kumo_gateway.auth.local_store import LocalKeyStore
 
 log = logging.getLogger("kumo.gateway.admin")
 
@@ -45,11 +58,24 @@ def stage_body(api_name: str, stage: Any) -> dict[str, Any]:
 class AdminHandler:
     """Answers ``/_kumo/...`` requests against the catalog."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, token: str, keys: LocalKeyStore | None = None) -> None:
+        if not token:
+            raise ValueError("the admin API needs a token")
         self.catalog = catalog
+        self.token = token
+        self.keys = keys
 
     async def handle(self, request: Request) -> Response:
+        if not bearer_matches(request.headers.get("authorization"), self.token):
+            return error(
+                401,
+                "Unauthorized",
+                "the admin API needs 'Authorization: Bearer <token>' (KUMO_ADMIN_TOKEN or <state-dir>/admin-token)",
+                {"WWW-Authenticate": 'Bearer realm="kumo-admin"'},
+            )
         parts = request.url.path.strip("/").split("/")
+        if len(parts) >= 2 and parts[1] == "credentials":
+            return await self._credentials(request, parts[2:])
         # ["_kumo", "apis", api, "stages", stage(, "promote")]
         if len(parts) not in (5, 6) or parts[1] != "apis" or parts[3] != "stages" or not parts[2] or not parts[4]:
             return error(404, "NotFound", f"no admin operation at {request.url.path}")
@@ -78,3 +104,31 @@ class AdminHandler:
         stage = next(s for s in promoted.spec.stages if s.name == stage_name)
         log.info("Api %s stage %s: canary promoted, variables now %s", api_name, stage_name, stage.variables)
         return json_response(200, stage_body(api_name, stage))
+
+    async def _credentials(self, request: Request, rest: list[str]) -> Response:
+        if self.keys is None:
+            return error(404, "NotFound", "this gateway manages no access keys (in a cluster they are Secrets)")
+        if not rest:
+            if request.method == "GET":
+                return json_response(200, {"credentials": [key.public() for key in self.keys.list()]})
+            if request.method != "POST":
+                return error(405, "MethodNotAllowed", "use GET or POST", {"Allow": "GET, POST"})
+            try:
+                body = json.loads(await request.body() or b"{}")
+                if not isinstance(body, dict):
+                    raise ValueError("expected a JSON object")
+                name = body.get("name") or ""
+                if not isinstance(name, str) or len(name) > 128:
+                    raise ValueError("'name' must be a string of at most 128 characters")
+                policy = Policy.from_json(body.get("policy"))
+            except (ValueError, PolicyError) as exc:
+                return error(400, "BadRequest", str(exc))
+            key = self.keys.create(name, policy)
+            return json_response(201, {"credential": key.to_json()})
+        if len(rest) != 1 or not rest[0]:
+            return error(404, "NotFound", f"no admin operation at {request.url.path}")
+        if request.method != "DELETE":
+            return error(405, "MethodNotAllowed", "use DELETE", {"Allow": "DELETE"})
+        if not self.keys.revoke(rest[0]):
+            return error(404, "NotFound", f"no access key {rest[0]!r}")
+        return json_response(200, {"revoked": rest[0]})

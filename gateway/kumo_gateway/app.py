@@ -18,6 +18,8 @@ from kumo.catalog import Catalog
 from kumo_gateway.admin import AdminHandler
 from kumo_gateway.apigateway.endpoint import ApiHandler, to_starlette
 from kumo_gateway.apigateway.gateway_responses import internal_server_error
+from kumo_gateway.auth.authenticator import Auth
+from kumo_gateway.auth.local_store import LocalKeyStore
 from kumo_gateway.dispatch import HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_.errors import service_error
@@ -58,9 +60,12 @@ def create_app(
     catalog: Catalog,
     provider: Provider,
     *,
+    auth: Auth,
     telemetry: bool = False,
     tables: TableDirectory | None = None,
     admin: bool = False,
+    admin_token: str | None = None,
+    keys: LocalKeyStore | None = None,
     rng: random.Random | None = None,
     versions: VersionBackend | None = None,
     redis: Redis | None = None,
@@ -68,11 +73,16 @@ def create_app(
 ) -> FastAPI:
     """The gateway app; its lifespan starts and stops ``provider``.
 
+    ``auth`` checks every Lambda and DynamoDB API request (SigV4 against issued access keys:
+    :class:`kumo_gateway.auth.authenticator.Authenticator`); serving without authentication is the
+    explicit choice ``auth=NO_AUTH``. Api routes are public (as API Gateway's without an authorizer).
+
     Handlers are plain Starlette endpoints (no per-request validation) for a lean hot path.
     ``telemetry`` turns on FastAPI's built-in OpenTelemetry (where the FastAPI version has it); off
     by default because its per-request checks cost more than the gateway's own work.
     ``tables``, when given, serves DynamoDB's JSON protocol (``POST /`` with ``X-Amz-Target``).
-    ``admin`` serves the admin API under ``/_kumo/`` (local mode: it changes the in-memory catalog).
+    ``admin`` serves the admin API under ``/_kumo/`` (local mode: it changes the in-memory catalog),
+    for callers with ``admin_token``; ``keys`` is the access-key store it manages.
     ``rng`` is where canary draws come from (tests pass a seeded one).
     ``versions`` publishes versions and keeps aliases (without it the management API only reads).
     ``redis`` is the state gateway replicas share (API keys, token buckets, quotas, the authorizer
@@ -103,7 +113,7 @@ def create_app(
         options["telemetry"] = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
     app = FastAPI(title="Kumo gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan, **options)
     metrics = GatewayMetrics(getattr(provider, "instance_counts", None))
-    invoke = InvokeHandler(catalog, provider)
+    invoke = InvokeHandler(catalog, provider, auth)
     apis = ApiHandler(catalog, provider, rng=rng, metrics=metrics, redis=redis, secrets=secrets)
     app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
 
@@ -113,15 +123,15 @@ def create_app(
     app.router.add_route(METRICS_PATH, metrics_endpoint, methods=["GET"], include_in_schema=False)
     # Invoke and Api requests are routed by the dispatcher; these routes catch what falls through
     # (Lambda management operations, unknown ones, other methods on /healthz).
-    management = ManagementHandler(catalog, versions)
+    management = ManagementHandler(catalog, versions, auth=auth)
     app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", management.handle))
     app.router.routes.append(_any_method("/{rest:path}", apis.handle))
-    admin_handler = AdminHandler(catalog) if admin else None
+    admin_handler = AdminHandler(catalog, admin_token or "", keys) if admin else None
     app.add_middleware(HotPathDispatcher, invoke=invoke, apis=apis, admin=admin_handler)
     if router is not None:
         from kumo_gateway.dynamodb.endpoint import DynamoDBMiddleware, DynamoEndpoint
 
-        endpoint = DynamoEndpoint(router)
+        endpoint = DynamoEndpoint(router, auth, region=catalog.region, account_id=catalog.account_id)
         app.add_middleware(DynamoDBMiddleware, endpoint=endpoint)
         app.state.fast_lane = endpoint  # served without ASGI by kumo_gateway.server
     app.add_exception_handler(Exception, _unhandled)
@@ -139,9 +149,12 @@ async def serve_gateway(
     host: str,
     port: int,
     *,
+    auth: Auth,
     name: str,
     on_ready: Callable[[], None] | None = None,
     admin: bool = False,
+    admin_token: str | None = None,
+    keys: LocalKeyStore | None = None,
     versions: VersionBackend | None = None,
     redis_url: str | None = None,
     secrets: SecretSource | None = None,
@@ -166,7 +179,18 @@ async def serve_gateway(
         from redis.asyncio import Redis
 
         redis = Redis.from_url(redis_url)
-    app = create_app(catalog, provider, tables=tables, admin=admin, versions=versions, redis=redis, secrets=secrets)
+    app = create_app(
+        catalog,
+        provider,
+        auth=auth,
+        tables=tables,
+        admin=admin,
+        admin_token=admin_token,
+        keys=keys,
+        versions=versions,
+        redis=redis,
+        secrets=secrets,
+    )
     try:
         return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name)
     finally:

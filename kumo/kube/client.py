@@ -27,6 +27,7 @@ OnEvent = Callable[[str, dict[str, Any]], None]
 #: kind -> (apiVersion, plural) for every kind Kumo reads or writes.
 KINDS: dict[str, tuple[str, str]] = {
     "ConfigMap": ("v1", "configmaps"),
+    "Secret": ("v1", "secrets"),
     "Service": ("v1", "services"),
     "Event": ("v1", "events"),
     "Deployment": ("apps/v1", "deployments"),

@@ -14,6 +14,10 @@ import yaml
 from botocore.config import Config
 from support import free_port, wait_http
 
+from kumo.access_keys import AccessKey
+from kumo.aws_signing import SigV4Auth
+from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, read_keys
+
 KUMO = [sys.executable, "-m", "kumo_cli"]
 
 
@@ -69,15 +73,49 @@ class KumoUp:
         staging.write_text(yaml.safe_dump_all(manifests, sort_keys=False))
         staging.replace(self.manifest_path)
 
-    def lambda_client(self, **config: Any):
+    @property
+    def key(self) -> AccessKey:
+        """The default access key ``kumo up`` created in its state directory (policy ``*``)."""
+        return next(key for key in read_keys(self.state_dir) if key.name == DEFAULT_KEY_NAME)
+
+    @property
+    def admin_token(self) -> str:
+        return (self.state_dir / "admin-token").read_text().strip()
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"}
+
+    def auth(self, service: str = "lambda") -> SigV4Auth:
+        """httpx auth signing with the default key."""
+        return SigV4Auth(self.key.access_key_id, self.key.secret_access_key, service)
+
+    def aws_env(self) -> dict[str, str]:
+        """Environment for the AWS CLI (and any SDK) pointed at this Kumo with the default key."""
+        return {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": self.key.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.key.secret_access_key,
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_PAGER": "",
+        }
+
+    def client(self, service: str, key: AccessKey | None = None, **config: Any):
+        if key is None and config.get("signature_version") is None:
+            key = self.key
+        key = key or AccessKey("unused", "unused")
         return boto3.client(
-            "lambda",
+            service,
             endpoint_url=self.url,
             region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
+            aws_access_key_id=key.access_key_id,
+            aws_secret_access_key=key.secret_access_key,
             config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=120, **config),
         )
+
+    def lambda_client(self, **config: Any):
+        return self.client("lambda", **config)
 
     def output(self) -> str:
         if not self._log.closed:

@@ -61,7 +61,15 @@ def kumo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KumoUp]:
 
 
 def promote(kumo: KumoUp, *args: str, url: bool = True) -> subprocess.CompletedProcess[str]:
-    command = [*KUMO, "api", "promote", *args, *(["--url", kumo.url] if url else [])]
+    command = [
+        *KUMO,
+        "api",
+        "promote",
+        *args,
+        "--state-dir",
+        str(kumo.state_dir),
+        *(["--url", kumo.url] if url else []),
+    ]
     env = {**os.environ, "KUMO_URL": kumo.url}
     return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env, check=False)
 
@@ -120,7 +128,7 @@ def test_promote_with_the_cli(kumo: KumoUp) -> None:
             assert response.json() == {"function": "orders-beta", "stageVariables": {**PRIMARY, "fn": "orders-beta"}}
         # the other stages keep their own variables
         assert http.get("/shop/dev/orders").json()["function"] == "orders"
-        stage = http.get("/_kumo/apis/shop/stages/beta").json()["stage"]
+        stage = http.get("/_kumo/apis/shop/stages/beta", headers=kumo.admin_headers).json()["stage"]
         assert stage["canary"] == {"percent": 0.0, "variables": {"fn": "orders-beta"}}
 
 

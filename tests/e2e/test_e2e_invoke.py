@@ -11,7 +11,9 @@ import pytest
 
 
 def test_invoke_over_http_returns_result_and_context(kumo):
-    response = httpx.post(f"{kumo.url}/2015-03-31/functions/echo/invocations", json={"a": 1}, timeout=30)
+    response = httpx.post(
+        f"{kumo.url}/2015-03-31/functions/echo/invocations", json={"a": 1}, timeout=30, auth=kumo.auth()
+    )
     assert response.status_code == 200
     assert response.headers["X-Amz-Executed-Version"] == "$LATEST"
     body = response.json()
@@ -108,11 +110,12 @@ def test_kumo_invoke_cli(kumo):
         capture_output=True,
         text=True,
         timeout=60,
+        env=kumo.aws_env(),  # signed with the exported default key
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["event"] == {"cli": True}
     done = subprocess.run(
-        [sys.executable, "-m", "kumo_cli", "invoke", "nope", "--url", kumo.url],
+        [sys.executable, "-m", "kumo_cli", "invoke", "nope", "--url", kumo.url, "--state-dir", str(kumo.state_dir)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -39,11 +39,15 @@ def test_banner_and_no_processes_left_after_sigterm(tmp_path):
     try:
         pids = set()
         for _ in range(3):
-            response = httpx.post(f"{up.url}/2015-03-31/functions/hello/invocations", json={}, timeout=30)
+            response = httpx.post(
+                f"{up.url}/2015-03-31/functions/hello/invocations", json={}, timeout=30, auth=up.auth()
+            )
             pids.add(response.json()["pid"])
         assert pids and all(_alive(pid) for pid in pids)
         assert "Kumo is up" in up.output()
         assert f"curl -X POST {up.url}/2015-03-31/functions/hello/invocations" in up.output()
+        assert f"export AWS_ACCESS_KEY_ID={up.key.access_key_id}" in up.output()
+        assert f"export AWS_ENDPOINT_URL={up.url}" in up.output()
     finally:
         code = up.stop()
     assert code == 0, up.output()

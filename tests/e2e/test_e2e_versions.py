@@ -287,11 +287,20 @@ def test_each_version_has_its_own_instances_and_scales_to_zero(up):
 def test_kumo_publish_cli(up):
     env = {**os.environ, "KUMO_URL": up.url}
     first = subprocess.run(
-        [*KUMO, "publish", "veridle", "--description", "cli"], capture_output=True, text=True, env=env, timeout=60
+        [*KUMO, "publish", "veridle", "--description", "cli", "--state-dir", str(up.state_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["Version"] == "1"  # unchanged since spec.publish published it
-    missing = subprocess.run([*KUMO, "publish", "missing", "--url", up.url], capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        [*KUMO, "publish", "missing", "--url", up.url, "--state-dir", str(up.state_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode == 1
     assert "ResourceNotFoundException: Function not found" in missing.stderr
     unreachable = subprocess.run(
@@ -305,6 +314,6 @@ def test_kumo_publish_cli(up):
 
 
 def test_unknown_management_operation(up):
-    response = httpx.get(f"{up.url}/2015-03-31/functions/ver/code", timeout=10)
+    response = httpx.get(f"{up.url}/2015-03-31/functions/ver/code", timeout=10, auth=up.auth())
     assert response.status_code == 404
     assert response.headers["x-amzn-errortype"] == "UnknownOperationException"

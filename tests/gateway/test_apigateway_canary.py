@@ -13,11 +13,14 @@ import httpx
 import pytest
 from gateway_fakes import InProcessProvider, function
 from gateway_server import ThreadedServer
+from signing import make_authenticator
 
 from kumo.catalog import Catalog
 from kumo.models import Api
 from kumo.runtime.invocation import Invocation, InvocationResult
 from kumo_gateway.app import create_app
+
+ADMIN_TOKEN = "admin-token-for-tests"
 
 ROUTES = [
     {"method": "GET", "path": "/orders", "function": "${stageVariables.fn}:${stageVariables.alias}"},
@@ -70,10 +73,15 @@ def gw() -> Iterator[Gateway]:
         catalog.set_function(function(name))
     provider = InProcessProvider({"orders": answering("orders"), "orders-beta": answering("orders-beta")})
     catalog.set_api(api_model("shop", STAGES))
-    server = ThreadedServer(create_app(catalog, provider, admin=True, rng=random.Random(42)))
+    server = ThreadedServer(
+        create_app(
+            catalog, provider, admin=True, admin_token=ADMIN_TOKEN, rng=random.Random(42), auth=make_authenticator()
+        )
+    )
     server.start()
     try:
-        with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        with httpx.Client(base_url=server.base_url, timeout=30, headers=headers) as http:
             yield Gateway(catalog, http)
     finally:
         server.stop()
@@ -195,10 +203,21 @@ def test_promotion_moves_every_request_to_the_canary_variables(gw: Gateway) -> N
         gw.catalog.remove_api("promo")
 
 
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong", f"Basic {ADMIN_TOKEN}", "Bearer"])
+def test_the_admin_api_refuses_without_the_token_and_changes_nothing(gw: Gateway, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    before = gw.catalog.api("shop")
+    response = httpx.post(f"{gw.http.base_url}/_kumo/apis/shop/stages/prod/promote", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"] == "Unauthorized"
+    assert gw.catalog.api("shop") is before
+    assert httpx.get(f"{gw.http.base_url}/_kumo/credentials", headers=headers).status_code == 401
+
+
 def test_no_admin_api_unless_asked(run_server) -> None:
     catalog = Catalog()
     catalog.set_api(api_model("shop", STAGES))
-    server = run_server(create_app(catalog, InProcessProvider({})))
+    server = run_server(create_app(catalog, InProcessProvider({}), auth=make_authenticator()))
     response = httpx.post(f"{server.base_url}/_kumo/apis/shop/stages/prod/promote")
     assert response.status_code == 404
     assert response.json() == {"message": "Not Found"}  # just an Api path that names no Api

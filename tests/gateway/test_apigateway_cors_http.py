@@ -11,6 +11,7 @@ import httpx
 import pytest
 from gateway_fakes import InProcessProvider, function, returns
 from gateway_server import ThreadedServer
+from signing import make_authenticator
 
 from kumo.catalog import Catalog
 from kumo.models import Api
@@ -95,7 +96,7 @@ def gw() -> Iterator[Gateway]:
             ],
         )
     )
-    server = ThreadedServer(create_app(catalog, provider))
+    server = ThreadedServer(create_app(catalog, provider, auth=make_authenticator()))
     server.start()
     try:
         with httpx.Client(base_url=server.base_url, timeout=30) as http:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from gateway_fakes import InProcessProvider, Stage, api, crashes, function, returns
 from gateway_server import ThreadedServer
+from signing import make_authenticator
 
 from kumo.catalog import Catalog
 from kumo.runtime.invocation import Invocation, InvocationResult, error_payload
@@ -88,7 +89,7 @@ def gw() -> Iterator[Gateway]:
         )
     )
     catalog.set_api(api("open", [RouteSpec("ANY", "/{proxy+}", "show")]))
-    server = ThreadedServer(create_app(catalog, provider))
+    server = ThreadedServer(create_app(catalog, provider, auth=make_authenticator()))
     server.start()
     try:
         with httpx.Client(base_url=server.base_url, timeout=30) as http:

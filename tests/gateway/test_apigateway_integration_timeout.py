@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from signing import make_authenticator
 from support import await_until
 
 from kumo.catalog import Catalog
@@ -171,7 +172,9 @@ def test_route_timeout_over_http(tmp_path: Path, run_server) -> None:
             }
         )
     )
-    server = run_server(create_app(catalog, LocalProvider(catalog, state_dir=tmp_path / "state")))
+    server = run_server(
+        create_app(catalog, LocalProvider(catalog, state_dir=tmp_path / "state"), auth=make_authenticator())
+    )
     with httpx.Client(base_url=server.base_url, timeout=30) as http:
         assert http.post("/slow/$default/patient", json={}).status_code == 200  # warm, so timing is the sleep's
         started = time.monotonic()

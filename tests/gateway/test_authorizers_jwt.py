@@ -18,6 +18,7 @@ import pytest
 from authz_support import AUDIENCE, HS_SECRET, ISSUER, JwksServer, Keys, es256, hs256, jwks_server, rs256
 from gateway_fakes import InProcessProvider, function
 from gateway_server import ThreadedServer
+from signing import make_authenticator
 
 from kumo.catalog import Catalog
 from kumo.models import Api
@@ -90,7 +91,7 @@ def gw() -> Iterator[Gateway]:
         catalog.set_api(jwt_api("v1", "1.0", jwks.url, inline))
         provider = InProcessProvider({"echo": show})
         secrets = LocalSecrets(environ={env_name("partners-jwt", "secret"): HS_SECRET})
-        server = ThreadedServer(create_app(catalog, provider, secrets=secrets))
+        server = ThreadedServer(create_app(catalog, provider, auth=make_authenticator(), secrets=secrets))
         server.start()
         try:
             with httpx.Client(timeout=10) as http:

@@ -14,6 +14,7 @@ import pytest
 import redis.asyncio
 from gateway_fakes import InProcessProvider, function
 from gateway_server import ThreadedServer
+from signing import make_authenticator
 
 from kumo.catalog import Catalog
 from kumo.models import Api
@@ -120,8 +121,16 @@ def gws(redis_url: str) -> Iterator[Gateways]:
         {"show": show, "simple-authz": simple_authorizer, "policy-authz": policy_authorizer,
          "garbage": garbage, "failing": failing}
     )  # fmt: skip
-    servers = [ThreadedServer(create_app(catalog, provider, redis=redis.asyncio.Redis.from_url(redis_url)))]
-    servers.append(ThreadedServer(create_app(catalog, provider, redis=redis.asyncio.Redis.from_url(redis_url))))
+    servers = [
+        ThreadedServer(
+            create_app(catalog, provider, auth=make_authenticator(), redis=redis.asyncio.Redis.from_url(redis_url))
+        )
+    ]
+    servers.append(
+        ThreadedServer(
+            create_app(catalog, provider, auth=make_authenticator(), redis=redis.asyncio.Redis.from_url(redis_url))
+        )
+    )
     for server in servers:
         server.start()
     try:
@@ -200,7 +209,7 @@ def test_cache_without_redis_is_in_process() -> None:
         catalog.set_function(function(name))  # type: ignore[arg-type]
     catalog.set_api(authz_api("v2", "2.0"))
     provider = InProcessProvider({"show": show, "simple-authz": simple_authorizer})
-    server = ThreadedServer(create_app(catalog, provider))
+    server = ThreadedServer(create_app(catalog, provider, auth=make_authenticator()))
     server.start()
     try:
         for _ in range(3):

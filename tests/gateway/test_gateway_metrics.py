@@ -9,6 +9,7 @@ import pytest
 from gateway_fakes import InProcessProvider, Stage, api, function, returns
 from gateway_server import ThreadedServer
 from prometheus_client.parser import text_string_to_metric_families
+from signing import make_authenticator
 
 from kumo.catalog import Catalog
 from kumo_gateway.apigateway.route_matching import RouteSpec
@@ -35,7 +36,7 @@ def gateway() -> Iterator[httpx.Client]:
     catalog.set_function(function("items"))
     catalog.set_api(api("shop", [RouteSpec("GET", "/items/{id}", "items")], [Stage("prod")]))
     provider = CountingProvider({"items": returns(b'{"statusCode": 201}')})
-    server = ThreadedServer(create_app(catalog, provider))
+    server = ThreadedServer(create_app(catalog, provider, auth=make_authenticator()))
     server.start()
     try:
         with httpx.Client(base_url=server.base_url, timeout=30) as http:

@@ -8,6 +8,7 @@ import httpx
 import pytest
 import yaml
 from gateway_fakes import InProcessProvider, returns
+from signing import make_authenticator
 
 from kumo.catalog import Catalog
 from kumo.models import Api, Function
@@ -36,7 +37,7 @@ def test_real_models_over_http(run_server) -> None:
     catalog.set_function(load(Function, "function.yaml"))
     catalog.set_api(load(Api, "api.yaml"))
     provider = InProcessProvider({"hello": returns(b'{"message": "Hello, kumo!"}')})
-    server = run_server(create_app(catalog, provider))
+    server = run_server(create_app(catalog, provider, auth=make_authenticator()))
     response = httpx.get(f"{server.base_url}/hello/dev/hello", params={"name": "kumo"})
     assert response.status_code == 200
     assert response.json() == {"message": "Hello, kumo!"}

@@ -8,6 +8,7 @@ import socket
 import httpx
 import pytest
 from gateway_fakes import InProcessProvider, api, function
+from signing import make_authenticator
 
 from kumo.catalog import Catalog
 from kumo_gateway.apigateway.route_matching import RouteSpec
@@ -19,7 +20,9 @@ async def test_serve_until_cancelled_runs_lifespan() -> None:
     provider = InProcessProvider({})
     port = free_port()
     ready = asyncio.Event()
-    task = asyncio.create_task(serve(create_app(Catalog(), provider), "127.0.0.1", port, ready=ready))
+    task = asyncio.create_task(
+        serve(create_app(Catalog(), provider, auth=make_authenticator()), "127.0.0.1", port, ready=ready)
+    )
     try:
         await asyncio.wait_for(ready.wait(), 15)
         assert provider.started
@@ -41,7 +44,9 @@ async def test_port_in_use_is_an_os_error() -> None:
         sock.listen()
         port = sock.getsockname()[1]
         with pytest.raises(OSError, match="could not listen"):
-            await asyncio.wait_for(serve(create_app(Catalog(), InProcessProvider({})), "127.0.0.1", port), 15)
+            await asyncio.wait_for(
+                serve(create_app(Catalog(), InProcessProvider({}), auth=make_authenticator()), "127.0.0.1", port), 15
+            )
 
 
 def test_catalog() -> None:
@@ -93,7 +98,9 @@ class RecordingTables:
 
 async def test_serve_gateway_stops_the_tables_when_they_cannot_start(capsys: pytest.CaptureFixture[str]) -> None:
     provider, tables = InProcessProvider({}), RecordingTables(fail=True)
-    code = await serve_gateway(Catalog(), provider, tables, "127.0.0.1", free_port(), name="kumo test")  # type: ignore[arg-type]
+    code = await serve_gateway(
+        Catalog(), provider, tables, "127.0.0.1", free_port(), auth=make_authenticator(), name="kumo test"
+    )  # type: ignore[arg-type]
     assert code == 1
     assert tables.events == ["start", "stop"]
     assert not provider.started
@@ -106,7 +113,9 @@ async def test_serve_gateway_stops_everything_when_the_port_is_taken(capsys: pyt
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        code = await serve_gateway(Catalog(), provider, tables, "127.0.0.1", port, name="kumo test")  # type: ignore[arg-type]
+        code = await serve_gateway(
+            Catalog(), provider, tables, "127.0.0.1", port, auth=make_authenticator(), name="kumo test"
+        )  # type: ignore[arg-type]
     assert code == 1
     assert tables.events == ["start", "stop"]
     assert (provider.started, provider.stopped) == (True, True)  # lifespan ran, and serve_gateway stopped it

@@ -11,9 +11,11 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+import signing
 from botocore.config import Config
 from gateway_fakes import InProcessProvider, crashes, echo, function, returns
 from gateway_server import ThreadedServer
+from signing import TEST_KEY, make_authenticator
 
 from kumo.catalog import Catalog
 from kumo.runtime.invocation import MAX_SYNC_PAYLOAD, error_payload
@@ -49,15 +51,15 @@ def gw() -> Iterator[Gateway]:
     provider.throttled.add("busy")
     provider.unavailable.add("cold")
     provider.handlers.pop("ghost")  # in the catalog, unknown to the provider
-    server = ThreadedServer(create_app(catalog, provider))
+    server = ThreadedServer(create_app(catalog, provider, auth=make_authenticator()))
     server.start()
     try:
         client = boto3.client(
             "lambda",
             endpoint_url=server.base_url,
             region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
+            aws_access_key_id=TEST_KEY.access_key_id,
+            aws_secret_access_key=TEST_KEY.secret_access_key,
             config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=30),
         )
         yield Gateway(server.base_url, catalog, provider, client)
@@ -120,7 +122,7 @@ def test_conflicting_qualifiers_are_rejected(gw: Gateway) -> None:
 
 
 def test_invalid_function_name_is_a_validation_error(gw: Gateway) -> None:
-    response = httpx.post(f"{gw.url}/2015-03-31/functions/bad%20name/invocations", content=b"{}")
+    response = httpx.post(f"{gw.url}/2015-03-31/functions/bad%20name/invocations", content=b"{}", auth=signing.auth())
     assert response.status_code == 400
     assert response.headers["x-amzn-errortype"] == "ValidationException"
     assert "functionName" in response.json()["message"]
@@ -143,7 +145,10 @@ def test_event_invocation_is_not_supported_yet(gw: Gateway) -> None:
 
 def test_bad_invocation_type_header(gw: Gateway) -> None:
     response = httpx.post(
-        f"{gw.url}/2015-03-31/functions/echo/invocations", content=b"{}", headers={"X-Amz-Invocation-Type": "Later"}
+        f"{gw.url}/2015-03-31/functions/echo/invocations",
+        content=b"{}",
+        headers={"X-Amz-Invocation-Type": "Later"},
+        auth=signing.auth(),
     )
     assert response.status_code == 400
     assert response.headers["x-amzn-errortype"] == "ValidationException"
@@ -214,7 +219,9 @@ def test_chunked_payload_too_large(gw: Gateway) -> None:
         for _ in range(7):
             yield b"1" * (1024 * 1024)
 
-    response = httpx.post(f"{gw.url}/2015-03-31/functions/echo/invocations", content=chunks())
+    response = httpx.post(
+        f"{gw.url}/2015-03-31/functions/echo/invocations", content=chunks()
+    )  # refused by size, before auth
     assert response.status_code == 413
     assert response.headers["x-amzn-errortype"] == "RequestTooLargeException"
 
@@ -264,7 +271,7 @@ def test_unexpected_error_is_a_service_exception(gw: Gateway) -> None:
     [("GET", "/2015-03-31/functions/echo/invocations"), ("POST", "/2015-03-31/functions/echo/nope")],
 )
 def test_unknown_lambda_operation(gw: Gateway, method: str, path: str) -> None:
-    response = httpx.request(method, f"{gw.url}{path}")
+    response = httpx.request(method, f"{gw.url}{path}", auth=signing.auth())
     assert response.status_code == 404
     assert response.headers["x-amzn-errortype"] == "UnknownOperationException"
     assert "detail" not in response.json()

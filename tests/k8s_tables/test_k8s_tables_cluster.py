@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+import signing
 import support
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -21,6 +22,7 @@ from cluster import KubeApi
 from gateway_server import ThreadedServer
 from kubernetes import config as kube_config
 from kubernetes.client import Configuration
+from signing import TEST_KEY, make_authenticator
 from support import free_port, wait_http
 
 from kumo.catalog import Catalog
@@ -155,15 +157,15 @@ def gateway(kube_api: KubeApi, pods: Pods, tmp_path: Path) -> Iterator[Any]:
     )
     catalog = Catalog()
     provider = WithTables(LocalProvider(catalog, state_dir=tmp_path / "state"), tables)
-    server = ThreadedServer(create_app(catalog, provider, tables=tables))  # type: ignore[arg-type]
+    server = ThreadedServer(create_app(catalog, provider, tables=tables, auth=make_authenticator()))  # type: ignore[arg-type]
     server.start()
     try:
         client = boto3.client(
             "dynamodb",
             endpoint_url=server.base_url,
             region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
+            aws_access_key_id=TEST_KEY.access_key_id,
+            aws_secret_access_key=TEST_KEY.secret_access_key,
             config=Config(retries={"max_attempts": 2, "mode": "standard"}),
         )
         yield client
@@ -298,6 +300,7 @@ def test_tables_come_and_go_with_their_resources(
         client.meta.endpoint_url,
         content=b'{"KeySchema": []}',
         headers={"X-Amz-Target": "DynamoDB_20120810.CreateTable", "Content-Type": "application/x-amz-json-1.0"},
+        auth=signing.auth("dynamodb"),
     )
     assert bad.status_code == 400 and bad.json()["__type"].endswith("#ValidationException")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -10,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from cluster import KubeApi
+from signing import TEST_KEY
 from support import free_port, wait_http
+
+from kumo.access_keys import ACCESS_KEY_LABEL, AccessKey, secret_string_data
 
 KUMO = [sys.executable, "-m", "kumo_cli"]
 
@@ -23,6 +27,23 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+def ensure_test_key(api: KubeApi, key: AccessKey = TEST_KEY, namespace: str = "default") -> None:
+    """The access-key Secret holding ``key`` (what the gateway accepts signatures of)."""
+    name = f"key-{key.access_key_id.lower()}"
+    path = f"/api/v1/namespaces/{namespace}/secrets"
+    if api.request("GET", f"{path}/{name}").status_code == 200:
+        return
+    api.create(
+        path,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "labels": {ACCESS_KEY_LABEL: "true"}},
+            "data": {k: base64.b64encode(v.encode()).decode() for k, v in secret_string_data(key).items()},
+        },
+    )
 
 
 class GatewayProcess:
@@ -38,6 +59,7 @@ class GatewayProcess:
 
     def start(self, *args: str, env: dict[str, str] | None = None) -> GatewayProcess:
         self.starts += 1
+        ensure_test_key(self.api)
         log = open(self.tmp_path / "gateway.log", "wb")  # noqa: SIM115
         command = [*KUMO, "gateway", "--kubernetes", "--namespace=default", f"--port={self.port}", *args]
         self.proc = subprocess.Popen(command, env=self._env | (env or {}), stdout=log, stderr=subprocess.STDOUT)

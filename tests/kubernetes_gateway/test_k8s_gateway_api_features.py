@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import httpx
+import signing
 from cluster import KubeApi
 from controllers import DeploymentController
 from k8s_gateway_support import GatewayProcess, PodFarm
@@ -59,7 +60,7 @@ def test_payload_1_0_canary_and_cors_through_the_kubernetes_gateway(
     gateway.start()
     with DeploymentController(kube_api.url, pods.endpoints_for):
         assert kube_api.kubectl("apply", "-f", "-", input=MANIFESTS).returncode == 0
-        with httpx.Client(base_url=gateway.url, timeout=60) as client:
+        with httpx.Client(base_url=gateway.url, timeout=60, auth=signing.auth()) as client:
             first = wait_for(
                 lambda: (
                     (r := client.get("/shop/prod/items/7?q=1&q=2", headers={"origin": ORIGIN})).status_code == 200 and r

@@ -10,6 +10,7 @@ import time
 import boto3
 import httpx
 import redis
+import signing
 from botocore.config import Config
 from cluster import REPO, KubeApi
 from controllers import DeploymentController
@@ -84,7 +85,7 @@ def test_wakes_from_zero_forwards_reports_and_scales_back_to_zero(
         version = ready_version(kube_api, "hello")
         deployment = f"hello-{version}"
         assert replicas(kube_api, deployment) == 0
-        with httpx.Client(base_url=gateway.url, timeout=60) as client:
+        with httpx.Client(base_url=gateway.url, timeout=60, auth=signing.auth()) as client:
             # Plain HTTP Invoke: wakes the Deployment through /scale, answered by the new runtime host.
             response = invoke_when_known(client, "hello", {"name": "kumo"})
             assert response.status_code == 200, (response.text, gateway.log())
@@ -100,8 +101,8 @@ def test_wakes_from_zero_forwards_reports_and_scales_back_to_zero(
                 "lambda",
                 endpoint_url=gateway.url,
                 region_name="us-east-1",
-                aws_access_key_id="x",
-                aws_secret_access_key="x",
+                aws_access_key_id=signing.TEST_KEY.access_key_id,
+                aws_secret_access_key=signing.TEST_KEY.secret_access_key,
                 config=Config(retries={"max_attempts": 1}),
             )
             answer = lam.invoke(FunctionName="hello", Payload=json.dumps({"name": "boto"}), LogType="Tail")
@@ -139,7 +140,7 @@ def test_concurrent_requests_queue_one_in_flight_per_endpoint(
     with DeploymentController(kube_api.url, pods.endpoints_for):
         assert kube_api.kubectl("apply", "-f", "-", input=SLOW).returncode == 0
         version = ready_version(kube_api, "slow")
-        with httpx.Client(base_url=gateway.url, timeout=60) as client:
+        with httpx.Client(base_url=gateway.url, timeout=60, auth=signing.auth()) as client:
             assert invoke_when_known(client, "slow", {}).status_code == 200
             with concurrent.futures.ThreadPoolExecutor(6) as pool:
                 results = list(pool.map(lambda _: client.post(INVOKE.format("slow"), json={}), range(6)))
@@ -160,7 +161,7 @@ def test_no_ready_endpoint_answers_503_within_the_bound(
     with DeploymentController(kube_api.url, pods.endpoints_for):
         assert kube_api.kubectl("apply", "-f", "-", input=hello_manifest("60s")).returncode == 0
         version = ready_version(kube_api, "hello")
-        with httpx.Client(base_url=gateway.url, timeout=60) as client:
+        with httpx.Client(base_url=gateway.url, timeout=60, auth=signing.auth()) as client:
             response = invoke_when_known(client, "hello", {})
             assert response.status_code == 503, response.text
             assert response.headers["x-amzn-ErrorType"] == "ServiceException"

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import botocore.exceptions
 import pytest
+import signing
 from botocore.config import Config
 from cluster import KubeApi
 from controllers import DeploymentController
@@ -73,8 +74,8 @@ def lambda_client(url: str) -> Any:
         "lambda",
         endpoint_url=url,
         region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
+        aws_access_key_id=signing.TEST_KEY.access_key_id,
+        aws_secret_access_key=signing.TEST_KEY.secret_access_key,
         config=Config(retries={"max_attempts": 1}, read_timeout=60),
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import signing
 from chart_rbac import assert_only_granted_calls, enforce_chart_rbac
 from cluster import REPO, KubeApi
 from controllers import DeploymentController
@@ -29,7 +30,7 @@ def test_namespaced_install_serves_on_its_roles_only(kube_api: KubeApi, pods: Po
         with DeploymentController(kube_api.url, pods.endpoints_for):
             assert kube_api.kubectl("apply", "-f", str(HELLO)).returncode == 0
             wait_for(lambda: kube_api.get(f"{NS}/functions/hello").get("status", {}).get("version"), what="version")
-            with httpx.Client(base_url=gateway.url, timeout=60) as client:
+            with httpx.Client(base_url=gateway.url, timeout=60, auth=signing.auth()) as client:
                 url = "/2015-03-31/functions/hello/invocations"
                 answer = wait_for(
                     lambda: (r := client.post(url, json={"name": "ns"})).status_code != 404 and r,

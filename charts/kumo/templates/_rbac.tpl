@@ -4,7 +4,9 @@ ClusterRole (every namespace); cluster-only rules exist only for a cluster-wide 
 */}}
 
 {{/* Gateway: read Functions/Apis/Tables, map versions to Deployments, wake them via /scale,
-find instances through EndpointSlices, post Events. Nothing else. */}}
+find instances through EndpointSlices, post Events, read access keys (Secrets labelled
+kumo.dev/access-key; the operator writes one per Function, in the Function's namespace, so the
+gateway reads Secrets where Functions live). Nothing else. */}}
 {{- define "kumo.gateway.rules" -}}
 - apiGroups: ["kumo.dev"]
   resources: ["functions", "apis", "tables"]
@@ -23,7 +25,7 @@ find instances through EndpointSlices, post Events. Nothing else. */}}
   verbs: ["create"]
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get"]
+  verbs: ["get", "list", "watch"]
 {{- end -}}
 
 {{/* Operator: reconcile kumo.dev resources (kopf patches them for its progress annotations and

@@ -8,10 +8,20 @@ endpoint through ASGI for requests the fast lane passes on (pipelined ones, othe
 from __future__ import annotations
 
 import asyncio
+from typing import NamedTuple
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kumo_gateway.dynamodb.json_protocol import CONTENT_TYPE, DATA_OPERATIONS, error_body, parse_target
+from kumo_gateway.auth.authenticator import Auth
+from kumo_gateway.auth.errors import AuthFailure
+from kumo_gateway.dynamodb.json_protocol import (
+    CONTENT_TYPE,
+    DATA_OPERATIONS,
+    auth_error_body,
+    error_body,
+    parse_target,
+    touched_tables,
+)
 from kumo_gateway.dynamodb.router import DynamoRouter
 from kumo_gateway.ids import new_dynamodb_request_id
 from kumo_tablestore.errors import DynamoError, ValidationException
@@ -40,27 +50,68 @@ def too_large_error() -> ValidationException:
     return ValidationException("Request size exceeds the maximum allowed")
 
 
+class Claimed(NamedTuple):
+    """What the endpoint keeps of a claimed request's head until its body has arrived."""
+
+    target: str | None
+    path: str
+    query: str
+    headers: Headers
+
+
 class DynamoEndpoint:
-    """Answers DynamoDB requests: target header + body in, ``(status, headers, body)`` out; never raises."""
+    """Answers DynamoDB requests: target header + body in, ``(status, headers, body)`` out; never raises.
+
+    Every request is authenticated (SigV4, service ``dynamodb``) and authorized (``dynamodb:<Operation>``
+    on ``table:<name>``) by ``auth`` first; the body is read for the policy only when the key's policy
+    is limited.
+    """
 
     max_body = MAX_REQUEST_BYTES
 
-    def __init__(self, router: DynamoRouter) -> None:
+    def __init__(
+        self, router: DynamoRouter, auth: Auth, *, region: str = "us-east-1", account_id: str = "000000000000"
+    ) -> None:
         self.router = router
+        self.auth = auth
+        self.arn_prefix = f"arn:aws:dynamodb:{region}:{account_id}:table/"
 
-    def claim(self, method: bytes, url: bytes, headers: Headers) -> str | None:
-        """The target header of a DynamoDB request (``POST /`` with ``X-Amz-Target``), else ``None``."""
-        if method != b"POST" or url != b"/":
+    def claim(self, method: bytes, url: bytes, headers: Headers) -> Claimed | None:
+        """The head of a DynamoDB request (``POST /`` with ``X-Amz-Target``), else ``None``."""
+        if method != b"POST":
             return None
-        return _target(headers)
+        path, _, query = url.partition(b"?")
+        if path != b"/":
+            return None
+        target = _target(headers)
+        if target is None:
+            return None
+        return Claimed(target, "/", query.decode("latin-1"), headers)
 
-    async def answer(self, target: str | None, body: bytes, too_large: bool = False) -> tuple[int, Headers, bytes]:
+    async def answer(self, claimed: Claimed, body: bytes, too_large: bool = False) -> tuple[int, Headers, bytes]:
         try:
             if too_large:
                 raise too_large_error()
-            operation = parse_target(target)
         except DynamoError as exc:
             return exc.status, response_headers(), error_body(exc)
+        auth = self.auth
+        if auth.enabled:
+            identity = auth.authenticate("dynamodb", "POST", claimed.path, claimed.query, claimed.headers, body)
+            if isinstance(identity, AuthFailure):
+                return 400, response_headers(), auth_error_body(identity)
+        try:
+            operation = parse_target(claimed.target)
+        except DynamoError as exc:
+            return exc.status, response_headers(), error_body(exc)
+        if auth.enabled and not identity.policy.unrestricted:
+            tables = touched_tables(operation, body)
+            if tables is not None:
+                arn = self.arn_prefix + tables[0] if tables and tables[0] != "*" else "*"
+                denied = auth.authorize(
+                    identity, f"dynamodb:{operation}", [f"table:{t}" if t != "*" else t for t in tables], arn
+                )
+                if denied is not None:
+                    return 400, response_headers(), auth_error_body(denied)
         if operation in DATA_OPERATIONS:
             status, payload = await self.router.handle(operation, body)
         else:  # table management may wait with timeouts, which need a Task (the fast lane has none)
@@ -84,7 +135,14 @@ class DynamoDBMiddleware:
             await self.app(scope, receive, send)
             return
         body, too_large = await _read_body(receive, self.endpoint.max_body)
-        status, headers, payload = await self.endpoint.answer(_target(scope["headers"]), body, too_large)
+        raw_path = scope.get("raw_path") or b"/"
+        claimed = Claimed(
+            _target(scope["headers"]),
+            raw_path.decode("latin-1"),
+            scope.get("query_string", b"").decode("latin-1"),
+            scope["headers"],
+        )
+        status, headers, payload = await self.endpoint.answer(claimed, body, too_large)
         headers.append((b"content-length", str(len(payload)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from kumo_gateway.auth.errors import CORAL_PREFIX, AuthFailure
 from kumo_tablestore import wire_json
 from kumo_tablestore.errors import DynamoError
 
@@ -90,6 +91,27 @@ def dumps(body: dict[str, Any]) -> bytes:
 
 def error_body(error: DynamoError) -> bytes:
     return dumps(error.to_dict())
+
+
+def auth_error_body(failure: AuthFailure) -> bytes:
+    """A refused signature or a denied action as DynamoDB answers it (the front door's ``__type``)."""
+    return dumps({"__type": CORAL_PREFIX + failure.code.value, "message": failure.message})
+
+
+def touched_tables(operation: str, body: bytes) -> tuple[str, ...] | None:
+    """The tables a request names (``*`` for ListTables), None when the body is unreadable (the
+    router then answers the validation error; such a request touches no table)."""
+    if operation == "ListTables":
+        return ("*",)
+    try:
+        parsed = parse_body(body)
+    except DynamoError:
+        return None
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        items = parsed.get("RequestItems")
+        return tuple(str(name) for name in items) if isinstance(items, dict) else None
+    name = parsed.get("TableName")
+    return (name,) if isinstance(name, str) else None
 
 
 def require_table_name(body: dict[str, Any], field: str = "TableName") -> str:

@@ -60,6 +60,9 @@ def run_kubernetes_gateway(*, host: str, port: int, namespace: str | None, redis
 
 async def _serve(host: str, port: int, namespace: str | None, redis_url: str | None, settings: dict) -> int:
     from kumo_gateway.app import serve_gateway
+    from kumo_gateway.auth.authenticator import Authenticator
+    from kumo_gateway.auth.keys import KeyRing
+    from kumo_gateway.kubernetes.access_keys import SecretKeys
     from kumo_gateway.kubernetes.pod_provider import KubernetesProvider
     from kumo_gateway.kubernetes.tables import KubernetesTables
 
@@ -70,6 +73,14 @@ async def _serve(host: str, port: int, namespace: str | None, redis_url: str | N
     from kumo_gateway.kubernetes.secrets import KubeSecrets
 
     secrets = KubeSecrets(namespace or "default")
-    return await serve_gateway(
-        catalog, provider, tables, host, port, name="kumo gateway", redis_url=redis_url, secrets=secrets
-    )
+    # Access keys: labelled Secrets where Functions live (the watched namespace, or all of them).
+    ring = KeyRing()
+    keys = SecretKeys(ring, namespace)
+    await keys.start()
+    try:
+        auth = Authenticator(ring, account_id=catalog.account_id)
+        return await serve_gateway(
+            catalog, provider, tables, host, port, auth=auth, name="kumo gateway", redis_url=redis_url, secrets=secrets
+        )
+    finally:
+        await keys.stop()

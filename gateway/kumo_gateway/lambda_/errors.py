@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from kumo.lambda_wire import ERROR_CONTENT_TYPE, ERROR_TYPE_HEADER, error_body
+from kumo_gateway.auth.errors import AuthFailure
 
 
 def lambda_error(
@@ -37,3 +38,8 @@ def unknown_operation(request_id: str) -> Response:
 
 def service_error(message: str, request_id: str, status: int = 500) -> Response:
     return lambda_error(status, "ServiceException", message, request_id)
+
+
+def auth_error(failure: AuthFailure, request_id: str) -> Response:
+    """A refused signature or a denied action, as Lambda answers it (403, type in ``x-amzn-ErrorType``)."""
+    return lambda_error(failure.status("lambda"), failure.code.value, failure.message, request_id)

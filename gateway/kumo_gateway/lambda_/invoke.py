@@ -12,9 +12,12 @@ from starlette.responses import Response
 from kumo.catalog import Catalog
 from kumo.lambda_wire import check_client_context
 from kumo.runtime.invocation import LOG_TAIL_BYTES, MAX_SYNC_PAYLOAD, Invocation, error_payload
+from kumo_gateway.auth.asgi import authenticate_scope
+from kumo_gateway.auth.authenticator import Auth
+from kumo_gateway.auth.errors import AuthFailure
 from kumo_gateway.bodies import read_body
 from kumo_gateway.ids import new_request_id
-from kumo_gateway.lambda_.errors import lambda_error, resource_not_found, service_error, unknown_operation
+from kumo_gateway.lambda_.errors import auth_error, lambda_error, resource_not_found, service_error, unknown_operation
 from kumo_gateway.lambda_.function_names import InvalidFunctionName, parse_function_name
 from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, Provider, TooManyRequests
 
@@ -37,9 +40,10 @@ def _enum_error(value: str, field: str, allowed: tuple[str, ...], request_id: st
 class InvokeHandler:
     """Answers Invoke requests against a catalog, running functions through a provider."""
 
-    def __init__(self, catalog: Catalog, provider: Provider) -> None:
+    def __init__(self, catalog: Catalog, provider: Provider, auth: Auth) -> None:
         self.catalog = catalog
         self.provider = provider
+        self.auth = auth
 
     async def invoke(self, request: Request) -> Response:
         request_id = new_request_id()
@@ -56,12 +60,6 @@ class InvokeHandler:
 
     async def _invoke(self, request: Request, request_id: str) -> Response:
         headers = request.headers
-        try:
-            ref = parse_function_name(
-                request.path_params["function_name"], request.query_params.get("Qualifier") or None
-            )
-        except InvalidFunctionName as exc:
-            return lambda_error(400, exc.error_type, exc.message, request_id)
         body = await read_body(request, MAX_SYNC_PAYLOAD)
         if body is None:
             return lambda_error(
@@ -70,6 +68,20 @@ class InvokeHandler:
                 f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation",
                 request_id,
             )
+        identity = authenticate_scope(self.auth, "lambda", request.scope, body)
+        if isinstance(identity, AuthFailure):
+            return auth_error(identity, request_id)
+        try:
+            ref = parse_function_name(
+                request.path_params["function_name"], request.query_params.get("Qualifier") or None
+            )
+        except InvalidFunctionName as exc:
+            return lambda_error(400, exc.error_type, exc.message, request_id)
+        denied = self.auth.authorize(
+            identity, "lambda:InvokeFunction", (f"function:{ref.name}",), self.catalog.function_arn(ref.name)
+        )
+        if denied is not None:
+            return auth_error(denied, request_id)
         arn = self.catalog.function_arn(ref.name, ref.qualifier)
         resolution = self.catalog.resolve(ref.name, ref.qualifier)
         if resolution is None:

@@ -19,10 +19,13 @@ from starlette.responses import Response
 
 from kumo.catalog import Catalog
 from kumo.versions import LATEST, Alias, NotFound, PublishedVersion, Snapshot, VersionError, take_snapshot
+from kumo_gateway.auth.asgi import authenticate_scope
+from kumo_gateway.auth.authenticator import Auth, Identity
+from kumo_gateway.auth.errors import AuthFailure
 from kumo_gateway.bodies import read_body
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_ import shapes
-from kumo_gateway.lambda_.errors import lambda_error, service_error, unknown_operation
+from kumo_gateway.lambda_.errors import auth_error, lambda_error, service_error, unknown_operation
 from kumo_gateway.lambda_.function_names import FunctionRef, InvalidFunctionName, parse_function_name
 
 log = logging.getLogger("kumo.gateway")
@@ -76,17 +79,29 @@ def _json(data: Any, status: int, request_id: str) -> Response:
 class ManagementHandler:
     """Answers the management operations against a catalog (and a backend that can publish and persist)."""
 
-    def __init__(self, catalog: Catalog, backend: VersionBackend | None = None) -> None:
+    def __init__(self, catalog: Catalog, backend: VersionBackend | None = None, *, auth: Auth) -> None:
         self.catalog = catalog
         self.backend: VersionBackend = backend or ReadOnlyVersions(catalog)
+        self.auth = auth
 
     async def handle(self, request: Request) -> Response:
         request_id = new_request_id()
+        raw = await read_body(request, MAX_BODY)
+        if raw is None:
+            return lambda_error(
+                413, "RequestTooLargeException", f"Request must be smaller than {MAX_BODY} bytes", request_id
+            )
+        identity = authenticate_scope(self.auth, "lambda", request.scope, raw)
+        if isinstance(identity, AuthFailure):
+            return auth_error(identity, request_id)
         operation = shapes.match_operation(request.method, request.scope["path"])
         if operation is None:
             return unknown_operation(request_id)
+        denied = self._authorize(identity, operation)
+        if denied is not None:
+            return auth_error(denied, request_id)
         try:
-            status, data = await self._dispatch(operation, request)
+            status, data = await self._dispatch(operation, request, raw)
         except VersionError as exc:
             return lambda_error(exc.status, exc.error_type, exc.message, request_id)
         except InvalidFunctionName as exc:
@@ -100,7 +115,18 @@ class ManagementHandler:
             return Response(status_code=204, headers={"x-amzn-RequestId": request_id})
         return _json(data, status, request_id)
 
-    async def _dispatch(self, operation: shapes.Operation, request: Request) -> tuple[int, Any]:
+    def _authorize(self, identity: Identity, operation: shapes.Operation) -> AuthFailure | None:
+        if operation.function is None:
+            return self.auth.authorize(identity, f"lambda:{operation.name}", ("*",), "*")
+        try:
+            name = parse_function_name(operation.function).name
+        except InvalidFunctionName:
+            name = operation.function
+        return self.auth.authorize(
+            identity, f"lambda:{operation.name}", (f"function:{name}",), self.catalog.function_arn(name)
+        )
+
+    async def _dispatch(self, operation: shapes.Operation, request: Request, raw: bytes) -> tuple[int, Any]:
         query = request.query_params
         if operation.name == "ListFunctions":
             return 200, self._list_functions(query.get("FunctionVersion"), query.get("Marker"), query.get("MaxItems"))
@@ -137,7 +163,7 @@ class ManagementHandler:
             self.catalog.versions(ref.name).delete_alias(name)
             self._save_or_undo(ref.name, lambda: self.catalog.versions(ref.name).aliases.__setitem__(name, before))
             return 204, None
-        body = await self._body(request)
+        body = _parse_body(raw)
         if operation.name == "PublishVersion":
             published = self.backend.publish(ref.name, _string(body, "Description", ""), body.get("CodeSha256"))
             return 201, self._configuration(FunctionRef(ref.name, published.version))
@@ -219,19 +245,17 @@ class ManagementHandler:
     def _alias_shape(self, function: str, alias: Alias) -> dict[str, Any]:
         return shapes.alias_configuration(alias, self.catalog.function_arn(function, alias.name))
 
-    async def _body(self, request: Request) -> dict[str, Any]:
-        raw = await read_body(request, MAX_BODY)
-        if raw is None:
-            raise VersionError(f"Request body must be smaller than {MAX_BODY} bytes")
-        if not raw.strip():
-            return {}
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise shapes.BadParameter("Could not parse request body into json: expected a JSON object")
-        return body
+
+def _parse_body(raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise shapes.BadParameter("Could not parse request body into json: expected a JSON object")
+    return body
 
 
 _REQUIRED = object()

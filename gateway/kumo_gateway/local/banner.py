@@ -13,8 +13,41 @@ def example_path(path: str) -> str:
     return _PARAM.sub(lambda m: "a/b" if m.group(0).endswith("+}") else "1", path)
 
 
-def banner(base_url: str, functions: Iterable[object], apis: Iterable[object], tables: Iterable[str] = ()) -> str:
+INSECURE_WARNING = (
+    "WARNING: --insecure-no-auth: the Lambda and DynamoDB APIs answer ANY caller without checking "
+    "credentials. For quick trials on this machine only."
+)
+
+
+def export_lines(base_url: str, credentials: tuple[str, str]) -> list[str]:
+    """The shell lines that point AWS SDKs and the AWS CLI at this Kumo with its default key."""
+    key_id, secret = credentials
+    return [
+        f"export AWS_ACCESS_KEY_ID={key_id}",
+        f"export AWS_SECRET_ACCESS_KEY={secret}",
+        f"export AWS_ENDPOINT_URL={base_url}",
+    ]
+
+
+def banner(
+    base_url: str,
+    functions: Iterable[object],
+    apis: Iterable[object],
+    tables: Iterable[str] = (),
+    credentials: tuple[str, str] | None = None,
+) -> str:
+    """``credentials`` (the default key) is printed as export lines; None means no authentication."""
     lines = [f"Kumo is up: gateway {base_url}"]
+    if credentials is None:
+        lines.append(INSECURE_WARNING)
+    else:
+        lines.append("Credentials (AWS SDKs and the AWS CLI; the AWS_DEFAULT_REGION is up to you):")
+        lines.extend(f"  {line}" for line in export_lines(base_url, credentials))
+    signed = (
+        ' --aws-sigv4 aws:amz:us-east-1:lambda --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"'
+        if credentials
+        else ""
+    )
     tables = list(tables)
     functions = list(functions)
     apis = list(apis)
@@ -41,7 +74,7 @@ def banner(base_url: str, functions: Iterable[object], apis: Iterable[object], t
                 try_lines.append(f"  curl -X {method} '{url}'{data}")
     for fn in functions[:3]:
         fname = fn.metadata.name  # type: ignore[attr-defined]
-        try_lines.append(f"  curl -X POST {base_url}/2015-03-31/functions/{fname}/invocations -d '{{}}'")
+        try_lines.append(f"  curl -X POST {base_url}/2015-03-31/functions/{fname}/invocations -d '{{}}'{signed}")
     if functions:
         fname = functions[0].metadata.name  # type: ignore[attr-defined]
         try_lines.append(f"  kumo invoke {fname} --payload '{{}}' --url {base_url}")
@@ -49,8 +82,7 @@ def banner(base_url: str, functions: Iterable[object], apis: Iterable[object], t
         lines.append("Tables (DynamoDB API at the gateway URL): " + ", ".join(tables))
         try_lines.append(
             f"  python -c \"import boto3; print(boto3.client('dynamodb', endpoint_url='{base_url}', "
-            f"region_name='us-east-1', aws_access_key_id='kumo', aws_secret_access_key='kumo')"
-            f".scan(TableName='{tables[0]}')['Items'])\""
+            f"region_name='us-east-1').scan(TableName='{tables[0]}')['Items'])\""
         )
     if try_lines:
         lines.append("Try:")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
 from kumo.catalog import Catalog
@@ -52,6 +52,7 @@ class LocalProvider:
         queue_limit: int = 100,
         queue_timeout_s: float = 30.0,
         versions: LocalVersions | None = None,
+        credentials: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
         self.catalog = catalog
         self.state_dir = state_dir
@@ -61,6 +62,8 @@ class LocalProvider:
         self.queue_timeout_s = queue_timeout_s
         self.pools: dict[tuple[str, str], InstancePool] = {}
         self.versions = versions
+        #: Each function's own credentials (added to ``platform_environment`` for its instances).
+        self.credentials = credentials
         #: Pools retired by ``roll``/``remove``, finishing their in-flight invocations.
         self._draining: dict[asyncio.Task[None], InstancePool] = {}
 
@@ -153,7 +156,7 @@ class LocalProvider:
             memory_mb=spec.memory,
             timeout_s=spec.timeout,
             environment=dict(spec.environment),
-            platform_environment=self.platform_environment,
+            platform_environment={**self.platform_environment, **(self.credentials(name) if self.credentials else {})},
             region=self.catalog.region,
             account_id=self.catalog.account_id,
         )

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,10 @@ from kumo.event_loop import loop_factory
 from kumo.manifests import ManifestError, Manifests, load_manifests
 from kumo.redis_server import PrivateRedis, RedisServerNotFoundError
 from kumo_gateway.apigateway.authorizers.secrets import LocalSecrets
-from kumo_gateway.local.banner import banner
+from kumo_gateway.auth.admin_token import local_admin_token
+from kumo_gateway.auth.authenticator import NO_AUTH, Auth, Authenticator
+from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, LocalKeyStore, private_dir
+from kumo_gateway.local.banner import INSECURE_WARNING, banner
 from kumo_gateway.local.manifest_watch import DEFAULT_WATCH_INTERVAL_S, Fingerprint, ManifestWatcher, fingerprint
 from kumo_gateway.local.process_provider import LocalProvider
 from kumo_gateway.local.reload import Reloader
@@ -26,15 +30,38 @@ log = logging.getLogger("kumo.local")
 
 
 def platform_environment(base_url: str) -> dict[str, str]:
-    """What every function gets so unchanged AWS SDK code talks to this Kumo."""
+    """What every function gets so unchanged AWS SDK code talks to this Kumo (credentials come per
+    function: :func:`function_credentials`). No session token: Kumo's keys are long-term keys."""
     return {
         "AWS_ENDPOINT_URL": base_url,
         "AWS_ENDPOINT_URL_LAMBDA": base_url,
         "AWS_ENDPOINT_URL_DYNAMODB": base_url,
-        "AWS_ACCESS_KEY_ID": "kumo",
-        "AWS_SECRET_ACCESS_KEY": "kumo",
-        "AWS_SESSION_TOKEN": "kumo",
     }
+
+
+#: Credentials functions get when the gateway checks none (``--insecure-no-auth``).
+NO_AUTH_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "kumo", "AWS_SECRET_ACCESS_KEY": "kumo"}
+
+
+def function_credentials(store: LocalKeyStore | None) -> Callable[[str], dict[str, str]]:
+    """Each function's own access key (``function:<name>``, policy ``*``, created on first need)."""
+
+    def credentials(name: str) -> dict[str, str]:
+        if store is None:
+            return dict(NO_AUTH_CREDENTIALS)
+        key = store.ensure(f"function:{name}")
+        return {"AWS_ACCESS_KEY_ID": key.access_key_id, "AWS_SECRET_ACCESS_KEY": key.secret_access_key}
+
+    return credentials
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def client_host(host: str) -> str:
@@ -58,8 +85,18 @@ def run_up(
     port: int,
     state_dir: Path,
     watch_interval_s: float = DEFAULT_WATCH_INTERVAL_S,
+    insecure_no_auth: bool = False,
 ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if insecure_no_auth:
+        if not is_loopback(host):
+            print(
+                f"kumo up: --insecure-no-auth serves without authentication and only on a loopback address; "
+                f"refusing to listen on {host!r} (use --host 127.0.0.1, or drop --insecure-no-auth)",
+                file=sys.stderr,
+            )
+            return 2
+        print(INSECURE_WARNING, file=sys.stderr, flush=True)
     watch = Watch(list(paths), watch_interval_s, fingerprint(paths)) if watch_interval_s > 0 and paths else None
     try:
         manifests = load_manifests(paths)
@@ -70,7 +107,11 @@ def run_up(
         log.warning("%s", warning)
     try:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            return runner.run(serve_local(manifests, host=host, port=port, state_dir=state_dir, watch=watch))
+            return runner.run(
+                serve_local(
+                    manifests, host=host, port=port, state_dir=state_dir, watch=watch, insecure_no_auth=insecure_no_auth
+                )
+            )
     except KeyboardInterrupt:
         return 0
 
@@ -85,15 +126,29 @@ class Watch:
 
 
 async def serve_local(
-    manifests: Manifests, *, host: str, port: int, state_dir: Path, watch: Watch | None = None
+    manifests: Manifests,
+    *,
+    host: str,
+    port: int,
+    state_dir: Path,
+    watch: Watch | None = None,
+    insecure_no_auth: bool = False,
 ) -> int:
     from kumo_gateway.app import serve_gateway
     from kumo_gateway.local.tables import LocalTables
 
-    state_dir = state_dir.resolve()
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir = private_dir(state_dir.resolve())
     base_url = f"http://{client_host(host)}:{port}"
     catalog = build_catalog(manifests)
+    store: LocalKeyStore | None = None
+    auth: Auth = NO_AUTH
+    credentials: tuple[str, str] | None = None
+    if not insecure_no_auth:
+        store = LocalKeyStore(state_dir)
+        store.load()
+        default = store.ensure(DEFAULT_KEY_NAME)
+        credentials = (default.access_key_id, default.secret_access_key)
+        auth = Authenticator(store.ring, account_id=catalog.account_id)
     versions = LocalVersions(catalog, state_dir, manifests.config_maps)
     versions.load()
     for function in manifests.functions.values():
@@ -104,6 +159,7 @@ async def serve_local(
         config_maps=manifests.config_maps,
         platform_environment=platform_environment(base_url),
         versions=versions,
+        credentials=function_credentials(store),
     )
     tables = LocalTables(state_dir, manifests.tables)
     shared_state = PrivateRedis(state_dir / "redis")
@@ -115,7 +171,7 @@ async def serve_local(
 
     def announce() -> None:
         print(
-            banner(base_url, manifests.functions.values(), manifests.apis.values(), tables.table_names()),
+            banner(base_url, manifests.functions.values(), manifests.apis.values(), tables.table_names(), credentials),
             flush=True,
         )
 
@@ -131,9 +187,12 @@ async def serve_local(
             tables,
             host,
             port,
+            auth=auth,
             name="kumo up",
             on_ready=announce,
             admin=True,
+            admin_token=local_admin_token(state_dir),
+            keys=store,
             versions=versions,
             redis_url=shared_state.url,
             secrets=LocalSecrets(state_dir),

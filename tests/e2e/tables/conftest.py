@@ -23,9 +23,9 @@ def tables_kumo(tmp_path_factory):
 
 @pytest.fixture(scope="package")
 def ddb(tables_kumo):
-    return clients(tables_kumo.url)[0]
+    return clients(tables_kumo)[0]
 
 
 @pytest.fixture(scope="package")
 def ddb_resource(tables_kumo):
-    return clients(tables_kumo.url)[1]
+    return clients(tables_kumo)[1]

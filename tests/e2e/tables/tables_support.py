@@ -49,12 +49,13 @@ def start_kumo(workdir: Path, docs: list[dict]) -> KumoUp:
             os.environ["KUMO_TTL_INTERVAL"] = old
 
 
-def clients(url: str, **config):
+def clients(kumo: KumoUp, **config):
+    """A DynamoDB client and resource for ``kumo``, signed with its default key."""
     options = {
-        "endpoint_url": url,
+        "endpoint_url": kumo.url,
         "region_name": "us-east-1",
-        "aws_access_key_id": "test",
-        "aws_secret_access_key": "test",
+        "aws_access_key_id": kumo.key.access_key_id,
+        "aws_secret_access_key": kumo.key.secret_access_key,
         "config": Config(retries={"max_attempts": 1, "mode": "standard"}, **config),
     }
     return boto3.client("dynamodb", **options), boto3.resource("dynamodb", **options)

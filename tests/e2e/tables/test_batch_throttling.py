@@ -62,15 +62,15 @@ def resend_writes(ddb, table: str, requests: list[dict]) -> int:
     raise AssertionError(f"{len(requests)} writes still unprocessed")
 
 
-def retrying_resource(url: str):
+def retrying_resource(kumo):
     """A resource whose client retries throttling errors (as boto3 does by default)."""
     config = Config(retries={"max_attempts": 10, "mode": "legacy"})
     return boto3.resource(
         "dynamodb",
-        endpoint_url=url,
+        endpoint_url=kumo.url,
         region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        aws_access_key_id=kumo.key.access_key_id,
+        aws_secret_access_key=kumo.key.secret_access_key,
         config=config,
     )
 
@@ -81,7 +81,7 @@ def partition_of(key: str, partitions: int) -> int:
 
 @pytest.fixture(scope="module")
 def ddb(tables_kumo):
-    return clients(tables_kumo.url)[0]  # one attempt: throttling errors reach the test
+    return clients(tables_kumo)[0]  # one attempt: throttling errors reach the test
 
 
 def test_batch_write_partial_then_resent_and_batch_writer(tables_kumo, ddb):
@@ -99,7 +99,7 @@ def test_batch_write_partial_then_resent_and_batch_writer(tables_kumo, ddb):
     assert resend_writes(ddb, "throttled-writes", left) >= 1
 
     # The bucket is empty again: boto3's batch_writer resends UnprocessedItems itself.
-    resource = retrying_resource(tables_kumo.url)
+    resource = retrying_resource(tables_kumo)
     answers: list[dict] = []
     resource.meta.client.meta.events.register(
         "after-call.dynamodb.BatchWriteItem", lambda parsed, **_: answers.append(parsed)

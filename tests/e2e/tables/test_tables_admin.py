@@ -139,12 +139,18 @@ def test_unknown_table_and_protocol_errors(tables_kumo, ddb):
     assert error_code(exc) == "ResourceNotFoundException"
     headers = {"Content-Type": "application/x-amz-json-1.0"}
     resp = httpx.post(
-        tables_kumo.url + "/", content=b"{}", headers={**headers, "X-Amz-Target": "DynamoDB_20120810.Nope"}
+        tables_kumo.url + "/",
+        content=b"{}",
+        headers={**headers, "X-Amz-Target": "DynamoDB_20120810.Nope"},
+        auth=tables_kumo.auth("dynamodb"),
     )
     assert resp.status_code == 400
     assert resp.json()["__type"].endswith("#UnknownOperationException")
     resp = httpx.post(
-        tables_kumo.url + "/", content=b"{not json", headers={**headers, "X-Amz-Target": "DynamoDB_20120810.GetItem"}
+        tables_kumo.url + "/",
+        content=b"{not json",
+        headers={**headers, "X-Amz-Target": "DynamoDB_20120810.GetItem"},
+        auth=tables_kumo.auth("dynamodb"),
     )
     assert resp.status_code == 400
     assert resp.json()["__type"].endswith("#SerializationException")
@@ -152,6 +158,7 @@ def test_unknown_table_and_protocol_errors(tables_kumo, ddb):
         tables_kumo.url + "/",
         content=b'{"TableName": "missing", "Key": {"id": {"S": "x"}}}',
         headers={**headers, "X-Amz-Target": "DynamoDB_20120810.GetItem"},
+        auth=tables_kumo.auth("dynamodb"),
     )
     assert resp.status_code == 400
     assert resp.json() == {

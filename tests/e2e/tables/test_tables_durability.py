@@ -49,7 +49,7 @@ def _partition_pids(state_dir: Path, table: str) -> dict[int, int]:
 def test_restart_keeps_data_and_sigkill_loses_no_acknowledged_write(tmp_path):
     kumo = start_kumo(tmp_path, manifests())
     try:
-        ddb, resource = clients(kumo.url)
+        ddb, resource = clients(kumo)
         resource.Table("items").put_item(Item={"id": "survivor", "v": 1})
         ddb.create_table(
             TableName="adhoc",
@@ -122,7 +122,7 @@ def test_restart_keeps_data_and_sigkill_loses_no_acknowledged_write(tmp_path):
 
     kumo = start_kumo(tmp_path, manifests())
     try:
-        ddb, resource = clients(kumo.url)
+        ddb, resource = clients(kumo)
         assert resource.Table("items").get_item(Key={"id": "survivor"})["Item"]["v"] == 1
         assert "adhoc" in ddb.list_tables()["TableNames"]
         assert resource.Table("adhoc").get_item(Key={"k": "kept"})["Item"] == {"k": "kept"}

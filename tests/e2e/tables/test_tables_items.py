@@ -155,8 +155,8 @@ def test_optimistic_locking_under_concurrent_writers(tables_kumo):
         "dynamodb",
         endpoint_url=tables_kumo.url,
         region_name="us-east-1",
-        aws_access_key_id="t",
-        aws_secret_access_key="t",
+        aws_access_key_id=tables_kumo.key.access_key_id,
+        aws_secret_access_key=tables_kumo.key.secret_access_key,
         config=Config(max_pool_connections=16, retries={"max_attempts": 1}),
     )
     table = ddb_resource.Table("items")
@@ -239,7 +239,7 @@ def test_batch_operations_across_partitions(ddb_resource, ddb):
 
 
 def test_throughput_exceeded_and_default_retries(tables_kumo):
-    fail_fast, _ = _client(tables_kumo.url, 1)
+    fail_fast, _ = _client(tables_kumo, 1)
     codes = set()
     for i in range(2000):  # 1 WCU (300 units of burst): a burst of 1 KB writes is throttled, bounded
         try:
@@ -248,7 +248,7 @@ def test_throughput_exceeded_and_default_retries(tables_kumo):
             codes.add(exc.response["Error"]["Code"])
             break
     assert codes == {"ProvisionedThroughputExceededException"}
-    patient, _ = _client(tables_kumo.url, None)
+    patient, _ = _client(tables_kumo, None)
     for _ in range(5):  # standard mode makes 3 attempts with random backoff; the debt is at most 1 s of refill
         try:
             patient.put_item(TableName="tiny", Item={"id": {"S": "after"}})
@@ -258,14 +258,14 @@ def test_throughput_exceeded_and_default_retries(tables_kumo):
     assert patient.get_item(TableName="tiny", Key={"id": {"S": "after"}})["Item"]["id"] == {"S": "after"}
 
 
-def _client(url: str, attempts: int | None):
+def _client(kumo, attempts: int | None):
     config = Config(retries={"max_attempts": attempts}) if attempts else Config()
     return boto3.client(
         "dynamodb",
-        endpoint_url=url,
+        endpoint_url=kumo.url,
         region_name="us-east-1",
-        aws_access_key_id="t",
-        aws_secret_access_key="t",
+        aws_access_key_id=kumo.key.access_key_id,
+        aws_secret_access_key=kumo.key.secret_access_key,
         config=config,
     ), None
 
@@ -302,7 +302,7 @@ def test_unpaired_surrogate_is_a_serialization_error(tables_kumo, ddb):
     url = tables_kumo.url
     headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.PutItem"}
     body = b'{"TableName":"items","Item":{"id":{"S":"surrogate"},"v":{"S":"\\ud800"}}}'
-    response = httpx.post(f"{url}/", content=body, headers=headers, timeout=10)
+    response = httpx.post(f"{url}/", content=body, headers=headers, timeout=10, auth=tables_kumo.auth("dynamodb"))
     assert response.status_code == 400
     assert response.json()["__type"].endswith("#SerializationException")
     assert "Item" not in ddb.get_item(TableName="items", Key={"id": {"S": "surrogate"}})

@@ -41,6 +41,6 @@ def test_todo_example(todo):
         missing = http.get(f"{base}/{item['id']}")
         assert missing.status_code == 404 and "not found" in missing.json()["message"]
         assert http.delete(f"{base}/{item['id']}").status_code == 404
-    ddb, _ = clients(todo.url)
+    ddb, _ = clients(todo)
     ids = [i["id"]["S"] for i in ddb.scan(TableName="todo")["Items"]]
     assert ids == [second["id"]]  # the function wrote through the same router boto3 reads from

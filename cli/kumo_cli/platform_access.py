@@ -1,0 +1,45 @@
+"""How CLI commands that talk to a running platform (``--url``) identify themselves.
+
+- Lambda API calls (``kumo invoke``, ``kumo publish``) are SigV4-signed with the default access key
+  of the state directory (``<state-dir>/credentials.json``, what ``kumo up`` created), else with
+  ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` from the environment; unsigned when neither exists.
+- Admin API calls (``kumo api promote``, ``kumo credentials``) send ``Authorization: Bearer <token>``
+  from ``KUMO_ADMIN_TOKEN``, else ``<state-dir>/admin-token``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+
+from kumo.aws_signing import SigV4Auth
+
+#: The state directory ``kumo up`` uses by default (relative to where it runs).
+DEFAULT_STATE_DIR = Path(".kumo")
+ADMIN_TOKEN_ENV = "KUMO_ADMIN_TOKEN"
+
+
+def lambda_auth(state_dir: Path | None = None) -> httpx.Auth | None:
+    from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, read_keys
+
+    try:
+        keys = read_keys(state_dir or DEFAULT_STATE_DIR)
+    except (OSError, ValueError, KeyError):
+        keys = []
+    default = next((key for key in keys if key.name == DEFAULT_KEY_NAME), None)
+    if default is not None:
+        return SigV4Auth(default.access_key_id, default.secret_access_key, "lambda")
+    key_id, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if key_id and secret:
+        return SigV4Auth(key_id, secret, "lambda", os.environ.get("AWS_REGION") or "us-east-1")
+    return None
+
+
+def admin_headers(state_dir: Path | None = None) -> dict[str, str]:
+    """``{"Authorization": "Bearer ..."}``, or nothing when no token is known (the platform then says 401)."""
+    from kumo_gateway.auth.admin_token import read_admin_token
+
+    token = os.environ.get(ADMIN_TOKEN_ENV) or read_admin_token(state_dir or DEFAULT_STATE_DIR)
+    return {"Authorization": f"Bearer {token}"} if token else {}

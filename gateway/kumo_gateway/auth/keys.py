@@ -1,0 +1,32 @@
+"""Where the gateway looks access keys up: an in-memory map, filled by a store (file or Secrets)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kumo.access_keys import AccessKey
+
+
+class KeyRing:
+    """Access keys by id; lookups are a dict read (the hot path), changes replace entries atomically."""
+
+    def __init__(self, keys: Iterable[AccessKey] = ()) -> None:
+        self._keys: dict[str, AccessKey] = {key.access_key_id: key for key in keys}
+
+    def lookup(self, access_key_id: str) -> AccessKey | None:
+        return self._keys.get(access_key_id)
+
+    def put(self, key: AccessKey) -> None:
+        self._keys[key.access_key_id] = key
+
+    def remove(self, access_key_id: str) -> AccessKey | None:
+        return self._keys.pop(access_key_id, None)
+
+    def replace_all(self, keys: Iterable[AccessKey]) -> None:
+        self._keys = {key.access_key_id: key for key in keys}
+
+    def all(self) -> list[AccessKey]:
+        return sorted(self._keys.values(), key=lambda k: (k.created, k.access_key_id))
+
+    def by_name(self, name: str) -> AccessKey | None:
+        return next((key for key in self._keys.values() if key.name == name), None)
