@@ -71,8 +71,38 @@ def publish(
     name: Annotated[str, typer.Argument(help="Function name or ARN.")],
     description: Annotated[str, typer.Option(help="The version's description.")] = "",
     url: Annotated[str, typer.Option(help="Platform URL.", envvar="KUMO_URL")] = "http://127.0.0.1:8080",
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(help="Publish offline into this local state dir (kumo up stopped) instead of through --url."),
+    ] = None,
+    manifests: Annotated[
+        list[Path] | None, typer.Option("--manifests", help="With --state-dir: the manifests declaring the function.")
+    ] = None,
+    environment: Annotated[
+        list[str] | None,
+        typer.Option("--environment", help="With --state-dir: NAME=VALUE overriding spec.environment (repeatable)."),
+    ] = None,
 ) -> None:
     """Publish the function's current code and configuration as a version (same version if nothing changed)."""
+    if state_dir is not None:
+        from kumo_cli.seed import SeedError, parse_environment, publish_offline
+
+        try:
+            published = publish_offline(
+                manifests or [],
+                name,
+                state_dir,
+                environment=parse_environment(environment or []),
+                description=description,
+            )
+        except SeedError as exc:
+            typer.echo(f"kumo publish: {exc}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"function {name}: version {published.version} in {state_dir}")
+        return
+    if manifests or environment:
+        typer.echo("kumo publish: --manifests and --environment need --state-dir", err=True)
+        raise typer.Exit(2)
     from kumo_cli.publish import PublishError, publish_version, summary
 
     try:
