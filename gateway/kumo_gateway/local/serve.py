@@ -103,6 +103,7 @@ async def serve_local(
         platform_environment=platform_environment(base_url),
         versions=versions,
     )
+    versions.on_deleted = provider.retire_version
     tables = LocalTables(state_dir, manifests.tables)
 
     def announce() -> None:
