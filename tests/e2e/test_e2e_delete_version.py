@@ -33,9 +33,9 @@ def error_code(call) -> tuple[str, int, str]:
 def seed_version_1(up_dir, state_dir) -> None:
     """Version 1 (RELEASE=1) published offline before ``kumo up`` publishes the manifest as version 2."""
     manifest_dir = up_dir / "manifests"
+    args = ["publish", "gone", "--state-dir", str(state_dir), "--manifests", str(manifest_dir)]
     done = subprocess.run(
-        [*KUMO, "publish", "gone", "--state-dir", str(state_dir), "--manifests", str(manifest_dir)]
-        + ["--environment", "RELEASE=1"],
+        [*KUMO, *args, "--environment", "RELEASE=1"],
         capture_output=True,
         text=True,
         timeout=60,

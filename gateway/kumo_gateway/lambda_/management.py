@@ -1,6 +1,7 @@
 """Lambda management calls for versions and aliases, and the read-only look-arounds the AWS CLI and boto3 use:
 ``ListFunctions``, ``GetFunction``, ``GetFunctionConfiguration``, ``PublishVersion``, ``ListVersionsByFunction``,
-``DeleteFunction`` of one version (``Qualifier``), ``CreateAlias``, ``GetAlias``, ``UpdateAlias``, ``DeleteAlias``, ``ListAliases``.
+``DeleteFunction`` of one version (``Qualifier``), ``CreateAlias``, ``GetAlias``, ``UpdateAlias``, ``DeleteAlias``,
+``ListAliases``.
 
 Paths are matched by :func:`kumo_gateway.lambda_.shapes.match_operation`; anything else under
 ``/2015-03-31/`` answers ``UnknownOperationException``. State is the ``Catalog``'s (``kumo.versions``);
