@@ -114,7 +114,7 @@ async def serve_local(
 
     watcher: asyncio.Task[None] | None = None
     if watch is not None:
-        reloader = Reloader(watch.paths, manifests, catalog, provider, versions)
+        reloader = Reloader(watch.paths, manifests, catalog, provider, versions, tables)
         follow = ManifestWatcher(watch.paths, reloader.reload, interval_s=watch.interval_s, seen=watch.seen)
         watcher = asyncio.create_task(follow.run(), name="manifest-watch")
     try:
