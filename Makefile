@@ -7,6 +7,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 EXAMPLES ?= examples
+STATE_DIR ?= .kumo
+# examples/shop's version 1 (its release 1), published once into a fresh state dir; see examples/shop/README.md.
+SHOP_SEED := $(STATE_DIR)/versions/shop/versions.json
 
 .PHONY: help install run test lint format crds bench need-wrk kube-tools clean
 
@@ -26,8 +29,14 @@ $(VENV)/.installed: pyproject.toml $(BIN)/activate
 
 install: $(VENV)/.installed
 
-run: install
-	$(BIN)/kumo up $(EXAMPLES) --port $(PORT)
+run: install $(SHOP_SEED)
+	$(BIN)/kumo up $(EXAMPLES) --port $(PORT) --state-dir $(STATE_DIR)
+
+# Only when the state dir has no shop versions yet: kumo up then publishes the manifest (release 2) as
+# version 2 and sets the aliases live (90/10 over 1 and 2) and next (2).
+$(SHOP_SEED): | install
+	$(BIN)/kumo publish shop --state-dir $(STATE_DIR) --manifests examples/shop --environment RELEASE=1 \
+		--description "release 1"
 
 lint: install
 	$(BIN)/ruff check .

@@ -181,6 +181,25 @@ class FunctionVersions:
         self.versions = dict(sorted(self.versions.items(), key=lambda item: int(item[0])))
         self.next_number = max(self.next_number, int(published.version) + 1)
 
+    def delete_version(self, qualifier: str) -> PublishedVersion:
+        """Lambda's ``DeleteFunction`` with a ``Qualifier``: remove published version ``qualifier`` (its
+        number is never reused). ``$LATEST`` and aliases cannot be deleted this way; a version an alias
+        routes to (as its version or its additional one) is refused with ``ResourceConflictException``."""
+        if qualifier == LATEST:
+            raise VersionError("$LATEST version cannot be deleted without deleting the function.")
+        if not VERSION_NUMBER.fullmatch(qualifier):
+            raise VersionError(
+                f"Invalid Qualifier {qualifier!r}: DeleteFunction takes a version number (use DeleteAlias for an alias)"
+            )
+        if qualifier not in self.versions:
+            raise NotFound(f"Version {qualifier} of the function does not exist")
+        using = [a.name for a in self.aliases.values() if a.function_version == qualifier or qualifier in a.routing]
+        if using:
+            raise Conflict(
+                f"Unable to delete version because the following aliases reference it: [{', '.join(sorted(using))}]"
+            )
+        return self.versions.pop(qualifier)
+
     # Aliases
 
     def check_alias(self, alias: Alias) -> None:

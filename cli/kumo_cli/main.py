@@ -89,10 +89,41 @@ def publish(
     description: Annotated[str, typer.Option(help="The version's description.")] = "",
     url: Annotated[str, typer.Option(help="Platform URL.", envvar="KUMO_URL")] = "http://127.0.0.1:8080",
     state_dir: Annotated[
-        Path, typer.Option(help="State directory of the local platform (its default key and admin token).")
+        Path,
+        typer.Option(
+            help="State directory of the local platform: its default key and admin token; with --manifests, "
+            "where to publish offline (kumo up stopped)."
+        ),
     ] = Path(".kumo"),
+    manifests: Annotated[
+        list[Path] | None,
+        typer.Option("--manifests", help="Publish offline from these manifests into --state-dir (kumo up stopped)."),
+    ] = None,
+    environment: Annotated[
+        list[str] | None,
+        typer.Option("--environment", help="With --manifests: NAME=VALUE overriding spec.environment (repeatable)."),
+    ] = None,
 ) -> None:
     """Publish the function's current code and configuration as a version (same version if nothing changed)."""
+    if manifests:
+        from kumo_cli.seed import SeedError, parse_environment, publish_offline
+
+        try:
+            published = publish_offline(
+                manifests,
+                name,
+                state_dir,
+                environment=parse_environment(environment or []),
+                description=description,
+            )
+        except SeedError as exc:
+            typer.echo(f"kumo publish: {exc}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"function {name}: version {published.version} in {state_dir}")
+        return
+    if environment:
+        typer.echo("kumo publish: --environment needs --manifests (offline publishing)", err=True)
+        raise typer.Exit(2)
     from kumo_cli.platform_access import lambda_auth
     from kumo_cli.publish import PublishError, publish_version, summary
 

@@ -73,7 +73,7 @@ def version_record(published: PublishedVersion) -> dict[str, Any]:
     return record
 
 
-def _frozen_spec(current: FunctionSpec, config: Mapping[str, Any]) -> FunctionSpec:
+def frozen_spec(current: FunctionSpec, config: Mapping[str, Any]) -> FunctionSpec:
     """``current`` with a version's frozen configuration put back (code and scaling are the function's)."""
     data = current.model_dump(mode="json", by_alias=True, exclude_none=True)
     aliases = {"ephemeral_storage": "ephemeralStorage"}
@@ -90,7 +90,7 @@ def registry_from_status(current: FunctionSpec, records: Sequence[Mapping[str, A
     for record in records:
         try:
             snapshot = Snapshot(
-                _frozen_spec(current, record.get("config") or {}),
+                frozen_spec(current, record.get("config") or {}),
                 str(record["codeSha256"]),
                 int(record.get("codeSize") or 0),
                 str(record["fingerprint"]),

@@ -15,12 +15,15 @@ from kumo.kube.published import created_at, lambda_timestamp, plan_publish, vers
 from kumo.models import Function
 from kumo_operator import api_handlers
 from kumo_operator.apply import create_once, ensure
-from kumo_operator.conditions import now_rfc3339, ready_status, status_changes
+from kumo_operator.conditions import now_rfc3339, ready_status, set_condition, status_changes
 from kumo_operator.function_resources import build_function_version
+from kumo_operator.published_children import heal_published
 from kumo_operator.specs import InvalidSpec, parse_body
 from kumo_operator.state import OperatorState, plain, state_of
 
 VERSION = "v1alpha1"
+#: Condition about published versions (False while one has lost its code ConfigMap).
+VERSIONS_CONDITION = "PublishedVersions"
 #: (type, reason, message) of a Kubernetes Event to post about the Function.
 Event = tuple[str, str, str]
 
@@ -85,8 +88,18 @@ async def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[
         frozen = build_function_version(fn, spec, config, code_files=code_files, published=published.version)
         made = {obj["kind"]: (await create_once(kube, obj))[1] for obj in frozen.children}
         when = created_at(made["Deployment"], published.last_modified)
-        versions.append(version_record(replace(published, last_modified=when)))
+        record = version_record(replace(published, last_modified=when))
+        if spec.code.image is not None:
+            record["image"] = spec.code.image  # the code of an image version (no ConfigMap to rebuild from)
+        versions.append(record)
         events.append(("Normal", "VersionPublished", f"published version {published.version} ({frozen.name})"))
+    versions, rebuilt, failures = await heal_published(kube, fn, spec, config, versions)
+    if rebuilt:
+        events.append(("Normal", "VersionRebuilt", f"rebuilt deleted children: {', '.join(rebuilt)}"))
+    was_failed = {str(r.get("version")) for r in status.get("versions") or [] if isinstance(r, dict) and "state" in r}
+    for record in versions:
+        if isinstance(record, dict) and record.get("state") and str(record.get("version")) not in was_failed:
+            events.append(("Warning", "VersionFailed", f"version {record['version']}: {record['stateReason']}"))
     previous = status.get("version")
     if previous and previous != built.version:
         events.append(("Normal", "VersionRolled", f"version {previous} -> {built.version}"))
@@ -100,6 +113,13 @@ async def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[
     }
     if versions:
         desired["versions"] = versions
+    had_condition = any(c.get("type") == VERSIONS_CONDITION for c in desired["conditions"])
+    if failures or had_condition:
+        message = "; ".join(failures) if failures else "every published version has its children"
+        reason = "VersionCodeMissing" if failures else "Healthy"
+        desired["conditions"] = set_condition(
+            desired["conditions"], VERSIONS_CONDITION, not failures, reason, message, now
+        )
     return status_changes(status, desired), events
 
 

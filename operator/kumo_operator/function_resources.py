@@ -30,6 +30,9 @@ CODE_DIR = "/var/task"
 MB_PER_VCPU = 1769
 #: Extra seconds after the function timeout for the runtime host to finish and exit.
 GRACE_MARGIN_S = 5
+#: On a code ConfigMap whose keys differ from the file paths: JSON ``{key: path}`` (a published version's
+#: Deployment is rebuilt from its ConfigMap, so the paths must be readable there).
+CODE_PATHS_ANNOTATION = "kumo.dev/code-paths"
 _KEY_OK = re.compile(r"^[-._a-zA-Z0-9]+$")
 _KEY_BAD_CHARS = re.compile(r"[^-._a-zA-Z0-9]")
 
@@ -103,10 +106,14 @@ def runtime_env(
 
 
 def build_config_map(fn: Mapping[str, Any], name: str, version: str, files: Mapping[str, str]) -> dict[str, Any]:
+    metadata = child_metadata(fn, name, function_labels(fn["metadata"]["name"], version))
+    paths = {config_map_key(file): file for file in files if config_map_key(file) != file}
+    if paths:
+        metadata.setdefault("annotations", {})[CODE_PATHS_ANNOTATION] = json.dumps(paths, sort_keys=True)
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": child_metadata(fn, name, function_labels(fn["metadata"]["name"], version)),
+        "metadata": metadata,
         "data": {config_map_key(file): text for file, text in files.items()},
         "immutable": True,
     }

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,10 @@ class KumoUp:
         *,
         paths: list[Path] | None = None,
         args: list[str] | None = None,
+        command: Callable[[int, Path], list[str]] | None = None,
     ) -> None:
+        """``command(port, state_dir)`` replaces ``kumo up`` (e.g. ``make run``); it runs in its own
+        process group, and ``stop`` signals that group."""
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -55,11 +59,18 @@ class KumoUp:
         self.log_path = workdir / "kumo-up.log"
         self._log = self.log_path.open("wb")
         sources = [str(p) for p in paths] if paths else [str(manifest_dir)]
+        self.group = command is not None
+        argv = (
+            command(self.port, self.state_dir)
+            if command is not None
+            else [*KUMO, "up", *sources, "--port", str(self.port), "--state-dir", str(self.state_dir)]
+        )
         self.proc = subprocess.Popen(
-            [*KUMO, "up", *sources, "--port", str(self.port), "--state-dir", str(self.state_dir), *(args or [])],
+            [*argv, *(args or [])],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=self.group,
         )
         try:
             wait_http(f"{self.url}/healthz", proc=self.proc)
@@ -117,6 +128,12 @@ class KumoUp:
     def lambda_client(self, **config: Any):
         return self.client("lambda", **config)
 
+    def _signal(self, signum: int) -> None:
+        if self.group:
+            os.killpg(self.proc.pid, signum)  # its own group (start_new_session): make and its kumo up
+        else:
+            self.proc.send_signal(signum)
+
     def output(self) -> str:
         if not self._log.closed:
             self._log.flush()
@@ -124,11 +141,11 @@ class KumoUp:
 
     def stop(self, timeout_s: float = 15.0) -> int:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self._signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout_s)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self._signal(signal.SIGKILL)
                 self.proc.wait()
         self._log.close()
         return self.proc.returncode

@@ -158,6 +158,9 @@ def test_publish_keeps_versions_immutable_and_gateway_routes_qualifiers_and_alia
         with pytest.raises(lam.exceptions.InvalidParameterValueException, match=r"spec\.aliases"):
             lam.delete_alias(FunctionName="ver", Name="stable")
         assert lam.get_alias(FunctionName="ver", Name="stable")["FunctionVersion"] == "1"
+        with pytest.raises(lam.exceptions.InvalidParameterValueException, match=r"delete the Function resource"):
+            lam.delete_function(FunctionName="ver", Qualifier="2")
+        assert [v["Version"] for v in lam.list_versions_by_function(FunctionName="ver")["Versions"]][-1] == "2"
 
 
 def ready(api: KubeApi) -> bool:

@@ -209,3 +209,21 @@ def test_catalog_resolve_draws_with_injected_random() -> None:
     catalog.versions("hello").create_alias(Alias("live", "1", routing={"2": 0.1}))
     assert [catalog.resolve("hello", "live").version for _ in range(2)] == ["2", "1"]
     assert catalog.resolve("hello", "9") is None
+
+
+def test_delete_version_rules() -> None:
+    registry = registry_with(3)
+    registry.create_alias(Alias("live", "1", routing={"2": 0.1}))
+    for qualifier, error, message in [
+        (LATEST, VersionError, "cannot be deleted without deleting the function"),
+        ("live", VersionError, "takes a version number"),
+        ("7", NotFound, "Version 7 of the function does not exist"),
+        ("1", Conflict, r"the following aliases reference it: \[live\]"),
+        ("2", Conflict, r"the following aliases reference it: \[live\]"),
+    ]:
+        with pytest.raises(error, match=message):
+            registry.delete_version(qualifier)
+    assert registry.delete_version("3").version == "3"
+    assert list(registry.versions) == ["1", "2"]
+    assert registry.publish(take_snapshot(spec(), {"app.py": "v = 2\n"}), "", NOW)[0].version == "4"  # never reused
+    assert from_record(to_record(registry)).next_number == 5

@@ -1,6 +1,7 @@
 """Lambda management calls for versions and aliases, and the read-only look-arounds the AWS CLI and boto3 use:
 ``ListFunctions``, ``GetFunction``, ``GetFunctionConfiguration``, ``PublishVersion``, ``ListVersionsByFunction``,
-``CreateAlias``, ``GetAlias``, ``UpdateAlias``, ``DeleteAlias``, ``ListAliases``.
+``DeleteFunction`` of one version (``Qualifier``), ``CreateAlias``, ``GetAlias``, ``UpdateAlias``, ``DeleteAlias``,
+``ListAliases``.
 
 Paths are matched by :func:`kumo_gateway.lambda_.shapes.match_operation`; anything else under
 ``/2015-03-31/`` answers ``UnknownOperationException``. State is the ``Catalog``'s (``kumo.versions``);
@@ -43,6 +44,8 @@ class VersionBackend(Protocol):
 
     def save(self, name: str) -> None: ...
 
+    def delete_version(self, name: str, version: str) -> None: ...
+
 
 class ReadOnlyVersions:
     """For a gateway without a version store (the cluster's: the operator publishes for ``spec.publish``
@@ -67,6 +70,12 @@ class ReadOnlyVersions:
     def save(self, name: str) -> None:
         raise VersionError(
             "Changing aliases is not available on this gateway: in a cluster they come from the Function's spec.aliases"
+        )
+
+    def delete_version(self, name: str, version: str) -> None:
+        raise VersionError(
+            "DeleteFunction is not available on this gateway: in a cluster the operator owns published versions; "
+            "delete the Function resource (kubectl delete) to remove them"
         )
 
 
@@ -139,6 +148,14 @@ class ManagementHandler:
             return 200, shapes.get_function_response(self._configuration(ref), reserved)
         if operation.name == "GetFunctionConfiguration":
             return 200, self._configuration(ref)
+        if operation.name == "DeleteFunction":
+            if ref.qualifier is None:
+                raise VersionError(
+                    f"DeleteFunction of the whole function is not available: Function {ref.name} is declared by "
+                    "its manifest (remove it there); give a Qualifier to delete one published version"
+                )
+            self.backend.delete_version(ref.name, ref.qualifier)
+            return 204, None
         if operation.name == "ListVersionsByFunction":
             numbers = list(self.catalog.versions(ref.name).versions)
             items = [self._configuration(FunctionRef(ref.name, v)) for v in [LATEST, *numbers]]

@@ -36,6 +36,7 @@ class Operation:
 _ROUTES: dict[tuple[str, int, str | None], str] = {
     ("GET", 0, None): "ListFunctions",
     ("GET", 1, None): "GetFunction",
+    ("DELETE", 1, None): "DeleteFunction",
     ("GET", 2, "configuration"): "GetFunctionConfiguration",
     ("POST", 2, "versions"): "PublishVersion",
     ("GET", 2, "versions"): "ListVersionsByFunction",

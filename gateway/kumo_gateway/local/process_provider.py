@@ -95,6 +95,10 @@ class LocalProvider:
         for key in [key for key in self.pools if key[0] == name]:
             self._retire(key)
 
+    def retire_version(self, name: str, version: str) -> None:
+        """Published version ``version`` of ``name`` was deleted: retire its pool (in-flight ones finish)."""
+        self._retire((name, version))
+
     def _retire(self, key: tuple[str, str]) -> None:
         pool = self.pools.pop(key, None)
         if pool is None:

@@ -4,8 +4,10 @@ An edit that does not load (YAML, validation) or adds a reference problem is ref
 line per problem (each names the file and the field) and the previous manifests keep serving. A valid
 edit is diffed against what is served (:mod:`kumo_gateway.local.manifest_diff`) and applied: the catalog
 is updated, changed Functions' ``$LATEST`` rolled (new requests to new instances, in-flight ones finish),
-removed Functions' pools retired, ``spec.publish``/``spec.aliases`` applied as at start. Table changes
-are only reported: they apply when ``kumo up`` restarts.
+removed Functions' pools retired, ``spec.publish``/``spec.aliases`` applied as at start. Tables: an
+added one is started and served, a removed one stops being served (its data kept, see
+:mod:`kumo_gateway.local.tables`), a changed one gets its new billing, throughput and TTL settings; an
+edit that changes a table's key schema is refused like an invalid edit (DynamoDB cannot change keys).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from kumo.catalog import Catalog
 from kumo.manifests import ManifestError, Manifests, load_manifests
 from kumo_gateway.local.manifest_diff import ManifestDiff, diff_manifests, new_reference_problems
 from kumo_gateway.local.process_provider import LocalProvider
+from kumo_gateway.local.table_edits import key_schema_problem, wanted_description
+from kumo_gateway.local.tables import LocalTables
 from kumo_gateway.local.versions_store import LocalVersions
 
 log = logging.getLogger("kumo.local")
@@ -35,12 +39,14 @@ class Reloader:
         catalog: Catalog,
         provider: LocalProvider,
         versions: LocalVersions,
+        tables: LocalTables | None = None,
     ) -> None:
         self.paths = list(paths)
         self.current = current
         self.catalog = catalog
         self.provider = provider
         self.versions = versions
+        self.tables = tables
 
     async def reload(self) -> ManifestDiff | None:
         """Load the manifests again and apply the difference; None (and ERROR lines) when refused."""
@@ -50,7 +56,7 @@ class Reloader:
             for problem in exc.problems:
                 log.error("%s %s", REFUSED, problem)
             return None
-        problems = new_reference_problems(self.current, new)
+        problems = new_reference_problems(self.current, new) + self.table_problems(new)
         if problems:
             for problem in problems:
                 log.error("%s %s", REFUSED, problem)
@@ -59,6 +65,24 @@ class Reloader:
         await self.apply(new, diff)
         log.info("manifests reloaded: %s", diff.summary())
         return diff
+
+    def table_problems(self, new: Manifests) -> list[str]:
+        """Tables whose manifest asks for other keys than the stored table has (``file: Table 'x': field: ...``)."""
+        if self.tables is None:
+            return []
+        problems = []
+        for name, manifest in new.tables.items():
+            if manifest == self.current.tables.get(name):
+                continue
+            stored = self.tables.stored_description(name)
+            where = f"{new.sources.get(('Table', name))}: Table {name!r}"
+            try:
+                problem = key_schema_problem(stored, wanted_description(name, manifest)) if stored else None
+            except Exception as exc:  # DynamoDB's own refusal of the equivalent CreateTable
+                problem = f"spec: {exc}"
+            if problem is not None:
+                problems.append(f"{where}: {problem}")
+        return problems
 
     async def apply(self, new: Manifests, diff: ManifestDiff) -> None:
         self.provider.config_maps = dict(new.config_maps)
@@ -79,9 +103,11 @@ class Reloader:
             self.catalog.remove_api(name)
         for name in (*diff.apis.added, *diff.apis.changed):
             self.catalog.set_api(new.apis[name])
-        for verb, names in (("added", diff.tables.added), ("changed", diff.tables.changed)):
-            for name in names:
-                log.warning("Table %s %s in the manifests: Table edits apply when kumo up restarts", name, verb)
-        for name in diff.tables.removed:
-            log.warning("Table %s removed from the manifests: it keeps serving (DeleteTable removes it)", name)
+        if self.tables is not None:
+            for name in diff.tables.removed:
+                await self.tables.remove_manifest_table(name)
+            for name in diff.tables.added:
+                await self.tables.add_manifest_table(name, new.tables[name])
+            for name in diff.tables.changed:
+                await self.tables.change_manifest_table(name, new.tables[name])
         self.current = new

@@ -161,6 +161,7 @@ async def serve_local(
         versions=versions,
         credentials=function_credentials(store),
     )
+    versions.on_deleted = provider.retire_version
     tables = LocalTables(state_dir, manifests.tables)
     shared_state = PrivateRedis(state_dir / "redis")
     try:
@@ -177,7 +178,7 @@ async def serve_local(
 
     watcher: asyncio.Task[None] | None = None
     if watch is not None:
-        reloader = Reloader(watch.paths, manifests, catalog, provider, versions)
+        reloader = Reloader(watch.paths, manifests, catalog, provider, versions, tables)
         follow = ManifestWatcher(watch.paths, reloader.reload, interval_s=watch.interval_s, seen=watch.seen)
         watcher = asyncio.create_task(follow.run(), name="manifest-watch")
     try:

@@ -2,22 +2,20 @@
 
 Layout under ``<state-dir>/tables/<name>/``: ``table.json`` (the router-owned description, so
 tables — from manifests or CreateTable — come back on the next ``kumo up``), ``p<i>/`` (partition
-data) and ``p<i>.log``. Partition processes are restarted when they die and stopped on shutdown;
-they also die with ``kumo up`` (parent-death signal), so none is left behind.
+data) and ``p<i>.log``. A table removed from the manifests while ``kumo up`` runs moves to
+``tables/.removed/<name>/`` (not served; adding its manifest back restores it with its data).
+Partition processes (:mod:`kumo_gateway.local.partitions`) are restarted when they die and stopped on
+shutdown; they also die with ``kumo up`` (parent-death signal), so none is left behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import logging
 import os
 import shutil
-import signal
-import socket
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,8 +25,10 @@ from typing import Any
 from kumo.models.table import Table
 from kumo_gateway.dynamodb import descriptions
 from kumo_gateway.dynamodb.table_directory import TableRoute
+from kumo_gateway.local.partitions import PartitionProcess
+from kumo_gateway.local.table_edits import key_schema_problem, merged, wanted_description
 from kumo_tablestore.errors import InternalServerError, ResourceInUseException, ResourceNotFoundException
-from kumo_tablestore.partition_client import PartitionClient, PartitionRefused, PartitionUnavailable
+from kumo_tablestore.partition_client import PartitionClient
 
 log = logging.getLogger("kumo_gateway.local.tables")
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -38,124 +38,8 @@ DEFAULT_TTL_INTERVAL_S = 1.0
 _START_TIMEOUT_S = 30.0
 _CONTROL_TIMEOUT_S = 10.0
 _SUPERVISE_EVERY_S = 0.25
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-class PartitionProcess:
-    """``kumo partition`` for one partition of one table, on a fixed port (kept across restarts)."""
-
-    def __init__(
-        self,
-        table: str,
-        index: int,
-        table_dir: Path,
-        client: PartitionClient,
-        *,
-        durability: str,
-        ttl_interval_s: float,
-    ) -> None:
-        self.table = table
-        self.client = client
-        self.index = index
-        self.data_dir = table_dir / f"p{index}"
-        self.log_path = table_dir / f"p{index}.log"
-        self.durability = durability
-        self.ttl_interval_s = ttl_interval_s
-        self.port = _free_port()
-        self.proc: asyncio.subprocess.Process | None = None
-        self.restarts = 0
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.returncode is None
-
-    def argv(self) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "kumo_cli",
-            "partition",
-            "--data-dir",
-            str(self.data_dir),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--table",
-            self.table,
-            "--partition",
-            str(self.index),
-            "--durability",
-            self.durability,
-            "--ttl-interval",
-            str(self.ttl_interval_s),
-        ]
-
-    async def start(self, description: dict[str, Any]) -> None:
-        """Spawn, wait until healthy, then hand it the table description."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as out:
-            self.proc = await asyncio.create_subprocess_exec(
-                *self.argv(),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-            )
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while True:
-            if self.proc.returncode is not None:
-                raise RuntimeError(f"partition {self.table}/p{self.index} exited; see {self.log_path}")
-            try:
-                await self.client.health(self.endpoint)
-                break
-            except PartitionUnavailable:
-                pass
-            if time.monotonic() > deadline:
-                await self.stop()
-                raise RuntimeError(f"partition {self.table}/p{self.index} did not start; see {self.log_path}")
-            await asyncio.sleep(0.05)
-        body = descriptions.partition_description(description, self.index)
-        try:
-            await self.client.put_description(self.endpoint, body)
-        except (PartitionRefused, PartitionUnavailable) as exc:
-            raise RuntimeError(f"partition {self.table}/p{self.index} refused its description: {exc}") from None
-
-    async def put_description(self, description: dict[str, Any]) -> None:
-        try:
-            await self.client.put_description(
-                self.endpoint, descriptions.partition_description(description, self.index)
-            )
-        except (PartitionRefused, PartitionUnavailable):
-            raise InternalServerError(f"partition {self.index} refused the table description") from None
-
-    async def stop(self, timeout_s: float = 5.0) -> None:
-        proc = self.proc
-        if proc is None or proc.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), timeout_s)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+#: Folder under ``tables/`` keeping the data of tables removed from the manifests while running.
+REMOVED = ".removed"
 
 
 @dataclass
@@ -218,31 +102,109 @@ class LocalTables:
         self._supervisor = asyncio.create_task(self._supervise())
 
     def _merge_manifest(self, name: str, manifest: Table) -> None:
-        spec = manifest.spec
-        wanted = descriptions.create_description(
-            descriptions.manifest_request(name, spec), now=time.time(), partitions=spec.partitions
-        )
-        wanted = descriptions.with_ttl_attribute(wanted, spec.ttl_attribute)
-        existing = self.tables.get(name)
+        wanted = wanted_description(name, manifest)
+        existing = self.tables.get(name) or self._restore(name)
         if existing is None:
             table = LocalTable(wanted, self.root / name)
             table.save()
             self.tables[name] = table
             return
-        old = existing.description
-        if (old["KeySchema"], old["AttributeDefinitions"]) != (wanted["KeySchema"], wanted["AttributeDefinitions"]):
-            log.error("table %s: the manifest's keys differ from the stored table's; keeping the stored table", name)
+        problem = key_schema_problem(existing.description, wanted)
+        if problem is not None:
+            log.error("table %s: %s", name, problem)
             return
-        if old.get("PartitionCount") != spec.partitions:
+        self._warn_partitions(name, existing.description, manifest)
+        existing.description = merged(existing.description, wanted)
+        existing.save()
+
+    @staticmethod
+    def _warn_partitions(name: str, stored: dict[str, Any], manifest: Table) -> None:
+        if stored.get("PartitionCount") != manifest.spec.partitions:
             log.warning(
                 "table %s: keeping %s stored partitions (the manifest asks for %s; repartitioning is not supported)",
                 name,
-                old.get("PartitionCount"),
-                spec.partitions,
+                stored.get("PartitionCount"),
+                manifest.spec.partitions,
             )
-        for key in ("BillingModeSummary", "ProvisionedThroughput", "TimeToLiveDescription"):
-            old[key] = wanted[key]
-        existing.save()
+
+    def _restore(self, name: str) -> LocalTable | None:
+        """A table removed from the manifests earlier (its data under ``tables/.removed/<name>``), moved
+        back and registered; None if there is none."""
+        kept = self.root / REMOVED / name
+        try:
+            description = json.loads((kept / "table.json").read_text())
+        except (OSError, ValueError):
+            return None
+        directory = self.root / name
+        shutil.rmtree(directory, ignore_errors=True)
+        os.replace(kept, directory)
+        table = LocalTable(description, directory)
+        self.tables[name] = table
+        log.info("table %s: its data is back from %s", name, kept)
+        return table
+
+    def stored_description(self, name: str) -> dict[str, Any] | None:
+        """The description of ``name`` as served or kept from an earlier removal (None: new)."""
+        table = self.tables.get(name)
+        if table is not None:
+            return table.description
+        try:
+            return json.loads((self.root / REMOVED / name / "table.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    # ---- manifest edits while running (kumo_gateway.local.reload) -----------------------------
+
+    async def add_manifest_table(self, name: str, manifest: Table) -> None:
+        """A Table added to the manifests: its partitions started and served (its data back if it was
+        removed earlier); a served table of that name gets the manifest's settings."""
+        async with self._lock:
+            served = name in self.tables
+            self._merge_manifest(name, manifest)
+            table = self.tables.get(name)
+            if table is None:
+                return
+            if served:
+                await self._put_description(table)
+                return
+            try:
+                await self._start_table(table)
+            except Exception as exc:
+                del self.tables[name]
+                await asyncio.gather(*(p.stop() for p in table.partitions))
+                log.error("table %s: could not start its partitions: %s", name, exc)
+
+    async def change_manifest_table(self, name: str, manifest: Table) -> None:
+        """A Table's manifest changed (keys already checked equal): apply billing, throughput and TTL."""
+        async with self._lock:
+            table = self.tables.get(name)
+            if table is None:
+                return
+            self._warn_partitions(name, table.description, manifest)
+            wanted = merged(table.description, wanted_description(name, manifest))
+            if wanted != table.description:
+                table.description = wanted
+                await self._put_description(table)
+
+    async def remove_manifest_table(self, name: str) -> None:
+        """A Table removed from the manifests: no longer served, partitions stopped, data kept under
+        ``tables/.removed/<name>`` (adding the manifest back brings it back)."""
+        async with self._lock:
+            table = self.tables.pop(name, None)
+            if table is None:
+                return
+            table.route = None
+            await asyncio.gather(*(p.stop() for p in table.partitions))
+            kept = self.root / REMOVED / name
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(shutil.rmtree, kept, True)
+            os.replace(table.directory, kept)
+            log.info("table %s: no longer served; its data is kept in %s", name, kept)
+
+    async def _put_description(self, table: LocalTable) -> None:
+        await asyncio.gather(*(p.put_description(table.description) for p in table.partitions))
+        table.save()
+        table.refresh_route()
 
     async def _start_table(self, table: LocalTable) -> None:
         name = table.description["TableName"]

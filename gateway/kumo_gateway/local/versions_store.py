@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from kumo.catalog import Catalog
@@ -51,6 +51,8 @@ class LocalVersions:
         self.root = state_dir / "versions"
         self.config_maps = config_maps
         self.started = lambda_timestamp()
+        #: Called with (function, version) after a version is deleted (the provider retires its pool).
+        self.on_deleted: Callable[[str, str], None] | None = None
 
     def code_dir(self, name: str, version: str) -> Path:
         return self.root / name / version
@@ -111,6 +113,22 @@ class LocalVersions:
         staging = folder / f".versions-{uuid.uuid4().hex}.json"
         staging.write_text(json.dumps(to_record(self.catalog.versions(name)), indent=1))
         os.replace(staging, folder / "versions.json")
+
+    def delete_version(self, name: str, version: str) -> None:
+        """DeleteFunction with a Qualifier: drop the version from the registry (its number is never
+        reused), persist, retire its instances and remove its frozen code."""
+        self._function(name)
+        registry = self.catalog.versions(name)
+        deleted = registry.delete_version(version)
+        try:
+            self.save(name)
+        except BaseException:
+            registry.add(deleted)
+            raise
+        if self.on_deleted is not None:
+            self.on_deleted(name, version)
+        shutil.rmtree(self.code_dir(name, version), ignore_errors=True)
+        log.info("function %s: deleted version %s", name, version)
 
     def apply_manifest(self, function: Function) -> None:
         """``spec.publish`` (publish if changed) and ``spec.aliases`` (set each; a bad one is logged, skipped)."""

@@ -15,7 +15,6 @@ never pins old pages. Writes take the engine lock; the caller may use any thread
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import threading
@@ -25,15 +24,15 @@ from typing import Any, Literal
 
 import lmdb
 
-from kumo_tablestore.keys import prefix_successor
+from kumo_tablestore.storage.integrity import check_integrity
 from kumo_tablestore.storage.long_keys import SHORT_MAX, LongKeys
+from kumo_tablestore.storage.ranges import live_rows, query_bounds, read_chunk
 from kumo_tablestore.storage.records import (
     ChangeRecord,
     Item,
     WriteOp,
     encode_stored,
     load_item,
-    split_stored,
     stored_expiry,
     stored_item,
     stored_json,
@@ -48,7 +47,6 @@ _U64 = 8
 _SEQ_KEY = b"\x00last_seq"
 _DEFAULT_MAP_SIZE = 1 << 30
 _MAX_MAP_SIZE = 1 << 40
-_CHUNK = (16, 256)  # first chunk small (Limit=1 queries), then larger
 
 
 def _u64(n: int) -> bytes:
@@ -256,18 +254,9 @@ class StorageEngine:
         (``None``: unbounded); ``exclusive_start`` is a full table key (``LastEvaluatedKey``).
         Yields ``(table_key, item_json)``, or ``(table_key, item_json, stored size or None)`` if ``sized``.
         """
-        lo = pk_prefix + lower if lower is not None else pk_prefix
-        lo_incl = lower_inclusive if lower is not None else True
-        if upper is not None:
-            hi: bytes | None = pk_prefix + upper
-            hi_incl = upper_inclusive
-        else:
-            hi, hi_incl = prefix_successor(pk_prefix), False
-        if exclusive_start is not None:
-            if forward and exclusive_start >= lo:
-                lo, lo_incl = exclusive_start, False
-            elif not forward and (hi is None or exclusive_start <= hi):
-                hi, hi_incl = exclusive_start, False
+        lo, lo_incl, hi, hi_incl = query_bounds(
+            pk_prefix, lower, lower_inclusive, upper, upper_inclusive, forward, exclusive_start
+        )
         return self._range(lo, lo_incl, hi, hi_incl, forward, now, sized)
 
     def scan(
@@ -286,19 +275,7 @@ class StorageEngine:
         now: float | None,
         sized: bool = False,
     ) -> Iterator[Any]:
-        t = time.time() if now is None else now
-        resume: bytes | None = None  # last key yielded: the next chunk starts after it
-        chunk = _CHUNK[0]
-        while True:
-            rows = self._chunk(lo, lo_incl, hi, hi_incl, forward, resume, chunk)
-            for key, value in rows:
-                expires, item_json, size = split_stored(value)
-                if not expires or t < expires:  # ttl.is_expired, inlined: this loop runs per item read
-                    yield (key, item_json, size) if sized else (key, item_json)
-            if len(rows) < chunk:
-                return
-            resume = rows[-1][0]
-            chunk = _CHUNK[1]
+        return live_rows(self._chunk, lo, lo_incl, hi, hi_incl, forward, time.time() if now is None else now, sized)
 
     def _chunk(
         self,
@@ -310,31 +287,8 @@ class StorageEngine:
         resume: bytes | None,
         n: int,
     ) -> list[tuple[bytes, bytes]]:
-        if resume is not None:
-            start, incl = resume, False
-        else:
-            start, incl = (lo, lo_incl) if forward else (hi, hi_incl)
-        rows: list[tuple[bytes, bytes]] = []
         with self._env.begin(db=self._items) as txn:
-            head, entries = self._long.position(txn, start, incl, forward)
-            stack = [entries, head]  # the top is read first; only ``entries`` holds group entries
-            while stack:
-                source = stack[-1]
-                for key, value in source:
-                    if len(key) > SHORT_MAX and source is entries:
-                        stack.append(self._long.group(txn, key, value, forward))
-                        break
-                    if forward:
-                        if hi is not None and (key > hi or (key == hi and not hi_incl)):
-                            return rows
-                    elif lo is not None and (key < lo or (key == lo and not lo_incl)):
-                        return rows
-                    rows.append((key, value))
-                    if len(rows) >= n:
-                        return rows
-                else:
-                    stack.pop()
-        return rows
+            return read_chunk(txn, self._long, lo, lo_incl, hi, hi_incl, forward, resume, n)
 
     # ---- TTL -----------------------------------------------------------------------------------
 
@@ -415,36 +369,15 @@ class StorageEngine:
 
     def check_integrity(self) -> list[str]:
         """Walk every sub-database and cross-check the indexes; returns problems (empty: healthy)."""
-        problems: list[str] = []
         with self._env.begin() as txn:
-            expiries: dict[bytes, bytes] = {}
-            short = ((k, v, k) for k, v in txn.cursor(db=self._items) if len(k) <= SHORT_MAX)
-            for key, value, locator in itertools.chain(short, self._long.leaves(txn, problems)):
-                if len(value) < _U64:
-                    problems.append(f"item {key!r}: value too short")
-                    continue
-                try:
-                    load_item(stored_json(value))
-                except ValueError:
-                    problems.append(f"item {key!r}: bad JSON")
-                if _exp(value):
-                    expiries[_u64(_exp(value)) + locator] = key if len(key) > SHORT_MAX else b""
-            indexed = dict(txn.cursor(db=self._expiry))
-            if indexed != expiries:
-                differ = indexed.items() ^ expiries.items()
-                problems.append(f"expiry index mismatch: {len(differ)} entries differ")
-            last = 0
-            for key, value in txn.cursor(db=self._changes):
-                seq = int.from_bytes(key, "big")
-                try:
-                    record = ChangeRecord.decode(value)
-                except (ValueError, TypeError):
-                    problems.append(f"change {seq}: undecodable")
-                    continue
-                if record.seq != seq or seq <= last or seq > self._last_seq:
-                    problems.append(f"change {seq}: out of sequence")
-                last = seq
-        return problems
+            return check_integrity(
+                txn,
+                items=self._items,
+                expiry=self._expiry,
+                changes=self._changes,
+                long=self._long,
+                last_seq=self._last_seq,
+            )
 
 
 def open(
