@@ -131,7 +131,9 @@ def test_invoke_api_through_the_alias_as_the_readme_curls_it(shop):
     executed = set()
     with httpx.Client(timeout=30) as client:
         for _ in range(60):
-            response = client.post(f"{shop.url}/2015-03-31/functions/shop:live/invocations", content=b"{}")
+            response = client.post(
+                f"{shop.url}/2015-03-31/functions/shop:live/invocations", content=b"{}", auth=shop.auth("lambda")
+            )
             assert response.status_code == 200, response.text
             executed.add(response.headers["x-amz-executed-version"])
     assert "1" in executed and executed <= {"1", "2"}
@@ -139,7 +141,10 @@ def test_invoke_api_through_the_alias_as_the_readme_curls_it(shop):
 
 def test_promote_makes_the_canary_the_stage(shop):
     done = subprocess.run(
-        [*KUMO, "api", "promote", "shop", "prod", "--url", shop.url], capture_output=True, text=True, timeout=60
+        [*KUMO, "api", "promote", "shop", "prod", "--url", shop.url, "--state-dir", str(shop.state_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     with httpx.Client(timeout=30) as client:
