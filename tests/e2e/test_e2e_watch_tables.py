@@ -5,9 +5,7 @@ brings the data back."""
 
 from __future__ import annotations
 
-import boto3
 import pytest
-from botocore.config import Config
 from kumo_up import KumoUp, function_manifest
 from support import wait_until
 
@@ -24,14 +22,7 @@ def table(name: str, key: str = "id", **spec) -> dict:
 
 
 def dynamodb(up: KumoUp):
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=up.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-    )
+    return up.client("dynamodb")  # signed with the default key of this kumo up
 
 
 def tables(up: KumoUp) -> list[str]:

@@ -53,8 +53,8 @@ def test_seed_refuses_bad_overrides(tmp_path, extra, message):
     assert not (tmp_path / "versions").exists()
 
 
-def test_seed_refuses_an_unknown_function_and_flags_without_state_dir(tmp_path):
+def test_seed_refuses_an_unknown_function_and_environment_without_manifests(tmp_path):
     done = kumo("publish", "nope", "--state-dir", str(tmp_path), "--manifests", str(ROOT / "examples/shop"))
     assert done.returncode == 2 and "Function 'nope' not found" in done.stderr
     done = kumo("publish", "shop", "--environment", "A=1")
-    assert done.returncode == 2 and "need --state-dir" in done.stderr
+    assert done.returncode == 2 and "--environment needs --manifests" in done.stderr
