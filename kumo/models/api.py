@@ -10,6 +10,7 @@ from pydantic.alias_generators import to_camel
 
 from kumo.models.base import API_VERSION, DNS_LABEL_PATTERN, ObjectMeta, Spec, duration_type, invalid
 from kumo.models.cors import Cors
+from kumo.models.usage_plans import Throttle, UsagePlan
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 #: The stage an Api gets when it lists none (API Gateway's `$default` stage: no path prefix).
@@ -156,6 +157,10 @@ class Route(Spec):
         duration_type(MIN_ROUTE_TIMEOUT_S, MAX_ROUTE_TIMEOUT_S),
         Field(description="Integration timeout: past it the gateway answers 504 (the function runs on)."),
     ] = MAX_ROUTE_TIMEOUT_S
+    api_key_required: Annotated[
+        bool, Field(description="Callers must send x-api-key with a key of a usage plan for the stage.")
+    ] = False
+    throttle: Annotated[Throttle, Field(description="This route's token bucket, shared by all callers.")] | None = None
 
     @field_validator("path")
     @classmethod
@@ -198,6 +203,9 @@ class Stage(Spec):
     name: Annotated[str, Field(min_length=1, max_length=128, pattern=STAGE_NAME_PATTERN)]
     variables: dict[str, Annotated[str, Field(max_length=2048)]] = Field(default_factory=dict)
     canary: Canary | None = None
+    throttle: Annotated[Throttle, Field(description="The stage's token bucket, shared by all its routes.")] | None = (
+        None
+    )
 
     @field_validator("variables")
     @classmethod
@@ -229,6 +237,13 @@ class ApiSpec(Spec):
         ),
     ] = Field(default_factory=list)
     cors: Annotated[Cors, Field(description="CORS: preflights answered by the gateway, headers added.")] | None = None
+    usage_plans: Annotated[
+        list[UsagePlan],
+        Field(
+            description="API Gateway usage plans: per-key throttle and quota on the listed stages.",
+            json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+        ),
+    ] = Field(default_factory=list)
 
     @field_validator("routes")
     @classmethod
@@ -249,6 +264,21 @@ class ApiSpec(Spec):
             if names.count(name) > 1:
                 raise invalid(f"duplicate stage name {name!r}")
         return stages
+
+    @model_validator(mode="after")
+    def _check_usage_plans(self) -> ApiSpec:
+        names = [plan.name for plan in self.usage_plans]
+        stage_names = {stage.name for stage in self.effective_stages}
+        for index, plan in enumerate(self.usage_plans):
+            if names.count(plan.name) > 1:
+                raise invalid(f"usagePlans[{index}]: duplicate usage plan name {plan.name!r}")
+            for stage in plan.stages:
+                if stage not in stage_names:
+                    raise invalid(
+                        f"usagePlans[{index}] ({plan.name}): stage {stage!r} is not a stage of this Api "
+                        f"(stages: {', '.join(sorted(stage_names))})"
+                    )
+        return self
 
     @property
     def effective_stages(self) -> list[Stage]:
