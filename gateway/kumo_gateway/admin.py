@@ -6,6 +6,7 @@ JSON in, JSON out; errors are ``{"error": <code>, "message": ...}`` with a 4xx s
 - ``POST /_kumo/apis/{api}/stages/{stage}/promote`` -> promote the stage's canary (API Gateway's
   promotion: overrides copied into the stage's variables, canary traffic set to 0 %); answers the
   promoted stage. 404 for an unknown Api or stage, 409 when the stage has no canary.
+- ``/_kumo/apis/{api}/keys[/{id}]``: API keys (:mod:`kumo_gateway.admin_keys`, kept in Redis).
 
 Changes go to the catalog (a new Api object through ``Catalog.set_api``), in memory: local mode only,
 and a restart reloads the manifests. It is served only when the app is built with ``admin=True``
@@ -16,13 +17,17 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from kumo.catalog import Catalog
+from kumo_gateway.admin_keys import KeysAdmin
 from kumo_gateway.apigateway.stages import PromotionError, promote_canary
+
+if TYPE_CHECKING:
+    from kumo_gateway.apigateway.limits_store import LimitsStore
 
 log = logging.getLogger("kumo.gateway.admin")
 
@@ -45,11 +50,14 @@ def stage_body(api_name: str, stage: Any) -> dict[str, Any]:
 class AdminHandler:
     """Answers ``/_kumo/...`` requests against the catalog."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, keys: LimitsStore | None = None) -> None:
         self.catalog = catalog
+        self.keys = KeysAdmin(catalog, keys)
 
     async def handle(self, request: Request) -> Response:
         parts = request.url.path.strip("/").split("/")
+        if len(parts) >= 4 and parts[1] == "apis" and parts[3] == "keys":
+            return await self.keys.handle(request, parts)  # API keys: kumo_gateway.admin_keys
         # ["_kumo", "apis", api, "stages", stage(, "promote")]
         if len(parts) not in (5, 6) or parts[1] != "apis" or parts[3] != "stages" or not parts[2] or not parts[4]:
             return error(404, "NotFound", f"no admin operation at {request.url.path}")

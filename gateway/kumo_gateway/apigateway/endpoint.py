@@ -39,6 +39,7 @@ from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, Provide
 
 if TYPE_CHECKING:
     from kumo.models import Api
+    from kumo_gateway.apigateway.limits import Limits
     from kumo_gateway.metrics import GatewayMetrics
 
 log = logging.getLogger("kumo.gateway")
@@ -113,8 +114,11 @@ class ApiHandler:
         *,
         rng: random.Random | None = None,
         metrics: GatewayMetrics | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.catalog = catalog
+        #: API keys, usage plans and throttles (:mod:`kumo_gateway.apigateway.limits`).
+        self.limits = limits
         self.provider = provider
         self.metrics = metrics
         #: Where canary draws come from (tests inject a seeded one).
@@ -188,6 +192,10 @@ class ApiHandler:
         if match is None:
             return not_found()
         note.route = match.route_key
+        if self.limits is not None:
+            denied = await self.limits.check(compiled.api, stage, match.route_key, request.headers, note)
+            if denied is not None:
+                return denied
         payload_format = PAYLOAD_FORMATS.get(compiled.payload_format)
         if payload_format is None:
             log.error("Api %s: payload format %r is not supported", api_name, compiled.payload_format)

@@ -96,7 +96,7 @@ class RouteLimits:
 @dataclass(frozen=True, slots=True)
 class Check:
     """One bucket or quota the script looks at: ``kind`` ``tb`` (a, b = rate, burst) or ``q`` (a, b =
-    limit, expiry epoch s); ``plan`` set: applies only to a key of that plan."""
+    limit, seconds to keep the counter); ``plan`` set: applies only to a key of that plan."""
 
     outcome: Outcome
     kind: str
@@ -152,7 +152,8 @@ def checks_for(limits: RouteLimits, key_digest: str | None, now_s: float) -> lis
             if plan.quota is not None:
                 start, end = quota_periods.period_id(now_s, plan.quota.period, plan.quota.offset)
                 key = QUOTA_COUNTER.format(hash=key_digest, start=start)
-                checks.append(Check(Outcome.QUOTA_EXCEEDED, "q", key, plan.quota.limit, end + QUOTA_GRACE_S, plan.name))
+                ttl = max(1, int(end - now_s)) + QUOTA_GRACE_S  # relative: the gateway's clock, not Redis'
+                checks.append(Check(Outcome.QUOTA_EXCEEDED, "q", key, plan.quota.limit, ttl, plan.name))
     if limits.route_throttle is not None:
         key = ROUTE_BUCKET.format(api=limits.api, stage=limits.stage, route=limits.route_key)
         rule = limits.route_throttle
