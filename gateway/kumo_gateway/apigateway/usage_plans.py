@@ -116,7 +116,7 @@ def route_limits(api: Api, stage: str, route_key: str) -> RouteLimits:
     """The limits of ``route_key`` (``GET /pets``) in ``stage`` of ``api``."""
     spec = api.spec
     route = next((r for r in spec.routes if f"{r.method} {r.path}" == route_key), None)
-    stage_spec = next((s for s in spec.effective_stages if s.name == stage), None)
+    stage_spec = next((s for s in getattr(spec, "stages", None) or [] if s.name == stage), None)
     plans = tuple(
         PlanRule(
             plan.name,
