@@ -32,12 +32,23 @@ def up(
     watch_interval: Annotated[
         float, typer.Option(help="Seconds between checks of the manifests for edits (0: do not follow edits).")
     ] = 0.5,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(help="Use this Redis for shared state (keys, limits) instead of starting a private one."),
+    ] = None,
 ) -> None:
     """Run the whole platform on this machine: gateway plus functions as local processes; follows manifest edits."""
     from kumo_gateway.local.serve import run_up
 
     raise typer.Exit(
-        run_up(paths or [], host=host, port=port, state_dir=state_dir, watch_interval_s=max(watch_interval, 0.0))
+        run_up(
+            paths or [],
+            host=host,
+            port=port,
+            state_dir=state_dir,
+            watch_interval_s=max(watch_interval, 0.0),
+            redis_url=redis_url,
+        )
     )
 
 
@@ -194,6 +205,53 @@ def api_promote(
         code, message = promote.in_cluster(name, stage, namespace)
     else:
         code, message = promote.through_admin_api(url, name, stage)
+    typer.echo(message, err=code != 0)
+    raise typer.Exit(code)
+
+
+api_keys_app = typer.Typer(help="API keys of Api usage plans (through the gateway's admin API).", no_args_is_help=True)
+app.add_typer(api_keys_app, name="api-keys")
+_URL_OPTION = typer.Option(help="Gateway URL.", envvar="KUMO_URL")
+
+
+@api_keys_app.command("create")
+def api_keys_create(
+    api: Annotated[str, typer.Option(help="Api name.")],
+    plan: Annotated[str, typer.Option(help="Usage plan of the Api.")],
+    name: Annotated[str | None, typer.Option(help="A name for the key (default: the plan's).")] = None,
+    url: Annotated[str, _URL_OPTION] = "http://127.0.0.1:8080",
+) -> None:
+    """Create an API key on a usage plan and print it (only this once)."""
+    from kumo_cli import api_keys
+
+    code, message = api_keys.create(url, api, plan, name)
+    typer.echo(message, err=code != 0)
+    raise typer.Exit(code)
+
+
+@api_keys_app.command("list")
+def api_keys_list(
+    api: Annotated[str, typer.Option(help="Api name.")],
+    url: Annotated[str, _URL_OPTION] = "http://127.0.0.1:8080",
+) -> None:
+    """List an Api's API keys (ids, plans, names; never the keys)."""
+    from kumo_cli import api_keys
+
+    code, message = api_keys.list_keys(url, api)
+    typer.echo(message, err=code != 0)
+    raise typer.Exit(code)
+
+
+@api_keys_app.command("delete")
+def api_keys_delete(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from create or list).")],
+    api: Annotated[str, typer.Option(help="Api name.")],
+    url: Annotated[str, _URL_OPTION] = "http://127.0.0.1:8080",
+) -> None:
+    """Delete an API key: requests with it are refused (403) from now on."""
+    from kumo_cli import api_keys
+
+    code, message = api_keys.delete(url, api, key_id)
     typer.echo(message, err=code != 0)
     raise typer.Exit(code)
 

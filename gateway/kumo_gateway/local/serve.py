@@ -57,6 +57,7 @@ def run_up(
     port: int,
     state_dir: Path,
     watch_interval_s: float = DEFAULT_WATCH_INTERVAL_S,
+    redis_url: str | None = None,
 ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     watch = Watch(list(paths), watch_interval_s, fingerprint(paths)) if watch_interval_s > 0 and paths else None
@@ -69,7 +70,9 @@ def run_up(
         log.warning("%s", warning)
     try:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            return runner.run(serve_local(manifests, host=host, port=port, state_dir=state_dir, watch=watch))
+            return runner.run(
+                serve_local(manifests, host=host, port=port, state_dir=state_dir, watch=watch, redis_url=redis_url)
+            )
     except KeyboardInterrupt:
         return 0
 
@@ -84,8 +87,16 @@ class Watch:
 
 
 async def serve_local(
-    manifests: Manifests, *, host: str, port: int, state_dir: Path, watch: Watch | None = None
+    manifests: Manifests,
+    *,
+    host: str,
+    port: int,
+    state_dir: Path,
+    watch: Watch | None = None,
+    redis_url: str | None = None,
 ) -> int:
+    """``redis_url``: an external Redis for the shared state (several ``kumo up`` share one limit);
+    without it a private one is started under ``<state-dir>/redis``."""
     from kumo_gateway.app import serve_gateway
     from kumo_gateway.local.tables import LocalTables
 
@@ -105,12 +116,14 @@ async def serve_local(
         versions=versions,
     )
     tables = LocalTables(state_dir, manifests.tables)
-    shared_state = PrivateRedis(state_dir / "redis")
-    try:
-        shared_state.start()
-    except (RedisServerNotFoundError, RuntimeError) as exc:
-        print(f"kumo up: could not start its private Redis: {exc}", file=sys.stderr)
-        return 1
+    shared_state = PrivateRedis(state_dir / "redis") if redis_url is None else None
+    if shared_state is not None:
+        try:
+            shared_state.start()
+        except (RedisServerNotFoundError, RuntimeError) as exc:
+            print(f"kumo up: could not start its private Redis: {exc}", file=sys.stderr)
+            return 1
+        redis_url = shared_state.url
 
     def announce() -> None:
         print(
@@ -134,10 +147,11 @@ async def serve_local(
             on_ready=announce,
             admin=True,
             versions=versions,
-            redis_url=shared_state.url,
+            redis_url=redis_url,
         )
     finally:
-        shared_state.stop()
+        if shared_state is not None:
+            shared_state.stop()
         if watcher is not None:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
