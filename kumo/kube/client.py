@@ -29,6 +29,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "ConfigMap": ("v1", "configmaps"),
     "Service": ("v1", "services"),
     "Event": ("v1", "events"),
+    "Secret": ("v1", "secrets"),
     "Deployment": ("apps/v1", "deployments"),
     "StatefulSet": ("apps/v1", "statefulsets"),
     "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets"),
@@ -215,6 +216,8 @@ class KubeClient:
             "timeoutSeconds": str(timeout_s),
             "allowWatchBookmarks": "true",
         }
+        path, _, query = path.partition("?")  # keep a list path's own query (labelSelector=...)
+        params = dict(httpx.QueryParams(query)) | params
         timeout = httpx.Timeout(10.0, read=timeout_s + 30.0)
         async with self.http.stream("GET", path, params=params, timeout=timeout) as response:
             if response.status_code == 410:

@@ -4,7 +4,8 @@ ClusterRole (every namespace); cluster-only rules exist only for a cluster-wide 
 */}}
 
 {{/* Gateway: read Functions/Apis/Tables, map versions to Deployments, wake them via /scale,
-find instances through EndpointSlices, post Events. Nothing else. */}}
+find instances through EndpointSlices, post Events, read the Secrets labelled as API keys
+(kumo.dev/api-key=true; only their hashes reach Redis). Nothing else. */}}
 {{- define "kumo.gateway.rules" -}}
 - apiGroups: ["kumo.dev"]
   resources: ["functions", "apis", "tables"]
@@ -21,6 +22,9 @@ find instances through EndpointSlices, post Events. Nothing else. */}}
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch"]
 {{- end -}}
 
 {{/* Operator: reconcile kumo.dev resources (kopf patches them for its progress annotations and

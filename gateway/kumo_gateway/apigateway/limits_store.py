@@ -161,3 +161,13 @@ class LimitsStore:
             pipe.hdel(KEY_INDEX.format(api=api), key_id)
             await pipe.execute()
         return True
+
+    async def secret_keys(self) -> dict[str, str]:
+        """Key id -> Api of every stored key that came from a Kubernetes Secret."""
+        found: dict[str, str] = {}
+        async for index in self.redis.scan_iter(match=KEY_INDEX.format(api="*")):
+            api = _text(index).split(":", 2)[2]
+            for key_id, digest in (await self.redis.hgetall(index)).items():
+                if _text(await self.redis.hget(KEY_RECORD.format(hash=_text(digest)), "source")) == "secret":
+                    found[_text(key_id)] = api
+        return found

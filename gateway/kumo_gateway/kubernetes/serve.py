@@ -67,4 +67,32 @@ async def _serve(host: str, port: int, namespace: str | None, redis_url: str | N
     provider = KubernetesProvider(catalog, namespace=namespace, redis_url=redis_url, **settings)
     # Tables are namespaced resources but DynamoDB has no namespaces: serve one namespace's tables.
     tables = KubernetesTables(namespace or os.environ.get("KUMO_TABLES_NAMESPACE") or "default")
-    return await serve_gateway(catalog, provider, tables, host, port, name="kumo gateway", redis_url=redis_url)
+    secrets = _api_key_secrets(redis_url, namespace)
+    try:
+        return await serve_gateway(catalog, provider, tables, host, port, name="kumo gateway", redis_url=redis_url)
+    finally:
+        if secrets is not None:
+            secrets.cancel()
+            await asyncio.gather(secrets, return_exceptions=True)
+
+
+def _api_key_secrets(redis_url: str | None, namespace: str | None) -> asyncio.Task[None] | None:
+    """Follow the Secrets labelled as API keys into Redis (``kubernetes/api_key_secrets.py``)."""
+    if redis_url is None:
+        logging.getLogger("kumo.gateway").warning("no --redis-url: API keys and usage plans cannot be enforced")
+        return None
+    from redis.asyncio import Redis
+
+    from kumo.kube.client import KubeClient
+    from kumo_gateway.apigateway.limits_store import LimitsStore
+    from kumo_gateway.kubernetes.api_key_secrets import ApiKeySecrets
+
+    async def follow() -> None:
+        kube, redis = KubeClient(), Redis.from_url(redis_url)
+        try:
+            await ApiKeySecrets(kube, LimitsStore(redis), namespace).run()
+        finally:
+            await kube.aclose()
+            await redis.aclose()
+
+    return asyncio.create_task(follow(), name="api-key-secrets")
