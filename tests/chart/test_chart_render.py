@@ -51,6 +51,7 @@ GATEWAY_ALLOWED = (
     | expand("apps", ["deployments/scale"], ["get", "patch", "update"])
     | expand("discovery.k8s.io", ["endpointslices"], ["get", "list", "watch"])
     | expand("", ["events"], ["create"])
+    | expand("", ["secrets"], ["get", "list", "watch"])  # API keys from labelled Secrets (read only)
 )
 CRUD = ["get", "list", "watch", "create", "update", "patch", "delete"]
 OPERATOR_NAMESPACED = (
@@ -197,7 +198,8 @@ def test_gateway_rbac_is_exactly_the_allowed_set() -> None:
     granted = permissions(role["rules"])
     assert granted == GATEWAY_ALLOWED
     assert all("*" not in part for perm in granted for part in perm)
-    assert not {r for _, r, _ in granted} & {"secrets", "pods/exec", "pods", "configmaps"}
+    assert not {r for _, r, _ in granted} & {"pods/exec", "pods", "configmaps"}
+    assert {v for _, r, v in granted if r == "secrets"} == {"get", "list", "watch"}
     binding = one(objects, "ClusterRoleBinding", "kumo-gateway")
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
