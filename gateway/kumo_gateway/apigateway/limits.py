@@ -75,13 +75,12 @@ class Limits:
                 return self._refuse(limits, Outcome.FORBIDDEN)
             digest = key_hash(value)
         checks = usage_plans.checks_for(limits, digest, self.clock())
-        plans = [plan.name for plan in limits.plans]
+        plans = limits.plan_names
         try:
             if self.store is None:
                 raise RedisError("no Redis configured")
-            outcome, key_id = await asyncio.wait_for(
-                self.store.check(limits.api, digest, plans, checks), REDIS_TIMEOUT_S
-            )
+            async with asyncio.timeout(REDIS_TIMEOUT_S):
+                outcome, key_id = await self.store.check(limits.api, digest, plans, checks)
         except (RedisError, OSError, TimeoutError) as exc:
             self._warn(exc)
             outcome, key_id = usage_plans.when_redis_is_down(limits, self.throttle_policy), None

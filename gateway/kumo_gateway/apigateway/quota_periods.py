@@ -42,7 +42,15 @@ def period_bounds(epoch_s: float, period: str, offset: int = 0) -> tuple[datetim
     raise ValueError(f"unknown quota period {period!r} (use one of {', '.join(PERIODS)})")
 
 
+#: The last period computed per (period, offset): most requests fall in the same one.
+_RECENT: dict[tuple[str, int], tuple[int, int]] = {}
+
+
 def period_id(epoch_s: float, period: str, offset: int = 0) -> tuple[int, int]:
     """``(start, end)`` of the period as whole epoch seconds: the start names the counter, the end expires it."""
+    recent = _RECENT.get((period, offset))
+    if recent is not None and recent[0] <= epoch_s < recent[1]:
+        return recent
     start, end = period_bounds(epoch_s, period, offset)
-    return int(start.timestamp()), int(end.timestamp())
+    found = _RECENT[(period, offset)] = (int(start.timestamp()), int(end.timestamp()))
+    return found

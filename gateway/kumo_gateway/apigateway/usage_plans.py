@@ -89,6 +89,10 @@ class RouteLimits:
     stage_throttle: ThrottleRule | None
 
     @property
+    def plan_names(self) -> list[str]:
+        return [plan.name for plan in self.plans]
+
+    @property
     def checks_anything(self) -> bool:
         return self.key_required or self.route_throttle is not None or self.stage_throttle is not None
 
