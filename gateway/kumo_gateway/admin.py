@@ -6,6 +6,7 @@ JSON in, JSON out; errors are ``{"error": <code>, "message": ...}`` with a 4xx s
 - ``POST /_kumo/apis/{api}/stages/{stage}/promote`` -> promote the stage's canary (API Gateway's
   promotion: overrides copied into the stage's variables, canary traffic set to 0 %); answers the
   promoted stage. 404 for an unknown Api or stage, 409 when the stage has no canary.
+- ``/_kumo/apis/{api}/keys[/{id}]``: API keys (:mod:`kumo_gateway.admin_keys`, kept in Redis).
 
 Access keys (local mode, when the handler has a key store):
 
@@ -26,16 +27,20 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from kumo.catalog import Catalog
 from kumo.policy import Policy, PolicyError
+from kumo_gateway.admin_keys import KeysAdmin
 from kumo_gateway.apigateway.stages import PromotionError, promote_canary
 from kumo_gateway.auth.admin_token import bearer_matches
 from kumo_gateway.auth.local_store import LocalKeyStore
+
+if TYPE_CHECKING:
+    from kumo_gateway.apigateway.limits_store import LimitsStore
 
 log = logging.getLogger("kumo.gateway.admin")
 
@@ -58,12 +63,19 @@ def stage_body(api_name: str, stage: Any) -> dict[str, Any]:
 class AdminHandler:
     """Answers ``/_kumo/...`` requests against the catalog."""
 
-    def __init__(self, catalog: Catalog, token: str, keys: LocalKeyStore | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        token: str,
+        keys: LocalKeyStore | None = None,
+        api_keys: LimitsStore | None = None,
+    ) -> None:
         if not token:
             raise ValueError("the admin API needs a token")
         self.catalog = catalog
         self.token = token
         self.keys = keys
+        self.api_keys = KeysAdmin(catalog, api_keys)
 
     async def handle(self, request: Request) -> Response:
         if not bearer_matches(request.headers.get("authorization"), self.token):
@@ -76,6 +88,8 @@ class AdminHandler:
         parts = request.url.path.strip("/").split("/")
         if len(parts) >= 2 and parts[1] == "credentials":
             return await self._credentials(request, parts[2:])
+        if len(parts) >= 4 and parts[1] == "apis" and parts[3] == "keys":
+            return await self.api_keys.handle(request, parts)  # API keys: kumo_gateway.admin_keys
         # ["_kumo", "apis", api, "stages", stage(, "promote")]
         if len(parts) not in (5, 6) or parts[1] != "apis" or parts[3] != "stages" or not parts[2] or not parts[4]:
             return error(404, "NotFound", f"no admin operation at {request.url.path}")

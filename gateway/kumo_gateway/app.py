@@ -18,6 +18,7 @@ from kumo.catalog import Catalog
 from kumo_gateway.admin import AdminHandler
 from kumo_gateway.apigateway.endpoint import ApiHandler, to_starlette
 from kumo_gateway.apigateway.gateway_responses import internal_server_error
+from kumo_gateway.apigateway.limits import Limits
 from kumo_gateway.auth.authenticator import Auth
 from kumo_gateway.auth.local_store import LocalKeyStore
 from kumo_gateway.dispatch import HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
@@ -114,7 +115,8 @@ def create_app(
     app = FastAPI(title="Kumo gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan, **options)
     metrics = GatewayMetrics(getattr(provider, "instance_counts", None))
     invoke = InvokeHandler(catalog, provider, auth)
-    apis = ApiHandler(catalog, provider, rng=rng, metrics=metrics, redis=redis, secrets=secrets)
+    limits = Limits(redis, metrics)
+    apis = ApiHandler(catalog, provider, rng=rng, metrics=metrics, redis=redis, secrets=secrets, limits=limits)
     app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
 
     async def metrics_endpoint(request: Request) -> Response:
@@ -126,7 +128,7 @@ def create_app(
     management = ManagementHandler(catalog, versions, auth=auth)
     app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", management.handle))
     app.router.routes.append(_any_method("/{rest:path}", apis.handle))
-    admin_handler = AdminHandler(catalog, admin_token or "", keys) if admin else None
+    admin_handler = AdminHandler(catalog, admin_token or "", keys, api_keys=limits.store) if admin else None
     app.add_middleware(HotPathDispatcher, invoke=invoke, apis=apis, admin=admin_handler)
     if router is not None:
         from kumo_gateway.dynamodb.endpoint import DynamoDBMiddleware, DynamoEndpoint
@@ -139,6 +141,7 @@ def create_app(
     app.state.provider = provider
     app.state.metrics = metrics
     app.state.redis = redis
+    app.state.limits = limits
     return app
 
 

@@ -216,6 +216,8 @@ class KubeClient:
             "timeoutSeconds": str(timeout_s),
             "allowWatchBookmarks": "true",
         }
+        path, _, query = path.partition("?")  # keep a list path's own query (labelSelector=...)
+        params = dict(httpx.QueryParams(query)) | params
         timeout = httpx.Timeout(10.0, read=timeout_s + 30.0)
         async with self.http.stream("GET", path, params=params, timeout=timeout) as response:
             if response.status_code == 410:

@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 from kumo.models.authorizers import AUTHORIZER_NAME_PATTERN, MAX_AUTHORIZERS, Authorizer
 from kumo.models.base import API_VERSION, DNS_LABEL_PATTERN, ObjectMeta, Spec, duration_type, invalid
 from kumo.models.cors import Cors
+from kumo.models.usage_plans import Throttle, UsagePlan
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 #: The stage an Api gets when it lists none (API Gateway's `$default` stage: no path prefix).
@@ -174,6 +175,10 @@ class Route(Spec):
         ]
         | None
     ) = None
+    api_key_required: Annotated[
+        bool, Field(description="Callers must send x-api-key with a key of a usage plan for the stage.")
+    ] = False
+    throttle: Annotated[Throttle, Field(description="This route's token bucket, shared by all callers.")] | None = None
 
     @field_validator("path")
     @classmethod
@@ -216,6 +221,9 @@ class Stage(Spec):
     name: Annotated[str, Field(min_length=1, max_length=128, pattern=STAGE_NAME_PATTERN)]
     variables: dict[str, Annotated[str, Field(max_length=2048)]] = Field(default_factory=dict)
     canary: Canary | None = None
+    throttle: Annotated[Throttle, Field(description="The stage's token bucket, shared by all its routes.")] | None = (
+        None
+    )
 
     @field_validator("variables")
     @classmethod
@@ -273,6 +281,13 @@ class ApiSpec(Spec):
         dict[str, Authorizer],
         Field(max_length=MAX_AUTHORIZERS, description="Authorizers by name; routes name one in `authorizer`."),
     ] = Field(default_factory=dict)
+    usage_plans: Annotated[
+        list[UsagePlan],
+        Field(
+            description="API Gateway usage plans: per-key throttle and quota on the listed stages.",
+            json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+        ),
+    ] = Field(default_factory=list)
 
     @field_validator("routes")
     @classmethod
@@ -311,6 +326,21 @@ class ApiSpec(Spec):
                 authorizer = self.authorizers.get(route.authorizer or "")
                 if authorizer is None or authorizer.type != "jwt":
                     raise invalid(f"routes[{index}]: authorizationScopes need a jwt authorizer")
+        return self
+
+    @model_validator(mode="after")
+    def _check_usage_plans(self) -> ApiSpec:
+        names = [plan.name for plan in self.usage_plans]
+        stage_names = {stage.name for stage in self.effective_stages}
+        for index, plan in enumerate(self.usage_plans):
+            if names.count(plan.name) > 1:
+                raise invalid(f"usagePlans[{index}]: duplicate usage plan name {plan.name!r}")
+            for stage in plan.stages:
+                if stage not in stage_names:
+                    raise invalid(
+                        f"usagePlans[{index}] ({plan.name}): stage {stage!r} is not a stage of this Api "
+                        f"(stages: {', '.join(sorted(stage_names))})"
+                    )
         return self
 
     @property

@@ -51,7 +51,7 @@ GATEWAY_ALLOWED = (
     | expand("apps", ["deployments/scale"], ["get", "patch", "update"])
     | expand("discovery.k8s.io", ["endpointslices"], ["get", "list", "watch"])
     | expand("", ["events"], ["create"])
-    | expand("", ["secrets"], ["get", "list", "watch"])  # access keys (labelled Secrets); JWT secretRefs
+    | expand("", ["secrets"], ["get", "list", "watch"])  # access keys, API keys, JWT secretRefs
 )
 CRUD = ["get", "list", "watch", "create", "update", "patch", "delete"]
 OPERATOR_NAMESPACED = (
@@ -199,7 +199,7 @@ def test_gateway_rbac_is_exactly_the_allowed_set() -> None:
     assert granted == GATEWAY_ALLOWED
     assert all("*" not in part for perm in granted for part in perm)
     assert not {r for _, r, _ in granted} & {"pods/exec", "pods", "configmaps"}
-    # access keys (labelled Secrets) and JWT secretRefs, read only
+    # access keys, API keys (labelled Secrets) and JWT secretRefs, read only
     assert {verb for _, r, verb in granted if r == "secrets"} == {"get", "list", "watch"}
     binding = one(objects, "ClusterRoleBinding", "kumo-gateway")
     assert binding["roleRef"] == {

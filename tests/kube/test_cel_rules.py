@@ -135,6 +135,18 @@ REJECTED = [
     ),
     (
         "apis",
+        "spec.usagePlans[0].quota",
+        {
+            "spec": {
+                "usagePlans": [
+                    {"name": "basic", "stages": ["dev"], "quota": {"limit": 9, "period": "WEEK", "offset": 9}}
+                ]
+            }
+        },
+        "offset: 0 for DAY, 0 (Sunday) - 6 for WEEK, 0 (the 1st) - 27 for MONTH",
+    ),
+    (
+        "apis",
         "<nil>",
         {"metadata": {"name": "hello.v2"}},
         "metadata.name must be a DNS-1123 label of at most 63 characters",

@@ -4,9 +4,10 @@ ClusterRole (every namespace); cluster-only rules exist only for a cluster-wide 
 */}}
 
 {{/* Gateway: read Functions/Apis/Tables, map versions to Deployments, wake them via /scale,
-find instances through EndpointSlices, post Events, read access keys (Secrets labelled
+find instances through EndpointSlices, post Events, read Secrets: access keys (labelled
 kumo.dev/access-key; the operator writes one per Function, in the Function's namespace, so the
-gateway reads Secrets where Functions live). Nothing else. */}}
+gateway reads Secrets where Functions live), API keys (labelled kumo.dev/api-key=true; only their
+hashes reach Redis) and JWT authorizers' secretRefs. Nothing else. */}}
 {{- define "kumo.gateway.rules" -}}
 - apiGroups: ["kumo.dev"]
   resources: ["functions", "apis", "tables"]

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from kumo.models import Api
     from kumo_gateway.apigateway.authorizers.secrets import SecretSource
+    from kumo_gateway.apigateway.limits import Limits
     from kumo_gateway.metrics import GatewayMetrics
 
 log = logging.getLogger("kumo.gateway")
@@ -119,8 +120,11 @@ class ApiHandler:
         metrics: GatewayMetrics | None = None,
         redis: Redis | None = None,
         secrets: SecretSource | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.catalog = catalog
+        #: API keys, usage plans and throttles (:mod:`kumo_gateway.apigateway.limits`).
+        self.limits = limits
         self.provider = provider
         self.metrics = metrics
         #: Where canary draws come from (tests inject a seeded one).
@@ -198,6 +202,10 @@ class ApiHandler:
         authorizer = await self.authorizers.check(compiled, match, request, stage, stage_variables, request_id, note)
         if isinstance(authorizer, HttpResponse):
             return authorizer
+        if self.limits is not None:
+            denied = await self.limits.check(compiled.api, stage, match.route_key, request.headers, note)
+            if denied is not None:
+                return denied
         payload_format = PAYLOAD_FORMATS.get(compiled.payload_format)
         if payload_format is None:
             log.error("Api %s: payload format %r is not supported", api_name, compiled.payload_format)

@@ -77,6 +77,7 @@ async def _serve(host: str, port: int, namespace: str | None, redis_url: str | N
     ring = KeyRing()
     keys = SecretKeys(ring, namespace)
     await keys.start()
+    api_keys = _api_key_secrets(redis_url, namespace)
     try:
         auth = Authenticator(ring, account_id=catalog.account_id)
         return await serve_gateway(
@@ -84,3 +85,28 @@ async def _serve(host: str, port: int, namespace: str | None, redis_url: str | N
         )
     finally:
         await keys.stop()
+        if api_keys is not None:
+            api_keys.cancel()
+            await asyncio.gather(api_keys, return_exceptions=True)
+
+
+def _api_key_secrets(redis_url: str | None, namespace: str | None) -> asyncio.Task[None] | None:
+    """Follow the Secrets labelled as API keys into Redis (``kubernetes/api_key_secrets.py``)."""
+    if redis_url is None:
+        logging.getLogger("kumo.gateway").warning("no --redis-url: API keys and usage plans cannot be enforced")
+        return None
+    from redis.asyncio import Redis
+
+    from kumo.kube.client import KubeClient
+    from kumo_gateway.apigateway.limits_store import LimitsStore
+    from kumo_gateway.kubernetes.api_key_secrets import ApiKeySecrets
+
+    async def follow() -> None:
+        kube, redis = KubeClient(), Redis.from_url(redis_url)
+        try:
+            await ApiKeySecrets(kube, LimitsStore(redis), namespace).run()
+        finally:
+            await kube.aclose()
+            await redis.aclose()
+
+    return asyncio.create_task(follow(), name="api-key-secrets")

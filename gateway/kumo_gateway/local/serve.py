@@ -86,6 +86,7 @@ def run_up(
     state_dir: Path,
     watch_interval_s: float = DEFAULT_WATCH_INTERVAL_S,
     insecure_no_auth: bool = False,
+    redis_url: str | None = None,
 ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if insecure_no_auth:
@@ -109,7 +110,13 @@ def run_up(
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
             return runner.run(
                 serve_local(
-                    manifests, host=host, port=port, state_dir=state_dir, watch=watch, insecure_no_auth=insecure_no_auth
+                    manifests,
+                    host=host,
+                    port=port,
+                    state_dir=state_dir,
+                    watch=watch,
+                    insecure_no_auth=insecure_no_auth,
+                    redis_url=redis_url,
                 )
             )
     except KeyboardInterrupt:
@@ -133,7 +140,10 @@ async def serve_local(
     state_dir: Path,
     watch: Watch | None = None,
     insecure_no_auth: bool = False,
+    redis_url: str | None = None,
 ) -> int:
+    """``redis_url``: an external Redis for the shared state (several ``kumo up`` share one limit);
+    without it a private one is started under ``<state-dir>/redis``."""
     from kumo_gateway.app import serve_gateway
     from kumo_gateway.local.tables import LocalTables
 
@@ -163,12 +173,14 @@ async def serve_local(
     )
     versions.on_deleted = provider.retire_version
     tables = LocalTables(state_dir, manifests.tables)
-    shared_state = PrivateRedis(state_dir / "redis")
-    try:
-        shared_state.start()
-    except (RedisServerNotFoundError, RuntimeError) as exc:
-        print(f"kumo up: could not start its private Redis: {exc}", file=sys.stderr)
-        return 1
+    shared_state = PrivateRedis(state_dir / "redis") if redis_url is None else None
+    if shared_state is not None:
+        try:
+            shared_state.start()
+        except (RedisServerNotFoundError, RuntimeError) as exc:
+            print(f"kumo up: could not start its private Redis: {exc}", file=sys.stderr)
+            return 1
+        redis_url = shared_state.url
 
     def announce() -> None:
         print(
@@ -195,11 +207,12 @@ async def serve_local(
             admin_token=local_admin_token(state_dir),
             keys=store,
             versions=versions,
-            redis_url=shared_state.url,
+            redis_url=redis_url,
             secrets=LocalSecrets(state_dir),
         )
     finally:
-        shared_state.stop()
+        if shared_state is not None:
+            shared_state.stop()
         if watcher is not None:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,0 +1,110 @@
+"""The endpoint's one call for API keys, usage plans and throttles: :meth:`Limits.check`.
+
+Pure rules in :mod:`usage_plans`, Redis in :mod:`limits_store`. A route with no key, plan or
+throttle returns at once (no Redis). Redis unreachable: keys and quotas fail closed (503), throttles
+alone follow ``KUMO_THROTTLE_WHEN_REDIS_DOWN`` (default ``allow``); never a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from redis.exceptions import RedisError
+
+from kumo_gateway.apigateway import usage_plans
+from kumo_gateway.apigateway.api_keys import API_KEY_HEADER, key_hash
+from kumo_gateway.apigateway.gateway_responses import HttpResponse
+from kumo_gateway.apigateway.limits_store import LimitsStore
+from kumo_gateway.apigateway.usage_plans import Outcome, RouteLimits
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from kumo.models import Api
+    from kumo_gateway.apigateway.access_log import RequestNote
+    from kumo_gateway.metrics import GatewayMetrics
+
+log = logging.getLogger("kumo.gateway.limits")
+
+#: The longest a request waits for Redis before it is treated as unreachable.
+REDIS_TIMEOUT_S = 1.0
+_WARN_EVERY_S = 10.0
+
+
+class Limits:
+    """Checks a matched request against its route's key requirement, usage plans and throttles."""
+
+    def __init__(
+        self,
+        redis: Redis | None,
+        metrics: GatewayMetrics | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        throttle_policy: str | None = None,
+    ) -> None:
+        self.store = LimitsStore(redis) if redis is not None else None
+        self.metrics = metrics
+        #: The quota periods' clock (epoch seconds); tests move it to the next period.
+        self.clock = clock
+        self.throttle_policy = throttle_policy or usage_plans.throttle_policy()
+        self._routes: dict[tuple[str, str, str], tuple[Api, RouteLimits]] = {}
+        self._warned_at = -_WARN_EVERY_S
+
+    def route_limits(self, api: Api, stage: str, route_key: str) -> RouteLimits:
+        cache_key = (api.metadata.name, stage, route_key)
+        entry = self._routes.get(cache_key)
+        if entry is None or entry[0] is not api:
+            entry = self._routes[cache_key] = (api, usage_plans.route_limits(api, stage, route_key))
+        return entry[1]
+
+    async def check(
+        self, api: Api, stage: str, route_key: str, headers: Mapping[str, str], note: RequestNote
+    ) -> HttpResponse | None:
+        """None: go on; else API Gateway's answer (403, 429, or 503 when Redis is needed and down)."""
+        limits = self.route_limits(api, stage, route_key)
+        if not limits.checks_anything:
+            return None
+        digest = None
+        if limits.key_required:
+            value = headers.get(API_KEY_HEADER)
+            if not value:
+                return self._refuse(limits, Outcome.FORBIDDEN)
+            digest = key_hash(value)
+        checks = usage_plans.checks_for(limits, digest, self.clock())
+        plans = limits.plan_names
+        try:
+            if self.store is None:
+                raise RedisError("no Redis configured")
+            async with asyncio.timeout(REDIS_TIMEOUT_S):
+                outcome, key_id = await self.store.check(limits.api, digest, plans, checks)
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._warn(exc)
+            outcome, key_id = usage_plans.when_redis_is_down(limits, self.throttle_policy), None
+        if key_id is not None:
+            note.api_key_id = key_id
+        if outcome == Outcome.ALLOW:
+            return None
+        return self._refuse(limits, outcome)
+
+    def _refuse(self, limits: RouteLimits, outcome: Outcome) -> HttpResponse | None:
+        if self.metrics is not None:
+            reason = usage_plans.metric_reason(outcome)
+            if reason is not None:
+                self.metrics.throttled.labels(limits.api, limits.stage, reason).inc()
+            elif outcome == Outcome.FORBIDDEN:
+                self.metrics.auth_failures.labels("api", "Forbidden").inc()
+        return usage_plans.response_for(outcome)
+
+    def _warn(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self._warned_at >= _WARN_EVERY_S:
+            self._warned_at = now
+            log.warning(
+                "Redis unreachable (%s): API keys and quotas refused with 503, throttles %s",
+                exc or type(exc).__name__,
+                "skipped" if self.throttle_policy == "allow" else "refused with 503",
+            )

@@ -1,0 +1,173 @@
+"""API keys, token buckets and quotas in Redis, shared by every gateway replica.
+
+- A key is stored under ``kumo:apikey:<sha256 of the value>`` (a hash: ``id``, ``api``, ``plan``,
+  ``name``, ``enabled``, ``created``, ``source``); ``kumo:apikeys:<api>`` maps each key id to that
+  digest, for listing and deleting. The value itself is never stored.
+- A request's checks (:func:`usage_plans.checks_for`) run in **one Lua script** (``EVALSHA``, one round
+  trip): look the key up, then every bucket and quota in order; only when all pass are the tokens
+  taken and the quota counted, so a refused request costs nothing.
+- Buckets refill on Redis' clock (``TIME`` inside the script), so replicas with skewed clocks still
+  share one bucket exactly; they expire once they would be full again. Quota counters are named by
+  their period's start, which the gateway's clock picks (injectable), and expire after the period.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from kumo_gateway.apigateway import api_keys
+from kumo_gateway.apigateway.api_keys import KeyRecord
+from kumo_gateway.apigateway.usage_plans import KEY_INDEX, KEY_RECORD, Check, Outcome
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+#: ARGV: key digest ('' = no key), api, number of allowed plans, the plan names, then 6 per check:
+#: outcome, kind (tb|q), redis key, a, b, plan ('' = every request). Answers {outcome, key id, plan}.
+CHECK_SCRIPT = """
+local now_t = redis.call('TIME')
+local now = tonumber(now_t[1]) * 1000 + tonumber(now_t[2]) / 1000
+local digest, api, nplans = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local keyid, plan = '', ''
+if digest ~= '' then
+  local rec = redis.call('HMGET', 'kumo:apikey:' .. digest, 'id', 'api', 'plan', 'enabled')
+  if not rec[1] or rec[2] ~= api or rec[4] ~= '1' then return {1, '', ''} end
+  keyid, plan = rec[1], rec[3]
+  local listed = false
+  for i = 1, nplans do
+    if ARGV[3 + i] == plan then listed = true end
+  end
+  if not listed then return {1, keyid, plan} end
+end
+local first = 4 + nplans
+local writes = {}
+for base = first, #ARGV, 6 do
+  local outcome, kind, key = tonumber(ARGV[base]), ARGV[base + 1], ARGV[base + 2]
+  local a, b, p = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4]), ARGV[base + 5]
+  if p == '' or p == plan then
+    if kind == 'tb' then
+      local v = redis.call('HMGET', key, 't', 'ts')
+      local tokens = b
+      if v[1] and v[2] then
+        tokens = math.min(b, tonumber(v[1]) + math.max(0, now - tonumber(v[2])) * a / 1000)
+      end
+      if tokens < 1 then return {outcome, keyid, plan} end
+      writes[#writes + 1] = {'tb', key, tokens - 1, math.ceil(b / a * 1000) + 1000}
+    else
+      local used = tonumber(redis.call('GET', key) or '0')
+      if used >= a then return {outcome, keyid, plan} end
+      writes[#writes + 1] = {'q', key, b}
+    end
+  end
+end
+for _, w in ipairs(writes) do
+  if w[1] == 'tb' then
+    redis.call('HSET', w[2], 't', string.format('%.6f', w[3]), 'ts', string.format('%.3f', now))
+    redis.call('PEXPIRE', w[2], w[4])
+  else
+    redis.call('INCR', w[2])
+    redis.call('EXPIRE', w[2], w[3])
+  end
+end
+return {0, keyid, plan}
+"""
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _number(value: float) -> str:
+    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+
+
+class LimitsStore:
+    """The Redis side of API keys and usage plans."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._script = redis.register_script(CHECK_SCRIPT)
+
+    async def check(
+        self, api: str, key_digest: str | None, plans: list[str], checks: list[Check]
+    ) -> tuple[Outcome, str | None]:
+        """Run the checks atomically: ``(outcome, key id or None)``; raises redis errors when Redis is unreachable."""
+        args: list[str] = [key_digest or "", api, str(len(plans)), *plans]
+        for check in checks:
+            args += [str(int(check.outcome)), check.kind, check.key, _number(check.a), _number(check.b), check.plan]
+        answer = await self._script(keys=[], args=args)
+        key_id = _text(answer[1]) or None
+        return Outcome(int(answer[0])), key_id
+
+    # -- keys --------------------------------------------------------------------------------------
+
+    async def put_key(self, digest: str, record: KeyRecord) -> None:
+        """Store a key by its digest (replacing one with the same id) and index it under its Api."""
+        old = await self.redis.hget(KEY_INDEX.format(api=record.api), record.id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if old is not None and _text(old) != digest:
+                pipe.delete(KEY_RECORD.format(hash=_text(old)))
+            pipe.hset(
+                KEY_RECORD.format(hash=digest),
+                mapping={
+                    "id": record.id,
+                    "api": record.api,
+                    "plan": record.plan,
+                    "name": record.name,
+                    "enabled": "1" if record.enabled else "0",
+                    "created": repr(record.created),
+                    "source": record.source,
+                },
+            )
+            pipe.hset(KEY_INDEX.format(api=record.api), record.id, digest)
+            await pipe.execute()
+
+    async def create_key(self, api: str, plan: str, name: str) -> tuple[KeyRecord, str]:
+        """A new generated key: ``(record, value)``; the value is not kept."""
+        value = api_keys.new_key_value()
+        record = KeyRecord(api_keys.new_key_id(), api, plan, name, True, time.time())
+        await self.put_key(api_keys.key_hash(value), record)
+        return record, value
+
+    async def list_keys(self, api: str) -> list[KeyRecord]:
+        index = await self.redis.hgetall(KEY_INDEX.format(api=api))
+        records = []
+        for digest in index.values():
+            fields = await self.redis.hgetall(KEY_RECORD.format(hash=_text(digest)))
+            if fields:
+                data = {_text(k): _text(v) for k, v in fields.items()}
+                records.append(
+                    KeyRecord(
+                        data.get("id", ""),
+                        data.get("api", api),
+                        data.get("plan", ""),
+                        data.get("name", ""),
+                        data.get("enabled") == "1",
+                        float(data.get("created") or 0),
+                        data.get("source") or "admin",
+                    )
+                )
+        return sorted(records, key=lambda r: (r.created, r.id))
+
+    async def delete_key(self, api: str, key_id: str) -> bool:
+        digest = await self.redis.hget(KEY_INDEX.format(api=api), key_id)
+        if digest is None:
+            return False
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(KEY_RECORD.format(hash=_text(digest)))
+            pipe.hdel(KEY_INDEX.format(api=api), key_id)
+            await pipe.execute()
+        return True
+
+    async def secret_keys(self) -> dict[str, str]:
+        """Key id -> Api of every stored key that came from a Kubernetes Secret."""
+        found: dict[str, str] = {}
+        async for index in self.redis.scan_iter(match=KEY_INDEX.format(api="*")):
+            api = _text(index).split(":", 2)[2]
+            for key_id, digest in (await self.redis.hgetall(index)).items():
+                if _text(await self.redis.hget(KEY_RECORD.format(hash=_text(digest)), "source")) == "secret":
+                    found[_text(key_id)] = api
+        return found
