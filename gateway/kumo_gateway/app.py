@@ -19,6 +19,7 @@ from kumo_gateway.admin import AdminHandler
 from kumo_gateway.apigateway.endpoint import ApiHandler, to_starlette
 from kumo_gateway.apigateway.gateway_responses import internal_server_error
 from kumo_gateway.apigateway.limits import Limits
+from kumo_gateway.auth.admin_token import bearer_matches
 from kumo_gateway.auth.authenticator import Auth
 from kumo_gateway.auth.local_store import LocalKeyStore
 from kumo_gateway.dispatch import HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
@@ -89,7 +90,8 @@ def create_app(
     ``redis`` is the state gateway replicas share (API keys, token buckets, quotas, the authorizer
     cache); the app closes it when it stops. ``secrets`` is where HS256 JWT authorizers read their
     secret (default: environment variables, ``kumo_gateway.apigateway.authorizers.secrets``).
-    Metrics are served at ``/metrics`` (:mod:`kumo_gateway.metrics`).
+    Metrics are served at ``/metrics`` (:mod:`kumo_gateway.metrics`) to holders of ``admin_token``
+    (to everyone only when ``auth`` is ``NO_AUTH``).
     """
     router = None
     if tables is not None:
@@ -119,7 +121,17 @@ def create_app(
     apis = ApiHandler(catalog, provider, rng=rng, metrics=metrics, redis=redis, secrets=secrets, limits=limits)
     app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
 
+    auth.observe_failures(lambda service, code: metrics.auth_failures.labels(service, code).inc())
+
     async def metrics_endpoint(request: Request) -> Response:
+        # Function names and traffic are not for everyone: the admin token, unless auth is off altogether.
+        if auth.enabled and not (admin_token and bearer_matches(request.headers.get("authorization"), admin_token)):
+            return Response(
+                b'{"message":"Unauthorized: /metrics needs Authorization: Bearer <admin token>"}',
+                401,
+                {"WWW-Authenticate": 'Bearer realm="kumo-metrics"'},
+                media_type="application/json",
+            )
         return Response(metrics.exposition(), media_type=CONTENT_TYPE)
 
     app.router.add_route(METRICS_PATH, metrics_endpoint, methods=["GET"], include_in_schema=False)

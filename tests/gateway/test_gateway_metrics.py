@@ -11,10 +11,14 @@ from gateway_server import ThreadedServer
 from prometheus_client.parser import text_string_to_metric_families
 from signing import make_authenticator
 
+from kumo.aws_signing import SigV4Auth
 from kumo.catalog import Catalog
 from kumo_gateway.apigateway.route_matching import RouteSpec
 from kumo_gateway.app import create_app
+from kumo_gateway.auth.authenticator import NO_AUTH
 from kumo_gateway.metrics import GatewayMetrics, InstanceCount
+
+TOKEN = "metrics-test-token"
 
 
 class CountingProvider(InProcessProvider):
@@ -36,10 +40,10 @@ def gateway() -> Iterator[httpx.Client]:
     catalog.set_function(function("items"))
     catalog.set_api(api("shop", [RouteSpec("GET", "/items/{id}", "items")], [Stage("prod")]))
     provider = CountingProvider({"items": returns(b'{"statusCode": 201}')})
-    server = ThreadedServer(create_app(catalog, provider, auth=make_authenticator()))
+    server = ThreadedServer(create_app(catalog, provider, auth=make_authenticator(), admin_token=TOKEN))
     server.start()
     try:
-        with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        with httpx.Client(base_url=server.base_url, timeout=30, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
             yield http
     finally:
         server.stop()
@@ -77,3 +81,36 @@ def test_each_metrics_object_has_its_own_registry() -> None:
     first.throttled.labels("shop", "prod", "rate").inc()
     assert b'kumo_throttled_total{api="shop",reason="rate",stage="prod"} 1.0' in first.exposition()
     assert b"kumo_throttled_total{" not in second.exposition()
+
+
+def test_metrics_need_the_admin_token_unless_auth_is_off(gateway: httpx.Client) -> None:
+    for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}):
+        refused = gateway.get("/metrics", headers=headers)
+        assert refused.status_code == 401 and "kumo_" not in refused.text
+    catalog = Catalog()
+    without_token = ThreadedServer(create_app(catalog, CountingProvider({}), auth=make_authenticator()))
+    insecure = ThreadedServer(create_app(catalog, CountingProvider({}), auth=NO_AUTH))
+    for server in (without_token, insecure):
+        server.start()
+    try:
+        assert httpx.get(f"{without_token.base_url}/metrics", timeout=30).status_code == 401
+        assert httpx.get(f"{insecure.base_url}/metrics", timeout=30).status_code == 200
+    finally:
+        without_token.stop()
+        insecure.stop()
+
+
+def test_refused_credentials_are_counted_by_surface_and_code(gateway: httpx.Client) -> None:
+    unsigned = httpx.post(
+        str(gateway.base_url.join("/2015-03-31/functions/items/invocations")), content=b"{}", timeout=30
+    )
+    assert unsigned.status_code == 403
+    wrong_key = gateway.post(
+        "/2015-03-31/functions/items/invocations", content=b"{}", auth=SigV4Auth("AKIDUNKNOWN0000000000", "x" * 40)
+    )
+    assert wrong_key.status_code == 403
+    found = samples(gateway.get("/metrics").text)
+    missing = (("reason", "MissingAuthenticationTokenException"), ("surface", "lambda"))
+    unknown = (("reason", "UnrecognizedClientException"), ("surface", "lambda"))
+    assert found[("kumo_auth_failures_total", missing)] == 1
+    assert found[("kumo_auth_failures_total", unknown)] == 1

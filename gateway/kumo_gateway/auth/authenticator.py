@@ -31,6 +31,9 @@ class Identity:
 
 ANONYMOUS = Identity("", "anonymous", ALLOW_ALL)
 
+#: Told of every refusal: ``(service, error code)`` (the gateway's ``kumo_auth_failures_total``).
+FailureObserver = Callable[[str, str], None]
+
 
 class Authenticator:
     """SigV4 against ``keys``; ``clock`` (seconds since the epoch) is injectable for tests."""
@@ -41,11 +44,29 @@ class Authenticator:
         self.keys = keys
         self.verifier = sigv4.SigV4Verifier(clock)
         self.account_id = account_id
+        self.observers: list[FailureObserver] = []
+
+    def observe_failures(self, observer: FailureObserver) -> None:
+        """Call ``observer(service, code)`` for every refused request (metrics)."""
+        self.observers.append(observer)
+
+    def _refused(self, service: str, failure: AuthFailure) -> AuthFailure:
+        for observer in self.observers:
+            observer(service, failure.code.value)
+        return failure
 
     def authenticate(
         self, service: str, method: str, raw_path: str, query: str, headers: sigv4.Headers, body: bytes
     ) -> Identity | AuthFailure:
         """The caller's identity, or why the request is refused (never raises)."""
+        outcome = self._authenticate(service, method, raw_path, query, headers, body)
+        if isinstance(outcome, AuthFailure) and self.observers:
+            self._refused(service, outcome)
+        return outcome
+
+    def _authenticate(
+        self, service: str, method: str, raw_path: str, query: str, headers: sigv4.Headers, body: bytes
+    ) -> Identity | AuthFailure:
         try:
             parsed = sigv4.parse(query, headers, service)
             if isinstance(parsed, AuthFailure):
@@ -68,13 +89,16 @@ class Authenticator:
         if identity.policy.allows(action, resources):
             return None
         user = f"arn:aws:iam::{self.account_id}:user/{identity.name or identity.access_key_id}"
-        return errors.access_denied(user, action, resource_arn)
+        return self._refused(action.partition(":")[0], errors.access_denied(user, action, resource_arn))
 
 
 class NoAuth:
     """Serve everyone (an explicit, named choice: ``NO_AUTH``)."""
 
     enabled = False
+
+    def observe_failures(self, observer: FailureObserver) -> None:
+        """Nothing is ever refused."""
 
     def authenticate(
         self, service: str, method: str, raw_path: str, query: str, headers: sigv4.Headers, body: bytes
