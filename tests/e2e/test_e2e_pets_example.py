@@ -3,8 +3,10 @@ Redis), keys made with the real ``kumo api-keys`` CLI, then 403/429 bodies over 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +17,9 @@ from kumo_up import KUMO, KumoUp
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "pets"
+
+
+SECRET_ENV, SECRET = "KUMO_SECRET_PARTNERS_JWT_SECRET", "an-hs256-secret-of-at-least-32-bytes-for-pets"
 
 
 def kumo(*args: str, up: KumoUp) -> subprocess.CompletedProcess[str]:
@@ -28,7 +33,9 @@ def pets(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("kumo-pets")
     example = workdir / "pets"
     shutil.copytree(EXAMPLE, example)
-    up = KumoUp([], workdir, paths=[example])
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(SECRET_ENV, SECRET)
+        up = KumoUp([], workdir, paths=[example])
     try:
         yield SimpleNamespace(up=up, http=httpx.Client(base_url=up.url, timeout=30))
     finally:
@@ -38,7 +45,32 @@ def pets(tmp_path_factory):
 def test_the_key_route_refuses_requests_without_a_key(pets):
     response = pets.http.get("/pets/prod/pets")
     assert (response.status_code, response.json()) == (403, {"message": "Forbidden"})
-    assert pets.http.get("/pets/prod/pets/7").json() == {"id": "7", "name": "pet 7"}
+    response = pets.http.get("/pets/prod/pets/7", headers={"Authorization": "user:ada"})
+    assert response.json() == {"id": "7", "name": "pet 7", "for": "ada"}
+
+
+def test_the_lambda_authorizer_route_as_the_readme_curls_it(pets):
+    for headers, status, body in (
+        ({}, 401, {"message": "Unauthorized"}),
+        ({"Authorization": "nobody"}, 403, {"message": "Forbidden"}),
+    ):
+        response = pets.http.get("/pets/prod/pets/7", headers=headers)
+        assert (response.status_code, response.json()) == (status, body)
+
+
+def test_the_jwt_route_with_a_token_from_mint_token(pets):
+    mint = [sys.executable, str(EXAMPLE / "mint_token.py"), "alice"]
+    token = subprocess.run(mint, capture_output=True, text=True, env={**os.environ, SECRET_ENV: SECRET}, check=True)
+    created = pets.http.post(
+        "/pets/prod/pets", content=b'{"name": "Kit"}', headers={"Authorization": f"Bearer {token.stdout.strip()}"}
+    )
+    assert (created.status_code, created.json()) == (201, {"created": {"name": "Kit"}, "by": "alice"})
+    missing = pets.http.post("/pets/prod/pets", content=b"{}")
+    assert (missing.status_code, missing.json()) == (401, {"message": "Unauthorized"})
+    other_secret = {**os.environ, SECRET_ENV: "another-hs256-secret-of-at-least-32-bytes"}
+    forged = subprocess.run(mint, capture_output=True, text=True, env=other_secret, check=True).stdout.strip()
+    refused = pets.http.post("/pets/prod/pets", content=b"{}", headers={"Authorization": f"Bearer {forged}"})
+    assert (refused.status_code, refused.json()) == (403, {"message": "Forbidden"})
 
 
 def test_a_key_from_the_cli_works_until_it_is_deleted(pets):
