@@ -58,6 +58,7 @@ OPERATOR_NAMESPACED = (
     expand("kumo.dev", ["functions", "apis", "tables"], ["get", "list", "watch", "patch", "update"])
     | expand("kumo.dev", ["functions/status", "apis/status", "tables/status"], ["get", "patch", "update"])
     | expand("", ["configmaps", "services"], CRUD)
+    | expand("", ["secrets"], ["get", "create", "patch"])  # each Function's <fn>-credentials, written once
     | expand("apps", ["deployments", "statefulsets"], CRUD)
     | expand("apps", ["deployments/scale"], ["get", "patch", "update"])
     | expand("policy", ["poddisruptionbudgets"], CRUD)
@@ -214,7 +215,9 @@ def test_operator_rbac_is_least_privilege() -> None:
     cluster = permissions(one(render(), "ClusterRole", "kumo-operator")["rules"])
     assert cluster == OPERATOR_NAMESPACED | OPERATOR_CLUSTER_ONLY
     assert all("*" not in part for perm in cluster for part in perm)
-    assert not {r for _, r, _ in cluster} & {"secrets", "pods/exec", "clusterroles", "roles", "rolebindings"}
+    assert not {r for _, r, _ in cluster} & {"pods/exec", "clusterroles", "roles", "rolebindings"}
+    # Functions' credential Secrets: never listed, watched or deleted by the operator (GC deletes them)
+    assert {verb for _, r, verb in cluster if r == "secrets"} == {"get", "create", "patch"}
 
 
 def test_namespaced_install_uses_roles_in_the_watched_namespace() -> None:
