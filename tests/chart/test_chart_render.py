@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import kubernetes_validate
@@ -117,6 +118,7 @@ def test_default_install_has_operator_gateway_redis_and_cluster_rbac() -> None:
         "ClusterRoleBinding/kumo-operator",
         "Deployment/kumo-gateway",
         "Deployment/kumo-operator",
+        "Secret/kumo-admin-token",
         "Service/kumo-gateway",
         "Service/kumo-redis",
         "ServiceAccount/kumo-gateway",
@@ -299,3 +301,19 @@ def test_release_name_and_namespace_flow_into_names_and_urls() -> None:
     env = {e["name"]: e.get("value") for e in operator["env"]}
     assert env["KUMO_GATEWAY_INTERNAL_URL"] == "http://edge-kumo-gateway.platform.svc:8080"
     assert "redis://edge-kumo-redis.platform.svc:6379/0" in template_text(release="edge", namespace="platform")
+
+
+def test_admin_token_secret_and_gateway_env() -> None:
+    objects = render()
+    secret = one(objects, "Secret", "kumo-admin-token")
+    token = base64.b64decode(secret["data"]["token"]).decode()
+    assert len(token) == 48 and token.isalnum()
+    (container,) = containers(one(objects, "Deployment", "kumo-gateway"))
+    env = {e["name"]: e for e in container["env"]}
+    assert env["KUMO_ADMIN_TOKEN"]["valueFrom"] == {"secretKeyRef": {"name": "kumo-admin-token", "key": "token"}}
+    # helm template cannot `lookup` the installed Secret: every render makes a new token (install keeps it)
+    again = base64.b64decode(one(render("image.tag=other"), "Secret", "kumo-admin-token")["data"]["token"]).decode()
+    assert again != token
+    # the operator never sees it
+    (operator,) = containers(one(objects, "Deployment", "kumo-operator"))
+    assert "KUMO_ADMIN_TOKEN" not in {e["name"] for e in operator["env"]}
