@@ -21,6 +21,8 @@ ID_KEY = "AWS_ACCESS_KEY_ID"
 SECRET_KEY = "AWS_SECRET_ACCESS_KEY"
 POLICY_KEY = "policy"
 NAME_KEY = "name"
+#: Name of the key a Function's instances get (local mode's store entry, the cluster Secret's ``name``).
+FUNCTION_KEY_PREFIX = "function:"
 ID_PREFIX = "KUMO"
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
@@ -68,12 +70,24 @@ def new_access_key(name: str = "", policy: Policy = ALLOW_ALL) -> AccessKey:
 
 
 def secret_string_data(key: AccessKey) -> dict[str, str]:
-    """A Secret's ``stringData`` for ``key``."""
+    """The Secret data of ``key``, before base64 (``stringData`` form)."""
     return {
         ID_KEY: key.access_key_id,
         SECRET_KEY: key.secret_access_key,
         POLICY_KEY: json.dumps(key.policy.to_json()),
         NAME_KEY: key.name,
+    }
+
+
+def secret_manifest(key: AccessKey, name: str, namespace: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """The labelled Secret holding ``key`` (what the gateway's ``SecretKeys`` reads with :func:`from_secret`);
+    ``labels`` are added to :data:`ACCESS_KEY_LABEL`."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace, "labels": {**(labels or {}), ACCESS_KEY_LABEL: "true"}},
+        "type": "Opaque",
+        "data": {k: base64.b64encode(v.encode("utf-8")).decode("ascii") for k, v in secret_string_data(key).items()},
     }
 
 

@@ -16,6 +16,16 @@ app = typer.Typer(
 
 Url = Annotated[str, typer.Option(help="Platform URL.", envvar="KUMO_URL")]
 StateDir = Annotated[Path, typer.Option(help="State directory of the local platform (its admin token).")]
+Kubernetes = Annotated[
+    bool, typer.Option("--kubernetes", help="In a cluster: the labelled Secrets the gateway reads (kubeconfig).")
+]
+Namespace = Annotated[str, typer.Option(help="With --kubernetes: the namespace of the key Secrets.")]
+
+
+def _done(result: tuple[int, str]) -> None:
+    code, output = result
+    typer.echo(output, err=code != 0)
+    raise typer.Exit(code)
 
 
 def _call(method: str, url: str, path: str, state_dir: Path, body: Any = None) -> dict[str, Any]:
@@ -49,8 +59,14 @@ def create(
     ] = None,
     url: Url = "http://127.0.0.1:8080",
     state_dir: StateDir = Path(".kumo"),
+    kubernetes: Kubernetes = False,
+    namespace: Namespace = "default",
 ) -> None:
     """Create an access key; prints its id and secret (shown only this once)."""
+    if kubernetes:
+        from kumo_cli.cluster_keys import create_credential
+
+        _done(create_credential(namespace, name, allow or [], resource or []))
     policy = {"actions": allow or ["*"], "resources": resource or ["*"]}
     key = _call("POST", url, "", state_dir, {"name": name, "policy": policy})["credential"]
     typer.echo(f"AWS_ACCESS_KEY_ID={key['accessKeyId']}")
@@ -59,8 +75,17 @@ def create(
 
 
 @app.command("list")
-def list_keys(url: Url = "http://127.0.0.1:8080", state_dir: StateDir = Path(".kumo")) -> None:
+def list_keys(
+    url: Url = "http://127.0.0.1:8080",
+    state_dir: StateDir = Path(".kumo"),
+    kubernetes: Kubernetes = False,
+    namespace: Namespace = "default",
+) -> None:
     """List access keys (ids, names, policies; never secrets), one JSON object a line."""
+    if kubernetes:
+        from kumo_cli.cluster_keys import list_credentials
+
+        _done(list_credentials(namespace))
     for key in _call("GET", url, "", state_dir)["credentials"]:
         typer.echo(json.dumps(key))
 
@@ -70,7 +95,13 @@ def revoke(
     access_key_id: Annotated[str, typer.Argument(help="The access key id to revoke.")],
     url: Url = "http://127.0.0.1:8080",
     state_dir: StateDir = Path(".kumo"),
+    kubernetes: Kubernetes = False,
+    namespace: Namespace = "default",
 ) -> None:
     """Revoke an access key; requests signed with it are refused from now on."""
+    if kubernetes:
+        from kumo_cli.cluster_keys import revoke_credential
+
+        _done(revoke_credential(namespace, access_key_id))
     _call("DELETE", url, f"/{access_key_id}", state_dir)
     typer.echo(f"revoked {access_key_id}")

@@ -267,58 +267,13 @@ def api_promote(
     raise typer.Exit(code)
 
 
-api_keys_app = typer.Typer(help="API keys of Api usage plans (through the gateway's admin API).", no_args_is_help=True)
-app.add_typer(api_keys_app, name="api-keys")
-_URL_OPTION = typer.Option(help="Gateway URL.", envvar="KUMO_URL")
-_STATE_DIR_OPTION = typer.Option(help="State directory of the local platform (its admin token).")
+def _api_keys_app() -> typer.Typer:
+    from kumo_cli.api_keys_commands import app as api_keys
+
+    return api_keys
 
 
-@api_keys_app.command("create")
-def api_keys_create(
-    api: Annotated[str, typer.Option(help="Api name.")],
-    plan: Annotated[str, typer.Option(help="Usage plan of the Api.")],
-    name: Annotated[str | None, typer.Option(help="A name for the key (default: the plan's).")] = None,
-    url: Annotated[str, _URL_OPTION] = "http://127.0.0.1:8080",
-    state_dir: Annotated[Path, _STATE_DIR_OPTION] = Path(".kumo"),
-) -> None:
-    """Create an API key on a usage plan and print it (only this once)."""
-    from kumo_cli import api_keys
-    from kumo_cli.platform_access import admin_headers
-
-    code, message = api_keys.create(url, api, plan, name, admin_headers(state_dir))
-    typer.echo(message, err=code != 0)
-    raise typer.Exit(code)
-
-
-@api_keys_app.command("list")
-def api_keys_list(
-    api: Annotated[str, typer.Option(help="Api name.")],
-    url: Annotated[str, _URL_OPTION] = "http://127.0.0.1:8080",
-    state_dir: Annotated[Path, _STATE_DIR_OPTION] = Path(".kumo"),
-) -> None:
-    """List an Api's API keys (ids, plans, names; never the keys)."""
-    from kumo_cli import api_keys
-    from kumo_cli.platform_access import admin_headers
-
-    code, message = api_keys.list_keys(url, api, admin_headers(state_dir))
-    typer.echo(message, err=code != 0)
-    raise typer.Exit(code)
-
-
-@api_keys_app.command("delete")
-def api_keys_delete(
-    key_id: Annotated[str, typer.Argument(help="The key's id (from create or list).")],
-    api: Annotated[str, typer.Option(help="Api name.")],
-    url: Annotated[str, _URL_OPTION] = "http://127.0.0.1:8080",
-    state_dir: Annotated[Path, _STATE_DIR_OPTION] = Path(".kumo"),
-) -> None:
-    """Delete an API key: requests with it are refused (403) from now on."""
-    from kumo_cli import api_keys
-    from kumo_cli.platform_access import admin_headers
-
-    code, message = api_keys.delete(url, api, key_id, admin_headers(state_dir))
-    typer.echo(message, err=code != 0)
-    raise typer.Exit(code)
+app.add_typer(_api_keys_app(), name="api-keys")
 
 
 def pod_ordinal(pod_name: str) -> int | None:

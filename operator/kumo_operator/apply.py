@@ -18,6 +18,8 @@ CREATE_ONLY: dict[str, tuple[tuple[str, ...], ...]] = {
     "Deployment": (("spec", "replicas"),),
     "StatefulSet": (("spec", "volumeClaimTemplates"), ("spec", "selector"), ("spec", "serviceName")),
     "ConfigMap": (("data",), ("immutable",)),
+    # A Secret's key is generated once (kumo_operator.function_credentials): never rewritten.
+    "Secret": (("data",), ("type",)),
 }
 
 

@@ -21,6 +21,7 @@ from kumo.kube.names import (
 )
 from kumo.models import FunctionSpec
 from kumo_operator.config import OperatorConfig
+from kumo_operator.function_credentials import credential_env
 from kumo_operator.pod_security import container_security_context, pod_security_context, readiness_probe
 from kumo_operator.versions import function_version
 
@@ -101,7 +102,10 @@ def runtime_env(
         "KUMO_REGION": config.region,
         "KUMO_HOST": "0.0.0.0",
         "KUMO_PORT": str(PORT),
+        # As local mode's platform_environment: unchanged SDK code reaches Kumo for both services.
         "AWS_ENDPOINT_URL": config.gateway_internal_url,
+        "AWS_ENDPOINT_URL_LAMBDA": config.gateway_internal_url,
+        "AWS_ENDPOINT_URL_DYNAMODB": config.gateway_internal_url,
     }
 
 
@@ -140,7 +144,10 @@ def _pod_spec(
         "image": image,
         "command": ["kumo", "runtime"],
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-        "env": [{"name": key, "value": escape_env_value(value)} for key, value in env.items()],
+        "env": [
+            *({"name": key, "value": escape_env_value(value)} for key, value in env.items()),
+            *credential_env(fn_name),
+        ],
         "resources": {
             "requests": {"cpu": f"{cpu_millicores(spec.memory)}m", "memory": memory},
             "limits": {"memory": memory},

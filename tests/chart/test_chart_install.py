@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 from chart_render import CHART, template_text
@@ -77,6 +78,16 @@ def test_helm_install_then_example_then_uninstall(kube_api: KubeApi) -> None:
     listed = kube_api.kubectl("get", "fn,api,tbl", "-n", "default", "-o", "json")
     assert listed.returncode == 0, listed.stderr
     assert sorted(o["kind"] for o in json.loads(listed.stdout)["items"]) == ["Api", "Function"]
+
+    # The admin token is generated at install and kept by upgrades (`lookup` finds the Secret).
+    secret_path = f"/api/v1/namespaces/{NAMESPACE}/secrets/kumo-admin-token"
+    token = base64.b64decode(kube_api.get(secret_path)["data"]["token"]).decode()
+    assert len(token) == 48 and token.isalnum()
+    assert f"kubectl -n {NAMESPACE} get secret kumo-admin-token" in installed.stdout  # NOTES.txt
+    upgraded = kube_api.helm("upgrade", "kumo", str(CHART), "--namespace", NAMESPACE, "--set", "gateway.replicas=2")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert kube_api.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/kumo-gateway")["spec"]["replicas"] == 2
+    assert base64.b64decode(kube_api.get(secret_path)["data"]["token"]).decode() == token
 
     releases = kube_api.helm("list", "--namespace", NAMESPACE, "-o", "json")
     assert [r["name"] for r in json.loads(releases.stdout)] == ["kumo"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import kubernetes_validate
@@ -58,6 +59,7 @@ OPERATOR_NAMESPACED = (
     expand("kumo.dev", ["functions", "apis", "tables"], ["get", "list", "watch", "patch", "update"])
     | expand("kumo.dev", ["functions/status", "apis/status", "tables/status"], ["get", "patch", "update"])
     | expand("", ["configmaps", "services"], CRUD)
+    | expand("", ["secrets"], ["get", "create", "patch"])  # each Function's <fn>-credentials, written once
     | expand("apps", ["deployments", "statefulsets"], CRUD)
     | expand("apps", ["deployments/scale"], ["get", "patch", "update"])
     | expand("policy", ["poddisruptionbudgets"], CRUD)
@@ -116,6 +118,7 @@ def test_default_install_has_operator_gateway_redis_and_cluster_rbac() -> None:
         "ClusterRoleBinding/kumo-operator",
         "Deployment/kumo-gateway",
         "Deployment/kumo-operator",
+        "Secret/kumo-admin-token",
         "Service/kumo-gateway",
         "Service/kumo-redis",
         "ServiceAccount/kumo-gateway",
@@ -214,7 +217,9 @@ def test_operator_rbac_is_least_privilege() -> None:
     cluster = permissions(one(render(), "ClusterRole", "kumo-operator")["rules"])
     assert cluster == OPERATOR_NAMESPACED | OPERATOR_CLUSTER_ONLY
     assert all("*" not in part for perm in cluster for part in perm)
-    assert not {r for _, r, _ in cluster} & {"secrets", "pods/exec", "clusterroles", "roles", "rolebindings"}
+    assert not {r for _, r, _ in cluster} & {"pods/exec", "clusterroles", "roles", "rolebindings"}
+    # Functions' credential Secrets: never listed, watched or deleted by the operator (GC deletes them)
+    assert {verb for _, r, verb in cluster if r == "secrets"} == {"get", "create", "patch"}
 
 
 def test_namespaced_install_uses_roles_in_the_watched_namespace() -> None:
@@ -296,3 +301,19 @@ def test_release_name_and_namespace_flow_into_names_and_urls() -> None:
     env = {e["name"]: e.get("value") for e in operator["env"]}
     assert env["KUMO_GATEWAY_INTERNAL_URL"] == "http://edge-kumo-gateway.platform.svc:8080"
     assert "redis://edge-kumo-redis.platform.svc:6379/0" in template_text(release="edge", namespace="platform")
+
+
+def test_admin_token_secret_and_gateway_env() -> None:
+    objects = render()
+    secret = one(objects, "Secret", "kumo-admin-token")
+    token = base64.b64decode(secret["data"]["token"]).decode()
+    assert len(token) == 48 and token.isalnum()
+    (container,) = containers(one(objects, "Deployment", "kumo-gateway"))
+    env = {e["name"]: e for e in container["env"]}
+    assert env["KUMO_ADMIN_TOKEN"]["valueFrom"] == {"secretKeyRef": {"name": "kumo-admin-token", "key": "token"}}
+    # helm template cannot `lookup` the installed Secret: every render makes a new token (install keeps it)
+    again = base64.b64decode(one(render("image.tag=other"), "Secret", "kumo-admin-token")["data"]["token"]).decode()
+    assert again != token
+    # the operator never sees it
+    (operator,) = containers(one(objects, "Deployment", "kumo-operator"))
+    assert "KUMO_ADMIN_TOKEN" not in {e["name"] for e in operator["env"]}

@@ -109,6 +109,7 @@ class PodFarm:
         pod = obj["spec"]["template"]["spec"]
         container = pod["containers"][0]
         env = {e["name"]: e["value"].replace("$$", "$") for e in container.get("env", []) if "value" in e}
+        env |= self._secret_env(container)
         code_dir = self.root / f"{name}-{index}" / "code"
         code_dir.mkdir(parents=True, exist_ok=True)
         config_map = self.api.get(f"/api/v1/namespaces/default/configmaps/{name}")
@@ -130,6 +131,16 @@ class PodFarm:
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout_s=30, proc=proc)
         self.started += 1
         return proc, port
+
+    def _secret_env(self, container: dict[str, Any]) -> dict[str, str]:
+        """What the kubelet puts in the environment for ``valueFrom.secretKeyRef`` entries."""
+        env = {}
+        for entry in container.get("env", []):
+            ref = (entry.get("valueFrom") or {}).get("secretKeyRef")
+            if ref is not None:
+                secret = self.api.get(f"/api/v1/namespaces/default/secrets/{ref['name']}")
+                env[entry["name"]] = base64.b64decode(secret["data"][ref["key"]]).decode()
+        return env
 
     def stop_all(self) -> None:
         with self._lock:

@@ -111,7 +111,7 @@ def test_owner_references_on_all_children() -> None:
 def test_env_round_trips_through_config_from_env() -> None:
     body, fn = function()
     built = build_function_version(body, fn.spec, CONFIG)
-    env = {e["name"]: kubelet_expand(e["value"]) for e in container(built)["env"]}
+    env = {e["name"]: kubelet_expand(e["value"]) for e in container(built)["env"] if "value" in e}
     config = config_from_env(env)
     assert config.name == "hello"
     assert config.handler == "app.handler"
@@ -120,7 +120,8 @@ def test_env_round_trips_through_config_from_env() -> None:
     assert config.memory_mb == 512
     assert config.timeout_s == 30.0
     assert dict(config.environment) == {"GREETING": "$(HOME) costs $5", "MODE": "prod"}
-    assert config.platform_environment["AWS_ENDPOINT_URL"] == "http://gw.kumo-system.svc:8080"
+    for variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL_DYNAMODB"):
+        assert config.platform_environment[variable] == "http://gw.kumo-system.svc:8080"
     assert config.version == "$LATEST"
     assert env["KUMO_REVISION"] == built.version
 

@@ -32,7 +32,9 @@ def function(release: str, files: dict[str, str]) -> dict:
 
 
 def env_of(deployment: dict) -> dict[str, str]:
-    return {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    return {
+        e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"] if "value" in e
+    }
 
 
 def code_volume(deployment: dict) -> dict:

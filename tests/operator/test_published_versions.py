@@ -82,11 +82,11 @@ def test_published_children_are_immutable_and_start_at_zero() -> None:
     for child in built.children:
         assert child["metadata"]["labels"][VERSION_LABEL] == "v4"
         assert child["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
-    env = {e["name"]: e["value"] for e in container(built)["env"]}
+    env = {e["name"]: e["value"] for e in container(built)["env"] if "value" in e}
     assert env["KUMO_FUNCTION_VERSION"] == "4" and env["KUMO_REVISION"] == "v4"
     latest = build_function_version(body, fn.spec, CONFIG)
     assert latest.deployment["spec"]["replicas"] == 2
-    latest_env = {e["name"]: e["value"] for e in container(latest)["env"]}
+    latest_env = {e["name"]: e["value"] for e in container(latest)["env"] if "value" in e}
     assert latest_env["KUMO_FUNCTION_VERSION"] == "$$LATEST"  # escaped for $(VAR) expansion
     assert not is_published_label(latest.version) and is_published_label(published_label(12))
 

@@ -75,6 +75,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-operator" (include "kumo.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* The Secret holding the admin token (key "token"; templates/admin-token-secret.yaml). */}}
+{{- define "kumo.adminToken.secretName" -}}
+{{- printf "%s-admin-token" (include "kumo.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{/* In-cluster URL of the gateway Service (handed to the operator). */}}
 {{- define "kumo.gateway.url" -}}
 {{- printf "http://%s.%s.svc:%d" (include "kumo.gateway.fullname" .) .Release.Namespace (int .Values.gateway.service.port) -}}

@@ -30,7 +30,9 @@ hashes reach Redis) and JWT authorizers' secretRefs. Nothing else. */}}
 {{- end -}}
 
 {{/* Operator: reconcile kumo.dev resources (kopf patches them for its progress annotations and
-finalizers) into ConfigMaps, Services, Deployments, StatefulSets and PodDisruptionBudgets. */}}
+finalizers) into ConfigMaps, Services, Deployments, StatefulSets and PodDisruptionBudgets; and each
+Function's access-key Secret (<fn>-credentials): created once, read, labels/owner patched back. No
+list/watch/delete on Secrets (garbage collection deletes them with their Function). */}}
 {{- define "kumo.operator.rules" -}}
 - apiGroups: ["kumo.dev"]
   resources: ["functions", "apis", "tables"]
@@ -41,6 +43,9 @@ finalizers) into ConfigMaps, Services, Deployments, StatefulSets and PodDisrupti
 - apiGroups: [""]
   resources: ["configmaps", "services"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "create", "patch"]
 - apiGroups: ["apps"]
   resources: ["deployments", "statefulsets"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]

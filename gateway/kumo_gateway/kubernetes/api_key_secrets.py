@@ -48,6 +48,21 @@ def secret_id(obj: dict[str, Any]) -> str:
     return f"{meta.get('namespace') or 'default'}.{meta.get('name') or ''}"
 
 
+def key_secret(name: str, namespace: str, api: str, plan: str, value: str) -> dict[str, Any]:
+    """The Secret :func:`key_from_secret` reads as key ``value`` of ``plan`` of ``api`` (pure)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {KEY_LABEL: "true", API_LABEL: api, PLAN_LABEL: plan},
+        },
+        "type": "Opaque",
+        "data": {VALUE_KEY: base64.b64encode(value.encode("utf-8")).decode("ascii")},
+    }
+
+
 def key_from_secret(obj: dict[str, Any]) -> SecretKey | str:
     """The key a Secret holds, or why it holds none (pure)."""
     meta = obj.get("metadata") or {}

@@ -3,6 +3,8 @@
 Tuning comes from the environment: ``KUMO_WAKE_TIMEOUT_S`` (hold a request while waking from zero,
 default 30), ``KUMO_QUEUE_TIMEOUT_S`` (wait behind busy endpoints, default 30), ``KUMO_QUEUE_LIMIT``
 (waiting requests per version, default 100), ``KUMO_REPORT_INTERVAL_S`` (load reports, default 1).
+``KUMO_ADMIN_TOKEN`` (the chart sets it from its ``<release>-admin-token`` Secret) is the bearer token
+``/metrics`` asks for; without it ``/metrics`` answers 401 to everyone.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, float]:
     }
 
 
+def admin_token_from_env(env: Mapping[str, str]) -> str | None:
+    """``KUMO_ADMIN_TOKEN`` without surrounding whitespace; None when unset or blank (pure)."""
+    token = (env.get("KUMO_ADMIN_TOKEN") or "").strip()
+    return token or None
+
+
 def run_kubernetes_gateway(*, host: str, port: int, namespace: str | None, redis_url: str | None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -80,8 +88,20 @@ async def _serve(host: str, port: int, namespace: str | None, redis_url: str | N
     api_keys = _api_key_secrets(redis_url, namespace)
     try:
         auth = Authenticator(ring, account_id=catalog.account_id)
+        admin_token = admin_token_from_env(os.environ)
+        if admin_token is None:
+            logging.getLogger("kumo.gateway").warning("no KUMO_ADMIN_TOKEN: /metrics is refused to everyone")
         return await serve_gateway(
-            catalog, provider, tables, host, port, auth=auth, name="kumo gateway", redis_url=redis_url, secrets=secrets
+            catalog,
+            provider,
+            tables,
+            host,
+            port,
+            auth=auth,
+            name="kumo gateway",
+            redis_url=redis_url,
+            secrets=secrets,
+            admin_token=admin_token,
         )
     finally:
         await keys.stop()
