@@ -25,6 +25,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from invoke import start, stop, wrk  # noqa: E402
 from support import free_port  # noqa: E402
 
+from kumo_gateway.auth.admin_token import ADMIN_TOKEN_FILE  # noqa: E402
+
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 TARGET = 0.85
@@ -73,7 +75,13 @@ def main() -> int:
         args = [sys.executable, "-m", "kumo_cli", "up", str(work / "manifests.yaml"), "--port", str(port)]
         proc = start([*args, "--state-dir", str(work / "state")], f"{url}/healthz", work / "kumo-up.log")
         try:
-            created = httpx.post(f"{url}/_kumo/apis/pets/keys", json={"plan": "bench"}, timeout=30)
+            token = (work / "state" / ADMIN_TOKEN_FILE).read_text().strip()
+            created = httpx.post(
+                f"{url}/_kumo/apis/pets/keys",
+                json={"plan": "bench"},
+                headers={"authorization": f"Bearer {token}"},
+                timeout=30,
+            )
             created.raise_for_status()
             key = created.json()["value"]
             script = work / "keyed.lua"
