@@ -68,8 +68,7 @@ for _, w in ipairs(writes) do
     redis.call('HSET', w[2], 't', string.format('%.6f', w[3]), 'ts', string.format('%.3f', now))
     redis.call('PEXPIRE', w[2], w[4])
   else
-    redis.call('INCR', w[2])
-    redis.call('EXPIRE', w[2], w[3])
+    if redis.call('INCR', w[2]) == 1 then redis.call('EXPIRE', w[2], w[3]) end
   end
 end
 return {0, keyid, plan}

@@ -116,12 +116,14 @@ class ScriptLink:
 
     async def _send(self, command: bytes) -> Any:
         protocol = self._protocol
-        if protocol is None or protocol.transport is None or self._loop is not asyncio.get_running_loop():
+        transport = protocol.transport if protocol is not None else None
+        if transport is None or transport.is_closing() or self._loop is not asyncio.get_running_loop():
             protocol = await self._connect()
-        assert protocol.transport is not None
+            transport = protocol.transport
+        assert protocol is not None and transport is not None
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         protocol.waiting.append(future)
-        protocol.transport.write(command)
+        transport.write(command)
         try:
             return await future
         except asyncio.CancelledError:  # the caller gave up (timeout): the stream may be out of step
