@@ -39,6 +39,23 @@ class _Replies(asyncio.Protocol):
         self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
         self.transport: asyncio.Transport | None = None
         self.lost: BaseException | None = None
+        #: Commands written by this loop iteration's requests, sent together when it ends.
+        self.outgoing: list[bytes] = []
+
+    def send(self, command: bytes) -> asyncio.Future[Any]:
+        """Queue a command; the requests of one loop iteration share one write (one wake-up of Redis)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self.waiting.append(future)
+        if not self.outgoing:
+            loop.call_soon(self.flush)
+        self.outgoing.append(command)
+        return future
+
+    def flush(self) -> None:
+        outgoing, self.outgoing = self.outgoing, []
+        if self.transport is not None and not self.transport.is_closing() and outgoing:
+            self.transport.write(b"".join(outgoing) if len(outgoing) > 1 else outgoing[0])
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -121,9 +138,7 @@ class ScriptLink:
             protocol = await self._connect()
             transport = protocol.transport
         assert protocol is not None and transport is not None
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        protocol.waiting.append(future)
-        transport.write(command)
+        future = protocol.send(command)
         try:
             return await future
         except asyncio.CancelledError:  # the caller gave up (timeout): the stream may be out of step
