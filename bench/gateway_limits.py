@@ -3,8 +3,11 @@ usage plan (throttle + quota, limits far above the load, so every request runs t
 passes) vs the same function on a route without, in the same ``kumo up`` (its private Redis).
 
 Load comes from ``wrk``; the two routes are measured in interleaved rounds and the median requests/s
-of each is compared: keyed / open, target >= 0.85. Everything runs on 127.0.0.1; every process
-started here is stopped here.
+of each is compared: keyed / open, target >= 0.85. Each round also measures CPU per request (from
+``/proc``): the gateway process, its descendants (the private Redis, the function runtimes) and wrk;
+their totals' ratio (open / keyed) is what the throughput ratio would be on a machine that nothing
+else shares, which the wall-clock ratio is not when other work competes for the cores. Everything
+runs on 127.0.0.1; every process started here is stopped here.
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
-from invoke import start, stop, wrk  # noqa: E402
+from invoke import DURATION_S, start, stop, wrk  # noqa: E402
+from process_cpu import children, cpu_seconds, waited_children_seconds  # noqa: E402
 from support import free_port  # noqa: E402
+
+from kumo_gateway.auth.admin_token import ADMIN_TOKEN_FILE  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
@@ -61,6 +67,42 @@ API = {
 }
 
 
+def descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        kids = children(todo.pop())
+        found += kids
+        todo += kids
+    return found
+
+
+def _name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def measured(pid: int, url: str, script: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """One wrk round: its figures and the CPU microseconds per request of each process group."""
+
+    def snapshot() -> dict[str, float]:
+        kids = descendants(pid)
+        redis = [c for c in kids if _name(c) == "redis-server"]
+        return {
+            "gateway": cpu_seconds(pid),
+            "redis": sum(cpu_seconds(c) for c in redis),
+            "runtimes": sum(cpu_seconds(c) for c in kids if c not in redis),
+            "wrk": waited_children_seconds(),
+        }
+
+    before = snapshot()
+    run = wrk(url, CONNECTIONS, script)
+    after = snapshot()
+    requests = max(run["rps"] * DURATION_S, 1.0)
+    return run, {name: (after[name] - before[name]) / requests * 1e6 for name in before}
+
+
 def main() -> int:
     if not shutil.which("wrk"):
         print("bench/gateway_limits.py needs wrk: apt-get install wrk", file=sys.stderr)
@@ -73,7 +115,13 @@ def main() -> int:
         args = [sys.executable, "-m", "kumo_cli", "up", str(work / "manifests.yaml"), "--port", str(port)]
         proc = start([*args, "--state-dir", str(work / "state")], f"{url}/healthz", work / "kumo-up.log")
         try:
-            created = httpx.post(f"{url}/_kumo/apis/pets/keys", json={"plan": "bench"}, timeout=30)
+            token = (work / "state" / ADMIN_TOKEN_FILE).read_text().strip()
+            created = httpx.post(
+                f"{url}/_kumo/apis/pets/keys",
+                json={"plan": "bench"},
+                headers={"authorization": f"Bearer {token}"},
+                timeout=30,
+            )
             created.raise_for_status()
             key = created.json()["value"]
             script = work / "keyed.lua"
@@ -83,13 +131,16 @@ def main() -> int:
             for path in ("/pets/prod/keyed", "/pets/prod/open"):  # warm every instance
                 wrk(f"{url}{path}", CONNECTIONS, script)
             keyed, opened = [], []
+            cpu: dict[str, list[dict[str, float]]] = {"open": [], "keyed": []}
             for _ in range(ROUNDS):
-                run = wrk(f"{url}/pets/prod/open", CONNECTIONS, plain)
+                run, used = measured(proc.pid, f"{url}/pets/prod/open", plain)
                 assert run["errors"] == 0, run
                 opened.append(run["rps"])
-                run = wrk(f"{url}/pets/prod/keyed", CONNECTIONS, script)
+                cpu["open"].append(used)
+                run, used = measured(proc.pid, f"{url}/pets/prod/keyed", script)
                 assert run["errors"] == 0, run
                 keyed.append(run["rps"])
+                cpu["keyed"].append(used)
         finally:
             stop(proc)
     ratio = statistics.median(keyed) / statistics.median(opened)
@@ -97,6 +148,14 @@ def main() -> int:
     print(f"  without: median {statistics.median(opened):.0f} req/s  {[round(r) for r in opened]}")
     print(f"  keyed:   median {statistics.median(keyed):.0f} req/s  {[round(r) for r in keyed]}")
     print(f"  ratio keyed/without: {ratio:.2f} (target >= {TARGET})")
+    print("CPU per request, median us (gateway / redis / runtimes / wrk = total):")
+    totals = {}
+    for side, rounds in cpu.items():
+        medians = {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
+        totals[side] = statistics.median(sum(r.values()) for r in rounds)
+        print(f"  {side:<6} {' / '.join(f'{v:.0f}' for v in medians.values())} = {totals[side]:.0f}")
+    cpu_ratio = totals["open"] / totals["keyed"]
+    print(f"  CPU ratio without/keyed (throughput ratio on an unshared machine): {cpu_ratio:.2f}")
     return 0 if ratio >= TARGET else 1
 
 

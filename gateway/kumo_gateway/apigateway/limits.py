@@ -74,13 +74,11 @@ class Limits:
             if not value:
                 return self._refuse(limits, Outcome.FORBIDDEN)
             digest = key_hash(value)
-        checks = usage_plans.checks_for(limits, digest, self.clock())
-        plans = limits.plan_names
         try:
             if self.store is None:
                 raise RedisError("no Redis configured")
             async with asyncio.timeout(REDIS_TIMEOUT_S):
-                outcome, key_id = await self.store.check(limits.api, digest, plans, checks)
+                outcome, key_id = await self.store.check(limits, digest, self.clock())
         except (RedisError, OSError, TimeoutError) as exc:
             self._warn(exc)
             outcome, key_id = usage_plans.when_redis_is_down(limits, self.throttle_policy), None

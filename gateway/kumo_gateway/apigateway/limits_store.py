@@ -13,12 +13,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import TYPE_CHECKING
 
-from kumo_gateway.apigateway import api_keys
+from kumo_gateway.apigateway import api_keys, usage_plans
 from kumo_gateway.apigateway.api_keys import KeyRecord
-from kumo_gateway.apigateway.usage_plans import KEY_INDEX, KEY_RECORD, Check, Outcome
+from kumo_gateway.apigateway.script_link import ScriptLink
+from kumo_gateway.apigateway.usage_plans import KEY_INDEX, KEY_RECORD, Check, Outcome, RouteLimits
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -66,8 +68,7 @@ for _, w in ipairs(writes) do
     redis.call('HSET', w[2], 't', string.format('%.6f', w[3]), 'ts', string.format('%.3f', now))
     redis.call('PEXPIRE', w[2], w[4])
   else
-    redis.call('INCR', w[2])
-    redis.call('EXPIRE', w[2], w[3])
+    if redis.call('INCR', w[2]) == 1 then redis.call('EXPIRE', w[2], w[3]) end
   end
 end
 return {0, keyid, plan}
@@ -84,23 +85,64 @@ def _number(value: float) -> str:
     return repr(float(value)) if not float(value).is_integer() else str(int(value))
 
 
+def script_args(limits: RouteLimits, key_digest: str | None, checks: list[Check]) -> list[str]:
+    """The script's ARGV for a request (see :data:`CHECK_SCRIPT`)."""
+    args: list[str] = [key_digest or "", limits.api, str(len(limits.plans)), *limits.plan_names]
+    for check in checks:
+        args += [str(int(check.outcome)), check.kind, check.key, _number(check.a), _number(check.b), check.plan]
+    return args
+
+
+def _bulk(arg: str) -> bytes:
+    data = arg.encode()
+    return b"$%d\r\n%s\r\n" % (len(data), data)
+
+
+#: Stands for a key's digest (hex SHA-256: 64 characters) in a route's packed arguments.
+_PLACEHOLDER = "\x00" * 64
+_PLACEHOLDER_BYTES = _PLACEHOLDER.encode()
+_OUTCOMES = tuple(Outcome)
+#: Routes whose packed arguments are kept (a bound; each Api object's routes make new entries).
+_MAX_TEMPLATES = 1024
+
+
 class LimitsStore:
     """The Redis side of API keys and usage plans."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._script = redis.register_script(CHECK_SCRIPT)
+        sha = hashlib.sha1(CHECK_SCRIPT.encode()).hexdigest()
+        #: The hot path's own connection (None: redis-py's, for TLS and other connection kinds).
+        self.link = ScriptLink.for_client(redis, CHECK_SCRIPT, sha)
+        #: id(route limits) -> (those limits, second, argument count, packed arguments).
+        self._templates: dict[int, tuple[RouteLimits, int, int, bytes]] = {}
 
-    async def check(
-        self, api: str, key_digest: str | None, plans: list[str], checks: list[Check]
-    ) -> tuple[Outcome, str | None]:
-        """Run the checks atomically: ``(outcome, key id or None)``; raises redis errors when Redis is unreachable."""
-        args: list[str] = [key_digest or "", api, str(len(plans)), *plans]
-        for check in checks:
-            args += [str(int(check.outcome)), check.kind, check.key, _number(check.a), _number(check.b), check.plan]
-        answer = await self._script(keys=[], args=args)
+    async def check(self, limits: RouteLimits, key_digest: str | None, now_s: float) -> tuple[Outcome, str | None]:
+        """Run the route's checks atomically: ``(outcome, key id or None)``; raises redis errors when
+        Redis is unreachable. ``now_s`` (the gateway's clock) picks the quota periods."""
+        if self.link is None:
+            checks = usage_plans.checks_for(limits, key_digest, now_s)
+            answer = await self._script(keys=[], args=script_args(limits, key_digest, checks))
+        else:
+            count, packed = self._packed(limits, int(now_s))
+            if key_digest is not None:
+                packed = packed.replace(_PLACEHOLDER_BYTES, key_digest.encode())
+            answer = await self.link.run(packed, count)
         key_id = _text(answer[1]) or None
-        return Outcome(int(answer[0])), key_id
+        return _OUTCOMES[int(answer[0])], key_id
+
+    def _packed(self, limits: RouteLimits, second: int) -> tuple[int, bytes]:
+        """The route's script arguments in RESP, with a placeholder for the key's digest (digests all
+        have the same length, so the lengths hold); rebuilt once a second (the quota TTLs count down)."""
+        entry = self._templates.get(id(limits))
+        if entry is None or entry[0] is not limits or entry[1] != second:
+            digest = _PLACEHOLDER if limits.key_required else None
+            args = script_args(limits, digest, usage_plans.checks_for(limits, digest, second))
+            if len(self._templates) > _MAX_TEMPLATES:
+                self._templates.clear()
+            entry = self._templates[id(limits)] = (limits, second, len(args), b"".join(map(_bulk, args)))
+        return entry[2], entry[3]
 
     # -- keys --------------------------------------------------------------------------------------
 
