@@ -239,6 +239,10 @@ class LocalTables:
                             log.error("restarting %s/p%d failed: %s", part.table, part.index, exc)
 
     async def stop(self) -> None:
+        async with self._lock:  # an edit in progress (a removal moving its data) finishes first
+            await self._stop()
+
+    async def _stop(self) -> None:
         if self._supervisor is not None:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
