@@ -11,12 +11,13 @@ STATE_DIR ?= .kumo
 # examples/shop's version 1 (its release 1), published once into a fresh state dir; see examples/shop/README.md.
 SHOP_SEED := $(STATE_DIR)/versions/shop/versions.json
 
-.PHONY: help install run test lint format crds bench need-wrk kube-tools clean
+.PHONY: help install run test lint format crds bench need-wrk kube-tools clean fuzz
 
 help:
 	@echo "make run    - install, start local mode with the examples, print curl lines"
 	@echo "make test   - install and run the linters and the whole test suite"
 	@echo "make bench  - run the benchmarks (figures as ratios against baselines; needs wrk)"
+	@echo "make fuzz   - run the endpoint fuzzers longer (FUZZ_EXAMPLES=2000, FUZZ_SEED=13 by default)"
 	@echo "make crds   - regenerate charts/kumo/crds from the resource models"
 
 $(BIN)/activate:
@@ -56,6 +57,13 @@ kube-tools: hack/bin/helm
 
 test: lint kube-tools
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# The suite runs each fuzzer with a fixed seed and a few dozen examples; this runs them longer.
+FUZZ_EXAMPLES ?= 2000
+FUZZ_SEED ?= 13
+fuzz: install
+	KUMO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) KUMO_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest -q -p no:cacheprovider \
+		-o timeout=3600 tests/fuzz
 
 crds: install
 	$(BIN)/python -m kumo.crds charts/kumo/crds

@@ -9,6 +9,8 @@ import base64
 import binascii
 import json
 
+from kumo import untrusted_json
+
 #: Lambda's limit for ``X-Amz-Client-Context``: 3,583 bytes of base64-encoded text.
 MAX_CLIENT_CONTEXT = 3583
 ERROR_CONTENT_TYPE = "application/json"
@@ -36,7 +38,7 @@ def check_client_context(value: str) -> str | None:
     if len(value.encode("utf-8", "surrogateescape")) > MAX_CLIENT_CONTEXT:
         return f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes (base64-encoded)."
     try:
-        decoded = json.loads(base64.b64decode(value, validate=True))
+        decoded = untrusted_json.loads(base64.b64decode(value, validate=True))
     except (binascii.Error, ValueError):
         decoded = None
     if not isinstance(decoded, dict):

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kumo import untrusted_json
 from kumo.catalog import Catalog
 from kumo.policy import Policy, PolicyError
 from kumo_gateway.admin_keys import KeysAdmin
@@ -128,7 +129,7 @@ class AdminHandler:
             if request.method != "POST":
                 return error(405, "MethodNotAllowed", "use GET or POST", {"Allow": "GET, POST"})
             try:
-                body = json.loads(await request.body() or b"{}")
+                body = untrusted_json.loads(await request.body() or b"{}")
                 if not isinstance(body, dict):
                     raise ValueError("expected a JSON object")
                 name = body.get("name") or ""

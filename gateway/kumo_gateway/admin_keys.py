@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kumo import untrusted_json
 from kumo.catalog import Catalog
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class KeysAdmin:
 
     async def _create(self, request: Request, api_name: str, plans: list[str]) -> Response:
         try:
-            body = json.loads(await request.body() or b"{}")
+            body = untrusted_json.loads(await request.body() or b"{}")
         except ValueError:
             return _error(400, "BadRequest", 'the body must be JSON: {"plan": ..., "name": ...}')
         if not isinstance(body, dict) or not isinstance(body.get("plan"), str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import random
+import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -55,6 +56,9 @@ def _any_method(path: str, endpoint: Callable[[Request], Awaitable[Response]]) -
     """A route for every HTTP method (Starlette defaults function endpoints to GET)."""
     route = Route(path, endpoint, include_in_schema=False)
     route.methods = None
+    # A decoded path may hold any character, a newline too (``%0A``): match it, so that such a request gets
+    # its surface's own 404 instead of the framework's ``{"detail": "Not Found"}``.
+    route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
     return route
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 
+from kumo import untrusted_json
 from kumo_gateway.apigateway.gateway_responses import HttpResponse, bad_gateway, internal_server_error
 from kumo_gateway.apigateway.response_v2 import MalformedResponse, header_value
 
@@ -79,7 +79,7 @@ def _body(result: dict[str, object]) -> bytes:
 def parse_result(payload: bytes) -> HttpResponse:
     """Interpret a successful function result; raise :class:`MalformedResponse` when it is not valid."""
     try:
-        result = json.loads(payload) if payload else None
+        result = untrusted_json.loads(payload) if payload else None
     except ValueError as exc:
         raise MalformedResponse(f"result is not JSON: {exc}") from None
     if not isinstance(result, dict):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 
+from kumo import untrusted_json
 from kumo_gateway.apigateway.gateway_responses import HttpResponse, bad_gateway, internal_server_error
 
 # Set by the server from the body; a function cannot choose them.
@@ -71,7 +71,7 @@ def _structured(result: dict[str, object]) -> HttpResponse:
 def parse_result(payload: bytes) -> HttpResponse:
     """Interpret a successful function result; raise :class:`MalformedResponse` when it is not valid."""
     try:
-        result = json.loads(payload) if payload else None
+        result = untrusted_json.loads(payload) if payload else None
     except ValueError as exc:
         raise MalformedResponse(f"result is not JSON: {exc}") from None
     if isinstance(result, dict) and "statusCode" in result:

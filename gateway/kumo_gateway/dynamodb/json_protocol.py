@@ -124,8 +124,6 @@ def require_table_name(body: dict[str, Any], field: str = "TableName") -> str:
             f"1 validation error detected: Value null at '{_lower_first(field)}' failed to satisfy constraint: "
             "Member must not be null"
         )
-    if not isinstance(name, str):
-        raise SerializationError(f"{field} must be a string")
     check_table_name(name, field)
     return name
 
@@ -134,9 +132,13 @@ def require_table_name(body: dict[str, Any], field: str = "TableName") -> str:
 _valid_names: set[str] = set()
 
 
-def check_table_name(name: str, field: str = "TableName") -> None:
+def check_table_name(name: Any, field: str = "TableName") -> None:
+    """A table name (or a name where one is expected, e.g. ``ExclusiveStartTableName``): a string of DynamoDB's
+    pattern; another JSON type is a :class:`SerializationError`, a bad string a ``ValidationException``."""
     from kumo_tablestore.errors import ValidationException
 
+    if not isinstance(name, str):
+        raise SerializationError(f"{field} must be a string")
     if name in _valid_names:
         return
     if _VALID_TABLE_NAME.fullmatch(name):

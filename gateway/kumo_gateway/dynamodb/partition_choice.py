@@ -14,6 +14,7 @@ from kumo_tablestore.errors import ValidationException
 from kumo_tablestore.expressions import nodes as n
 from kumo_tablestore.expressions import parse_key_condition
 from kumo_tablestore.keys import encode_value
+from kumo_tablestore.write_requests import split_write_request
 
 _INVALID_KEY = "The provided key element does not match the schema"
 _THROTTLED = "#ProvisionedThroughputExceededException"
@@ -244,20 +245,14 @@ def group_batch_write(request_items: Any, routes: dict[str, TableRoute]) -> dict
         route = routes[table]
         seen: set[str] = set()
         for request in requests:
-            if not isinstance(request, dict) or len(request) != 1:
-                raise ValidationException(
-                    "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the "
-                    "supported datatypes"
-                )
-            if "PutRequest" in request:
-                item = (request["PutRequest"] or {}).get("Item")
+            kind, write = split_write_request(request)
+            if kind == "PutRequest":
+                item = write.get("Item")
                 partition = item_partition(route, item)
                 key = {name: item.get(name) for name in route.key_names}
-            elif "DeleteRequest" in request:
-                key = (request["DeleteRequest"] or {}).get("Key")
-                partition = key_partition(route, key)
             else:
-                raise ValidationException("Each WriteRequest must contain a PutRequest or a DeleteRequest")
+                key = write.get("Key")
+                partition = key_partition(route, key)
             ident = key_identity(route, key)
             if ident in seen:
                 raise ValidationException("Provided list of item keys contains duplicates")

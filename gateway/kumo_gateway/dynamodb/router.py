@@ -26,9 +26,10 @@ from kumo_gateway.dynamodb.partition_choice import (
 )
 from kumo_gateway.dynamodb.table_directory import TableDirectory, TableRoute
 from kumo_tablestore.errors import DynamoError, InternalServerError, ResourceNotFoundException, ValidationException
-from kumo_tablestore.expressions import compile_key_condition
+from kumo_tablestore.expressions import analyze_key_condition
 from kumo_tablestore.expressions.key_condition import KeySchema
 from kumo_tablestore.partition_client import PartitionClient, PartitionUnavailable
+from kumo_tablestore.server.requests import QUERY_EXPRESSIONS, compile_expressions
 
 log = logging.getLogger("kumo.gateway.dynamodb")
 Answer = tuple[int, bytes]
@@ -105,9 +106,10 @@ class DynamoRouter:
             )
         names, values = request.get("ExpressionAttributeNames"), request.get("ExpressionAttributeValues")
         partition = query_partition(route, text, names, values)
-        if partition is None:  # the full check: raises the client's error, or routes an unusual condition
+        if partition is None:  # the partition's full check: raises the client's error, or routes an unusual condition
             schema = KeySchema(route.partition_key, route.partition_type, route.sort_key, route.sort_type)
-            partition = value_partition(route, compile_key_condition(text, schema, names, values).partition_value)
+            key_condition = compile_expressions(request, QUERY_EXPRESSIONS).key_condition
+            partition = value_partition(route, analyze_key_condition(key_condition, schema).partition_value)
         return await self._single(route, partition, "Query", raw)
 
     # ---- fan-out operations ------------------------------------------------------------------

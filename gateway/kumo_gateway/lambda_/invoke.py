@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import json
 import logging
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from kumo import untrusted_json
 from kumo.catalog import Catalog
 from kumo.lambda_wire import check_client_context
 from kumo.runtime.invocation import LOG_TAIL_BYTES, MAX_SYNC_PAYLOAD, Invocation, error_payload
@@ -111,7 +111,7 @@ class InvokeHandler:
             body = b"{}"
         else:
             try:
-                json.loads(body)
+                untrusted_json.loads(body)
             except ValueError as exc:
                 return lambda_error(
                     400,

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kumo import untrusted_json
 from kumo.catalog import Catalog
 from kumo.versions import LATEST, Alias, NotFound, PublishedVersion, Snapshot, VersionError, take_snapshot
 from kumo_gateway.auth.asgi import authenticate_scope
@@ -267,7 +268,7 @@ def _parse_body(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        body = untrusted_json.loads(raw)
     except ValueError:
         body = None
     if not isinstance(body, dict):

@@ -150,7 +150,7 @@ def parse_routing(body: dict[str, Any]) -> dict[str, float] | None:
         raise BadParameter("RoutingConfig.AdditionalVersionWeights must be a map of version to weight")
     parsed: dict[str, float] = {}
     for version, weight in weights.items():
-        if isinstance(weight, bool) or not isinstance(weight, int | float):
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
             raise BadParameter(f"Weight for version {version} must be a number between 0.0 and 1.0")
         parsed[str(version)] = float(weight)
     return parsed

@@ -35,6 +35,8 @@ LEGACY_PARAMETERS = {
 }
 
 CAPACITY_MODES = ("NONE", "TOTAL", "INDEXES")
+#: The expressions a Query takes (the router checks them as the partition does before it routes a Query).
+QUERY_EXPRESSIONS = ("KeyConditionExpression", "FilterExpression", "ProjectionExpression")
 
 
 def refuse_legacy(body: dict[str, Any]) -> None:

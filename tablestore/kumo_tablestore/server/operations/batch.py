@@ -17,6 +17,7 @@ from kumo_tablestore.server.operations.items import change_for, validated_item
 from kumo_tablestore.server.partition import Partition
 from kumo_tablestore.server.table_meta import TableMeta
 from kumo_tablestore.values import Item, item_size
+from kumo_tablestore.write_requests import split_write_request
 
 MAX_GET_KEYS = 100
 MAX_WRITE_REQUESTS = 25
@@ -90,11 +91,7 @@ async def batch_get_item(part: Partition, body: dict[str, Any]) -> dict[str, Any
 
 def _write_request(raw: Any, part: Partition) -> tuple[bytes, Item, Item | None]:
     """``(storage key, key attributes, item or None for a delete)`` of one WriteRequest."""
-    if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("PutRequest", "DeleteRequest"):
-        raise ValidationException("Supplied WriteRequest must contain exactly one of PutRequest or DeleteRequest")
-    ((kind, request),) = raw.items()
-    if not isinstance(request, dict):
-        raise ValidationException(f"{kind} must be a map")
+    kind, request = split_write_request(raw)
     if kind == "PutRequest":
         key, key_attrs, item = validated_item(request.get("Item"), part)
         return key, key_attrs, item

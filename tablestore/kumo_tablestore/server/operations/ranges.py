@@ -176,7 +176,7 @@ async def query(part: Partition, body: dict[str, Any]) -> dict[str, Any] | bytes
         raise ValidationException(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
         )
-    plan = _plan(part, body, ("KeyConditionExpression", "FilterExpression", "ProjectionExpression"))
+    plan = _plan(part, body, rq.QUERY_EXPRESSIONS)
     kc = analyze_key_condition(plan.exprs.key_condition, plan.meta.schema)
     if plan.exprs.filter is not None:
         for path in rq.condition_paths(plan.exprs.filter):
