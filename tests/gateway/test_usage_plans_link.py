@@ -174,3 +174,16 @@ def test_connection_kinds_the_link_does_not_speak_keep_redis_py() -> None:
     assert LimitsStore(tls).link is None
     assert LimitsStore(Redis.from_url("rediss://127.0.0.1:1/0")).link is None
     assert LimitsStore(Redis(unix_socket_path="/nonexistent/redis.sock")).link is not None
+
+
+def test_packed_arguments_are_the_scripts_argv_with_the_key_digest_in_place() -> None:
+    from kumo_gateway.apigateway.limits_store import _bulk, script_args
+
+    store = LimitsStore(Redis(unix_socket_path="/nonexistent/redis.sock"))
+    limits = usage_plans.route_limits(api(), "prod", "GET /pets")
+    digest = key_hash("k" * 40)
+    for second in (int(NOW), int(NOW) + 1, int(NOW) + 86400):  # the TTL counts down; the next day, a new counter
+        count, packed = store._packed(limits, second)
+        args = script_args(limits, digest, usage_plans.checks_for(limits, digest, second))
+        assert count == len(args)
+        assert packed.replace(b"\x00" * 64, digest.encode()) == b"".join(_bulk(arg) for arg in args)
