@@ -112,6 +112,7 @@ def create_app(
             await provider.stop()
             if router is not None:
                 await router.close()
+            limits.close()
             if redis is not None:
                 await redis.aclose()
 

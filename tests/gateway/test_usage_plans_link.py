@@ -187,3 +187,25 @@ def test_packed_arguments_are_the_scripts_argv_with_the_key_digest_in_place() ->
         args = script_args(limits, digest, usage_plans.checks_for(limits, digest, second))
         assert count == len(args)
         assert packed.replace(b"\x00" * 64, digest.encode()) == b"".join(_bulk(arg) for arg in args)
+
+
+def test_the_app_closes_the_link_when_it_stops(redis_url: str) -> None:
+    """The script's own connection is the app's to close: after the lifespan ends, no socket is left open."""
+    from gateway_fakes import InProcessProvider
+    from signing import make_authenticator
+
+    from kumo.catalog import Catalog
+    from kumo_gateway.app import create_app
+
+    async def run() -> None:
+        redis = Redis.from_url(redis_url)
+        app = create_app(Catalog(), InProcessProvider({}), auth=make_authenticator(), redis=redis)
+        store = app.state.limits.store
+        async with app.router.lifespan_context(app):
+            _, value = await store.create_key("pets", "basic", "alice")
+            assert await outcomes(store, value, 1) == [Outcome.ALLOW]
+            transport = store.link._protocol.transport
+            assert transport is not None and not transport.is_closing()
+        assert transport.is_closing() and store.link._protocol is None
+
+    asyncio.run(run())

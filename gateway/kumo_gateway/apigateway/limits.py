@@ -88,6 +88,11 @@ class Limits:
             return None
         return self._refuse(limits, outcome)
 
+    def close(self) -> None:
+        """Close the script's own Redis connection (the app's lifespan calls this when it stops)."""
+        if self.store is not None and self.store.link is not None:
+            self.store.link.close()
+
     def _refuse(self, limits: RouteLimits, outcome: Outcome) -> HttpResponse | None:
         if self.metrics is not None:
             reason = usage_plans.metric_reason(outcome)
