@@ -19,8 +19,18 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from kumo.catalog import Catalog
+from kumo.models.api import DEFAULT_STAGE
 from kumo.runtime.invocation import MAX_SYNC_PAYLOAD, Invocation
-from kumo_gateway.apigateway import access_log, cors, event_v1, event_v2, response_v1, response_v2, stages
+from kumo_gateway.apigateway import (
+    access_log,
+    cors,
+    event_v1,
+    event_v2,
+    request_parts,
+    response_v1,
+    response_v2,
+    stages,
+)
 from kumo_gateway.apigateway.authorizers.gate import Authorizers
 from kumo_gateway.apigateway.cors import CorsRules
 from kumo_gateway.apigateway.gateway_responses import (
@@ -48,7 +58,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kumo.gateway")
 
-DEFAULT_STAGE = "$default"
 LATEST = "$LATEST"
 #: API Gateway HTTP APIs accept request payloads up to 10 MB (the event must still fit Lambda's 6 MB).
 MAX_API_PAYLOAD = 10 * 1024 * 1024
@@ -199,7 +208,9 @@ class ApiHandler:
         if match is None:
             return not_found()
         note.route = match.route_key
-        authorizer = await self.authorizers.check(compiled, match, request, stage, stage_variables, request_id, note)
+        authorizer = await self.authorizers.check(
+            compiled, match, request, stage, rest, stage_variables, request_id, note
+        )
         if isinstance(authorizer, HttpResponse):
             return authorizer
         if self.limits is not None:
@@ -215,25 +226,14 @@ class ApiHandler:
         body = await read_body(request, MAX_API_PAYLOAD)
         if body is None:
             return request_too_large()
-        client = scope.get("client")
-        http_request = event_v2.HttpRequest(
-            method=method,
-            raw_path=(rest or "/") if stage == DEFAULT_STAGE else f"/{stage}{rest}",
-            raw_query=scope.get("query_string", b"").decode("latin-1"),
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
-            body=body,
-            source_ip=client[0] if client else "",
-            protocol=f"HTTP/{scope.get('http_version', '1.1')}",
-        )
-        context = event_v2.RequestContext(
-            account_id=self.catalog.account_id,
-            api_id=api_name,
-            stage=stage,
-            route_key=match.route_key,
-            request_id=request_id,
-            time_epoch_s=time.time(),
-            path_parameters=match.path_parameters,
-            stage_variables=stage_variables,
+        http_request = request_parts.http_request(scope, stage, rest, body=body)
+        context = request_parts.request_context(
+            self.catalog.account_id,
+            api_name,
+            stage,
+            match,
+            request_id,
+            stage_variables,
             binary_media_types=compiled.binary_media_types,
             authorizer=authorizer,
         )

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from kumo.runtime.invocation import Invocation
-from kumo_gateway.apigateway import access_log, event_v2
+from kumo_gateway.apigateway import access_log, event_v2, request_parts
 from kumo_gateway.apigateway.authorizers import identity, jwt_verify, lambda_events
 from kumo_gateway.apigateway.authorizers.cache import DecisionCache, cache_key
 from kumo_gateway.apigateway.authorizers.jwks import JwksCache, KeysUnavailable, parse_jwks
@@ -35,7 +34,6 @@ log = logging.getLogger("kumo.gateway")
 
 #: API Gateway gives a Lambda authorizer 10 seconds.
 AUTHORIZER_TIMEOUT_S = 10.0
-DEFAULT_STAGE = "$default"
 
 
 def unauthorized() -> HttpResponse:
@@ -70,10 +68,13 @@ class Authorizers:
         match: Any,
         request: Request,
         stage: str,
+        rest: str,
         stage_variables: dict[str, str],
         request_id: str,
         note: access_log.RequestNote,
     ) -> HttpResponse | dict[str, Any] | None:
+        """None: the route has no authorizer; an answer (401, 403, 500): refused; else the
+        ``requestContext.authorizer`` the route's event gets. ``rest``: the raw path after the stage."""
         name = getattr(match.route, "authorizer", None)
         if name is None:
             return None
@@ -82,8 +83,8 @@ class Authorizers:
         if spec is None:
             log.error("Api %s route %s: authorizer %r is not defined", api_name, match.route_key, name)
             return self._outcome(note, "error", internal_server_error())
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]
-        raw_query = request.scope.get("query_string", b"").decode("latin-1")
+        headers = request_parts.scope_headers(request.scope)
+        raw_query = request_parts.raw_query(request.scope)
         context_vars = {"requestId": request_id, "stage": stage, "routeKey": match.route_key, "apiId": api_name}
         values = identity.resolve(spec.identity_source, headers, raw_query, context_vars, stage_variables)
         if values is None:
@@ -92,17 +93,10 @@ class Authorizers:
         if spec.type == "jwt":
             namespace = getattr(compiled.api.metadata, "namespace", None)
             return await self._jwt(spec, values[0], match, compiled.payload_format, note, where, namespace)
-        context = event_v2.RequestContext(
-            account_id=self.catalog.account_id,
-            api_id=api_name,
-            stage=stage,
-            route_key=match.route_key,
-            request_id=request_id,
-            time_epoch_s=time.time(),
-            path_parameters=match.path_parameters,
-            stage_variables=stage_variables,
+        context = request_parts.request_context(
+            self.catalog.account_id, api_name, stage, match, request_id, stage_variables
         )
-        http_request = _http_request(request, stage, headers, raw_query)
+        http_request = request_parts.http_request(request.scope, stage, rest, headers=headers)
         return await self._function(spec, name, values, http_request, context, compiled.payload_format, note, where)
 
     # JWT
@@ -218,21 +212,3 @@ class Authorizers:
             reason = "Unauthorized" if response.status == 401 else "Forbidden"
             self.metrics.auth_failures.labels("api", reason).inc()
         return response
-
-
-def _http_request(request: Request, stage: str, headers: list[tuple[str, str]], raw_query: str) -> event_v2.HttpRequest:
-    """The request without its body, its path as the client saw it (``/<stage>`` for a named stage)."""
-    scope = request.scope
-    raw = scope.get("raw_path")
-    path = raw.decode("latin-1") if raw else scope["path"]
-    parts = path.split("/", 3)
-    rest = "/" + parts[3] if len(parts) == 4 else ""
-    client = scope.get("client")
-    return event_v2.HttpRequest(
-        method=request.method,
-        raw_path=(rest or "/") if stage == DEFAULT_STAGE else f"/{stage}{rest}",
-        raw_query=raw_query,
-        headers=headers,
-        source_ip=client[0] if client else "",
-        protocol=f"HTTP/{scope.get('http_version', '1.1')}",
-    )
