@@ -9,39 +9,18 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-
-def _keys_url(url: str, api: str) -> str:
-    return f"{url.rstrip('/')}/_kumo/apis/{quote(api, safe='')}/keys"
+from kumo_cli.platform_access import admin_call
 
 
-def _call(
-    method: str, target: str, url: str, headers: dict[str, str], body: dict[str, Any] | None = None
-) -> tuple[int, Any, str | None]:
-    """``(status, JSON body or None, error text or None)``; ``headers`` carry the admin token."""
-    import httpx
-
-    try:
-        response = httpx.request(method, target, json=body, headers=headers, timeout=30)
-    except httpx.HTTPError as exc:
-        return 0, None, f"cannot reach {url}: {exc}"
-    if response.status_code == 204:
-        return 204, None, None
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        return response.status_code, None, f"{url} serves no admin API (HTTP {response.status_code}); use kumo up"
-    if response.status_code >= 400:
-        return response.status_code, data, str(data.get("message") or f"HTTP {response.status_code}")
-    return response.status_code, data, None
+def _keys_path(api: str) -> str:
+    return f"/apis/{quote(api, safe='')}/keys"
 
 
 def create(url: str, api: str, plan: str, name: str | None, headers: dict[str, str]) -> tuple[int, str]:
     body: dict[str, Any] = {"plan": plan}
     if name:
         body["name"] = name
-    _, data, problem = _call("POST", _keys_url(url, api), url, headers, body)
+    _, data, problem = admin_call("POST", url, _keys_path(api), headers, body)
     if problem is not None:
         return 1, f"kumo api-keys create: {problem}"
     return 0, (
@@ -52,7 +31,7 @@ def create(url: str, api: str, plan: str, name: str | None, headers: dict[str, s
 
 
 def list_keys(url: str, api: str, headers: dict[str, str]) -> tuple[int, str]:
-    _, data, problem = _call("GET", _keys_url(url, api), url, headers)
+    _, data, problem = admin_call("GET", url, _keys_path(api), headers)
     if problem is not None:
         return 1, f"kumo api-keys list: {problem}"
     items = data.get("items") or []
@@ -66,7 +45,7 @@ def list_keys(url: str, api: str, headers: dict[str, str]) -> tuple[int, str]:
 
 
 def delete(url: str, api: str, key_id: str, headers: dict[str, str]) -> tuple[int, str]:
-    _, _, problem = _call("DELETE", f"{_keys_url(url, api)}/{quote(key_id, safe='')}", url, headers)
+    _, _, problem = admin_call("DELETE", url, f"{_keys_path(api)}/{quote(key_id, safe='')}", headers)
     if problem is not None:
         return 1, f"kumo api-keys delete: {problem}"
     return 0, f"deleted API key {key_id} of Api {api}"

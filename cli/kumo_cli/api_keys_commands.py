@@ -3,27 +3,16 @@ with ``--kubernetes`` as labelled Secrets in the cluster (:mod:`kumo_cli.cluster
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from kumo_cli.cli_options import DEFAULT_STATE_DIR, DEFAULT_URL, Kubernetes, Namespace, StateDir, Url, finish
+
 app = typer.Typer(
     help="API keys of Api usage plans (the gateway's admin API, or Secrets with --kubernetes).", no_args_is_help=True
 )
-Url = Annotated[str, typer.Option(help="Gateway URL.", envvar="KUMO_URL")]
-StateDir = Annotated[Path, typer.Option(help="State directory of the local platform (its admin token).")]
 Api = Annotated[str, typer.Option(help="Api name.")]
-Kubernetes = Annotated[
-    bool, typer.Option("--kubernetes", help="In a cluster: labelled Secrets the gateways read (kubeconfig).")
-]
-Namespace = Annotated[str, typer.Option(help="With --kubernetes: the Api's namespace.")]
-
-
-def _done(result: tuple[int, str]) -> None:
-    code, message = result
-    typer.echo(message, err=code != 0)
-    raise typer.Exit(code)
 
 
 @app.command("create")
@@ -33,8 +22,8 @@ def create(
     name: Annotated[
         str | None, typer.Option(help="A name for the key (default: the plan's; the Secret's with --kubernetes).")
     ] = None,
-    url: Url = "http://127.0.0.1:8080",
-    state_dir: StateDir = Path(".kumo"),
+    url: Url = DEFAULT_URL,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
     kubernetes: Kubernetes = False,
     namespace: Namespace = "default",
 ) -> None:
@@ -42,18 +31,18 @@ def create(
     if kubernetes:
         from kumo_cli.cluster_keys import create_api_key
 
-        _done(create_api_key(namespace, api, plan, name))
+        finish(create_api_key(namespace, api, plan, name))
     from kumo_cli import api_keys
     from kumo_cli.platform_access import admin_headers
 
-    _done(api_keys.create(url, api, plan, name, admin_headers(state_dir)))
+    finish(api_keys.create(url, api, plan, name, admin_headers(state_dir)))
 
 
 @app.command("list")
 def list_keys(
     api: Api,
-    url: Url = "http://127.0.0.1:8080",
-    state_dir: StateDir = Path(".kumo"),
+    url: Url = DEFAULT_URL,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
     kubernetes: Kubernetes = False,
     namespace: Namespace = "default",
 ) -> None:
@@ -61,19 +50,19 @@ def list_keys(
     if kubernetes:
         from kumo_cli.cluster_keys import list_api_keys
 
-        _done(list_api_keys(namespace, api))
+        finish(list_api_keys(namespace, api))
     from kumo_cli import api_keys
     from kumo_cli.platform_access import admin_headers
 
-    _done(api_keys.list_keys(url, api, admin_headers(state_dir)))
+    finish(api_keys.list_keys(url, api, admin_headers(state_dir)))
 
 
 @app.command("delete")
 def delete(
     key_id: Annotated[str, typer.Argument(help="The key's id (from create or list).")],
     api: Api,
-    url: Url = "http://127.0.0.1:8080",
-    state_dir: StateDir = Path(".kumo"),
+    url: Url = DEFAULT_URL,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
     kubernetes: Kubernetes = False,
     namespace: Namespace = "default",
 ) -> None:
@@ -81,8 +70,8 @@ def delete(
     if kubernetes:
         from kumo_cli.cluster_keys import delete_api_key
 
-        _done(delete_api_key(namespace, api, key_id))
+        finish(delete_api_key(namespace, api, key_id))
     from kumo_cli import api_keys
     from kumo_cli.platform_access import admin_headers
 
-    _done(api_keys.delete(url, api, key_id, admin_headers(state_dir)))
+    finish(api_keys.delete(url, api, key_id, admin_headers(state_dir)))

@@ -18,25 +18,14 @@ def summary(name: str, stage: str, variables: dict[str, str]) -> str:
 
 def through_admin_api(url: str, name: str, stage: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     """``POST /_kumo/apis/{name}/stages/{stage}/promote`` on a running ``kumo up``."""
-    import httpx
+    from kumo_cli.platform_access import admin_call
 
-    target = f"{url.rstrip('/')}/_kumo/apis/{quote(name, safe='')}/stages/{quote(stage, safe='')}/promote"
-    try:
-        response = httpx.post(target, timeout=30, headers=headers or {})
-    except httpx.HTTPError as exc:
-        return 1, f"kumo api promote: cannot reach {url}: {exc}"
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict) or ("error" not in body and "stage" not in body):
-        # Not the admin API's answer: a gateway without one (kumo gateway --kubernetes), or not Kumo.
-        return 1, (
-            f"kumo api promote: {url} serves no admin API (HTTP {response.status_code}); "
-            "use kumo up, or --kubernetes for a cluster"
-        )
-    if response.status_code != 200 or "stage" not in body:
-        return 1, f"kumo api promote: {body.get('message') or f'HTTP {response.status_code}'}"
+    path = f"/apis/{quote(name, safe='')}/stages/{quote(stage, safe='')}/promote"
+    _, body, problem = admin_call("POST", url, path, headers or {})
+    if problem is None and "stage" not in body:
+        problem = f"{url} answered without the promoted stage"
+    if problem is not None:
+        return 1, f"kumo api promote: {problem}"
     return 0, summary(name, stage, body["stage"].get("variables") or {})
 
 

@@ -8,44 +8,20 @@ from typing import Annotated, Any
 
 import typer
 
-from kumo_cli.platform_access import admin_headers
+from kumo_cli.cli_options import DEFAULT_STATE_DIR, DEFAULT_URL, Kubernetes, Namespace, StateDir, Url, finish
+from kumo_cli.platform_access import admin_call, admin_headers
 
 app = typer.Typer(
     help="Manage the access keys a running platform accepts (admin token required).", no_args_is_help=True
 )
 
-Url = Annotated[str, typer.Option(help="Platform URL.", envvar="KUMO_URL")]
-StateDir = Annotated[Path, typer.Option(help="State directory of the local platform (its admin token).")]
-Kubernetes = Annotated[
-    bool, typer.Option("--kubernetes", help="In a cluster: the labelled Secrets the gateway reads (kubeconfig).")
-]
-Namespace = Annotated[str, typer.Option(help="With --kubernetes: the namespace of the key Secrets.")]
-
-
-def _done(result: tuple[int, str]) -> None:
-    code, output = result
-    typer.echo(output, err=code != 0)
-    raise typer.Exit(code)
-
 
 def _call(method: str, url: str, path: str, state_dir: Path, body: Any = None) -> dict[str, Any]:
-    import httpx
-
-    target = f"{url.rstrip('/')}/_kumo/credentials{path}"
-    try:
-        response = httpx.request(method, target, json=body, headers=admin_headers(state_dir), timeout=30)
-    except httpx.HTTPError as exc:
-        typer.echo(f"kumo credentials: cannot reach {url}: {exc}", err=True)
-        raise typer.Exit(1) from None
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if response.status_code >= 400 or not isinstance(data, dict):
-        message = data.get("message") if isinstance(data, dict) else None
-        typer.echo(f"kumo credentials: {message or f'HTTP {response.status_code} from {target}'}", err=True)
+    _, data, problem = admin_call(method, url, f"/credentials{path}", admin_headers(state_dir), body)
+    if problem is not None:
+        typer.echo(f"kumo credentials: {problem}", err=True)
         raise typer.Exit(1)
-    return data
+    return data or {}
 
 
 @app.command()
@@ -57,8 +33,8 @@ def create(
     resource: Annotated[
         list[str] | None, typer.Option("--resource", help="Allowed resource, e.g. function:NAME (repeatable).")
     ] = None,
-    url: Url = "http://127.0.0.1:8080",
-    state_dir: StateDir = Path(".kumo"),
+    url: Url = DEFAULT_URL,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
     kubernetes: Kubernetes = False,
     namespace: Namespace = "default",
 ) -> None:
@@ -66,7 +42,7 @@ def create(
     if kubernetes:
         from kumo_cli.cluster_keys import create_credential
 
-        _done(create_credential(namespace, name, allow or [], resource or []))
+        finish(create_credential(namespace, name, allow or [], resource or []))
     policy = {"actions": allow or ["*"], "resources": resource or ["*"]}
     key = _call("POST", url, "", state_dir, {"name": name, "policy": policy})["credential"]
     typer.echo(f"AWS_ACCESS_KEY_ID={key['accessKeyId']}")
@@ -76,8 +52,8 @@ def create(
 
 @app.command("list")
 def list_keys(
-    url: Url = "http://127.0.0.1:8080",
-    state_dir: StateDir = Path(".kumo"),
+    url: Url = DEFAULT_URL,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
     kubernetes: Kubernetes = False,
     namespace: Namespace = "default",
 ) -> None:
@@ -85,7 +61,7 @@ def list_keys(
     if kubernetes:
         from kumo_cli.cluster_keys import list_credentials
 
-        _done(list_credentials(namespace))
+        finish(list_credentials(namespace))
     for key in _call("GET", url, "", state_dir)["credentials"]:
         typer.echo(json.dumps(key))
 
@@ -93,8 +69,8 @@ def list_keys(
 @app.command()
 def revoke(
     access_key_id: Annotated[str, typer.Argument(help="The access key id to revoke.")],
-    url: Url = "http://127.0.0.1:8080",
-    state_dir: StateDir = Path(".kumo"),
+    url: Url = DEFAULT_URL,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
     kubernetes: Kubernetes = False,
     namespace: Namespace = "default",
 ) -> None:
@@ -102,6 +78,6 @@ def revoke(
     if kubernetes:
         from kumo_cli.cluster_keys import revoke_credential
 
-        _done(revoke_credential(namespace, access_key_id))
+        finish(revoke_credential(namespace, access_key_id))
     _call("DELETE", url, f"/{access_key_id}", state_dir)
     typer.echo(f"revoked {access_key_id}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -43,3 +44,34 @@ def admin_headers(state_dir: Path | None = None) -> dict[str, str]:
 
     token = os.environ.get(ADMIN_TOKEN_ENV) or read_admin_token(state_dir or DEFAULT_STATE_DIR)
     return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def admin_call(
+    method: str, url: str, path: str, headers: dict[str, str], body: Any = None
+) -> tuple[int, Any, str | None]:
+    """One admin API call (``<url>/_kumo<path>``): ``(status, JSON body or None, problem or None)``.
+
+    The problem is a sentence for the user: the platform unreachable, an answer that is not the admin
+    API's (a gateway without one, such as ``kumo gateway --kubernetes``, or not Kumo), or the admin
+    API's own ``message`` for a 4xx. ``headers`` carry the admin token (:func:`admin_headers`).
+    """
+    target = f"{url.rstrip('/')}/_kumo{path}"
+    try:
+        response = httpx.request(method, target, json=body, headers=headers, timeout=30)
+    except httpx.HTTPError as exc:
+        return 0, None, f"cannot reach {url}: {exc}"
+    if response.status_code == 204:
+        return 204, None, None
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or (response.status_code >= 400 and "error" not in data):
+        return (
+            response.status_code,
+            None,
+            (f"{url} serves no admin API (HTTP {response.status_code}); use kumo up, or --kubernetes for a cluster"),
+        )
+    if response.status_code >= 400:
+        return response.status_code, data, str(data.get("message") or f"HTTP {response.status_code}")
+    return response.status_code, data, None
