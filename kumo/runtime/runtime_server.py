@@ -22,6 +22,7 @@ import httptools
 
 from kumo.runtime import runtime_api as api
 from kumo.runtime.invocation import MAX_SYNC_PAYLOAD
+from kumo.runtime.peer_check import PeerCheck
 from kumo.runtime.runtime_api import Route
 from kumo.runtime.session import ActiveInvocation, RequestError, RuntimeSession
 
@@ -55,6 +56,7 @@ class RuntimeApiProtocol(asyncio.Protocol):
         self._processing = False
         self._out: list[bytes] = []  # answers not written yet (coalesced into one write)
         self._close_after_out = False
+        self._refused = False
         self._reset()
 
     def _reset(self) -> None:
@@ -67,6 +69,10 @@ class RuntimeApiProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
         self._server.connections.add(self)
+        check = self._server.peer_check
+        if check is not None:  # once per connection: keep-alive requests cost nothing more
+            peer, local = transport.get_extra_info("peername"), transport.get_extra_info("sockname")
+            self._refused = not (peer and local and check.allows(peer, local))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server.connections.discard(self)
@@ -77,6 +83,9 @@ class RuntimeApiProtocol(asyncio.Protocol):
             self._session.cancel_next(self._deliver)
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:  # not the instance's process tree: answer, take nothing from the session
+            self._fail(403, "Forbidden", "This Runtime API serves its own instance's processes only")
+            return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -215,8 +224,10 @@ class RuntimeApiProtocol(asyncio.Protocol):
 class RuntimeApiServer:
     """The Runtime API of one instance on ``host:port`` (0 = any free port)."""
 
-    def __init__(self, session: RuntimeSession) -> None:
+    def __init__(self, session: RuntimeSession, peer_check: PeerCheck | None = None) -> None:
         self.session = session
+        #: Decides once per connection whether the peer is the instance (``None``: anyone local).
+        self.peer_check = peer_check
         self.connections: set[RuntimeApiProtocol] = set()
         self._server: asyncio.AbstractServer | None = None
 

@@ -339,6 +339,40 @@ def marshal(result) -> tuple[bytes, str]:
         raise Fault("Runtime.MarshalError", f"Unable to marshal response: {exc}") from None
 
 
+class TraceEnvironment(os._Environ):
+    """``os.environ`` whose ``_X_AMZN_TRACE_ID`` lives in Python only: no C ``setenv`` per invocation.
+
+    glibc never frees the strings ``setenv`` replaces (each trace id is new: ~144 B per invocation),
+    so the trace id is kept in the mapping alone. Handlers read it as on Lambda
+    (``os.environ["_X_AMZN_TRACE_ID"]``, ``os.getenv``); it shares the other variables with the
+    original mapping. Child processes started with ``env=None`` do not inherit it.
+    """
+
+    KEY = "_X_AMZN_TRACE_ID"
+
+    def __init__(self, environ: os._Environ) -> None:
+        e = environ
+        super().__init__(e._data, e.encodekey, e.decodekey, e.encodevalue, e.decodevalue)
+
+    def __setitem__(self, key: str, value: str) -> None:
+        if key == self.KEY:
+            self._data[self.encodekey(key)] = self.encodevalue(value)
+        else:
+            super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        if key == self.KEY:
+            del self._data[self.encodekey(key)]
+        else:
+            super().__delitem__(key)
+
+    def set_trace_id(self, trace_id: str | None) -> None:
+        if trace_id:
+            self._data[b"_X_AMZN_TRACE_ID"] = trace_id.encode("utf-8", "surrogateescape")
+        else:
+            self._data.pop(b"_X_AMZN_TRACE_ID", None)
+
+
 def handle(handler, headers, body: bytes) -> tuple[str, bytes, dict]:
     """Run one event: ``(path under API, body, headers)`` of the ``POST`` that reports it."""
     request_id = headers.get("lambda-runtime-aws-request-id", "")
@@ -373,18 +407,14 @@ def main() -> int:
         _flush()
         client.post_error("init/error", error)
         return 1
-    environ = os.environ
+    environ = os.environ = TraceEnvironment(os.environ)
     status, headers, body = client.call("GET", "invocation/next")
     while True:
         if status != 200:
             sys.stderr.write(f"[ERROR] Runtime API /next answered {status}: {body[:200]!r}\n")
             return 2
         _REQUEST_ID = headers.get("lambda-runtime-aws-request-id", "")
-        trace_id = headers.get("lambda-runtime-trace-id")
-        if trace_id:
-            environ["_X_AMZN_TRACE_ID"] = trace_id
-        else:
-            environ.pop("_X_AMZN_TRACE_ID", None)
+        environ.set_trace_id(headers.get("lambda-runtime-trace-id"))
         path, payload, post_headers = handle(handler, headers, body)
         posted, reply, (status, headers, body) = client.post_then_next(path, payload, post_headers)
         if posted != 202:
