@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import tempfile
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
