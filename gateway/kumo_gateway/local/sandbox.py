@@ -68,6 +68,7 @@ class LocalSandbox:
         self.uids = UidAllocator(uids)
         self.probe_uid = uids[-1]
         self.root = root or Path(tempfile.mkdtemp(prefix="kumo-sandbox-"))
+        self.root.mkdir(exist_ok=True)
         os.chmod(self.root, 0o711)
         for part in ("code", "tmp"):
             (self.root / part).mkdir(mode=0o711, exist_ok=True)
