@@ -6,6 +6,8 @@ machine and CI do; as an ordinary user ``kumo up`` runs functions unsandboxed, s
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,8 @@ def handler(event, context):
         "gateway_mem": attempt(lambda: read(f"/proc/{event['gateway_pid']}/mem")),
         "state_list": attempt(lambda: os.listdir(event["state_dir"])),
         "uid": os.getuid(),
+        "env_keys": sorted(os.environ),
+        "access_key_id": os.environ.get("AWS_ACCESS_KEY_ID"),
         "no_new_privs": open("/proc/self/status").read().split("NoNewPrivs:")[1].split()[0],
         "cap_eff": open("/proc/self/status").read().split("CapEff:")[1].split()[0],
         "cap_prm": open("/proc/self/status").read().split("CapPrm:")[1].split()[0],
@@ -118,7 +122,11 @@ def test_spy_function_reaches_nothing_but_its_own(kumo: KumoUp):
     assert body["uid"] >= 61000
     assert body["no_new_privs"] == "1"
     assert int(body["cap_eff"], 16) == 0 and int(body["cap_prm"], 16) == 0
-    denied = {key: value for key, value in body.items() if key not in ("own_code", "own_tmp", "uid", "no_new_privs")}
+    denied = {
+        key: value
+        for key, value in body.items()
+        if key not in ("own_code", "own_tmp", "uid", "no_new_privs", "env_keys", "access_key_id")
+    }
     denied = {k: v for k, v in denied.items() if not k.startswith("cap_") and not k.startswith("own_code_")}
     assert denied == dict.fromkeys(denied, "PermissionError"), body
     assert set(denied) >= {
@@ -141,11 +149,45 @@ def test_spy_function_reaches_nothing_but_its_own(kumo: KumoUp):
     assert "instance sandbox off" not in kumo.output()
 
 
-def test_functions_get_distinct_uids_and_no_platform_secrets(kumo: KumoUp):
+WHOAMI = """
+import os
+def handler(event, context):
+    return {"uid": os.getuid(), "env_keys": sorted(os.environ), "access_key_id": os.environ.get("AWS_ACCESS_KEY_ID")}
+"""
+
+#: Everything an instance's environment may hold: Lambda's variables, the endpoint, its own key.
+ALLOWED_ENV = {
+    "PATH", "HOME", "LD_LIBRARY_PATH", "SSL_CERT_FILE", "SSL_CERT_DIR", "TZ", "LANG", "TMPDIR", "TEMP", "TMP",
+    "PYTHONPATH", "_HANDLER", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "AWS_REGION", "AWS_DEFAULT_REGION",
+    "AWS_EXECUTION_ENV", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL_DYNAMODB", "_X_AMZN_TRACE_ID",
+    "LC_CTYPE",  # set by Python itself (PEP 538 locale coercion)
+}  # fmt: skip
+
+
+def allowed(key: str) -> bool:
+    return key in ALLOWED_ENV or key.startswith("AWS_LAMBDA_")
+
+
+def test_functions_get_their_own_uid_and_key_and_no_platform_secrets(kumo: KumoUp):
     spy = invoke(kumo, "spy", {"gateway_pid": kumo.proc.pid, "state_dir": "/", "paths": {}, "writes": {}})
-    assert spy["uid"] >= 61000
-    admin_token = kumo.admin_token
-    default_secret = kumo.key.secret_access_key
-    for line in kumo.output().splitlines():
-        assert admin_token not in line
-    assert default_secret  # the instance's environment is checked in tests/runtime (only its own key)
+    assert [key for key in spy["env_keys"] if not allowed(key)] == []
+    assert spy["access_key_id"] != kumo.key.access_key_id  # its own key, not the default one
+    victim_uid = invoke(kumo, "spy", {"gateway_pid": 1, "state_dir": "/", "paths": {}, "writes": {}})["uid"]
+    assert victim_uid == spy["uid"]  # one uid per function, every instance
+
+
+def test_sandbox_off_says_so_once_and_still_keeps_code_read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("KUMO_SANDBOX", "off")
+    up = KumoUp([function_manifest("whoami", WHOAMI)], tmp_path)
+    try:
+        body = invoke(up, "whoami", {})
+        assert body["uid"] == os.getuid()
+        assert [key for key in body["env_keys"] if not allowed(key)] == []
+        warnings = [line for line in up.output().splitlines() if "instance sandbox off" in line]
+        assert len(warnings) == 1 and "WARNING" in warnings[0]
+        code = next((up.state_dir / "code" / "whoami").glob("*/app.py"))
+        assert stat.S_IMODE(code.stat().st_mode) == 0o444
+        assert stat.S_IMODE(up.state_dir.stat().st_mode) == 0o700
+    finally:
+        up.stop()
