@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import struct
+from collections.abc import Callable
 
 log = logging.getLogger("kumo.runtime")
 
@@ -125,7 +126,25 @@ class PeerCheck:
     _warned = False
 
     def __init__(self) -> None:
-        self.owner: int | None = None
+        self._owner: int | None = None
+        self._waiting: list[Callable[[], None]] = []
+
+    @property
+    def owner(self) -> int | None:
+        """The instance's process (the runtime child); ``None`` until it is spawned."""
+        return self._owner
+
+    @owner.setter
+    def owner(self, pid: int | None) -> None:
+        self._owner = pid
+        if pid is not None:
+            waiting, self._waiting = self._waiting, []
+            for callback in waiting:
+                callback()
+
+    def when_owner(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the owner is known (connections made before the spawn returned)."""
+        self._waiting.append(callback)
 
     def allows(self, peer: tuple[str, int], local: tuple[str, int]) -> bool:
         owner = self.owner

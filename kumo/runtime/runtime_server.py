@@ -56,7 +56,9 @@ class RuntimeApiProtocol(asyncio.Protocol):
         self._processing = False
         self._out: list[bytes] = []  # answers not written yet (coalesced into one write)
         self._close_after_out = False
-        self._refused = False
+        #: The peer check's verdict on this connection (``None``: not decided yet).
+        self._allowed: bool | None = None if server.peer_check is not None else True
+        self._held: list[bytes] = []  # data that arrived before the instance's pid was known
         self._reset()
 
     def _reset(self) -> None:
@@ -69,10 +71,6 @@ class RuntimeApiProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
         self._server.connections.add(self)
-        check = self._server.peer_check
-        if check is not None:  # once per connection: keep-alive requests cost nothing more
-            peer, local = transport.get_extra_info("peername"), transport.get_extra_info("sockname")
-            self._refused = not (peer and local and check.allows(peer, local))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server.connections.discard(self)
@@ -83,7 +81,9 @@ class RuntimeApiProtocol(asyncio.Protocol):
             self._session.cancel_next(self._deliver)
 
     def data_received(self, data: bytes) -> None:
-        if self._refused:  # not the instance's process tree: answer, take nothing from the session
+        if self._allowed is None and not self._decide(data):
+            return
+        if not self._allowed:  # not the instance's process tree: answer, take nothing from the session
             self._fail(403, "Forbidden", "This Runtime API serves its own instance's processes only")
             return
         try:
@@ -95,6 +95,26 @@ class RuntimeApiProtocol(asyncio.Protocol):
             self._fail(400, "InvalidRequest", f"Malformed HTTP request: {exc}")
             return
         self._process()
+
+    def _decide(self, data: bytes) -> bool:
+        """The peer check, once per connection (keep-alive requests cost nothing more). ``False``: held
+        until the instance's pid is known (the child may connect before its spawn call returned)."""
+        check, transport = self._server.peer_check, self._transport
+        if check is None or transport is None:
+            return False
+        if check.owner is None:
+            if not self._held:
+                check.when_owner(self._resume)
+            self._held.append(data)
+            return False
+        peer, local = transport.get_extra_info("peername"), transport.get_extra_info("sockname")
+        self._allowed = bool(peer and local and check.allows(peer, local))
+        return True
+
+    def _resume(self) -> None:
+        held, self._held = self._held, []
+        if held and self._transport is not None:
+            self.data_received(b"".join(held))
 
     # -- httptools callbacks -------------------------------------------------------------------
     def on_message_begin(self) -> None:

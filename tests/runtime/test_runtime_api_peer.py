@@ -13,6 +13,8 @@ import pytest
 from runtime_support import invocation
 
 from kumo.runtime.peer_check import PeerCheck, diag_request, parse_diag_reply, peer_socket
+from kumo.runtime.runtime_server import RuntimeApiServer
+from kumo.runtime.session import RuntimeSession
 
 APP = """
 import os
@@ -102,3 +104,33 @@ def test_diag_messages():
     assert parse_diag_reply(error + bytes(16)) is None  # ENOENT: the socket is gone
     with pytest.raises(Exception, match="short"):
         parse_diag_reply(b"\0")
+
+
+async def _ask(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /2018-06-01/runtime/no-such-route HTTP/1.1\r\nHost: x\r\n\r\n")
+    await writer.drain()
+    return reader, writer
+
+
+async def test_a_connection_made_before_the_pid_is_known_waits_for_the_verdict():
+    check = PeerCheck()
+    server = RuntimeApiServer(RuntimeSession(lambda: None), check)
+    port = await server.start()
+    try:
+        reader, writer = await _ask(port)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(reader.read(100), 0.2)  # held: the instance's pid is not known yet
+        check.owner = os.getpid()  # this process holds the client socket: allowed, the request is answered
+        assert (await asyncio.wait_for(reader.readline(), 5)).startswith(b"HTTP/1.1 404")
+        writer.close()
+        with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) as other:
+            try:
+                check.owner = other.pid
+                reader, writer = await _ask(port)
+                assert (await asyncio.wait_for(reader.readline(), 5)).startswith(b"HTTP/1.1 403")
+                writer.close()
+            finally:
+                other.kill()
+    finally:
+        await server.close()
