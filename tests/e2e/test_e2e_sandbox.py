@@ -14,8 +14,10 @@ import pytest
 from kumo_up import KumoUp, function_manifest
 
 VICTIM = """
+import os
+
 def handler(event, context):
-    return {"victim": "original"}
+    return {"victim": "original", "pid": os.getpid()}
 """
 
 SPY = """
@@ -100,7 +102,8 @@ def first_file(root: Path) -> Path:
 
 
 def test_spy_function_reaches_nothing_but_its_own(kumo: KumoUp):
-    assert invoke(kumo, "victim", {}) == {"victim": "original"}
+    victim = invoke(kumo, "victim", {})
+    assert victim["victim"] == "original"
     kumo.client("dynamodb").put_item(TableName="secrets", Item={"id": {"S": "k"}, "v": {"S": "secret"}})
     state = kumo.state_dir
     victim_code = first_file(state / "code" / "victim")
@@ -110,6 +113,8 @@ def test_spy_function_reaches_nothing_but_its_own(kumo: KumoUp):
         "table_file": str(first_file(state / "tables")),
         "credentials": str(state / "credentials.json"),
         "admin_token": str(state / "admin-token"),
+        "victim_environ": f"/proc/{victim['pid']}/environ",
+        "victim_process_mem": f"/proc/{victim['pid']}/mem",
     }
     writes = {"victim_code": str(victim_code), "state_file": str(state / "planted")}
     event = {"gateway_pid": kumo.proc.pid, "state_dir": str(state), "paths": paths, "writes": writes}
@@ -142,10 +147,12 @@ def test_spy_function_reaches_nothing_but_its_own(kumo: KumoUp):
         "read_table_file",
         "read_credentials",
         "read_admin_token",
+        "read_victim_environ",
+        "read_victim_process_mem",
         "write_victim_code",
         "write_state_file",
     }
-    assert invoke(kumo, "victim", {}) == {"victim": "original"}  # its code is untouched
+    assert invoke(kumo, "victim", {}) == victim  # its code is untouched, the same instance still serves
     assert "instance sandbox off" not in kumo.output()
 
 
