@@ -14,6 +14,7 @@ connection and says so once in the log (documented in ``docs/security.md``).
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
 import os
@@ -63,12 +64,10 @@ def parse_diag_reply(data: bytes) -> tuple[int, int] | None:
         raise PeerUnknown("short netlink reply")
     _length, kind, _flags, _seq, _pid = _NLMSG.unpack_from(data)
     if kind == NLMSG_ERROR:
-        (errno,) = struct.unpack_from("=i", data, _NLMSG.size)
-        if errno in (0,):
-            raise PeerUnknown("empty netlink answer")
-        if -errno == 2:  # ENOENT: no such socket (it closed already)
+        (error,) = struct.unpack_from("=i", data, _NLMSG.size)
+        if -error == errno.ENOENT:  # no such socket (it closed already)
             return None
-        raise PeerUnknown(f"sock_diag error {-errno}")
+        raise PeerUnknown(f"sock_diag answered error {-error}")
     if kind != SOCK_DIAG_BY_FAMILY:
         raise PeerUnknown(f"unexpected netlink message type {kind}")
     offset = _NLMSG.size + 4 + _SOCKID.size + _SOCKID_TAIL.size

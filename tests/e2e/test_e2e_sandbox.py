@@ -198,3 +198,10 @@ def test_sandbox_off_says_so_once_and_still_keeps_code_read_only(tmp_path: Path,
         assert stat.S_IMODE(up.state_dir.stat().st_mode) == 0o700
     finally:
         up.stop()
+
+
+def test_a_malformed_uid_range_stops_kumo_up_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("KUMO_SANDBOX_UIDS", "0-10")
+    with pytest.raises(RuntimeError, match="KUMO_SANDBOX_UIDS='0-10'") as info:
+        KumoUp([function_manifest("whoami", WHOAMI)], tmp_path)
+    assert "Traceback" not in str(info.value)

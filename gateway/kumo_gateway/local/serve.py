@@ -16,7 +16,7 @@ from kumo.catalog import Catalog
 from kumo.event_loop import loop_factory
 from kumo.manifests import ManifestError, Manifests, load_manifests
 from kumo.redis_server import PrivateRedis, RedisServerNotFoundError
-from kumo.runtime.sandbox import make_non_dumpable
+from kumo.runtime.sandbox import SandboxConfigError, make_non_dumpable
 from kumo_gateway.apigateway.authorizers.secrets import LocalSecrets
 from kumo_gateway.auth.admin_token import local_admin_token
 from kumo_gateway.auth.authenticator import NO_AUTH, Auth, Authenticator
@@ -151,7 +151,11 @@ async def serve_local(
 
     state_dir = private_dir(state_dir.resolve())
     make_non_dumpable()  # functions cannot read this process's /proc/<pid>/environ, mem or fds
-    sandbox = sandbox_from_environment()
+    try:
+        sandbox = sandbox_from_environment()
+    except SandboxConfigError as exc:
+        print(f"kumo up: {exc}", file=sys.stderr)
+        return 2
     base_url = f"http://{client_host(host)}:{port}"
     catalog = build_catalog(manifests)
     store: LocalKeyStore | None = None
