@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +15,10 @@ import awslambdaric
 import pytest
 from runtime_support import invocation
 
+import kumo
 from kumo.runtime.host import bootstrap_path
-from kumo.runtime.sandbox import Identity
-from kumo_gateway.local.sandbox import LocalSandbox
+from kumo.runtime.sandbox import Identity, spawn_arguments
+from kumo_gateway.local.sandbox import LocalSandbox, runnable_interpreter
 
 APP = """
 import os
@@ -109,3 +111,49 @@ async def test_awslambdaric_runs_as_the_sandbox_uid(make_config, hosts, sandbox)
         command=[python, "-m", "awslambdaric", "app.handler"],
         environment={"PYTHONPATH": site},
     )
+
+
+#: As uid 61950: a process that (maybe) makes itself non-dumpable, then waits.
+TARGET = r"""
+import sys, time
+sys.path.insert(0, sys.argv[2])
+from kumo.runtime.sandbox import make_non_dumpable
+if sys.argv[1] == "hide":
+    assert make_non_dumpable()
+print("ready", flush=True)
+time.sleep(30)
+"""
+#: As the same uid: read the target's environment.
+READER = r"""
+import sys
+try:
+    open(f"/proc/{sys.argv[1]}/environ", "rb").read()
+    print("read")
+except OSError as exc:
+    print(type(exc).__name__)
+"""
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("show", "read"), ("hide", "PermissionError")])
+def test_a_non_dumpable_process_hides_its_environment_from_its_own_user(mode: str, expected: str):
+    interpreter = runnable_interpreter("python3.11", 61950)
+    assert interpreter is not None
+    same_user = spawn_arguments(Identity(61950, 61950))
+    repo = str(Path(kumo.__file__).resolve().parent.parent)
+    with subprocess.Popen(
+        [interpreter, "-c", TARGET, mode, repo], stdout=subprocess.PIPE, text=True, cwd="/", **same_user
+    ) as target:
+        try:
+            assert target.stdout is not None and target.stdout.readline().strip() == "ready"
+            reader = subprocess.run(
+                [interpreter, "-c", READER, str(target.pid)],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                cwd="/",
+                check=True,
+                **spawn_arguments(Identity(61950, 61950)),
+            )
+            assert reader.stdout.strip() == expected
+        finally:
+            target.kill()

@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from kumo.runtime.host import bootstrap_path
 from kumo.runtime.python import candidate_paths, resolve_python, runtime_version
 from kumo.runtime.sandbox import DEFAULT_UID_RANGE, Identity, UidAllocator, parse_uid_range, spawn_arguments
 
@@ -61,6 +62,50 @@ def make_readonly(root: Path) -> None:
             os.chmod(os.path.join(dirpath, name), 0o555)
 
 
+@functools.cache
+def runnable_interpreter(runtime: str, uid: int) -> str | None:
+    """The first ``python3.X`` binary ``uid`` can run with Kumo's bootstrap (probed once as that uid);
+    ``None`` with a warning."""
+    version = runtime_version(runtime)
+    first = resolve_python(runtime).executable
+    seen: list[str] = []
+    for path in [first, *candidate_paths(version, os.environ, os.path.expanduser("~"))]:
+        real = os.path.realpath(path)
+        if "*" in path or real in seen or not os.path.isfile(real):
+            continue
+        seen.append(real)
+        if _runs_as(real, version, uid):
+            if real != first:
+                log.info("sandboxed %s functions run on %s (%s is not readable by other users)", runtime, real, first)
+            return real
+    log.warning(
+        "no %s interpreter is readable by sandbox uids (%s lives in a private directory): "
+        "%s functions run without the instance sandbox",
+        runtime,
+        first,
+        runtime,
+    )
+    return None
+
+
+def _runs_as(executable: str, version: str, uid: int) -> bool:
+    """Whether ``uid`` can run ``executable`` and read Kumo's bootstrap with it."""
+    code = "import sys, json; open(sys.argv[1]).close(); print('%d.%d' % sys.version_info[:2])"
+    try:
+        out = subprocess.run(
+            [executable, "-I", "-c", code, str(bootstrap_path())],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+            cwd="/",
+            **spawn_arguments(Identity(uid, uid)),
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return out.returncode == 0 and out.stdout.strip() == version
+
+
 class LocalSandbox:
     """Identities, code copies and ``TMPDIR`` roots of sandboxed functions."""
 
@@ -83,48 +128,9 @@ class LocalSandbox:
         uid = self.uids.uid(function)
         return Identity(uid=uid, gid=uid, python=python)
 
-    @functools.cache  # noqa: B019 - one sandbox per kumo up
     def interpreter(self, runtime: str) -> str | None:
         """A ``python3.X`` binary a sandbox uid can run (the usual one may live under an 0700 home)."""
-        version = runtime_version(runtime)
-        first = resolve_python(runtime).executable
-        seen: list[str] = []
-        for path in [first, *candidate_paths(version, os.environ, os.path.expanduser("~"))]:
-            real = os.path.realpath(path)
-            if "*" in path or real in seen or not os.path.isfile(real):
-                continue
-            seen.append(real)
-            if self._runs_as_sandbox(real, version):
-                if real != first:
-                    log.info(
-                        "sandboxed %s functions run on %s (%s is not readable by other users)", runtime, real, first
-                    )
-                return real
-        log.warning(
-            "no %s interpreter is readable by sandbox uids (%s lives in a private directory): "
-            "%s functions run without the instance sandbox",
-            runtime,
-            first,
-            runtime,
-        )
-        return None
-
-    def _runs_as_sandbox(self, executable: str, version: str) -> bool:
-        probe = Identity(self.probe_uid, self.probe_uid)
-        code = "import sys, json, encodings; print('%d.%d' % sys.version_info[:2])"
-        try:
-            out = subprocess.run(
-                [executable, "-I", "-c", code],
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=False,
-                cwd="/",
-                **spawn_arguments(probe),
-            )
-        except (OSError, subprocess.SubprocessError):
-            return False
-        return out.returncode == 0 and out.stdout.strip() == version
+        return runnable_interpreter(runtime, self.probe_uid)
 
     def code_copy(self, function: str, identity: Identity, code_dir: Path) -> Path:
         """A read-only copy of ``code_dir`` only ``identity`` (and root) can read; made once per code."""
