@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from kumo.runtime.sandbox import Identity, SandboxConfigError, UidAllocator, parse_uid_range, spawn_arguments
-from kumo_gateway.local.sandbox import NOT_ROOT_WARNING, LocalSandbox, readonly_mode, sandbox_wanted
+from kumo_gateway.local.sandbox import (
+    NOT_ROOT_WARNING,
+    LocalSandbox,
+    readonly_mode,
+    remove_tree,
+    sandbox_root,
+    sandbox_wanted,
+)
 
 
 def test_uid_ranges_and_allocation():
@@ -71,3 +78,29 @@ def test_interpreter_is_one_a_sandbox_uid_can_run(tmp_path: Path):
         assert sandbox.identity("fn", "python3.11") == Identity(61000, 61000, python)
     finally:
         sandbox.close()
+
+
+def test_the_sandbox_root_of_a_state_dir_is_reused_after_a_killed_kumo_up(tmp_path: Path):
+    state = tmp_path / "state"
+    first = sandbox_root(state)
+    (first / "left-over").mkdir()
+    os.chmod(first / "left-over", 0o555)
+    again = sandbox_root(state)
+    assert again == first and list(again.iterdir()) == []  # what the killed one left is gone
+    remove_tree(again)
+    other = sandbox_root(tmp_path / "other")
+    assert other != first
+    remove_tree(other)
+
+
+def test_a_sandbox_root_someone_else_made_is_not_used(tmp_path: Path):
+    state = tmp_path / "state2"
+    squatted = sandbox_root(state)
+    remove_tree(squatted)
+    squatted.write_text("not a directory")  # e.g. planted by another user
+    try:
+        root = sandbox_root(state)
+        assert root != squatted and root.is_dir()
+        remove_tree(root)
+    finally:
+        squatted.unlink()

@@ -15,6 +15,7 @@ WARNING line, and local mode still keeps code read-only and secrets out of insta
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import shutil
@@ -158,18 +159,42 @@ class LocalSandbox:
         return path
 
     def close(self) -> None:
-        """Remove the copies (as root: read-only modes do not stop it)."""
-        for dirpath, dirnames, _ in os.walk(self.root):
-            for name in dirnames:
-                os.chmod(os.path.join(dirpath, name), 0o700)
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Remove the copies and whatever instances left in their ``TMPDIR``s."""
+        remove_tree(self.root)
 
 
-def sandbox_from_environment(env: Mapping[str, str] | None = None) -> LocalSandbox | None:
+def sandbox_root(state_dir: Path) -> Path:
+    """``/tmp/kumo-sandbox-<digest of the state directory>``: the next start of the same state directory
+    removes what a killed ``kumo up`` left. A name someone else created first is not used (mkdtemp)."""
+    digest = hashlib.sha256(str(state_dir).encode()).hexdigest()[:12]
+    root = Path(tempfile.gettempdir()) / f"kumo-sandbox-{digest}"
+    try:
+        info = os.lstat(root)
+    except FileNotFoundError:
+        info = None
+    if info is not None and stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid():
+        remove_tree(root)
+    try:
+        root.mkdir(mode=0o700)
+    except FileExistsError:  # not ours (or a file): a fresh random name instead
+        return Path(tempfile.mkdtemp(prefix="kumo-sandbox-"))
+    return root
+
+
+def remove_tree(root: Path) -> None:
+    """Remove a sandbox directory (as root: read-only modes do not stop it)."""
+    for dirpath, dirnames, _ in os.walk(root):
+        for name in dirnames:
+            os.chmod(os.path.join(dirpath, name), 0o700)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def sandbox_from_environment(state_dir: Path, env: Mapping[str, str] | None = None) -> LocalSandbox | None:
     """The sandbox ``kumo up`` uses, or ``None`` after one WARNING line saying why not."""
     env = os.environ if env is None else env
     wanted, warning = sandbox_wanted(env, os.geteuid())
     if not wanted:
         log.warning("%s", warning)
         return None
-    return LocalSandbox(parse_uid_range(env.get("KUMO_SANDBOX_UIDS", DEFAULT_UID_RANGE)))
+    uids = parse_uid_range(env.get("KUMO_SANDBOX_UIDS", DEFAULT_UID_RANGE))
+    return LocalSandbox(uids, sandbox_root(state_dir))

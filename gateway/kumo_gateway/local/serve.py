@@ -152,7 +152,7 @@ async def serve_local(
     state_dir = private_dir(state_dir.resolve())
     make_non_dumpable()  # functions cannot read this process's /proc/<pid>/environ, mem or fds
     try:
-        sandbox = sandbox_from_environment()
+        sandbox = sandbox_from_environment(state_dir)
     except SandboxConfigError as exc:
         print(f"kumo up: {exc}", file=sys.stderr)
         return 2
