@@ -1,6 +1,7 @@
 """The instance sandbox of local mode: each function as its own unprivileged uid (when ``kumo up`` runs as root).
 
-What it holds, under one root-owned ``/tmp/kumo-sandbox-*`` directory (0711: others may pass, not list):
+What it holds, under one root-owned ``/tmp/kumo-sandbox-<digest>`` directory (0711: others may pass, not
+list; :func:`sandbox_root`):
 
 - ``code/<function>/<digest>``: a copy of the function's code, owned by root, files 0444 (0555 when
   executable), directories 0555, behind ``code/<function>`` (0750, group = the function's gid): only
