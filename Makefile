@@ -77,6 +77,7 @@ bench: need-wrk install
 	$(BIN)/python bench/tables.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/gateway_limits.py
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) .kumo build *.egg-info .pytest_cache .ruff_cache .hypothesis

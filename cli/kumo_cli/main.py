@@ -299,8 +299,10 @@ def partition(
     """Serve one partition of one table (started by `kumo up` or the operator's StatefulSet)."""
     import logging
 
+    from kumo.runtime.sandbox import make_non_dumpable
     from kumo_tablestore.server import run_partition
 
+    make_non_dumpable()  # functions of the same user cannot read its /proc/<pid>/environ (credentials)
     if pod_name is not None:
         ordinal = pod_ordinal(pod_name)
         if ordinal is None:

@@ -8,6 +8,7 @@ import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 _READ_CHUNK = 65536
 
@@ -41,7 +42,8 @@ class ChildProcess:
                 self._exit_future.set_result(self.returncode if self.returncode is not None else -9)
         return self._exit_future
 
-    async def spawn(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
+    async def spawn(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path, **options: Any) -> None:
+        """``options``: more ``subprocess`` arguments (the sandbox's user, group, ``preexec_fn``)."""
         self._loop = asyncio.get_running_loop()
         read_fd, write_fd = os.pipe()
         try:
@@ -53,6 +55,7 @@ class ChildProcess:
                 env=dict(env),
                 cwd=str(cwd),
                 start_new_session=True,
+                **options,
             )
         except BaseException:
             os.close(read_fd)

@@ -16,7 +16,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kumo.runtime import failures, logformat
 from kumo.runtime.child import ChildProcess
@@ -25,12 +24,11 @@ from kumo.runtime.environment import build_environment
 from kumo.runtime.invocation import LOG_TAIL_BYTES, Invocation, InvocationResult
 from kumo.runtime.logsink import InstanceLog
 from kumo.runtime.memory import PeakReader, tree_usage_kb
+from kumo.runtime.peer_check import PeerCheck
 from kumo.runtime.python import python_command, resolve_python, runtime_version
 from kumo.runtime.runtime_server import RuntimeApiServer
+from kumo.runtime.sandbox import Identity, spawn_arguments
 from kumo.runtime.session import ActiveInvocation, Outcome, RuntimeSession
-
-if TYPE_CHECKING:
-    pass
 
 #: How often memory is sampled while an invocation runs (the kernel's high-water mark covers gaps).
 MEMORY_POLL_S = 0.02
@@ -53,8 +51,11 @@ class RuntimeHost:
         instance_id: str | None = None,
         log_dir: Path | None = None,
         tmp_root: Path | None = None,
+        sandbox: Identity | None = None,
     ) -> None:
         self.config = config
+        #: Run the instance as this unprivileged identity (``None``: as this process's user).
+        self.sandbox = sandbox
         self.instance_id = instance_id or uuid.uuid4().hex
         self.tmp_root = tmp_root
         self.log = InstanceLog(log_dir / config.name / f"{self.instance_id}.log" if log_dir else None)
@@ -63,6 +64,7 @@ class RuntimeHost:
         self.tmpdir: Path | None = None
         self._child = ChildProcess(self.log.write)
         self._session: RuntimeSession | None = None
+        self._peer_check: PeerCheck | None = None
         self._api: RuntimeApiServer | None = None
         self._peak = PeakReader()
         self._watchdog: asyncio.TimerHandle | None = None
@@ -97,14 +99,18 @@ class RuntimeHost:
         if cfg.runtime.startswith("python") or not cfg.command:
             runtime_version(cfg.runtime)  # refuses unknown runtimes before anything starts
             await asyncio.to_thread(resolve_python, cfg.runtime)  # cached after the first call
-            bootstrap_argv, python_path = python_command(cfg.runtime, bootstrap_path())
+            executable = self.sandbox.python if self.sandbox is not None else None
+            bootstrap_argv, python_path = python_command(cfg.runtime, bootstrap_path(), executable)
             argv = argv or bootstrap_argv
         self._session = RuntimeSession(self._child.drain)
-        self._api = RuntimeApiServer(self._session)
+        self._peer_check = PeerCheck()
+        self._api = RuntimeApiServer(self._session, self._peer_check)
         port = await self._api.start("127.0.0.1", 0)
         if self.tmp_root is not None:
             self.tmp_root.mkdir(parents=True, exist_ok=True)
         self.tmpdir = Path(tempfile.mkdtemp(prefix=f"kumo-{cfg.name}-", dir=self.tmp_root))
+        if self.sandbox is not None:
+            os.chown(self.tmpdir, self.sandbox.uid, self.sandbox.gid)
         env = build_environment(
             cfg,
             runtime_api=f"127.0.0.1:{port}",
@@ -115,16 +121,20 @@ class RuntimeHost:
             now=dt.datetime.now(dt.UTC),
             python_path=python_path,
         )
+        if self.sandbox is not None:
+            env["HOME"] = str(self.tmpdir)  # the host's home is not the sandboxed user's
         self.log.open()
         self.log.platform(f"INIT_START Runtime Version: {cfg.runtime}\n".encode())
         self._spawned_at = time.monotonic()
         try:
-            await self._child.spawn(argv, env, cfg.code_dir)
+            await self._child.spawn(argv, env, cfg.code_dir, **spawn_arguments(self.sandbox))
         except OSError as exc:  # e.g. a missing command: every invocation reports it, as Lambda does
             self._start_failure = f"fork/exec {argv[0]}: {exc.strerror or exc}"
             self.log.platform(f"{self._start_failure}\n".encode())
             return
         self.alive = True
+        if self._peer_check is not None:
+            self._peer_check.owner = self._child.pid  # its Runtime API now serves that process tree only
         if self._child.pid is not None:
             self._peak.open(self._child.pid)
         self._child.exit_future.add_done_callback(self._on_exit)

@@ -5,6 +5,7 @@ Resolution runs once per runtime per process and is cached: starting an instance
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import hashlib
@@ -137,11 +138,14 @@ def sdk_layer_dir(root: Path | None = None) -> Path:
     digest = hashlib.sha256("\n".join(sorted(str(p) for p in sources.values())).encode()).hexdigest()[:12]
     target = base / f"kumo-sdk-layer-{os.getuid()}-{digest}"
     if target.is_dir():
+        with contextlib.suppress(OSError):
+            os.chmod(target, 0o755)  # built by an older Kumo as 0700
         return target
     base.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="kumo-sdk-layer-", dir=base))
     for src in sources.values():
         (staging / src.name).symlink_to(src)
+    os.chmod(staging, 0o755)  # sandboxed instances (other uids) import the SDK through it
     try:
         staging.rename(target)
     except OSError:  # another process built it first
@@ -149,8 +153,10 @@ def sdk_layer_dir(root: Path | None = None) -> Path:
     return target
 
 
-def python_command(runtime: str, bootstrap: Path) -> tuple[list[str], list[str]]:
-    """``(argv, python_path)`` to start Kumo's bootstrap for ``runtime``."""
+def python_command(runtime: str, bootstrap: Path, executable: str | None = None) -> tuple[list[str], list[str]]:
+    """``(argv, python_path)`` to start Kumo's bootstrap for ``runtime`` (``executable``: a given binary)."""
     interp = resolve_python(runtime)
+    if executable is not None and executable != interp.executable:
+        interp = PythonInterpreter(executable, interp.version, is_kumo_own=executable == sys.executable)
     python_path = [] if interp.is_kumo_own else [str(sdk_layer_dir())]
     return [interp.executable, "-u", str(bootstrap)], python_path

@@ -22,6 +22,7 @@ import httptools
 
 from kumo.runtime import runtime_api as api
 from kumo.runtime.invocation import MAX_SYNC_PAYLOAD
+from kumo.runtime.peer_check import PeerCheck
 from kumo.runtime.runtime_api import Route
 from kumo.runtime.session import ActiveInvocation, RequestError, RuntimeSession
 
@@ -55,6 +56,9 @@ class RuntimeApiProtocol(asyncio.Protocol):
         self._processing = False
         self._out: list[bytes] = []  # answers not written yet (coalesced into one write)
         self._close_after_out = False
+        #: The peer check's verdict on this connection (``None``: not decided yet).
+        self._allowed: bool | None = None if server.peer_check is not None else True
+        self._held: list[bytes] = []  # data that arrived before the instance's pid was known
         self._reset()
 
     def _reset(self) -> None:
@@ -77,6 +81,11 @@ class RuntimeApiProtocol(asyncio.Protocol):
             self._session.cancel_next(self._deliver)
 
     def data_received(self, data: bytes) -> None:
+        if self._allowed is None and not self._decide(data):
+            return
+        if not self._allowed:  # not the instance's process tree: answer, take nothing from the session
+            self._fail(403, "Forbidden", "This Runtime API serves its own instance's processes only")
+            return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -86,6 +95,26 @@ class RuntimeApiProtocol(asyncio.Protocol):
             self._fail(400, "InvalidRequest", f"Malformed HTTP request: {exc}")
             return
         self._process()
+
+    def _decide(self, data: bytes) -> bool:
+        """The peer check, once per connection (keep-alive requests cost nothing more). ``False``: held
+        until the instance's pid is known (the child may connect before its spawn call returned)."""
+        check, transport = self._server.peer_check, self._transport
+        if check is None or transport is None:
+            return False
+        if check.owner is None:
+            if not self._held:
+                check.when_owner(self._resume)
+            self._held.append(data)
+            return False
+        peer, local = transport.get_extra_info("peername"), transport.get_extra_info("sockname")
+        self._allowed = bool(peer and local and check.allows(peer, local))
+        return True
+
+    def _resume(self) -> None:
+        held, self._held = self._held, []
+        if held and self._transport is not None:
+            self.data_received(b"".join(held))
 
     # -- httptools callbacks -------------------------------------------------------------------
     def on_message_begin(self) -> None:
@@ -215,8 +244,10 @@ class RuntimeApiProtocol(asyncio.Protocol):
 class RuntimeApiServer:
     """The Runtime API of one instance on ``host:port`` (0 = any free port)."""
 
-    def __init__(self, session: RuntimeSession) -> None:
+    def __init__(self, session: RuntimeSession, peer_check: PeerCheck | None = None) -> None:
         self.session = session
+        #: Decides once per connection whether the peer is the instance (``None``: anyone local).
+        self.peer_check = peer_check
         self.connections: set[RuntimeApiProtocol] = set()
         self._server: asyncio.AbstractServer | None = None
 

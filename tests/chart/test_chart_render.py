@@ -118,6 +118,8 @@ def test_default_install_has_operator_gateway_redis_and_cluster_rbac() -> None:
         "ClusterRoleBinding/kumo-operator",
         "Deployment/kumo-gateway",
         "Deployment/kumo-operator",
+        "NetworkPolicy/kumo-function-pods",
+        "NetworkPolicy/kumo-table-pods",
         "Secret/kumo-admin-token",
         "Service/kumo-gateway",
         "Service/kumo-redis",

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from kumo_up import KumoUp, function_manifest
+from kumo_up import KumoUp, function_manifest, shared_dir
 from support import wait_until
 
 SITE = "https://app.example.com"
@@ -79,8 +79,7 @@ def starts(marker_dir: Path) -> int:
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KumoUp, Path]]:
     workdir = tmp_path_factory.mktemp("kumo-cors")
-    marker_dir = workdir / "marks"
-    marker_dir.mkdir()
+    marker_dir = shared_dir(workdir)  # functions run as their own uids (the instance sandbox)
     up = KumoUp(manifests(marker_dir), workdir)
     try:
         yield up, marker_dir
@@ -164,8 +163,8 @@ def test_route_timeout_504_then_the_function_finishes_and_its_instance_is_reused
 
 
 def test_stopping_kumo_up_ends_a_function_still_running_after_its_504(tmp_path: Path) -> None:
-    marks = tmp_path / "marks"
-    marks.mkdir()
+    marks = shared_dir(tmp_path)
+
     up = KumoUp(manifests(marks), tmp_path)
     try:
         response = httpx.get(f"{up.url}/web/$default/work", params={"sleep": "25", "tag": "late"})

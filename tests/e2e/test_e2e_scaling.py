@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import stat
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -46,7 +48,10 @@ def test_scale_to_zero_after_idle_timeout_and_cold_start_again(kumo):
     assert third["count"] == 1  # a fresh instance ran its init code again
 
 
-def test_instance_tmpdir_is_private_under_the_state_dir(kumo):
+def test_instance_tmpdir_is_private_to_its_sandbox_uid(kumo):
+    """As root (this suite), TMPDIRs live in the sandbox's directory, owned by the function's uid, 0700;
+    without the sandbox they are under the state directory (tests/e2e/test_e2e_sandbox.py)."""
     body = _invoke_http(kumo, "echo", {}).json()
-    assert body["tmpdir"].startswith(str(kumo.state_dir))
-    assert os.path.isdir(body["tmpdir"])
+    assert body["tmpdir"].startswith(tempfile.gettempdir() + "/kumo-sandbox-")
+    info = os.stat(body["tmpdir"])
+    assert info.st_uid >= 61000 and stat.S_IMODE(info.st_mode) == 0o700

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from kumo_up import KumoUp, function_manifest
+from kumo_up import KumoUp, function_manifest, shared_dir
 from support import wait_until
 
 #: Answers what the manifest says it answers; with ``marker`` in the event, touches that file first
@@ -62,7 +62,7 @@ def pid_gone(pid: int) -> bool:
 def test_code_edit_rolls_latest_and_in_flight_invocation_finishes_on_old_code(up, tmp_path):
     first = invoke(up, "edited")
     assert first["answer"] == "one"
-    marker = tmp_path / "in-flight"
+    marker = shared_dir(tmp_path) / "in-flight"
     slow: dict[str, Any] = {}
     thread = threading.Thread(target=lambda: slow.update(invoke(up, "edited", {"sleep": 3, "marker": str(marker)})))
     thread.start()

@@ -53,6 +53,7 @@ def write_tree(files: Mapping[str, str], target: Path) -> None:
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(source)
+            os.chmod(path, 0o444)  # functions read their code, never change it
         os.rename(staging, target)
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
@@ -15,6 +16,7 @@ from kumo.scaling.decisions import PoolLimits, effective_max_instances
 from kumo.versions import LATEST
 from kumo_gateway.local.code import CodeUnavailable, code_files, materialize
 from kumo_gateway.local.pool import InstancePool, PoolThrottled
+from kumo_gateway.local.sandbox import LocalSandbox
 from kumo_gateway.local.versions_store import LocalVersions
 from kumo_gateway.metrics import InstanceCount
 from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, TooManyRequests
@@ -53,6 +55,7 @@ class LocalProvider:
         queue_timeout_s: float = 30.0,
         versions: LocalVersions | None = None,
         credentials: Callable[[str], Mapping[str, str]] | None = None,
+        sandbox: LocalSandbox | None = None,
     ) -> None:
         self.catalog = catalog
         self.state_dir = state_dir
@@ -64,6 +67,8 @@ class LocalProvider:
         self.versions = versions
         #: Each function's own credentials (added to ``platform_environment`` for its instances).
         self.credentials = credentials
+        #: Runs each function as its own uid when set (``kumo up`` as root), see ``local/sandbox.py``.
+        self.sandbox = sandbox
         #: Pools retired by ``roll``/``remove``, finishing their in-flight invocations.
         self._draining: dict[asyncio.Task[None], InstancePool] = {}
 
@@ -173,9 +178,13 @@ class LocalProvider:
         )
         log_dir = self.state_dir / "logs"
         tmp_root = self.state_dir / "tmp"
+        identity = self.sandbox.identity(name, spec.runtime) if self.sandbox is not None else None
+        if self.sandbox is not None and identity is not None:
+            config = dataclasses.replace(config, code_dir=self.sandbox.code_copy(name, identity, code_dir))
+            tmp_root = self.sandbox.tmp_root(name, identity)
 
         def host_factory() -> RuntimeHost:
-            return RuntimeHost(config, log_dir=log_dir, tmp_root=tmp_root)
+            return RuntimeHost(config, log_dir=log_dir, tmp_root=tmp_root, sandbox=identity)
 
         pool = InstancePool(f"{name}:{version}", host_factory, limits)
         self.pools[(name, version)] = pool

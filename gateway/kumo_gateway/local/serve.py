@@ -16,6 +16,7 @@ from kumo.catalog import Catalog
 from kumo.event_loop import loop_factory
 from kumo.manifests import ManifestError, Manifests, load_manifests
 from kumo.redis_server import PrivateRedis, RedisServerNotFoundError
+from kumo.runtime.sandbox import SandboxConfigError, make_non_dumpable
 from kumo_gateway.apigateway.authorizers.secrets import LocalSecrets
 from kumo_gateway.auth.admin_token import local_admin_token
 from kumo_gateway.auth.authenticator import NO_AUTH, Auth, Authenticator
@@ -24,6 +25,7 @@ from kumo_gateway.local.banner import INSECURE_WARNING, banner
 from kumo_gateway.local.manifest_watch import DEFAULT_WATCH_INTERVAL_S, Fingerprint, ManifestWatcher, fingerprint
 from kumo_gateway.local.process_provider import LocalProvider
 from kumo_gateway.local.reload import Reloader
+from kumo_gateway.local.sandbox import sandbox_from_environment
 from kumo_gateway.local.versions_store import LocalVersions
 
 log = logging.getLogger("kumo.local")
@@ -148,6 +150,12 @@ async def serve_local(
     from kumo_gateway.local.tables import LocalTables
 
     state_dir = private_dir(state_dir.resolve())
+    make_non_dumpable()  # functions cannot read this process's /proc/<pid>/environ, mem or fds
+    try:
+        sandbox = sandbox_from_environment(state_dir)
+    except SandboxConfigError as exc:
+        print(f"kumo up: {exc}", file=sys.stderr)
+        return 2
     base_url = f"http://{client_host(host)}:{port}"
     catalog = build_catalog(manifests)
     store: LocalKeyStore | None = None
@@ -170,6 +178,7 @@ async def serve_local(
         platform_environment=platform_environment(base_url),
         versions=versions,
         credentials=function_credentials(store),
+        sandbox=sandbox,
     )
     versions.on_deleted = provider.retire_version
     tables = LocalTables(state_dir, manifests.tables)
@@ -179,6 +188,8 @@ async def serve_local(
             shared_state.start()
         except (RedisServerNotFoundError, RuntimeError) as exc:
             print(f"kumo up: could not start its private Redis: {exc}", file=sys.stderr)
+            if sandbox is not None:
+                sandbox.close()
             return 1
         redis_url = shared_state.url
 
@@ -211,6 +222,8 @@ async def serve_local(
             secrets=LocalSecrets(state_dir),
         )
     finally:
+        if sandbox is not None:
+            sandbox.close()
         if shared_state is not None:
             shared_state.stop()
         if watcher is not None:

@@ -339,6 +339,21 @@ def marshal(result) -> tuple[bytes, str]:
         raise Fault("Runtime.MarshalError", f"Unable to marshal response: {exc}") from None
 
 
+class TraceEnvironment(os._Environ):
+    """``os.environ`` keeping ``_X_AMZN_TRACE_ID`` in Python only: glibc never frees a string ``setenv``
+    replaces (a new trace id per invocation grew RSS ~144 B per invocation). Handlers read it as on
+    Lambda (``os.environ``, ``os.getenv``); children started without ``env=`` do not inherit it."""
+
+    def __init__(self, e: os._Environ) -> None:
+        super().__init__(e._data, e.encodekey, e.decodekey, e.encodevalue, e.decodevalue)
+
+    def set_trace_id(self, trace_id: str | None) -> None:
+        if trace_id:
+            self._data[b"_X_AMZN_TRACE_ID"] = trace_id.encode("utf-8", "surrogateescape")
+        else:
+            self._data.pop(b"_X_AMZN_TRACE_ID", None)
+
+
 def handle(handler, headers, body: bytes) -> tuple[str, bytes, dict]:
     """Run one event: ``(path under API, body, headers)`` of the ``POST`` that reports it."""
     request_id = headers.get("lambda-runtime-aws-request-id", "")
@@ -373,18 +388,14 @@ def main() -> int:
         _flush()
         client.post_error("init/error", error)
         return 1
-    environ = os.environ
+    environ = os.environ = TraceEnvironment(os.environ)
     status, headers, body = client.call("GET", "invocation/next")
     while True:
         if status != 200:
             sys.stderr.write(f"[ERROR] Runtime API /next answered {status}: {body[:200]!r}\n")
             return 2
         _REQUEST_ID = headers.get("lambda-runtime-aws-request-id", "")
-        trace_id = headers.get("lambda-runtime-trace-id")
-        if trace_id:
-            environ["_X_AMZN_TRACE_ID"] = trace_id
-        else:
-            environ.pop("_X_AMZN_TRACE_ID", None)
+        environ.set_trace_id(headers.get("lambda-runtime-trace-id"))
         path, payload, post_headers = handle(handler, headers, body)
         posted, reply, (status, headers, body) = client.post_then_next(path, payload, post_headers)
         if posted != 202:
