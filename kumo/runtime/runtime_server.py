@@ -20,6 +20,7 @@ from typing import cast
 
 import httptools
 
+from kumo.listeners import ConnectionGuard, GuardedConnection, HeadersTooLarge, ListenerLimits
 from kumo.runtime import runtime_api as api
 from kumo.runtime.invocation import MAX_SYNC_PAYLOAD
 from kumo.runtime.runtime_api import Route
@@ -55,6 +56,7 @@ class RuntimeApiProtocol(asyncio.Protocol):
         self._processing = False
         self._out: list[bytes] = []  # answers not written yet (coalesced into one write)
         self._close_after_out = False
+        self._guarded: GuardedConnection | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -67,9 +69,14 @@ class RuntimeApiProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
         self._server.connections.add(self)
+        self._guarded = self._server.guard.open(transport)  # listener bounds (kumo.listeners)
+        if self._guarded is None:
+            self._transport = None  # refused at the cap: answered and closing
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server.connections.discard(self)
+        if self._guarded is not None:
+            self._guarded.lost()
         self._transport = None
         self._queue.clear()
         if self._parked:
@@ -77,12 +84,17 @@ class RuntimeApiProtocol(asyncio.Protocol):
             self._session.cancel_next(self._deliver)
 
     def data_received(self, data: bytes) -> None:
+        if self._transport is None:
+            return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._fail(400, "InvalidRequest", "Protocol upgrades are not supported")
             return
         except httptools.HttpParserError as exc:
+            if isinstance(exc.__context__, HeadersTooLarge):
+                self._fail(431, "InvalidRequest", "Request header fields too large")
+                return
             self._fail(400, "InvalidRequest", f"Malformed HTTP request: {exc}")
             return
         self._process()
@@ -90,20 +102,30 @@ class RuntimeApiProtocol(asyncio.Protocol):
     # -- httptools callbacks -------------------------------------------------------------------
     def on_message_begin(self) -> None:
         self._reset()
+        if self._guarded is not None:
+            self._guarded.begin()
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+        if self._guarded is not None:
+            self._guarded.head_bytes(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._guarded is not None:
+            self._guarded.head_bytes(len(name) + len(value) + 4)
         name = name.lower()
         if name in _WANTED_HEADERS:
             self._headers[name] = value
 
     def on_headers_complete(self) -> None:
+        if self._guarded is not None:
+            self._guarded.headers_done()
         if self._headers.get(b"expect", b"").lower() == b"100-continue" and self._transport is not None:
             self._transport.write(api.CONTINUE)
 
     def on_body(self, body: bytes) -> None:
+        if self._guarded is not None:
+            self._guarded.body_progress()
         self._size += len(body)
         if self._size <= MAX_SYNC_PAYLOAD:
             self._chunks.append(body)
@@ -111,6 +133,8 @@ class RuntimeApiProtocol(asyncio.Protocol):
             self._chunks.clear()  # keep reading (and counting) what is over the limit, keep nothing
 
     def on_message_complete(self) -> None:
+        if self._guarded is not None:
+            self._guarded.message_done()
         method = self._parser.get_method()
         path = self._url.decode("latin-1")
         route, request_id = api.route(method, path)
@@ -198,6 +222,9 @@ class RuntimeApiProtocol(asyncio.Protocol):
             return
         out, self._out = self._out, []
         transport.write(out[0] if len(out) == 1 else b"".join(out))
+        if self._guarded is not None:
+            for _ in out:
+                self._guarded.answered()
         if self._close_after_out:
             transport.close()
             self._transport = None
@@ -215,9 +242,10 @@ class RuntimeApiProtocol(asyncio.Protocol):
 class RuntimeApiServer:
     """The Runtime API of one instance on ``host:port`` (0 = any free port)."""
 
-    def __init__(self, session: RuntimeSession) -> None:
+    def __init__(self, session: RuntimeSession, limits: ListenerLimits | None = None) -> None:
         self.session = session
         self.connections: set[RuntimeApiProtocol] = set()
+        self.guard = ConnectionGuard(limits or ListenerLimits.from_env(internal=True))
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
@@ -232,6 +260,7 @@ class RuntimeApiServer:
         if server is None:
             return
         server.close()
+        self.guard.close()
         for connection in list(self.connections):
             connection.close()
         with contextlib.suppress(asyncio.TimeoutError):
