@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from dataclasses import dataclass
 from typing import cast
 
@@ -28,6 +29,8 @@ from kumo.runtime.session import ActiveInvocation, RequestError, RuntimeSession
 
 _ERROR_TYPE = api.ERROR_TYPE_HEADER.lower().encode()
 _WANTED_HEADERS = {b"expect", _ERROR_TYPE}
+#: Keep-alive of the Runtime API: longer than the longest function timeout.
+RUNTIME_KEEPALIVE_S = 1800.0
 
 
 @dataclass(slots=True)
@@ -245,7 +248,11 @@ class RuntimeApiServer:
     def __init__(self, session: RuntimeSession, limits: ListenerLimits | None = None) -> None:
         self.session = session
         self.connections: set[RuntimeApiProtocol] = set()
-        self.guard = ConnectionGuard(limits or ListenerLimits.from_env(internal=True))
+        # An instance's connection stays idle while its function runs (up to 900 s): keep it longer.
+        limits = limits or ListenerLimits.from_env(internal=True)
+        if limits.keepalive_timeout_s < RUNTIME_KEEPALIVE_S:
+            limits = dataclasses.replace(limits, keepalive_timeout_s=RUNTIME_KEEPALIVE_S)
+        self.guard = ConnectionGuard(limits)
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:

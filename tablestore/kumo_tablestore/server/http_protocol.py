@@ -69,7 +69,8 @@ class HttpServerProtocol(asyncio.Protocol):
     """One client connection. ``too_large(limit)`` builds the answer to a body over ``max_body``.
 
     ``guard`` bounds the listener (:mod:`kumo.listeners`); with a ``credential``, requests without it
-    in :data:`kumo.platform_credential.HEADER` are answered 403 (:mod:`kumo.platform_credential`).
+    in :data:`kumo.platform_credential.HEADER` are answered 403 (:mod:`kumo.platform_credential`),
+    except ``GET`` of ``open_paths``.
     """
 
     def __init__(
@@ -81,6 +82,7 @@ class HttpServerProtocol(asyncio.Protocol):
         too_large: Callable[[int], bytes],
         guard: ConnectionGuard | None = None,
         credential: str | None = None,
+        open_paths: frozenset[bytes] = frozenset(),
     ) -> None:
         self.handler = handler
         self.content_type = content_type
@@ -98,6 +100,7 @@ class HttpServerProtocol(asyncio.Protocol):
         self._in_feed = False
         self.guard = guard
         self.credential = credential
+        self.open_paths = open_paths
         self._guarded: GuardedConnection | None = None
         self._presented: bytes | None = None
         self._declared: int | None = None
@@ -158,10 +161,14 @@ class HttpServerProtocol(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         if self._guarded is not None:
             self._guarded.headers_done()
-        if not platform_credential.matches(self.credential, self._presented):
+        if not platform_credential.matches(self.credential, self._presented) and not self._open():
             self._refuse(403, b'{"message":"missing or invalid platform credential"}')
         elif self._declared is not None and self._declared > self.max_body:
             self._refuse(413, self.too_large(self.max_body))  # at once, without reading the body
+
+    def _open(self) -> bool:
+        """A ``GET`` of a path anyone may read (the kubelet's readiness probe carries no credential)."""
+        return self.parser.get_method() == b"GET" and self._url.split(b"?", 1)[0] in self.open_paths
 
     def on_body(self, body: bytes) -> None:
         if self._done:

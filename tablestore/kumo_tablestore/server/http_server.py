@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 _JSON = "application/x-amz-json-1.0"
 MAX_BODY_BYTES = 32 * 1024 * 1024
 Answer = tuple[int, bytes]
+#: Served without the platform credential: the readiness probe (table name, partition, item count).
+_OPEN_PATHS = frozenset({protocol.HEALTH_PATH.encode()})
 
 
 def _json(body: Any, status: int = 200) -> Answer:
@@ -147,6 +149,7 @@ class PartitionServer:
                 too_large=_too_large,
                 guard=self.guard,
                 credential=self.credential,
+                open_paths=_OPEN_PATHS,
             )
 
         loop = asyncio.get_running_loop()
