@@ -5,14 +5,15 @@ from __future__ import annotations
 import base64
 import dataclasses
 
+from test_function_resources import function
+from test_table_and_api_builders import table_body
+
 from kumo.models import Table
 from kumo.runtime.environment import HOST_PASSTHROUGH
 from kumo_operator.config import OperatorConfig, config_from_env
 from kumo_operator.function_resources import build_function_version
 from kumo_operator.platform_secret import SECRET_NAME, build_platform_secret, platform_credential_env
 from kumo_operator.table_resources import build_table
-from test_function_resources import function
-from test_table_and_api_builders import table_body
 
 REF = {"secretKeyRef": {"name": SECRET_NAME, "key": "credential"}}
 CONFIG = OperatorConfig(gateway_internal_url="http://gw.kumo-system.svc:8080", platform_credential="s3cret")
@@ -50,7 +51,8 @@ def test_without_a_credential_pods_get_none() -> None:
 
 def test_namespace_copy_and_operator_config() -> None:
     secret = build_platform_secret("team", "s3cret")
-    assert (secret["kind"], secret["metadata"]["name"], secret["metadata"]["namespace"]) == ("Secret", SECRET_NAME, "team")
+    meta = secret["metadata"]
+    assert (secret["kind"], meta["name"], meta["namespace"]) == ("Secret", SECRET_NAME, "team")
     assert base64.b64decode(secret["data"]["credential"]) == b"s3cret"
     assert config_from_env({"KUMO_PLATFORM_CREDENTIAL": " abc "}).platform_credential == "abc"
     assert config_from_env({}).platform_credential is None
