@@ -219,7 +219,7 @@ def test_beyond_the_cap_with_nothing_idle_a_new_connection_is_refused_cleanly(ca
             sock.sendall(b"GET /healthz HTTP/1.1\r\n")
         time.sleep(0.3)
         with connect(capped.port) as sock:
-            elapsed, received = closed_after(sock)
+            _, received = closed_after(sock)
         assert received.startswith(b"HTTP/1.1 503 ") and b'{"message": "Too many connections"}' in received
     finally:
         for sock in busy:

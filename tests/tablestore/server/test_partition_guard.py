@@ -99,8 +99,10 @@ async def test_idle_and_stalled_connections_are_closed(guarded: PartitionServer)
 async def test_huge_heads_and_declared_bodies_are_refused_at_once(guarded: PartitionServer) -> None:
     _, out = await exchange(guarded.port, b"GET /healthz HTTP/1.1\r\nX-Big: " + b"a" * 4000 + b"\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 431 ")
-    head = f"POST /op/PutItem HTTP/1.1\r\nHost: x\r\n{platform_credential.HEADER}: {SECRET}\r\nContent-Length: {10**12}\r\n\r\n"
-    elapsed, out = await exchange(guarded.port, head.encode())
+    head = request("POST", "/op/PutItem", credential=SECRET, close=False).replace(
+        b"Content-Length: 0", b"Content-Length: 1000000000000"
+    )
+    elapsed, out = await exchange(guarded.port, head)
     assert out.startswith(b"HTTP/1.1 413 ") and elapsed < 1.0
     assert json.loads(out.split(b"\r\n\r\n", 1)[1])["__type"].endswith("ValidationException")
 
