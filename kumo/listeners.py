@@ -136,9 +136,13 @@ class HeadersTooLarge(Exception):
 
 
 class GuardedConnection:
-    """What the guard knows of one connection; the protocol calls these at each step of a request."""
+    """What the guard knows of one connection; the protocol calls these at each step of a request.
 
-    __slots__ = ("_guard", "deadline", "header_bytes", "in_message", "pending", "transport")
+    A request pipelined behind unanswered ones has no read deadline: the server may have paused
+    reading until the earlier ones are answered; its deadline starts when it is the oldest.
+    """
+
+    __slots__ = ("_guard", "deadline", "head_done", "header_bytes", "in_message", "pending", "transport")
 
     def __init__(self, guard: ConnectionGuard, transport: asyncio.BaseTransport) -> None:
         self._guard = guard
@@ -146,16 +150,24 @@ class GuardedConnection:
         self.deadline = guard.now() + guard.limits.header_timeout_s  # a fresh connection must start a request
         self.header_bytes = 0
         self.in_message = False
+        self.head_done = False
         self.pending = 0  # requests begun and not answered yet
+
+    def _read_deadline(self) -> None:
+        if self.pending > 1:
+            self.deadline = math.inf
+        else:
+            limits = self._guard.limits
+            self.deadline = self._guard.now() + (limits.body_timeout_s if self.head_done else limits.header_timeout_s)
 
     def begin(self) -> None:
         """A request's first byte was parsed."""
-        guard = self._guard
-        guard.idle.pop(self, None)
+        self._guard.idle.pop(self, None)
         self.in_message = True
+        self.head_done = False
         self.pending += 1
         self.header_bytes = 0
-        self.deadline = guard.now() + guard.limits.header_timeout_s
+        self._read_deadline()
 
     def head_bytes(self, count: int) -> None:
         """Count request-line or header bytes; raises :class:`HeadersTooLarge` past the limit."""
@@ -165,11 +177,12 @@ class GuardedConnection:
 
     def headers_done(self) -> None:
         if self.in_message:
-            self.deadline = self._guard.now() + self._guard.limits.body_timeout_s
+            self.head_done = True
+            self._read_deadline()
 
     def body_progress(self) -> None:
         if self.in_message:
-            self.deadline = self._guard.now() + self._guard.limits.body_timeout_s
+            self._read_deadline()
 
     def message_done(self) -> None:
         """The request is fully read; no read timeout while it is being answered."""
@@ -182,7 +195,10 @@ class GuardedConnection:
         """One answer was written; the connection is idle once nothing else is in flight."""
         if self.pending > 0:
             self.pending -= 1
-        if self.pending == 0 and not self.in_message:
+        if self.in_message:
+            if self.pending <= 1:
+                self._read_deadline()  # the request being read is now the oldest
+        elif self.pending == 0:
             self._idle()
 
     def _idle(self) -> None:

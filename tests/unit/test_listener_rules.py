@@ -155,3 +155,18 @@ async def test_an_answer_before_the_body_ends_leaves_the_connection_reading() ->
         conn.begin()
         conn.head_bytes(guard.limits.max_header_bytes + 1)
     guard.close()
+
+
+async def test_a_request_pipelined_behind_another_has_no_deadline_until_it_is_the_oldest() -> None:
+    guard = ConnectionGuard(ListenerLimits())
+    conn = guard.open(FakeTransport())  # type: ignore[arg-type]
+    assert conn is not None
+    conn.begin()
+    conn.headers_done()
+    conn.message_done()  # the first request is being answered (reading may be paused meanwhile)
+    conn.begin()
+    conn.headers_done()
+    assert conn.deadline == float("inf")
+    conn.answered()
+    assert conn.deadline < float("inf") and conn.in_message  # now its body must keep coming
+    guard.close()
