@@ -60,7 +60,7 @@ class ListenerLimits:
     body_timeout_s: float = 10.0
     keepalive_timeout_s: float = PUBLIC_KEEPALIVE_S
     max_connections: int = 1024
-    max_header_bytes: int = 16 * 1024
+    max_header_bytes: int = 64 * 1024
 
     def __post_init__(self) -> None:
         for name in ("header_timeout_s", "body_timeout_s", "keepalive_timeout_s"):
@@ -86,7 +86,7 @@ class ListenerLimits:
             body_timeout_s=_number(env, ENV_BODY_TIMEOUT, 10.0, float),
             keepalive_timeout_s=_number(env, keepalive_var, keepalive_default, float),
             max_connections=_number(env, ENV_MAX_CONNECTIONS, 1024, int),
-            max_header_bytes=_number(env, ENV_MAX_HEADER_BYTES, 16 * 1024, int),
+            max_header_bytes=_number(env, ENV_MAX_HEADER_BYTES, 64 * 1024, int),
         )
 
     @property

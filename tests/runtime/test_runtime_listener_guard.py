@@ -104,7 +104,7 @@ async def test_runtime_api_cuts_stalled_heads_but_keeps_a_parked_next() -> None:
         with pytest.raises(TimeoutError):  # parked, waiting for an invocation: not closed by any timeout
             await asyncio.wait_for(reader.read(1), 1.2)
         writer.close()
-        _, out = await closed_after(port, b"GET /x HTTP/1.1\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n")
+        _, out = await closed_after(port, b"GET /x HTTP/1.1\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n")
         assert out.startswith(b"HTTP/1.1 431 ")
         assert json.loads(out.split(b"\r\n\r\n", 1)[1])
     finally:

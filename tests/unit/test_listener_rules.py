@@ -22,7 +22,7 @@ from kumo.listeners import (
 def test_limits_default_and_from_env() -> None:
     public = ListenerLimits.from_env({})
     assert (public.header_timeout_s, public.body_timeout_s, public.keepalive_timeout_s) == (10.0, 10.0, 5.0)
-    assert (public.max_connections, public.max_header_bytes) == (1024, 16384)
+    assert (public.max_connections, public.max_header_bytes) == (1024, 65536)
     assert ListenerLimits.from_env({}, internal=True).keepalive_timeout_s == INTERNAL_KEEPALIVE_S
     env = {
         "KUMO_HEADER_TIMEOUT": "2.5",
