@@ -157,12 +157,14 @@ class GuardedConnection:
         if self.pending > 1:
             self.deadline = math.inf
         else:
-            limits = self._guard.limits
-            self.deadline = self._guard.now() + (limits.body_timeout_s if self.head_done else limits.header_timeout_s)
+            guard = self._guard
+            self.deadline = guard.now() + (guard.body_timeout_s if self.head_done else guard.header_timeout_s)
 
     def begin(self) -> None:
         """A request's first byte was parsed."""
-        self._guard.idle.pop(self, None)
+        idle = self._guard.idle
+        if self in idle:
+            del idle[self]
         self.in_message = True
         self.head_done = False
         self.pending += 1
@@ -217,6 +219,10 @@ class ConnectionGuard:
 
     def __init__(self, limits: ListenerLimits) -> None:
         self.limits = limits
+        self.header_timeout_s = limits.header_timeout_s
+        self.body_timeout_s = limits.body_timeout_s
+        #: For protocols that count head bytes themselves (cheaper than :meth:`GuardedConnection.head_bytes`).
+        self.max_header_bytes = limits.max_header_bytes
         self.connections: dict[GuardedConnection, None] = {}
         self.idle: dict[GuardedConnection, None] = {}  # oldest idle first
         self.by_transport: dict[asyncio.BaseTransport, GuardedConnection] = {}
@@ -237,6 +243,7 @@ class ConnectionGuard:
         """
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
+            self.now = self._loop.time  # type: ignore[method-assign]
         if len(self.connections) >= self.limits.max_connections:
             if self.idle:
                 victim = next(iter(self.idle))

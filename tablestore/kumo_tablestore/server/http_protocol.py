@@ -104,6 +104,8 @@ class HttpServerProtocol(asyncio.Protocol):
         self._guarded: GuardedConnection | None = None
         self._presented: bytes | None = None
         self._declared: int | None = None
+        self._head = 0
+        self._max_head = guard.max_header_bytes if guard is not None else 1 << 62
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -142,17 +144,20 @@ class HttpServerProtocol(asyncio.Protocol):
         self._url, self._body, self._size = b"", [], 0
         self._presented = None
         self._declared: int | None = None
+        self._head = 0
         if self._guarded is not None:
             self._guarded.begin()
 
     def on_url(self, url: bytes) -> None:
         self._url += url
-        if self._guarded is not None:
-            self._guarded.head_bytes(len(url))
+        self._head += len(url)
+        if self._head > self._max_head:
+            raise HeadersTooLarge()
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if self._guarded is not None:
-            self._guarded.head_bytes(len(name) + len(value) + 4)
+        self._head += len(name) + len(value) + 4
+        if self._head > self._max_head:
+            raise HeadersTooLarge()
         if len(name) == len(platform_credential.HEADER_LOWER) and name.lower() == platform_credential.HEADER_LOWER:
             self._presented = value
         elif len(name) == 14 and name.lower() == b"content-length":
