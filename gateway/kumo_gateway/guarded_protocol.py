@@ -14,7 +14,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from kumo.allowed_hosts import is_allowed
-from kumo.listeners import HEADERS_TOO_LARGE, ConnectionGuard, GuardedConnection, HeadersTooLarge, refusal
+from kumo.listeners import HEADERS_TOO_LARGE, ConnectionGuard, GuardedConnection, refusal
 
 INVALID_HOST = refusal(400, "Invalid Host header")
 
@@ -33,6 +33,8 @@ class GuardedProtocol(HttpToolsProtocol):
         self._guarded: GuardedConnection | None = None
         self._refusal: bytes | None = None
         self._host: bytes | None = None
+        self._head = 0  # bytes of the current request's head
+        self._max_head = self.guard.max_header_bytes
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -66,6 +68,7 @@ class GuardedProtocol(HttpToolsProtocol):
     # guard steps, for subclasses that replace a callback without calling this class's version
     def _guard_begin(self) -> None:
         self._host = None
+        self._head = 0
         if self._guarded is not None:
             self._guarded.begin()
 
@@ -81,21 +84,18 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_message_begin()
 
     def on_url(self, url: bytes) -> None:
-        self._count(len(url))
+        self._head += len(url)
+        if self._head > self._max_head:
+            self._refuse(HEADERS_TOO_LARGE)
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._count(len(name) + len(value) + 4)
+        self._head += len(name) + len(value) + 4
+        if self._head > self._max_head:
+            self._refuse(HEADERS_TOO_LARGE)
         if len(name) == 4 and name.lower() == b"host":
             self._host = value
         super().on_header(name, value)
-
-    def _count(self, size: int) -> None:
-        if self._guarded is not None:
-            try:
-                self._guarded.head_bytes(size)
-            except HeadersTooLarge:
-                self._refuse(HEADERS_TOO_LARGE)
 
     def on_headers_complete(self) -> None:
         self._guard_headers_done()
