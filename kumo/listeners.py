@@ -142,7 +142,7 @@ class GuardedConnection:
     reading until the earlier ones are answered; its deadline starts when it is the oldest.
     """
 
-    __slots__ = ("_guard", "deadline", "head_done", "header_bytes", "in_message", "pending", "transport")
+    __slots__ = ("_guard", "deadline", "head_done", "header_bytes", "in_message", "messages", "pending", "transport")
 
     def __init__(self, guard: ConnectionGuard, transport: asyncio.BaseTransport) -> None:
         self._guard = guard
@@ -152,6 +152,7 @@ class GuardedConnection:
         self.in_message = False
         self.head_done = False
         self.pending = 0  # requests begun and not answered yet
+        self.messages = 0  # requests begun so far
 
     def _read_deadline(self) -> None:
         if self.pending > 1:
@@ -167,6 +168,7 @@ class GuardedConnection:
             del idle[self]
         self.in_message = True
         self.head_done = False
+        self.messages += 1
         self.pending += 1
         self.header_bytes = 0
         self._read_deadline()

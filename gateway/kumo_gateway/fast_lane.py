@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from kumo.listeners import declared_length
 from kumo_gateway.guarded_protocol import GuardedProtocol
 from kumo_tablestore.eager import run_eagerly
 
@@ -138,7 +137,7 @@ class FastLaneProtocol(GuardedProtocol):
 
     def _refuse_declared_too_large(self, claimed: _Claimed) -> None:
         """A declared ``Content-Length`` over the limit is answered now, before any of the body is read."""
-        declared = next((declared_length(v) for n, v in self.headers if n == b"content-length"), None)
+        declared = self.declared_length
         if declared is None or declared <= self.endpoint.max_body:
             return
         claimed.too_large = claimed.answered_early = True

@@ -14,7 +14,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from kumo.allowed_hosts import is_allowed
-from kumo.listeners import HEADERS_TOO_LARGE, ConnectionGuard, GuardedConnection, refusal
+from kumo.listeners import HEADERS_TOO_LARGE, ConnectionGuard, GuardedConnection, declared_length, refusal
 
 INVALID_HOST = refusal(400, "Invalid Host header")
 
@@ -24,6 +24,10 @@ class _Refused(Exception):
 
 
 class GuardedProtocol(HttpToolsProtocol):
+    """Head size: a head arriving over several reads is counted read by read (so httptools never
+    buffers much more than the limit); the complete head is measured once in ``on_headers_complete``
+    (no Python callback per header beyond uvicorn's own)."""
+
     guard: ConnectionGuard
     #: Hostnames served (``None``: any); see :mod:`kumo.allowed_hosts`.
     allowed_hosts: frozenset[str] | None = None
@@ -32,9 +36,11 @@ class GuardedProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._guarded: GuardedConnection | None = None
         self._refusal: bytes | None = None
-        self._host: bytes | None = None
-        self._head = 0  # bytes of the current request's head
+        self._head = 0  # bytes of the current head received in reads after the one it began in
         self._max_head = self.guard.max_header_bytes
+        self._host_ok: bytes | None = None  # the last Host value found allowed on this connection
+        #: ``Content-Length`` of the current request (``None``: absent or not a number).
+        self.declared_length: int | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -50,7 +56,17 @@ class GuardedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refusal is not None:
             return
+        guarded = self._guarded
+        mark = guarded.messages if guarded is not None and guarded.in_message and not guarded.head_done else -1
         super().data_received(data)
+        if mark < 0 or self._refusal is not None:
+            return
+        if guarded.in_message and not guarded.head_done and guarded.messages == mark:  # type: ignore[union-attr]
+            self._head += len(data)  # all of this read was head
+            if self._head > self._max_head and not self.transport.is_closing():
+                self._refusal = b""
+                self.transport.write(HEADERS_TOO_LARGE)
+                self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
         refused = self._refusal
@@ -67,7 +83,6 @@ class GuardedProtocol(HttpToolsProtocol):
 
     # guard steps, for subclasses that replace a callback without calling this class's version
     def _guard_begin(self) -> None:
-        self._host = None
         self._head = 0
         if self._guarded is not None:
             self._guarded.begin()
@@ -75,27 +90,26 @@ class GuardedProtocol(HttpToolsProtocol):
     def _guard_headers_done(self) -> None:
         if self._guarded is not None:
             self._guarded.headers_done()
-        if self.allowed_hosts is not None and not is_allowed(self._host, self.allowed_hosts):
-            self._refuse(INVALID_HOST)
+        size = len(self.url)
+        host = declared = None
+        for name, value in self.headers:
+            size += len(name) + len(value) + 4
+            if name == b"host":
+                host = value
+            elif name == b"content-length":
+                declared = value
+        if size > self._max_head:
+            self._refuse(HEADERS_TOO_LARGE)
+        self.declared_length = declared_length(declared)
+        if self.allowed_hosts is not None and (host is None or host != self._host_ok):
+            if not is_allowed(host, self.allowed_hosts):
+                self._refuse(INVALID_HOST)
+            self._host_ok = host
 
     # parser callbacks
     def on_message_begin(self) -> None:
         self._guard_begin()
         super().on_message_begin()
-
-    def on_url(self, url: bytes) -> None:
-        self._head += len(url)
-        if self._head > self._max_head:
-            self._refuse(HEADERS_TOO_LARGE)
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._head += len(name) + len(value) + 4
-        if self._head > self._max_head:
-            self._refuse(HEADERS_TOO_LARGE)
-        if len(name) == 4 and name.lower() == b"host":
-            self._host = value
-        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._guard_headers_done()
@@ -112,6 +126,14 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
+        """uvicorn's, without its keep-alive timer per response: the guard closes idle connections."""
         if self._guarded is not None:
             self._guarded.answered()
-        super().on_response_complete()
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.pipeline:  # start a request pipelined behind this one
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
