@@ -42,6 +42,14 @@ def up(
         str | None,
         typer.Option(help="Use this Redis for shared state (keys, limits) instead of starting a private one."),
     ] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="Also serve requests for this Host name (repeatable; loopback names and --host always are; "
+            "'*' allows any). Also KUMO_ALLOWED_HOSTS (comma-separated).",
+        ),
+    ] = None,
 ) -> None:
     """Run the whole platform on this machine: gateway plus functions as local processes; follows manifest edits."""
     from kumo_gateway.local.serve import run_up
@@ -55,6 +63,7 @@ def up(
             watch_interval_s=max(watch_interval, 0.0),
             insecure_no_auth=insecure_no_auth,
             redis_url=redis_url,
+            allowed_hosts=allowed_host or (),
         )
     )
 

@@ -178,12 +178,14 @@ async def serve_gateway(
     versions: VersionBackend | None = None,
     redis_url: str | None = None,
     secrets: SecretSource | None = None,
+    allowed_hosts: frozenset[str] | None = None,
 ) -> int:
     """The process body both providers share (``kumo up``, ``kumo gateway --kubernetes``): start the
     table directory, serve the app until SIGINT/SIGTERM, then stop the provider and the tables.
 
     ``admin`` serves the admin API (``kumo_gateway.admin``; local mode only). ``redis_url``: the
-    shared state's Redis (local mode's private one, the chart's in a cluster).
+    shared state's Redis (local mode's private one, the chart's in a cluster). ``allowed_hosts``: the
+    Host allow-list (local mode; ``None`` serves any Host).
     Returns the process exit code: 1 when the tables or the server could not start, else 0.
     """
     from kumo_gateway.server import serve_until_signalled
@@ -212,7 +214,7 @@ async def serve_gateway(
         secrets=secrets,
     )
     try:
-        return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name)
+        return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name, allowed_hosts=allowed_hosts)
     finally:
         await provider.stop()
         await tables.stop()

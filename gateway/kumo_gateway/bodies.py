@@ -11,15 +11,15 @@ _DRAIN_LIMIT = 64 * 1024 * 1024
 async def read_body(request: Request, limit: int) -> bytes | None:
     """The whole body, or None when it is larger than ``limit`` bytes.
 
-    ``Content-Length`` is checked first; the actual size is checked while reading. An oversized body
-    is drained (up to a bound) so the client reads the error rather than a reset connection.
+    ``Content-Length`` is checked first: a declared size over ``limit`` is refused at once, before any
+    of the body is read (uvicorn discards it as it arrives; a stalled one meets the listener's body
+    timeout). The actual size is checked while reading; a body found oversized then is drained (up to
+    a bound) so the client reads the error rather than a reset connection.
     Raises ``ClientDisconnect`` when the client went away.
     """
     receive = request.receive
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        if int(declared) <= _DRAIN_LIMIT:
-            await _drain(request, 0)
         return None
     chunks: list[bytes] = []
     size = 0

@@ -17,9 +17,14 @@ from typing import Any, Protocol
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from kumo_gateway.guarded_protocol import GuardedProtocol
 from kumo_tablestore.eager import run_eagerly
 
 log = logging.getLogger("kumo.gateway.fast_lane")
+
+#: A declared body over the endpoint's limit is answered at once and the rest discarded as it
+#: arrives; over this many bytes the connection is closed after the answer instead.
+DISCARD_LIMIT = 64 * 1024 * 1024
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -63,13 +68,23 @@ def _log_failure(_result: Any, error: BaseException | None) -> None:
 class _Claimed:
     """The per-request state of a claimed request; quacks like uvicorn's cycle where the protocol looks."""
 
-    __slots__ = ("body", "disconnected", "keep_alive", "response_complete", "size", "token", "too_large")
+    __slots__ = (
+        "answered_early",
+        "body",
+        "disconnected",
+        "keep_alive",
+        "response_complete",
+        "size",
+        "token",
+        "too_large",
+    )
 
     def __init__(self, token: Any, keep_alive: bool) -> None:
         self.token = token
         self.body: list[bytes] = []
         self.size = 0
         self.too_large = False
+        self.answered_early = False
         self.keep_alive = keep_alive
         self.disconnected = False
         self.response_complete = False
@@ -82,8 +97,8 @@ class _Claimed:
         pass
 
 
-class FastLaneProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, plus the fast lane for :attr:`endpoint`'s requests."""
+class FastLaneProtocol(GuardedProtocol):
+    """uvicorn's httptools protocol with Kumo's listener bounds, plus the fast lane for :attr:`endpoint`'s requests."""
 
     endpoint: RawEndpoint
 
@@ -93,6 +108,7 @@ class FastLaneProtocol(HttpToolsProtocol):
         # An answer given while parsing (errors need no partition) arms the keep-alive timer; a
         # request pipelined behind it must not be cut off by that timer.
         self._unset_keepalive_if_required()
+        self._guard_begin()
         self.url = b""
         self.expect_100_continue = False
         self.headers = []
@@ -106,22 +122,36 @@ class FastLaneProtocol(HttpToolsProtocol):
         self.scope["headers"] = headers
 
     def on_headers_complete(self) -> None:
+        self._guard_headers_done()
         idle = self.cycle is None or self.cycle.response_complete
         if idle and not self.expect_100_continue and not self.parser.should_upgrade():
             token = self.endpoint.claim(self.parser.get_method(), self.url, self.headers)
             if token is not None:
                 keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
-                self._claimed = _Claimed(token, keep_alive)
-                self.cycle = self._claimed  # type: ignore[assignment]  # pipelined requests queue behind it
+                claimed = self._claimed = _Claimed(token, keep_alive)
+                self.cycle = claimed  # type: ignore[assignment]  # pipelined requests queue behind it
+                self._refuse_declared_too_large(claimed)
                 return
         self._begin_asgi()
-        super().on_headers_complete()
+        HttpToolsProtocol.on_headers_complete(self)
+
+    def _refuse_declared_too_large(self, claimed: _Claimed) -> None:
+        """A declared ``Content-Length`` over the limit is answered now, before any of the body is read."""
+        declared = self.declared_length
+        if declared is None or declared <= self.endpoint.max_body:
+            return
+        claimed.too_large = claimed.answered_early = True
+        if declared > DISCARD_LIMIT:
+            claimed.keep_alive = False
+        run_eagerly(self._answer(claimed), _log_failure)
 
     def on_body(self, body: bytes) -> None:
         claimed = self._claimed
         if claimed is None:
             super().on_body(body)
             return
+        if self._guarded is not None:
+            self._guarded.body_progress()
         claimed.size += len(body)
         if claimed.size > self.endpoint.max_body:
             claimed.too_large, claimed.body = True, []
@@ -134,6 +164,10 @@ class FastLaneProtocol(HttpToolsProtocol):
             super().on_message_complete()
             return
         self._claimed = None
+        if self._guarded is not None:
+            self._guarded.message_done()
+        if claimed.answered_early:
+            return
         # Stepped at once, without a Task: most answers only wait for one partition's reply.
         run_eagerly(self._answer(claimed), _log_failure)
 

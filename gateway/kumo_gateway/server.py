@@ -12,6 +12,8 @@ from typing import Any
 
 import uvicorn
 
+from kumo.listeners import ConnectionGuard, ListenerLimits
+
 
 class _EmbeddedServer(uvicorn.Server):
     """A uvicorn server that leaves signal handling to its host and reports readiness."""
@@ -33,45 +35,65 @@ class _EmbeddedServer(uvicorn.Server):
             self._ready.set()
 
 
-def server_config(app: Any, host: str, port: int, *, access_log: bool = False) -> uvicorn.Config:
-    """uvicorn settings for the gateway: current loop, lifespan on, httptools when installed.
+def server_config(
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    access_log: bool = False,
+    limits: ListenerLimits | None = None,
+    allowed_hosts: frozenset[str] | None = None,
+) -> uvicorn.Config:
+    """uvicorn settings for the gateway: current loop, lifespan on, Kumo's guarded httptools protocol.
 
-    An app with a ``state.fast_lane`` endpoint (:mod:`kumo_gateway.fast_lane`) is served with the
-    fast-lane protocol, so that endpoint's requests skip ASGI.
+    ``limits`` bound the listener (:mod:`kumo.listeners`; default: from ``KUMO_*`` variables);
+    ``allowed_hosts`` is the Host allow-list (``None``: any host). An app with a ``state.fast_lane``
+    endpoint (:mod:`kumo_gateway.fast_lane`) is served with the fast-lane protocol, so that
+    endpoint's requests skip ASGI.
     """
+    limits = limits or ListenerLimits.from_env()
     return uvicorn.Config(
         app,
         host=host,
         port=port,
         loop="none",
-        http=_http_protocol(app),
+        http=_http_protocol(app, limits, allowed_hosts),
         lifespan="on",
         access_log=access_log,
         log_level="warning",
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=max(1, int(limits.keepalive_timeout_s + 0.999)),
     )
 
 
-def _http_protocol(app: Any) -> Any:
+def _http_protocol(app: Any, limits: ListenerLimits, allowed_hosts: frozenset[str] | None) -> Any:
+    from kumo_gateway.fast_lane import FastLaneProtocol
+    from kumo_gateway.guarded_protocol import GuardedProtocol
+
+    attributes: dict[str, Any] = {"guard": ConnectionGuard(limits), "allowed_hosts": allowed_hosts}
     endpoint = getattr(getattr(app, "state", None), "fast_lane", None)
     if endpoint is None:
-        return "auto"
-    try:
-        from kumo_gateway.fast_lane import FastLaneProtocol
-    except ImportError:  # pragma: no cover - httptools comes with uvicorn[standard]
-        return "auto"
-    return type("GatewayProtocol", (FastLaneProtocol,), {"endpoint": endpoint})
+        return type("GatewayProtocol", (GuardedProtocol,), attributes)
+    return type("GatewayProtocol", (FastLaneProtocol,), {**attributes, "endpoint": endpoint})
 
 
 async def serve(
-    app: Any, host: str, port: int, *, ready: asyncio.Event | None = None, access_log: bool = False
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    ready: asyncio.Event | None = None,
+    access_log: bool = False,
+    limits: ListenerLimits | None = None,
+    allowed_hosts: frozenset[str] | None = None,
 ) -> None:
     """Serve ``app`` until cancelled; ``ready`` is set once the socket listens.
 
     Cancelling the task shuts the server down gracefully (lifespan shutdown runs) before the
     cancellation propagates. Raises ``OSError`` when it cannot listen.
     """
-    server = _EmbeddedServer(server_config(app, host, port, access_log=access_log), ready)
+    config = server_config(app, host, port, access_log=access_log, limits=limits, allowed_hosts=allowed_hosts)
+    server = _EmbeddedServer(config, ready)
     task = asyncio.create_task(server.serve())
     try:
         await asyncio.shield(task)
@@ -90,7 +112,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 async def serve_until_signalled(
-    app: Any, host: str, port: int, *, on_ready: Callable[[], None] | None = None, name: str = "kumo"
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    on_ready: Callable[[], None] | None = None,
+    name: str = "kumo",
+    allowed_hosts: frozenset[str] | None = None,
 ) -> int:
     """Serve ``app`` until SIGINT/SIGTERM (the process entry of ``kumo up`` and ``kumo gateway``).
 
@@ -103,7 +131,7 @@ async def serve_until_signalled(
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
     ready = asyncio.Event()
-    serving = asyncio.create_task(serve(app, host, port, ready=ready))
+    serving = asyncio.create_task(serve(app, host, port, ready=ready, allowed_hosts=allowed_hosts))
     readying = asyncio.create_task(ready.wait())
     stopping = asyncio.create_task(stop.wait())
     try:

@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from kumo import platform_credential
 from kumo.lambda_wire import ERROR_CONTENT_TYPE, ERROR_TYPE_HEADER, check_client_context, error_body
+from kumo.listeners import ConnectionGuard, ListenerLimits
+from kumo.runtime.guarded_site import GUARD, GuardedSockSite, guard_middleware
 from kumo.runtime.invocation import MAX_SYNC_PAYLOAD, Invocation
 
 log = logging.getLogger("kumo.runtime")
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
 HostGetter = Callable[[], "RuntimeHost | None"]
 _GET_HOST: web.AppKey[HostGetter] = web.AppKey("get_host", object)  # type: ignore[arg-type]
 _WAIT_FOR_HOST: web.AppKey[float] = web.AppKey("wait_for_host", float)
+_CREDENTIAL: web.AppKey[str | None] = web.AppKey("credential", object)  # type: ignore[arg-type]
+_BODY_TIMEOUT: web.AppKey[float] = web.AppKey("body_timeout", float)
 
 
 def lambda_error(status: int, error_type: str, message: str) -> web.Response:
@@ -50,6 +55,9 @@ async def _live_host(app: web.Application) -> RuntimeHost | None:
 
 
 async def _invoke(request: web.Request) -> web.Response:
+    presented = request.headers.get(platform_credential.HEADER)
+    if not platform_credential.matches(request.app[_CREDENTIAL], presented):
+        return lambda_error(403, "AccessDeniedException", "Missing or invalid platform credential")
     host = await _live_host(request.app)
     if host is None or not host.alive:
         return lambda_error(503, "ServiceException", "The function instance is not running")
@@ -58,7 +66,9 @@ async def _invoke(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_SYNC_PAYLOAD:
         return lambda_error(413, "RequestTooLargeException", "Request must be smaller than 6291456 bytes")
     try:
-        payload = await request.read()
+        payload = await asyncio.wait_for(request.read(), request.app[_BODY_TIMEOUT])
+    except TimeoutError:
+        return lambda_error(408, "RequestTimeoutException", "The request body was not received in time")
     except web.HTTPRequestEntityTooLarge:
         return lambda_error(413, "RequestTooLargeException", "Request must be smaller than 6291456 bytes")
     client_context = request.headers.get("X-Amz-Client-Context")
@@ -102,20 +112,48 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": state}, status=200 if ready else 503)
 
 
-def make_invoke_app(get_host: HostGetter, *, wait_for_host_s: float = 0.0) -> web.Application:
+def make_invoke_app(
+    get_host: HostGetter,
+    *,
+    wait_for_host_s: float = 0.0,
+    credential: str | None = None,
+    body_timeout_s: float | None = None,
+) -> web.Application:
     """The endpoint for whatever instance ``get_host()`` returns (standalone mode swaps instances,
-    and passes ``wait_for_host_s`` so requests wait for the replacement instead of failing)."""
-    app = web.Application(client_max_size=MAX_SYNC_PAYLOAD)
+    and passes ``wait_for_host_s`` so requests wait for the replacement instead of failing).
+
+    Invocations must carry the platform ``credential`` (default ``KUMO_PLATFORM_CREDENTIAL``; none set:
+    not checked); ``/healthz`` (the kubelet's probe) needs none.
+    """
+    app = web.Application(client_max_size=MAX_SYNC_PAYLOAD, middlewares=[guard_middleware])
     app[_GET_HOST] = get_host
     app[_WAIT_FOR_HOST] = wait_for_host_s
+    app[_CREDENTIAL] = credential or platform_credential.from_env()
+    app[_BODY_TIMEOUT] = body_timeout_s or ListenerLimits.from_env(internal=True).body_timeout_s
     app.router.add_post("/2015-03-31/functions/{function_name}/invocations", _invoke)
     app.router.add_get("/healthz", _healthz)
     return app
 
 
-async def serve_app(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Start ``app`` on ``host:port`` (0 = any free port); no signal handling, many per loop."""
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0, keepalive_timeout=3600.0)
+async def serve_app(
+    app: web.Application, host: str, port: int, *, limits: ListenerLimits | None = None
+) -> tuple[web.AppRunner, int]:
+    """Start ``app`` on ``host:port`` (0 = any free port); no signal handling, many per loop.
+
+    ``limits`` bound the listener (:mod:`kumo.listeners`; default from ``KUMO_*``, internal keep-alive).
+    """
+    limits = limits or ListenerLimits.from_env(internal=True)
+    guard = ConnectionGuard(limits)
+    app[GUARD] = guard
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=1.0,
+        keepalive_timeout=limits.keepalive_timeout_s,
+        max_line_size=limits.max_header_bytes,
+        max_field_size=limits.max_header_bytes,
+    )
     await runner.setup()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -123,7 +161,7 @@ async def serve_app(app: web.Application, host: str, port: int) -> tuple[web.App
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.setblocking(False)
-        site = web.SockSite(runner, sock)
+        site = GuardedSockSite(runner, sock, guard)
         await site.start()
     except BaseException:
         sock.close()

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from dataclasses import dataclass
 from typing import cast
 
 import httptools
 
+from kumo.listeners import ConnectionGuard, GuardedConnection, HeadersTooLarge, ListenerLimits
 from kumo.runtime import runtime_api as api
 from kumo.runtime.invocation import MAX_SYNC_PAYLOAD
 from kumo.runtime.peer_check import PeerCheck
@@ -28,6 +30,8 @@ from kumo.runtime.session import ActiveInvocation, RequestError, RuntimeSession
 
 _ERROR_TYPE = api.ERROR_TYPE_HEADER.lower().encode()
 _WANTED_HEADERS = {b"expect", _ERROR_TYPE}
+#: Keep-alive of the Runtime API: longer than the longest function timeout.
+RUNTIME_KEEPALIVE_S = 1800.0
 
 
 @dataclass(slots=True)
@@ -59,6 +63,7 @@ class RuntimeApiProtocol(asyncio.Protocol):
         #: The peer check's verdict on this connection (``None``: not decided yet).
         self._allowed: bool | None = None if server.peer_check is not None else True
         self._held: list[bytes] = []  # data that arrived before the instance's pid was known
+        self._guarded: GuardedConnection | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -71,9 +76,14 @@ class RuntimeApiProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
         self._server.connections.add(self)
+        self._guarded = self._server.guard.open(transport)  # listener bounds (kumo.listeners)
+        if self._guarded is None:
+            self._transport = None  # refused at the cap: answered and closing
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server.connections.discard(self)
+        if self._guarded is not None:
+            self._guarded.lost()
         self._transport = None
         self._queue.clear()
         if self._parked:
@@ -81,6 +91,8 @@ class RuntimeApiProtocol(asyncio.Protocol):
             self._session.cancel_next(self._deliver)
 
     def data_received(self, data: bytes) -> None:
+        if self._transport is None:
+            return
         if self._allowed is None and not self._decide(data):
             return
         if not self._allowed:  # not the instance's process tree: answer, take nothing from the session
@@ -92,6 +104,9 @@ class RuntimeApiProtocol(asyncio.Protocol):
             self._fail(400, "InvalidRequest", "Protocol upgrades are not supported")
             return
         except httptools.HttpParserError as exc:
+            if isinstance(exc.__context__, HeadersTooLarge):
+                self._fail(431, "InvalidRequest", "Request header fields too large")
+                return
             self._fail(400, "InvalidRequest", f"Malformed HTTP request: {exc}")
             return
         self._process()
@@ -119,20 +134,30 @@ class RuntimeApiProtocol(asyncio.Protocol):
     # -- httptools callbacks -------------------------------------------------------------------
     def on_message_begin(self) -> None:
         self._reset()
+        if self._guarded is not None:
+            self._guarded.begin()
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+        if self._guarded is not None:
+            self._guarded.head_bytes(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._guarded is not None:
+            self._guarded.head_bytes(len(name) + len(value) + 4)
         name = name.lower()
         if name in _WANTED_HEADERS:
             self._headers[name] = value
 
     def on_headers_complete(self) -> None:
+        if self._guarded is not None:
+            self._guarded.headers_done()
         if self._headers.get(b"expect", b"").lower() == b"100-continue" and self._transport is not None:
             self._transport.write(api.CONTINUE)
 
     def on_body(self, body: bytes) -> None:
+        if self._guarded is not None:
+            self._guarded.body_progress()
         self._size += len(body)
         if self._size <= MAX_SYNC_PAYLOAD:
             self._chunks.append(body)
@@ -140,6 +165,8 @@ class RuntimeApiProtocol(asyncio.Protocol):
             self._chunks.clear()  # keep reading (and counting) what is over the limit, keep nothing
 
     def on_message_complete(self) -> None:
+        if self._guarded is not None:
+            self._guarded.message_done()
         method = self._parser.get_method()
         path = self._url.decode("latin-1")
         route, request_id = api.route(method, path)
@@ -227,6 +254,9 @@ class RuntimeApiProtocol(asyncio.Protocol):
             return
         out, self._out = self._out, []
         transport.write(out[0] if len(out) == 1 else b"".join(out))
+        if self._guarded is not None:
+            for _ in out:
+                self._guarded.answered()
         if self._close_after_out:
             transport.close()
             self._transport = None
@@ -244,11 +274,18 @@ class RuntimeApiProtocol(asyncio.Protocol):
 class RuntimeApiServer:
     """The Runtime API of one instance on ``host:port`` (0 = any free port)."""
 
-    def __init__(self, session: RuntimeSession, peer_check: PeerCheck | None = None) -> None:
+    def __init__(
+        self, session: RuntimeSession, peer_check: PeerCheck | None = None, limits: ListenerLimits | None = None
+    ) -> None:
         self.session = session
         #: Decides once per connection whether the peer is the instance (``None``: anyone local).
         self.peer_check = peer_check
         self.connections: set[RuntimeApiProtocol] = set()
+        # An instance's connection stays idle while its function runs (up to 900 s): keep it longer.
+        limits = limits or ListenerLimits.from_env(internal=True)
+        if limits.keepalive_timeout_s < RUNTIME_KEEPALIVE_S:
+            limits = dataclasses.replace(limits, keepalive_timeout_s=RUNTIME_KEEPALIVE_S)
+        self.guard = ConnectionGuard(limits)
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
@@ -263,6 +300,7 @@ class RuntimeApiServer:
         if server is None:
             return
         server.close()
+        self.guard.close()
         for connection in list(self.connections):
             connection.close()
         with contextlib.suppress(asyncio.TimeoutError):

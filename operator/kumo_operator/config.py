@@ -34,6 +34,9 @@ class OperatorConfig:
     stable_window_s: float = 60.0
     #: How often the autoscaler looks at each Function.
     autoscale_interval_s: float = 2.0
+    #: The platform credential runtime and partition pods check (``KUMO_PLATFORM_CREDENTIAL``; the
+    #: chart's Secret); ``None``: pods are given none and check none.
+    platform_credential: str | None = None
 
     def runtime_image(self, runtime: str) -> str:
         """The image for a runtime such as ``python3.12``."""
@@ -63,7 +66,7 @@ def config_from_env(env: Mapping[str, str] | None = None) -> OperatorConfig:
     ``KUMO_RUNTIME_IMAGES`` (``{"python3.12": "..."}``) pick runtime images; ``KUMO_IMAGE``,
     ``KUMO_GATEWAY_INTERNAL_URL``, ``KUMO_GATEWAY_PUBLIC_URL``, ``KUMO_REGION``,
     ``KUMO_TABLE_STORAGE_SIZE``, ``KUMO_TABLE_STORAGE_CLASS``, ``KUMO_REDIS_URL``,
-    ``KUMO_STABLE_WINDOW_S``, ``KUMO_AUTOSCALE_INTERVAL_S``.
+    ``KUMO_STABLE_WINDOW_S``, ``KUMO_AUTOSCALE_INTERVAL_S``, ``KUMO_PLATFORM_CREDENTIAL``.
     """
     env = os.environ if env is None else env
     images: dict[str, str] = {}
@@ -92,4 +95,5 @@ def config_from_env(env: Mapping[str, str] | None = None) -> OperatorConfig:
         redis_url=env.get("KUMO_REDIS_URL") or None,
         stable_window_s=_float(env, "KUMO_STABLE_WINDOW_S", defaults.stable_window_s),
         autoscale_interval_s=_float(env, "KUMO_AUTOSCALE_INTERVAL_S", defaults.autoscale_interval_s),
+        platform_credential=(env.get("KUMO_PLATFORM_CREDENTIAL") or "").strip() or None,
     )

@@ -18,6 +18,7 @@ from kumo_operator.apply import create_once, ensure
 from kumo_operator.conditions import now_rfc3339, ready_status, set_condition, status_changes
 from kumo_operator.function_credentials import ensure_credentials
 from kumo_operator.function_resources import build_function_version
+from kumo_operator.platform_secret import ensure_platform_secret
 from kumo_operator.published_children import heal_published
 from kumo_operator.specs import InvalidSpec, parse_body
 from kumo_operator.state import OperatorState, plain, state_of
@@ -81,6 +82,7 @@ async def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[
         code_files = dict(source.get("data") or {})
     # The pods' access key first: a Deployment whose Secret is missing cannot start its pods.
     await ensure_credentials(kube, fn)
+    await ensure_platform_secret(kube, meta["namespace"], config.platform_credential)
     built = build_function_version(fn, spec, config, code_files=code_files)
     results = {obj["kind"]: await ensure(kube, obj) for obj in built.children}
     deployment = results["Deployment"][1]

@@ -22,6 +22,7 @@ from kumo.kube.names import (
 from kumo.models import FunctionSpec
 from kumo_operator.config import OperatorConfig
 from kumo_operator.function_credentials import credential_env
+from kumo_operator.platform_secret import platform_credential_env
 from kumo_operator.pod_security import container_security_context, pod_security_context, readiness_probe
 from kumo_operator.versions import function_version
 
@@ -147,6 +148,7 @@ def _pod_spec(
         "env": [
             *({"name": key, "value": escape_env_value(value)} for key, value in env.items()),
             *credential_env(fn_name),
+            *platform_credential_env(config.platform_credential),
         ],
         "resources": {
             "requests": {"cpu": f"{cpu_millicores(spec.memory)}m", "memory": memory},

@@ -11,6 +11,7 @@ from kumo.kube.names import GROUP, table_child_name
 from kumo.models import Table
 from kumo_operator.apply import ensure
 from kumo_operator.conditions import now_rfc3339, ready_status, status_changes
+from kumo_operator.platform_secret import ensure_platform_secret
 from kumo_operator.specs import InvalidSpec, parse_body
 from kumo_operator.state import OperatorState, plain, state_of
 from kumo_operator.table_resources import build_table
@@ -47,6 +48,7 @@ async def reconcile_table(state: OperatorState, table: dict[str, Any]) -> tuple[
         desired = ready_status(status, meta.get("generation"), False, "InvalidSpec", message, now_rfc3339())
         changes = status_changes(status, desired)
         return changes, message if changes else None
+    await ensure_platform_secret(state.kube, meta["namespace"], state.config.platform_credential)
     built = build_table(table, model.spec, state.config)
     stateful_set = None
     for child in built.children:

@@ -10,6 +10,7 @@ from kumo.kube.names import POD_PORT as PORT
 from kumo.kube.names import TABLE_LABEL, child_metadata, table_child_name, table_labels
 from kumo.models import TableSpec
 from kumo_operator.config import OperatorConfig
+from kumo_operator.platform_secret import platform_credential_env
 from kumo_operator.pod_security import container_security_context, pod_security_context, readiness_probe
 
 DATA_DIR = "/data"
@@ -60,7 +61,10 @@ def build_table(table: Mapping[str, Any], spec: TableSpec, config: OperatorConfi
         "image": config.kumo_image,
         "command": ["kumo"],
         "args": partition_args(table_name),
-        "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+        "env": [
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            *platform_credential_env(config.platform_credential),
+        ],
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "readinessProbe": readiness_probe(),
         "securityContext": container_security_context(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kumo import platform_credential
 from kumo_tablestore import protocol, wire_json
 from kumo_tablestore.pipelined_http import ConnectionFailed, HttpPool
 
@@ -30,8 +31,13 @@ class PartitionRefused(Exception):
 class PartitionClient:
     """Send requests to partition servers over a shared pool of pipelined keep-alive connections."""
 
-    def __init__(self, *, connections_per_partition: int = 2, timeout_s: float = 30.0) -> None:
-        self._pool = HttpPool(connections=connections_per_partition, timeout_s=timeout_s)
+    def __init__(
+        self, *, connections_per_partition: int = 2, timeout_s: float = 30.0, credential: str | None = None
+    ) -> None:
+        """``credential``: the platform credential sent on every request (default: ``KUMO_PLATFORM_CREDENTIAL``)."""
+        credential = credential or platform_credential.from_env()
+        headers = {platform_credential.HEADER: credential} if credential else None
+        self._pool = HttpPool(connections=connections_per_partition, timeout_s=timeout_s, headers=headers)
 
     async def request(self, method: str, url: str, body: bytes | None = None, *, lane: str = "") -> tuple[int, bytes]:
         """``(status, body)``; raises :class:`PartitionUnavailable` when the partition cannot answer."""

@@ -39,9 +39,11 @@ def split_url(url: str) -> tuple[str, int, str]:
     return parts.hostname, parts.port or 80, path
 
 
-def request_bytes(method: str, host: str, port: int, path: str, body: bytes | None, content_type: str) -> bytes:
-    """One HTTP/1.1 keep-alive request, head and body together (pure)."""
-    head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+def request_bytes(
+    method: str, host: str, port: int, path: str, body: bytes | None, content_type: str, extra_head: str = ""
+) -> bytes:
+    """One HTTP/1.1 keep-alive request, head and body together (pure); ``extra_head``: more header lines."""
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra_head}"
     if body is None:
         return (head + "\r\n").encode("latin-1")
     head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -245,8 +247,10 @@ class HttpPool:
         connections: int = 2,
         timeout_s: float = 30.0,
         connect_timeout_s: float = 2.0,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.per_endpoint = per_endpoint
+        self.extra_head = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         self.connections = connections
         self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s
@@ -267,7 +271,7 @@ class HttpPool:
         if endpoint is None:
             endpoint = _Endpoint(host, port, self.per_endpoint, self.connections)
             self._endpoints[(host, port, lane)] = endpoint
-        data = request_bytes(method, host, port, path, body, content_type)
+        data = request_bytes(method, host, port, path, body, content_type, self.extra_head)
         if endpoint.in_flight < endpoint.limit and not endpoint.waiting:  # the common case, no coroutine
             endpoint.in_flight += 1
         else:

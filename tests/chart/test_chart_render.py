@@ -121,6 +121,7 @@ def test_default_install_has_operator_gateway_redis_and_cluster_rbac() -> None:
         "NetworkPolicy/kumo-function-pods",
         "NetworkPolicy/kumo-table-pods",
         "Secret/kumo-admin-token",
+        "Secret/kumo-platform-credential",
         "Service/kumo-gateway",
         "Service/kumo-redis",
         "ServiceAccount/kumo-gateway",
@@ -319,3 +320,18 @@ def test_admin_token_secret_and_gateway_env() -> None:
     # the operator never sees it
     (operator,) = containers(one(objects, "Deployment", "kumo-operator"))
     assert "KUMO_ADMIN_TOKEN" not in {e["name"] for e in operator["env"]}
+
+
+def test_platform_credential_secret_reaches_gateway_and_operator() -> None:
+    objects = render()
+    secret = one(objects, "Secret", "kumo-platform-credential")
+    credential = base64.b64decode(secret["data"]["credential"]).decode()
+    assert len(credential) == 48 and credential.isalnum()
+    ref = {"secretKeyRef": {"name": "kumo-platform-credential", "key": "credential"}}
+    for deployment in ("kumo-gateway", "kumo-operator"):
+        (container,) = containers(one(objects, "Deployment", deployment))
+        env = {e["name"]: e for e in container["env"]}
+        assert env["KUMO_PLATFORM_CREDENTIAL"]["valueFrom"] == ref, deployment
+    # a new random value per render (an installed release keeps its own through `lookup`)
+    again = one(render("image.tag=other"), "Secret", "kumo-platform-credential")["data"]["credential"]
+    assert base64.b64decode(again).decode() != credential

@@ -12,8 +12,10 @@ from kumo_gateway.server import free_port, serve
 class ThreadedServer:
     """Runs :func:`kumo_gateway.server.serve` in its own thread and event loop."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, **options: Any) -> None:
+        """``options`` go to :func:`serve` (``limits``, ``allowed_hosts``)."""
         self.app = app
+        self.options = options
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.error: BaseException | None = None
@@ -25,7 +27,7 @@ class ThreadedServer:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         ready = asyncio.Event()
-        self._task = asyncio.create_task(serve(self.app, "127.0.0.1", self.port, ready=ready))
+        self._task = asyncio.create_task(serve(self.app, "127.0.0.1", self.port, ready=ready, **self.options))
         waiter = asyncio.create_task(ready.wait())
         await asyncio.wait({self._task, waiter}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()

@@ -80,6 +80,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-admin-token" (include "kumo.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* The Secret holding the platform credential (key "credential"; templates/platform-credential-secret.yaml). */}}
+{{- define "kumo.platformCredential.secretName" -}}
+{{- printf "%s-platform-credential" (include "kumo.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{/* In-cluster URL of the gateway Service (handed to the operator). */}}
 {{- define "kumo.gateway.url" -}}
 {{- printf "http://%s.%s.svc:%d" (include "kumo.gateway.fullname" .) .Release.Namespace (int .Values.gateway.service.port) -}}
@@ -115,6 +120,11 @@ bundled Redis. Containers pass it on as `--redis-url=$(KUMO_REDIS_URL)`.
   value: "1"
 - name: HOME
   value: /tmp
+- name: KUMO_PLATFORM_CREDENTIAL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "kumo.platformCredential.secretName" . }}
+      key: credential
 {{ include "kumo.redis.urlEnv" . }}
 {{- end -}}
 

@@ -89,11 +89,8 @@ class DynamoEndpoint:
         return Claimed(target, "/", query.decode("latin-1"), headers)
 
     async def answer(self, claimed: Claimed, body: bytes, too_large: bool = False) -> tuple[int, Headers, bytes]:
-        try:
-            if too_large:
-                raise too_large_error()
-        except DynamoError as exc:
-            return exc.status, response_headers(), error_body(exc)
+        if too_large:  # 413 like AWS's front end, in the DynamoDB error shape
+            return 413, response_headers(), error_body(too_large_error())
         auth = self.auth
         if auth.enabled:
             identity = auth.authenticate("dynamodb", "POST", claimed.path, claimed.query, claimed.headers, body)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import aiohttp
 
+from kumo import platform_credential
 from kumo.runtime.invocation import Invocation, InvocationResult
 from kumo_gateway.kubernetes.endpoints import Endpoint
 
@@ -67,7 +68,12 @@ def result_from_response(status: int, headers: Mapping[str, str], body: bytes) -
 class Forwarder:
     """One pooled client session for every endpoint; ``start`` before use, ``close`` at the end."""
 
-    def __init__(self, *, connect_timeout_s: float = 2.0, limit_per_host: int = 0) -> None:
+    def __init__(
+        self, *, connect_timeout_s: float = 2.0, limit_per_host: int = 0, credential: str | None = None
+    ) -> None:
+        """``credential``: the platform credential the pods check (default ``KUMO_PLATFORM_CREDENTIAL``)."""
+        credential = credential or platform_credential.from_env()
+        self._platform_headers = {platform_credential.HEADER: credential} if credential else {}
         self.connect_timeout_s = connect_timeout_s
         self.limit_per_host = limit_per_host
         self._session: aiohttp.ClientSession | None = None
@@ -92,7 +98,10 @@ class Forwarder:
         timeout = aiohttp.ClientTimeout(total=timeout_s + TIMEOUT_MARGIN_S, sock_connect=self.connect_timeout_s)
         try:
             async with self._session.post(
-                url, data=invocation.payload, headers=request_headers(invocation), timeout=timeout
+                url,
+                data=invocation.payload,
+                headers={**request_headers(invocation), **self._platform_headers},
+                timeout=timeout,
             ) as response:
                 body = await response.read()
                 return result_from_response(response.status, response.headers, body)

@@ -7,11 +7,14 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kumo import platform_credential
+from kumo.allowed_hosts import allowed_hosts as allowed_host_list
 from kumo.catalog import Catalog
 from kumo.event_loop import loop_factory
 from kumo.manifests import ManifestError, Manifests, load_manifests
@@ -89,6 +92,7 @@ def run_up(
     watch_interval_s: float = DEFAULT_WATCH_INTERVAL_S,
     insecure_no_auth: bool = False,
     redis_url: str | None = None,
+    allowed_hosts: Sequence[str] = (),
 ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if insecure_no_auth:
@@ -119,6 +123,7 @@ def run_up(
                     watch=watch,
                     insecure_no_auth=insecure_no_auth,
                     redis_url=redis_url,
+                    allowed_hosts=allowed_hosts,
                 )
             )
     except KeyboardInterrupt:
@@ -143,9 +148,11 @@ async def serve_local(
     watch: Watch | None = None,
     insecure_no_auth: bool = False,
     redis_url: str | None = None,
+    allowed_hosts: Sequence[str] = (),
 ) -> int:
     """``redis_url``: an external Redis for the shared state (several ``kumo up`` share one limit);
-    without it a private one is started under ``<state-dir>/redis``."""
+    without it a private one is started under ``<state-dir>/redis``. ``allowed_hosts``: Host names
+    served besides loopback and ``host`` (:mod:`kumo.allowed_hosts`)."""
     from kumo_gateway.app import serve_gateway
     from kumo_gateway.local.tables import LocalTables
 
@@ -156,6 +163,8 @@ async def serve_local(
     except SandboxConfigError as exc:
         print(f"kumo up: {exc}", file=sys.stderr)
         return 2
+    # Partitions (spawned with this environment) check it; partition clients send it (kumo.platform_credential).
+    os.environ[platform_credential.ENV_VAR] = platform_credential.load_or_create(state_dir)
     base_url = f"http://{client_host(host)}:{port}"
     catalog = build_catalog(manifests)
     store: LocalKeyStore | None = None
@@ -220,6 +229,7 @@ async def serve_local(
             versions=versions,
             redis_url=redis_url,
             secrets=LocalSecrets(state_dir),
+            allowed_hosts=allowed_host_list(host, allowed_hosts),
         )
     finally:
         if sandbox is not None:

@@ -20,6 +20,8 @@ from typing import Any
 
 import httptools
 
+from kumo import platform_credential
+from kumo.listeners import ConnectionGuard, GuardedConnection, HeadersTooLarge, declared_length
 from kumo_tablestore.eager import run_eagerly
 
 log = logging.getLogger(__name__)
@@ -30,9 +32,11 @@ Handler = Callable[[str, str, bytes], Awaitable[tuple[int, bytes]]]
 REASONS = {
     200: "OK",
     400: "Bad Request",
+    403: "Forbidden",
     404: "Not Found",
     413: "Payload Too Large",
     421: "Misdirected Request",
+    431: "Request Header Fields Too Large",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -62,10 +66,23 @@ class _Slot:
 
 
 class HttpServerProtocol(asyncio.Protocol):
-    """One client connection. ``too_large(limit)`` builds the answer to a body over ``max_body``."""
+    """One client connection. ``too_large(limit)`` builds the answer to a body over ``max_body``.
+
+    ``guard`` bounds the listener (:mod:`kumo.listeners`); with a ``credential``, requests without it
+    in :data:`kumo.platform_credential.HEADER` are answered 403 (:mod:`kumo.platform_credential`),
+    except ``GET`` of ``open_paths``.
+    """
 
     def __init__(
-        self, handler: Handler, *, content_type: str, max_body: int, too_large: Callable[[int], bytes]
+        self,
+        handler: Handler,
+        *,
+        content_type: str,
+        max_body: int,
+        too_large: Callable[[int], bytes],
+        guard: ConnectionGuard | None = None,
+        credential: str | None = None,
+        open_paths: frozenset[bytes] = frozenset(),
     ) -> None:
         self.handler = handler
         self.content_type = content_type
@@ -81,12 +98,26 @@ class HttpServerProtocol(asyncio.Protocol):
         self._paused = False
         self._flush_soon = False
         self._in_feed = False
+        self.guard = guard
+        self.credential = credential
+        self.open_paths = open_paths
+        self._guarded: GuardedConnection | None = None
+        self._presented: bytes | None = None
+        self._declared: int | None = None
+        self._head = 0
+        self._max_head = guard.max_header_bytes if guard is not None else 1 << 62
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if self.guard is not None:
+            self._guarded = self.guard.open(transport)
+            if self._guarded is None:
+                self._done = True  # refused at the cap: answered and closing
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._guarded is not None:
+            self._guarded.lost()
         self._slots.clear()
         self._done = True
         self.transport = None
@@ -99,8 +130,11 @@ class HttpServerProtocol(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._refuse(400, b'{"message":"upgrades are not supported"}')
-        except httptools.HttpParserError:
-            self._refuse(400, b'{"message":"malformed HTTP request"}')
+        except httptools.HttpParserError as exc:
+            if isinstance(exc.__context__, HeadersTooLarge):
+                self._refuse(431, b'{"message":"request header fields too large"}')
+            else:
+                self._refuse(400, b'{"message":"malformed HTTP request"}')
         finally:
             self._in_feed = False
         self._flush()
@@ -108,13 +142,44 @@ class HttpServerProtocol(asyncio.Protocol):
     # httptools callbacks
     def on_message_begin(self) -> None:
         self._url, self._body, self._size = b"", [], 0
+        self._presented = None
+        self._declared: int | None = None
+        self._head = 0
+        if self._guarded is not None:
+            self._guarded.begin()
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+        self._head += len(url)
+        if self._head > self._max_head:
+            raise HeadersTooLarge()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head += len(name) + len(value) + 4
+        if self._head > self._max_head:
+            raise HeadersTooLarge()
+        if len(name) == len(platform_credential.HEADER_LOWER) and name.lower() == platform_credential.HEADER_LOWER:
+            self._presented = value
+        elif len(name) == 14 and name.lower() == b"content-length":
+            self._declared = declared_length(value)
+
+    def on_headers_complete(self) -> None:
+        if self._guarded is not None:
+            self._guarded.headers_done()
+        if not platform_credential.matches(self.credential, self._presented) and not self._open():
+            self._refuse(403, b'{"message":"missing or invalid platform credential"}')
+        elif self._declared is not None and self._declared > self.max_body:
+            self._refuse(413, self.too_large(self.max_body))  # at once, without reading the body
+
+    def _open(self) -> bool:
+        """A ``GET`` of a path anyone may read (the kubelet's readiness probe carries no credential)."""
+        return self.parser.get_method() == b"GET" and self._url.split(b"?", 1)[0] in self.open_paths
 
     def on_body(self, body: bytes) -> None:
         if self._done:
             return
+        if self._guarded is not None:
+            self._guarded.body_progress()
         self._size += len(body)
         if self._size > self.max_body:
             self._refuse(413, self.too_large(self.max_body))
@@ -122,6 +187,8 @@ class HttpServerProtocol(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._guarded is not None:
+            self._guarded.message_done()
         if self._done or self.transport is None:
             return
         path = self._url.split(b"?", 1)[0].decode("latin-1")
@@ -175,6 +242,9 @@ class HttpServerProtocol(asyncio.Protocol):
         if transport.is_closing():
             return
         transport.write(ready[0] if len(ready) == 1 else b"".join(ready))
+        if self._guarded is not None:
+            for _ in ready:
+                self._guarded.answered()
         if close:
             transport.close()
         elif self._paused and len(slots) <= PAUSE_AT // 2:

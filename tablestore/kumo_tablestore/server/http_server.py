@@ -12,7 +12,9 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from kumo import platform_credential
 from kumo.event_loop import loop_factory
+from kumo.listeners import ConnectionGuard, ListenerLimits
 from kumo_tablestore import protocol, wire_json
 from kumo_tablestore.errors import DynamoError, InternalServerError, ResourceNotFoundException
 from kumo_tablestore.server import json_body
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 _JSON = "application/x-amz-json-1.0"
 MAX_BODY_BYTES = 32 * 1024 * 1024
 Answer = tuple[int, bytes]
+#: Served without the platform credential: the readiness probe (table name, partition, item count).
+_OPEN_PATHS = frozenset({protocol.HEALTH_PATH.encode()})
 
 
 def _json(body: Any, status: int = 200) -> Answer:
@@ -112,8 +116,14 @@ class PartitionServer:
         partition: int = 0,
         durability: Durability = "full",
         ttl_interval_s: float = 1.0,
+        limits: ListenerLimits | None = None,
+        credential: str | None = None,
     ) -> None:
+        """``limits``: the listener's bounds (default from ``KUMO_*``, internal keep-alive); ``credential``:
+        the platform credential requests must carry (default ``KUMO_PLATFORM_CREDENTIAL``; none: not checked)."""
         self.host = host
+        self.guard = ConnectionGuard(limits or ListenerLimits.from_env(internal=True))
+        self.credential = credential or platform_credential.from_env()
         self.port = port
         self.partition = Partition(
             Path(data_dir), table=table, partition=partition, durability=durability, ttl_interval_s=ttl_interval_s
@@ -132,7 +142,15 @@ class PartitionServer:
             return await dispatch(part, method, path, body)
 
         def protocol_factory() -> HttpServerProtocol:
-            return HttpServerProtocol(handler, content_type=_JSON, max_body=MAX_BODY_BYTES, too_large=_too_large)
+            return HttpServerProtocol(
+                handler,
+                content_type=_JSON,
+                max_body=MAX_BODY_BYTES,
+                too_large=_too_large,
+                guard=self.guard,
+                credential=self.credential,
+                open_paths=_OPEN_PATHS,
+            )
 
         loop = asyncio.get_running_loop()
         try:
@@ -145,8 +163,11 @@ class PartitionServer:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            for connection in list(self.guard.connections):  # idle keep-alive links would hold wait_closed
+                connection.transport.close()
             await self._server.wait_closed()
             self._server = None
+        self.guard.close()
         await self.partition.close()
 
     async def __aenter__(self) -> PartitionServer:
@@ -179,6 +200,8 @@ async def serve_partition(
         ttl_interval_s=ttl_interval_s,
     )
     await server.start()
+    if server.credential is None:
+        log.warning("no %s set: serving without checking the platform credential", platform_credential.ENV_VAR)
     print(f"kumo partition {partition} listening on {server.url}", flush=True)
     try:
         await (stop or asyncio.Event()).wait()
