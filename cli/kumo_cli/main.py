@@ -42,6 +42,9 @@ def up(
         str | None,
         typer.Option(help="Use this Redis for shared state (keys, limits) instead of starting a private one."),
     ] = None,
+    concurrency_limit: Annotated[
+        int, typer.Option(help="The account's concurrent executions (Lambda's default: 1000).")
+    ] = 1000,
 ) -> None:
     """Run the whole platform on this machine: gateway plus functions as local processes; follows manifest edits."""
     from kumo_gateway.local.serve import run_up
@@ -55,6 +58,7 @@ def up(
             watch_interval_s=max(watch_interval, 0.0),
             insecure_no_auth=insecure_no_auth,
             redis_url=redis_url,
+            concurrency_limit=concurrency_limit,
         )
     )
 

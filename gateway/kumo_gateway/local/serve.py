@@ -19,6 +19,7 @@ from kumo.redis_server import PrivateRedis, RedisServerNotFoundError
 from kumo_gateway.apigateway.authorizers.secrets import LocalSecrets
 from kumo_gateway.auth.admin_token import local_admin_token
 from kumo_gateway.auth.authenticator import NO_AUTH, Auth, Authenticator
+from kumo_gateway.concurrency.rules import DEFAULT_ACCOUNT_LIMIT, check_account_limit
 from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, LocalKeyStore, private_dir
 from kumo_gateway.local.banner import INSECURE_WARNING, banner
 from kumo_gateway.local.manifest_watch import DEFAULT_WATCH_INTERVAL_S, Fingerprint, ManifestWatcher, fingerprint
@@ -87,6 +88,7 @@ def run_up(
     watch_interval_s: float = DEFAULT_WATCH_INTERVAL_S,
     insecure_no_auth: bool = False,
     redis_url: str | None = None,
+    concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
 ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if insecure_no_auth:
@@ -98,6 +100,10 @@ def run_up(
             )
             return 2
         print(INSECURE_WARNING, file=sys.stderr, flush=True)
+    problem = check_account_limit(concurrency_limit)
+    if problem is not None:
+        print(f"kumo up: --concurrency-limit: {problem}", file=sys.stderr)
+        return 2
     watch = Watch(list(paths), watch_interval_s, fingerprint(paths)) if watch_interval_s > 0 and paths else None
     try:
         manifests = load_manifests(paths)
@@ -117,6 +123,7 @@ def run_up(
                     watch=watch,
                     insecure_no_auth=insecure_no_auth,
                     redis_url=redis_url,
+                    concurrency_limit=concurrency_limit,
                 )
             )
     except KeyboardInterrupt:
@@ -141,6 +148,7 @@ async def serve_local(
     watch: Watch | None = None,
     insecure_no_auth: bool = False,
     redis_url: str | None = None,
+    concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
 ) -> int:
     """``redis_url``: an external Redis for the shared state (several ``kumo up`` share one limit);
     without it a private one is started under ``<state-dir>/redis``."""
@@ -209,6 +217,7 @@ async def serve_local(
             versions=versions,
             redis_url=redis_url,
             secrets=LocalSecrets(state_dir),
+            concurrency_limit=concurrency_limit,
         )
     finally:
         if shared_state is not None:
