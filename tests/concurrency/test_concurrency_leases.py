@@ -4,8 +4,8 @@ and the lean link and redis-py's script call (other connection kinds) agree."""
 from __future__ import annotations
 
 import asyncio
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from redis.asyncio import Redis
@@ -111,7 +111,10 @@ class _Provider:
 
 @pytest.mark.parametrize(
     ("reserved", "account", "allowed", "reason"),
-    [(2, 1000, 2, "ReservedFunctionConcurrentInvocationLimitExceeded"), (None, 3, 3, "ConcurrentInvocationLimitExceeded")],
+    [
+        (2, 1000, 2, "ReservedFunctionConcurrentInvocationLimitExceeded"),
+        (None, 3, 3, "ConcurrentInvocationLimitExceeded"),
+    ],
 )
 def test_the_gate_refuses_calls_over_the_pool_with_its_reason(
     redis_url: str, reserved: int | None, account: int, allowed: int, reason: str

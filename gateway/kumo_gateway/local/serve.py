@@ -19,8 +19,8 @@ from kumo.redis_server import PrivateRedis, RedisServerNotFoundError
 from kumo_gateway.apigateway.authorizers.secrets import LocalSecrets
 from kumo_gateway.auth.admin_token import local_admin_token
 from kumo_gateway.auth.authenticator import NO_AUTH, Auth, Authenticator
-from kumo_gateway.concurrency.rules import DEFAULT_ACCOUNT_LIMIT, check_account_limit
 from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, LocalKeyStore, private_dir
+from kumo_gateway.concurrency.rules import DEFAULT_ACCOUNT_LIMIT, check_account_limit
 from kumo_gateway.local.banner import INSECURE_WARNING, banner
 from kumo_gateway.local.manifest_watch import DEFAULT_WATCH_INTERVAL_S, Fingerprint, ManifestWatcher, fingerprint
 from kumo_gateway.local.process_provider import LocalProvider
