@@ -162,6 +162,12 @@ def create_app(
         endpoint = DynamoEndpoint(router, auth, region=catalog.region, account_id=catalog.account_id)
         app.add_middleware(DynamoDBMiddleware, endpoint=endpoint)
         app.state.fast_lane = endpoint  # served without ASGI by kumo_gateway.server
+    if redis is not None:  # Kumo queues (SQS's JSON protocol on POST /) live in the shared Redis
+        from kumo_gateway.sqs.endpoint import SqsEndpoint, SqsMiddleware
+        from kumo_gateway.sqs.queue_store import QueueStore
+
+        queues = SqsEndpoint(QueueStore(redis), auth, region=catalog.region, account_id=catalog.account_id)
+        app.add_middleware(SqsMiddleware, endpoint=queues)
     app.add_exception_handler(Exception, _unhandled)
     app.state.catalog = catalog
     app.state.provider = provider

@@ -1,0 +1,115 @@
+"""Kumo queues through unchanged boto3 ``sqs`` against ``kumo up`` (SigV4-signed, SQS's JSON protocol)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+from kumo_up import KumoUp
+
+
+@pytest.fixture(scope="module")
+def kumo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KumoUp]:
+    up = KumoUp([], tmp_path_factory.mktemp("queues"))
+    try:
+        yield up
+    finally:
+        up.stop()
+
+
+def test_round_trip_create_send_receive_delete(kumo: KumoUp) -> None:
+    sqs = kumo.client("sqs")
+    url = sqs.create_queue(QueueName="orders")["QueueUrl"]
+    assert url.endswith("/000000000000/orders")
+    assert sqs.create_queue(QueueName="orders")["QueueUrl"] == url  # idempotent
+    assert sqs.get_queue_url(QueueName="orders")["QueueUrl"] == url
+    sent = sqs.send_message(
+        QueueUrl=url,
+        MessageBody="hello",
+        MessageAttributes={"kind": {"DataType": "String", "StringValue": "greeting"}},
+    )
+    assert sent["MD5OfMessageBody"] == hashlib.md5(b"hello").hexdigest()
+    batch = sqs.send_message_batch(
+        QueueUrl=url, Entries=[{"Id": f"m{i}", "MessageBody": f"body {i}"} for i in range(3)]
+    )
+    assert sorted(e["Id"] for e in batch["Successful"]) == ["m0", "m1", "m2"] and not batch.get("Failed")
+
+    got = sqs.receive_message(
+        QueueUrl=url,
+        MaxNumberOfMessages=10,
+        MessageAttributeNames=["All"],
+        MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+    )["Messages"]
+    assert [m["Body"] for m in got] == ["hello", "body 0", "body 1", "body 2"]
+    first = got[0]
+    assert first["MessageId"] == sent["MessageId"]
+    assert first["MessageAttributes"] == {"kind": {"DataType": "String", "StringValue": "greeting"}}
+    assert first["MD5OfMessageAttributes"] == sent["MD5OfMessageAttributes"]
+    assert first["Attributes"]["ApproximateReceiveCount"] == "1"
+    assert abs(int(first["Attributes"]["SentTimestamp"]) / 1000 - time.time()) < 60
+
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+    deleted = sqs.delete_message_batch(
+        QueueUrl=url, Entries=[{"Id": f"d{i}", "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got[1:])]
+    )
+    assert len(deleted["Successful"]) == 3
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []) == []
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_a_message_not_deleted_reappears_after_its_visibility_timeout(kumo: KumoUp) -> None:
+    sqs = kumo.client("sqs")
+    url = sqs.create_queue(QueueName="retry", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="again")
+    first = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"][0]
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []  # invisible meanwhile
+    started = time.monotonic()
+    again = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5, AttributeNames=["All"])["Messages"]
+    waited = time.monotonic() - started
+    assert [m["MessageId"] for m in again] == [first["MessageId"]]
+    assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"
+    assert again[0]["ReceiptHandle"] != first["ReceiptHandle"]
+    assert 0.3 < waited < 5  # the long poll returned once the message was visible again
+    # A receive-time visibility timeout overrides the queue's; deleting by the new handle ends it.
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"], VisibilityTimeout=0)
+    third = sqs.receive_message(QueueUrl=url, VisibilityTimeout=30)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=third[0]["ReceiptHandle"])
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+
+
+def test_errors_in_sqs_shape(kumo: KumoUp) -> None:
+    sqs = kumo.client("sqs")
+    with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+        sqs.get_queue_url(QueueName="nope")
+    with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+        sqs.send_message(QueueUrl=f"{kumo.url}/000000000000/nope", MessageBody="x")
+    url = sqs.create_queue(QueueName="errors")["QueueUrl"]
+    with pytest.raises(sqs.exceptions.ReceiptHandleIsInvalid):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
+    with pytest.raises(sqs.exceptions.TooManyEntriesInBatchRequest):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": f"m{i}", "MessageBody": "x"} for i in range(11)])
+    with pytest.raises(sqs.exceptions.BatchEntryIdsNotDistinct):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "x"}] * 2)
+    with pytest.raises(sqs.exceptions.QueueNameExists):
+        sqs.create_queue(QueueName="errors", Attributes={"VisibilityTimeout": "5"})
+    with pytest.raises(ClientError) as caught:
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=11)
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_unsigned_requests_are_refused(kumo: KumoUp, tmp_path: Path) -> None:
+    from botocore import UNSIGNED
+
+    anonymous = kumo.client("sqs", signature_version=UNSIGNED)
+    with pytest.raises(ClientError) as caught:
+        anonymous.create_queue(QueueName="sneaky")
+    assert caught.value.response["Error"]["Code"] == "MissingAuthenticationTokenException"
+    with pytest.raises(kumo.client("sqs").exceptions.QueueDoesNotExist):
+        kumo.client("sqs").get_queue_url(QueueName="sneaky")
