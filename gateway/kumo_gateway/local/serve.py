@@ -130,6 +130,23 @@ def run_up(
         return 0
 
 
+async def queue_pollers(catalog: Catalog, redis_url: str, base_url: str, store: LocalKeyStore | None) -> None:
+    """The queue event source (``kumo_gateway.sqs.poller``), invoking through this gateway with its own key."""
+    from redis.asyncio import Redis
+
+    from kumo.aws_signing import SigV4Auth
+    from kumo_gateway.sqs.poller import GatewayInvoker, run_queue_pollers
+
+    key = store.ensure("kumo:queue-pollers") if store is not None else None
+    auth = SigV4Auth(key.access_key_id, key.secret_access_key, "lambda", catalog.region) if key else None
+    redis, invoker = Redis.from_url(redis_url), GatewayInvoker(base_url, auth)
+    try:
+        await run_queue_pollers(catalog, redis, invoker)
+    finally:
+        await invoker.aclose()
+        await redis.aclose()
+
+
 @dataclass(frozen=True)
 class Watch:
     """Follow edits of ``paths`` (polled every ``interval_s``; ``seen`` as they were when loaded)."""
@@ -190,11 +207,14 @@ async def serve_local(
             return 1
         redis_url = shared_state.url
 
+    pollers: list[asyncio.Task[None]] = []
+
     def announce() -> None:
         print(
             banner(base_url, manifests.functions.values(), manifests.apis.values(), tables.table_names(), credentials),
             flush=True,
         )
+        pollers.append(asyncio.create_task(queue_pollers(catalog, redis_url, base_url, store), name="queue-pollers"))
 
     watcher: asyncio.Task[None] | None = None
     if watch is not None:
@@ -220,6 +240,9 @@ async def serve_local(
             concurrency_limit=concurrency_limit,
         )
     finally:
+        for task in pollers:
+            task.cancel()
+        await asyncio.gather(*pollers, return_exceptions=True)
         if shared_state is not None:
             shared_state.stop()
         if watcher is not None:
