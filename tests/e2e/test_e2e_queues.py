@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from kumo_up import KumoUp
+from kumo_up import KUMO, KumoUp
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +115,24 @@ def test_unsigned_requests_are_refused(kumo: KumoUp, tmp_path: Path) -> None:
     assert caught.value.response["Error"]["Code"] == "MissingAuthenticationTokenException"
     with pytest.raises(kumo.client("sqs").exceptions.QueueDoesNotExist):
         kumo.client("sqs").get_queue_url(QueueName="sneaky")
+
+
+def test_kumo_queue_send_is_a_signed_send_message(kumo: KumoUp) -> None:
+    sqs = kumo.client("sqs")
+    url = sqs.create_queue(QueueName="cli")["QueueUrl"]
+    args = [*KUMO, "queue", "send", "cli", '{"order": 7}', "--url", kumo.url, "--state-dir", str(kumo.state_dir)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    message = sqs.receive_message(QueueUrl=url)["Messages"][0]
+    assert message["Body"] == '{"order": 7}'
+    assert message["MessageId"] == done.stdout.strip()
+    missing = subprocess.run([*args[:5], "nope", "x", *args[7:]], capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and "QueueDoesNotExist" in missing.stderr
+    unsigned = subprocess.run(
+        [*args[:9], "--state-dir", str(kumo.workdir / "elsewhere")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+    )
+    assert unsigned.returncode == 1 and "MissingAuthenticationToken" in unsigned.stderr
