@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 from kumo_up import KUMO, KumoUp
@@ -136,3 +137,50 @@ def test_kumo_queue_send_is_a_signed_send_message(kumo: KumoUp) -> None:
         env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
     )
     assert unsigned.returncode == 1 and "MissingAuthenticationToken" in unsigned.stderr
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "code"),
+    [
+        ("AmazonSQS.CreateQueue", b"not json", "InvalidParameterValue"),
+        ("AmazonSQS.CreateQueue", b"[1, 2]", "InvalidParameterValue"),
+        ("AmazonSQS.CreateQueue", b"{}", "MissingParameter"),
+        ("AmazonSQS.CreateQueue", b'{"QueueName": 5}', "InvalidParameterValue"),
+        ("AmazonSQS.CreateQueue", b'{"QueueName": "a b"}', "InvalidParameterValue"),
+        ("AmazonSQS.CreateQueue", b'{"QueueName": "x", "Attributes": [1]}', "InvalidParameterValue"),
+        ("AmazonSQS.SendMessage", b'{"QueueUrl": "http://h/0/bad-in"}', "MissingParameter"),
+        ("AmazonSQS.SendMessage", b'{"QueueUrl": "http://h/0/bad-in", "MessageBody": "x", "DelaySeconds": 5}', None),
+        ("AmazonSQS.SendMessageBatch", b'{"QueueUrl": "http://h/0/bad-in", "Entries": "x"}', None),
+        ("AmazonSQS.SendMessageBatch", b'{"QueueUrl": "http://h/0/bad-in", "Entries": [5]}', None),
+        ("AmazonSQS.ReceiveMessage", b'{"QueueUrl": "http://h/0/bad-in", "WaitTimeSeconds": 21}', None),
+        ("AmazonSQS.ReceiveMessage", b'{"QueueUrl": "http://h/0/bad-in", "AttributeNames": 7}', None),
+        ("AmazonSQS.ReceiveMessage", b'{"QueueUrl": 7}', "InvalidParameterValue"),
+        ("AmazonSQS.DeleteMessage", b'{"QueueUrl": "http://h/0/bad-in", "ReceiptHandle": 3}', None),
+        (
+            "AmazonSQS.DeleteMessageBatch",
+            b'{"QueueUrl": "http://h/0/bad-in", "Entries": [{"Id": "a"}, {"Id": "a"}]}',
+            None,
+        ),
+        ("AmazonSQS.ChangeMessageVisibility", b'{"QueueUrl": "http://h/0/bad-in", "ReceiptHandle": "x"}', None),
+        ("AmazonSQS.DeleteQueue", b"{}", "UnknownOperation"),
+        (
+            "AmazonSQS.SendMessage",
+            b'{"QueueUrl": "http://h/0/bad-in", "MessageBody": "x", "MessageAttributes": 1}',
+            None,
+        ),
+    ],
+)
+def test_bad_input_gets_a_4xx_in_sqs_shape(kumo: KumoUp, target: str, body: bytes, code: str | None) -> None:
+    kumo.client("sqs").create_queue(QueueName="bad-in")
+    response = httpx.post(
+        f"{kumo.url}/",
+        content=body,
+        headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": target},
+        auth=kumo.auth("sqs"),
+        timeout=30,
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["__type"].startswith("com.amazonaws.sqs#")
+    assert response.json()["message"]
+    if code is not None:
+        assert response.headers["x-amzn-query-error"].split(";")[0] == code

@@ -223,12 +223,14 @@ def md5_of_attributes(attributes: dict[str, dict[str, str]]) -> str | None:
 
 def wanted(names: Any, available: tuple[str, ...] | list[str]) -> list[str]:
     """Which of ``available`` a request's attribute-name list asks for (``All``/``.*`` = every one)."""
-    if not isinstance(names, list):
+    if names is None:
         return []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise invalid_parameter("Attribute name lists must be lists of strings.")
     if "All" in names or ".*" in names:
         return list(available)
     chosen = []
     for name in available:
-        if name in names or any(isinstance(n, str) and n.endswith(".*") and name.startswith(n[:-2]) for n in names):
+        if name in names or any(n.endswith(".*") and name.startswith(n[:-2]) for n in names):
             chosen.append(name)
     return chosen
