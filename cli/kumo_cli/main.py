@@ -43,7 +43,7 @@ def up(
         typer.Option(help="Use this Redis for shared state (keys, limits) instead of starting a private one."),
     ] = None,
     concurrency_limit: Annotated[
-        int, typer.Option(help="The account's concurrent executions (Lambda's default: 1000).")
+        int, typer.Option(help="The account's concurrent executions (Lambda's default: 1000; 0: no limit, no leases).")
     ] = 1000,
 ) -> None:
     """Run the whole platform on this machine: gateway plus functions as local processes; follows manifest edits."""

@@ -97,7 +97,8 @@ def create_app(
     cache); the app closes it when it stops. ``secrets`` is where HS256 JWT authorizers read their
     secret (default: environment variables, ``kumo_gateway.apigateway.authorizers.secrets``).
     ``concurrency_limit`` is the account's concurrent executions; with ``redis`` every invocation takes
-    a lease (:mod:`kumo_gateway.concurrency`) against it and the function's reserved concurrency.
+    a lease (:mod:`kumo_gateway.concurrency`) against it and the function's reserved concurrency
+    (0: no limit, no leases).
     Metrics are served at ``/metrics`` (:mod:`kumo_gateway.metrics`) to holders of ``admin_token``
     (to everyone only when ``auth`` is ``NO_AUTH``).
     """
@@ -125,7 +126,7 @@ def create_app(
     app = FastAPI(title="Kumo gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan, **options)
     metrics = GatewayMetrics(getattr(provider, "instance_counts", None))
     calls = provider
-    if redis is not None:
+    if redis is not None and concurrency_limit > 0:
         from kumo_gateway.concurrency.gate import ConcurrencyGate
         from kumo_gateway.concurrency.lease_store import LeaseStore
 

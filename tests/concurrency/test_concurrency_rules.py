@@ -32,7 +32,20 @@ def test_a_lease_outlives_the_timeout_by_the_grace() -> None:
     assert rules.lease_ttl_ms(3.0) == int((3.0 + rules.LEASE_GRACE_S) * 1000)
 
 
-def test_the_account_limit_must_be_positive() -> None:
+def test_the_account_limit_is_zero_for_none_or_positive() -> None:
     assert rules.check_account_limit(1) is None
-    assert rules.check_account_limit(0) is not None
+    assert rules.check_account_limit(0) is None
     assert rules.check_account_limit(-5) is not None
+
+
+def test_the_clusters_limit_comes_from_the_environment() -> None:
+    import pytest
+
+    from kumo_gateway.kubernetes.serve import SettingsError, concurrency_limit_from_env
+
+    assert concurrency_limit_from_env({}) == rules.DEFAULT_ACCOUNT_LIMIT
+    assert concurrency_limit_from_env({"KUMO_CONCURRENCY_LIMIT": " 250 "}) == 250
+    assert concurrency_limit_from_env({"KUMO_CONCURRENCY_LIMIT": "0"}) == 0
+    for bad in ("many", "-1", "1.5"):
+        with pytest.raises(SettingsError):
+            concurrency_limit_from_env({"KUMO_CONCURRENCY_LIMIT": bad})

@@ -4,6 +4,7 @@ wrapped provider's instance and gives it back after, so every invocation through
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -32,6 +33,7 @@ class ConcurrencyGate:
         self.store = store
         self.account_limit = account_limit
         self._warned_at = 0.0
+        self._releasing: set[asyncio.Future[None]] = set()
         #: (catalog generation, reservations summed at it)
         self._reserved: tuple[int, int] = (-1, 0)
 
@@ -66,7 +68,12 @@ class ConcurrencyGate:
                 yield instance
         finally:
             if leased:
-                await self._release(pool, lease)
+                # Not awaited: the answer need not wait for Redis. The release is queued on the link's one
+                # connection before this replica's next acquire (Redis runs them in order), so a client
+                # calling again after the answer finds its slot free.
+                task = asyncio.ensure_future(self._release(pool, lease))
+                self._releasing.add(task)
+                task.add_done_callback(self._releasing.discard)
 
     async def _acquire(self, pool: rules.Pool, lease: str, ttl_ms: int) -> bool:
         """True when leased, False when Redis could not be asked (the call runs uncounted)."""

@@ -69,7 +69,7 @@ def lease_ttl_ms(timeout_s: float) -> int:
 
 
 def check_account_limit(value: int) -> str | None:
-    """Why ``value`` is not a usable account limit (``--concurrency-limit``), or None."""
-    if value < 1:
-        return f"the concurrency limit must be at least 1 (got {value})"
+    """Why ``value`` is not a usable account limit (``--concurrency-limit``; 0 turns counting off), or None."""
+    if value < 0:
+        return f"the concurrency limit must be 0 (no limit) or more (got {value})"
     return None
