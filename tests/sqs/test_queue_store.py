@@ -85,3 +85,61 @@ def test_a_poller_leaves_an_undelivered_batch_to_come_back(redis_url: str) -> No
             await redis.aclose()
 
     asyncio.run(run())
+
+
+def test_run_queue_pollers_follows_the_catalog(redis_url: str) -> None:
+    from kumo.catalog import Catalog
+    from kumo.models import Function
+    from kumo_gateway.sqs.poller import run_queue_pollers
+
+    def consumer(events: list[dict]) -> Function:
+        return Function.model_validate(
+            {
+                "metadata": {"name": "consumer"},
+                "spec": {
+                    "runtime": "python3.11",
+                    "handler": "app.handler",
+                    "code": {"inline": {"app.py": "x"}},
+                    "events": events,
+                },
+            }
+        )
+
+    async def run() -> None:
+        redis = Redis.from_url(redis_url)
+        store = QueueStore(redis)
+        catalog = Catalog()
+        bodies: list[str] = []
+
+        async def invoker(function: str, payload: bytes, timeout_s: float) -> InvokeAnswer:
+            bodies.extend(r["body"] for r in json.loads(payload)["Records"])
+            return InvokeAnswer(200, b"null", None)
+
+        pollers: dict = {}
+        task = asyncio.create_task(run_queue_pollers(catalog, redis, invoker, refresh_s=0.05, pollers=pollers))
+        try:
+            await store.create("in", {})
+            await store.send("in", "before the mapping")
+            catalog.set_function(consumer([{"queue": "in"}]))
+            for _ in range(100):
+                if bodies:
+                    break
+                await asyncio.sleep(0.05)
+            assert bodies == ["before the mapping"]
+            assert [m.queue for m in pollers] == ["in"]
+            catalog.set_function(consumer([]))
+            for _ in range(100):
+                if not pollers:
+                    break
+                await asyncio.sleep(0.05)
+            assert pollers == {}
+            await store.send("in", "after")
+            await asyncio.sleep(0.3)
+            assert bodies == ["before the mapping"]
+            assert await store.counts("in") == (1, 0)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await redis.aclose()
+
+    asyncio.run(run())

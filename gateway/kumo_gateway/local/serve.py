@@ -132,19 +132,12 @@ def run_up(
 
 async def queue_pollers(catalog: Catalog, redis_url: str, base_url: str, store: LocalKeyStore | None) -> None:
     """The queue event source (``kumo_gateway.sqs.poller``), invoking through this gateway with its own key."""
-    from redis.asyncio import Redis
-
     from kumo.aws_signing import SigV4Auth
-    from kumo_gateway.sqs.poller import GatewayInvoker, run_queue_pollers
+    from kumo_gateway.sqs.poller import serve_queue_pollers
 
     key = store.ensure("kumo:queue-pollers") if store is not None else None
     auth = SigV4Auth(key.access_key_id, key.secret_access_key, "lambda", catalog.region) if key else None
-    redis, invoker = Redis.from_url(redis_url), GatewayInvoker(base_url, auth)
-    try:
-        await run_queue_pollers(catalog, redis, invoker)
-    finally:
-        await invoker.aclose()
-        await redis.aclose()
+    await serve_queue_pollers(catalog, redis_url, base_url, auth)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ the function synchronously through the gateway's Invoke API with an SQS event, t
 succeeded. Failed messages (a function error, a throttle, an unreachable gateway, or the ids the
 function named in ``batchItemFailures``) are left in flight and come back after the queue's visibility
 timeout. ``run_queue_pollers`` follows the catalog: mappings added, changed or removed start and stop
-their pollers. Host it with one call: ``asyncio.create_task(run_queue_pollers(catalog, redis, invoker))``.
+their pollers. Host them with one call (a worker, ``kumo up``):
+``asyncio.create_task(serve_queue_pollers(catalog, redis_url, gateway_url, auth))``.
 """
 
 from __future__ import annotations
@@ -208,3 +209,16 @@ async def run_queue_pollers(
         for _, task in running.values():
             task.cancel()
         await asyncio.gather(*(task for _, task in running.values()), return_exceptions=True)
+
+
+async def serve_queue_pollers(catalog: Catalog, redis_url: str, gateway_url: str, auth: httpx.Auth | None) -> None:
+    """:func:`run_queue_pollers` with its own Redis client and a :class:`GatewayInvoker` on ``gateway_url``
+    (``auth``: SigV4 for ``lambda``, None when the gateway checks none), closed when cancelled."""
+    from redis.asyncio import Redis
+
+    redis, invoker = Redis.from_url(redis_url), GatewayInvoker(gateway_url, auth)
+    try:
+        await run_queue_pollers(catalog, redis, invoker)
+    finally:
+        await invoker.aclose()
+        await redis.aclose()
