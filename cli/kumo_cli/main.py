@@ -50,6 +50,9 @@ def up(
             "'*' allows any). Also KUMO_ALLOWED_HOSTS (comma-separated).",
         ),
     ] = None,
+    concurrency_limit: Annotated[
+        int, typer.Option(help="The account's concurrent executions (Lambda's default: 1000; 0: no limit, no leases).")
+    ] = 1000,
 ) -> None:
     """Run the whole platform on this machine: gateway plus functions as local processes; follows manifest edits."""
     from kumo_gateway.local.serve import run_up
@@ -64,6 +67,7 @@ def up(
             insecure_no_auth=insecure_no_auth,
             redis_url=redis_url,
             allowed_hosts=allowed_host or (),
+            concurrency_limit=concurrency_limit,
         )
     )
 
@@ -357,3 +361,26 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+queue_app = typer.Typer(help="Kumo queues (SQS-compatible, on the gateway).", no_args_is_help=True)
+app.add_typer(queue_app, name="queue")
+
+
+@queue_app.command("send")
+def queue_send(
+    name: Annotated[str, typer.Argument(help="Queue name.")],
+    body: Annotated[str, typer.Argument(help="Message body.")],
+    url: Annotated[str, typer.Option(help="Gateway URL.", envvar="KUMO_URL")] = "http://127.0.0.1:8080",
+    state_dir: Annotated[Path, typer.Option(help="State directory of the local platform (its default key).")] = Path(
+        ".kumo"
+    ),
+) -> None:
+    """Send one message to a queue (SigV4-signed SendMessage) and print its message id."""
+    from kumo.queue_client import QueueError, send
+    from kumo_cli.platform_access import lambda_auth
+
+    try:
+        typer.echo(send(url, name, body, auth=lambda_auth(state_dir, "sqs")))
+    except QueueError as exc:
+        typer.echo(f"kumo queue send: {exc}", err=True)
+        raise typer.Exit(1) from None

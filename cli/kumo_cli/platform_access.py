@@ -1,8 +1,9 @@
 """How CLI commands that talk to a running platform (``--url``) identify themselves.
 
-- Lambda API calls (``kumo invoke``, ``kumo publish``) are SigV4-signed with the default access key
-  of the state directory (``<state-dir>/credentials.json``, what ``kumo up`` created), else with
-  ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` from the environment; unsigned when neither exists.
+- Lambda and SQS API calls (``kumo invoke``, ``kumo publish``, ``kumo queue send``) are SigV4-signed
+  with the default access key of the state directory (``<state-dir>/credentials.json``, what ``kumo up``
+  created), else with ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` from the environment; unsigned
+  when neither exists.
 - Admin API calls (``kumo api promote``, ``kumo credentials``) send ``Authorization: Bearer <token>``
   from ``KUMO_ADMIN_TOKEN``, else ``<state-dir>/admin-token``.
 """
@@ -22,7 +23,8 @@ DEFAULT_STATE_DIR = Path(".kumo")
 ADMIN_TOKEN_ENV = "KUMO_ADMIN_TOKEN"
 
 
-def lambda_auth(state_dir: Path | None = None) -> httpx.Auth | None:
+def lambda_auth(state_dir: Path | None = None, service: str = "lambda") -> httpx.Auth | None:
+    """SigV4 for ``service`` (``lambda``, ``sqs``) with the key the module docstring describes."""
     from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, read_keys
 
     try:
@@ -31,10 +33,10 @@ def lambda_auth(state_dir: Path | None = None) -> httpx.Auth | None:
         keys = []
     default = next((key for key in keys if key.name == DEFAULT_KEY_NAME), None)
     if default is not None:
-        return SigV4Auth(default.access_key_id, default.secret_access_key, "lambda")
+        return SigV4Auth(default.access_key_id, default.secret_access_key, service)
     key_id, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
     if key_id and secret:
-        return SigV4Auth(key_id, secret, "lambda", os.environ.get("AWS_REGION") or "us-east-1")
+        return SigV4Auth(key_id, secret, service, os.environ.get("AWS_REGION") or "us-east-1")
     return None
 
 

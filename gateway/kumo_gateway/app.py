@@ -23,6 +23,7 @@ from kumo_gateway.apigateway.limits import Limits
 from kumo_gateway.auth.admin_token import bearer_matches
 from kumo_gateway.auth.authenticator import Auth
 from kumo_gateway.auth.local_store import LocalKeyStore
+from kumo_gateway.concurrency.rules import DEFAULT_ACCOUNT_LIMIT
 from kumo_gateway.dispatch import HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_.errors import service_error
@@ -76,6 +77,7 @@ def create_app(
     versions: VersionBackend | None = None,
     redis: Redis | None = None,
     secrets: SecretSource | None = None,
+    concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
 ) -> FastAPI:
     """The gateway app; its lifespan starts and stops ``provider``.
 
@@ -94,6 +96,9 @@ def create_app(
     ``redis`` is the state gateway replicas share (API keys, token buckets, quotas, the authorizer
     cache); the app closes it when it stops. ``secrets`` is where HS256 JWT authorizers read their
     secret (default: environment variables, ``kumo_gateway.apigateway.authorizers.secrets``).
+    ``concurrency_limit`` is the account's concurrent executions; with ``redis`` every invocation takes
+    a lease (:mod:`kumo_gateway.concurrency`) against it and the function's reserved concurrency
+    (0: no limit, no leases).
     Metrics are served at ``/metrics`` (:mod:`kumo_gateway.metrics`) to holders of ``admin_token``
     (to everyone only when ``auth`` is ``NO_AUTH``).
     """
@@ -121,9 +126,15 @@ def create_app(
         options["telemetry"] = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
     app = FastAPI(title="Kumo gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan, **options)
     metrics = GatewayMetrics(getattr(provider, "instance_counts", None))
-    invoke = InvokeHandler(catalog, provider, auth)
+    calls = provider
+    if redis is not None and concurrency_limit > 0:
+        from kumo_gateway.concurrency.gate import ConcurrencyGate
+        from kumo_gateway.concurrency.lease_store import LeaseStore
+
+        calls = ConcurrencyGate(provider, catalog, LeaseStore(redis), concurrency_limit)
+    invoke = InvokeHandler(catalog, calls, auth)
     limits = Limits(redis, metrics)
-    apis = ApiHandler(catalog, provider, rng=rng, metrics=metrics, redis=redis, secrets=secrets, limits=limits)
+    apis = ApiHandler(catalog, calls, rng=rng, metrics=metrics, redis=redis, secrets=secrets, limits=limits)
     app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
 
     auth.observe_failures(lambda service, code: metrics.auth_failures.labels(service, code).inc())
@@ -153,9 +164,16 @@ def create_app(
         endpoint = DynamoEndpoint(router, auth, region=catalog.region, account_id=catalog.account_id)
         app.add_middleware(DynamoDBMiddleware, endpoint=endpoint)
         app.state.fast_lane = endpoint  # served without ASGI by kumo_gateway.server
+    if redis is not None:  # Kumo queues (SQS's JSON protocol on POST /) live in the shared Redis
+        from kumo_gateway.sqs.endpoint import SqsEndpoint, SqsMiddleware
+        from kumo_gateway.sqs.queue_store import QueueStore
+
+        queues = SqsEndpoint(QueueStore(redis), auth, region=catalog.region, account_id=catalog.account_id)
+        app.add_middleware(SqsMiddleware, endpoint=queues)
     app.add_exception_handler(Exception, _unhandled)
     app.state.catalog = catalog
     app.state.provider = provider
+    app.state.calls = calls  # the provider behind the concurrency gate (when there is one)
     app.state.metrics = metrics
     app.state.redis = redis
     app.state.limits = limits
@@ -179,6 +197,7 @@ async def serve_gateway(
     redis_url: str | None = None,
     secrets: SecretSource | None = None,
     allowed_hosts: frozenset[str] | None = None,
+    concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
 ) -> int:
     """The process body both providers share (``kumo up``, ``kumo gateway --kubernetes``): start the
     table directory, serve the app until SIGINT/SIGTERM, then stop the provider and the tables.
@@ -212,6 +231,7 @@ async def serve_gateway(
         versions=versions,
         redis=redis,
         secrets=secrets,
+        concurrency_limit=concurrency_limit,
     )
     try:
         return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name, allowed_hosts=allowed_hosts)

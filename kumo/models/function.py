@@ -17,6 +17,7 @@ from kumo.models.base import (
     invalid,
     size_type,
 )
+from kumo.models.events import EventSource
 
 SUPPORTED_RUNTIMES = ("python3.11", "python3.12", "python3.13")
 #: Runtimes the API reserves for later; refused today with a clear message.
@@ -214,6 +215,9 @@ class FunctionSpec(Spec):
     timeout: Annotated[Duration(1, 900, whole_seconds=True), Field(description="Longest an invocation may run.")] = 3.0
     ephemeral_storage: Annotated[Size(512, 10240), Field(description="Size of /tmp.")] = 512
     concurrency: Concurrency = Field(default_factory=Concurrency)
+    events: Annotated[list[EventSource], Field(description="Event source mappings (queues).")] = Field(
+        default_factory=list
+    )
     scaling: Scaling = Field(default_factory=Scaling)
     async_: Annotated[AsyncConfig, Field(alias="async")] = Field(default_factory=AsyncConfig)
     publish: Annotated[bool, Field(description="Publish a new version whenever code or configuration changed.")] = False

@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from kumo.models.function import Concurrency
 from kumo.runtime.invocation import Invocation, InvocationResult
 from kumo_gateway.apigateway.route_matching import RouteSpec
 from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, TooManyRequests
@@ -25,6 +26,7 @@ class Meta:
 class FunctionSpec:
     timeout: float = 3.0
     memory: int = 128
+    concurrency: Concurrency = field(default_factory=Concurrency)
 
 
 @dataclass

@@ -119,6 +119,18 @@ REJECTED = [
         {"spec": {"aliases": {"live": {"version": 2, "routing": {"$LATEST": 0.5}}}}},
         "routing keys are version numbers",
     ),
+    (
+        "functions",
+        "spec.events[0]",
+        {"spec": {"events": [{"batchSize": 5}]}},
+        "exactly one source (queue) is required",
+    ),
+    (
+        "functions",
+        "spec.events[0].maximumBatchingWindow",
+        {"spec": {"events": [{"queue": "jobs", "maximumBatchingWindow": "5m1s"}]}},
+        "must be at most 300s",
+    ),
     ("tables", "<nil>", {"metadata": {"name": "ab"}}, "metadata.name must be a DNS-1123 label of 3 to 63 characters"),
     ("tables", "spec", {"spec": {"sortKey": {"name": "pk"}}}, "sortKey.name must differ from partitionKey.name"),
     (

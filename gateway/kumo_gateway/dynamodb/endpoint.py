@@ -32,11 +32,17 @@ _CONTENT_TYPE = CONTENT_TYPE.encode()
 Headers = list[tuple[bytes, bytes]]
 
 
+#: Targets of the other JSON service on ``POST /`` (SQS: :mod:`kumo_gateway.sqs`), left to its endpoint.
+SQS_TARGET_PREFIX = "AmazonSQS."
+
+
 def is_dynamodb_request(scope: Scope) -> bool:
-    """A POST to ``/`` carrying an ``X-Amz-Target`` header (any value: wrong ones get DynamoDB's error)."""
+    """A POST to ``/`` carrying an ``X-Amz-Target`` header (any value but SQS's: wrong ones get
+    DynamoDB's error)."""
     if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/":
         return False
-    return any(name == _TARGET for name, _ in scope["headers"])
+    target = _target(scope["headers"])
+    return target is not None and not target.startswith(SQS_TARGET_PREFIX)
 
 
 def _target(headers: Headers) -> str | None:
@@ -84,7 +90,7 @@ class DynamoEndpoint:
         if path != b"/":
             return None
         target = _target(headers)
-        if target is None:
+        if target is None or target.startswith(SQS_TARGET_PREFIX):
             return None
         return Claimed(target, "/", query.decode("latin-1"), headers)
 

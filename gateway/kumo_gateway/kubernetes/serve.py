@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 from kumo.catalog import Catalog
 from kumo.event_loop import loop_factory
+from kumo_gateway.concurrency.rules import DEFAULT_ACCOUNT_LIMIT, check_account_limit
 
 
 class SettingsError(ValueError):
@@ -52,21 +53,39 @@ def admin_token_from_env(env: Mapping[str, str]) -> str | None:
     return token or None
 
 
+def concurrency_limit_from_env(env: Mapping[str, str]) -> int:
+    """``KUMO_CONCURRENCY_LIMIT`` (the chart's ``concurrencyLimit``): the account's concurrent executions."""
+    text = (env.get("KUMO_CONCURRENCY_LIMIT") or "").strip()
+    if not text:
+        return DEFAULT_ACCOUNT_LIMIT
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"KUMO_CONCURRENCY_LIMIT must be a whole number, got {text!r}") from None
+    problem = check_account_limit(value)
+    if problem is not None:
+        raise SettingsError(f"KUMO_CONCURRENCY_LIMIT: {problem}")
+    return value
+
+
 def run_kubernetes_gateway(*, host: str, port: int, namespace: str | None, redis_url: str | None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = settings_from_env(os.environ)
+        concurrency_limit = concurrency_limit_from_env(os.environ)
     except SettingsError as exc:
         print(f"kumo gateway: {exc}", file=sys.stderr)
         return 2
     try:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            return runner.run(_serve(host, port, namespace, redis_url, settings))
+            return runner.run(_serve(host, port, namespace, redis_url, settings, concurrency_limit))
     except KeyboardInterrupt:
         return 0
 
 
-async def _serve(host: str, port: int, namespace: str | None, redis_url: str | None, settings: dict) -> int:
+async def _serve(
+    host: str, port: int, namespace: str | None, redis_url: str | None, settings: dict, concurrency_limit: int
+) -> int:
     from kumo_gateway.app import serve_gateway
     from kumo_gateway.auth.authenticator import Authenticator
     from kumo_gateway.auth.keys import KeyRing
@@ -100,6 +119,7 @@ async def _serve(host: str, port: int, namespace: str | None, redis_url: str | N
             auth=auth,
             name="kumo gateway",
             redis_url=redis_url,
+            concurrency_limit=concurrency_limit,
             secrets=secrets,
             admin_token=admin_token,
         )

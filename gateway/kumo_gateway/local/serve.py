@@ -24,6 +24,7 @@ from kumo_gateway.apigateway.authorizers.secrets import LocalSecrets
 from kumo_gateway.auth.admin_token import local_admin_token
 from kumo_gateway.auth.authenticator import NO_AUTH, Auth, Authenticator
 from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, LocalKeyStore, private_dir
+from kumo_gateway.concurrency.rules import DEFAULT_ACCOUNT_LIMIT, check_account_limit
 from kumo_gateway.local.banner import INSECURE_WARNING, banner
 from kumo_gateway.local.manifest_watch import DEFAULT_WATCH_INTERVAL_S, Fingerprint, ManifestWatcher, fingerprint
 from kumo_gateway.local.process_provider import LocalProvider
@@ -93,6 +94,7 @@ def run_up(
     insecure_no_auth: bool = False,
     redis_url: str | None = None,
     allowed_hosts: Sequence[str] = (),
+    concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
 ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if insecure_no_auth:
@@ -104,6 +106,10 @@ def run_up(
             )
             return 2
         print(INSECURE_WARNING, file=sys.stderr, flush=True)
+    problem = check_account_limit(concurrency_limit)
+    if problem is not None:
+        print(f"kumo up: --concurrency-limit: {problem}", file=sys.stderr)
+        return 2
     watch = Watch(list(paths), watch_interval_s, fingerprint(paths)) if watch_interval_s > 0 and paths else None
     try:
         manifests = load_manifests(paths)
@@ -124,10 +130,21 @@ def run_up(
                     insecure_no_auth=insecure_no_auth,
                     redis_url=redis_url,
                     allowed_hosts=allowed_hosts,
+                    concurrency_limit=concurrency_limit,
                 )
             )
     except KeyboardInterrupt:
         return 0
+
+
+async def queue_pollers(catalog: Catalog, redis_url: str, base_url: str, store: LocalKeyStore | None) -> None:
+    """The queue event source (``kumo_gateway.sqs.poller``), invoking through this gateway with its own key."""
+    from kumo.aws_signing import SigV4Auth
+    from kumo_gateway.sqs.poller import serve_queue_pollers
+
+    key = store.ensure("kumo:queue-pollers") if store is not None else None
+    auth = SigV4Auth(key.access_key_id, key.secret_access_key, "lambda", catalog.region) if key else None
+    await serve_queue_pollers(catalog, redis_url, base_url, auth)
 
 
 @dataclass(frozen=True)
@@ -149,6 +166,7 @@ async def serve_local(
     insecure_no_auth: bool = False,
     redis_url: str | None = None,
     allowed_hosts: Sequence[str] = (),
+    concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
 ) -> int:
     """``redis_url``: an external Redis for the shared state (several ``kumo up`` share one limit);
     without it a private one is started under ``<state-dir>/redis``. ``allowed_hosts``: Host names
@@ -202,11 +220,14 @@ async def serve_local(
             return 1
         redis_url = shared_state.url
 
+    pollers: list[asyncio.Task[None]] = []
+
     def announce() -> None:
         print(
             banner(base_url, manifests.functions.values(), manifests.apis.values(), tables.table_names(), credentials),
             flush=True,
         )
+        pollers.append(asyncio.create_task(queue_pollers(catalog, redis_url, base_url, store), name="queue-pollers"))
 
     watcher: asyncio.Task[None] | None = None
     if watch is not None:
@@ -230,8 +251,12 @@ async def serve_local(
             redis_url=redis_url,
             secrets=LocalSecrets(state_dir),
             allowed_hosts=allowed_host_list(host, allowed_hosts),
+            concurrency_limit=concurrency_limit,
         )
     finally:
+        for task in pollers:
+            task.cancel()
+        await asyncio.gather(*pollers, return_exceptions=True)
         if sandbox is not None:
             sandbox.close()
         if shared_state is not None:

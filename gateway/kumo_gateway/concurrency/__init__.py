@@ -1,0 +1,1 @@
+"""Concurrency limits: an account-wide limit and per-function reserved concurrency, counted in Redis."""
