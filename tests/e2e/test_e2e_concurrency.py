@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from kumo_up import KumoUp, function_manifest
+from kumo_up import KumoUp, function_manifest, shared_dir
 
 SLOW = """
 import json, os, time
@@ -30,9 +30,12 @@ def kumo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KumoUp]:
     workdir = tmp_path_factory.mktemp("concurrency")
     manifests = [
         function_manifest(
-            "capped", SLOW, environment={"TRACE": str(workdir / "capped.jsonl")}, concurrency={"reserved": 2}
+            "capped",
+            SLOW,
+            environment={"TRACE": str(shared_dir(workdir) / "capped.jsonl")},
+            concurrency={"reserved": 2},
         ),
-        function_manifest("open", SLOW, environment={"TRACE": str(workdir / "open.jsonl")}),
+        function_manifest("open", SLOW, environment={"TRACE": str(shared_dir(workdir) / "open.jsonl")}),
     ]
     # Account limit 3, of which 2 reserved for "capped": the other functions share 1.
     up = KumoUp(manifests, workdir, args=["--concurrency-limit", "3"])
@@ -74,7 +77,7 @@ def test_reserved_concurrency_caps_parallel_executions(kumo: KumoUp) -> None:
     assert refused.headers["x-amzn-ErrorType"].startswith("TooManyRequestsException")
     assert refused.json()["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
     assert refused.headers["Retry-After"] == "1"
-    peak = _max_overlap(Path(kumo.workdir / "capped.jsonl"))
+    peak = _max_overlap(shared_dir(kumo.workdir) / "capped.jsonl")
     print(f"capped: {statuses.count(200)} ran, {statuses.count(429)} refused, at most {peak} at once (reserved 2)")
     assert 1 <= peak <= 2
 

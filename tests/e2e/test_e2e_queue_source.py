@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from kumo_up import KumoUp, function_manifest
+from kumo_up import KumoUp, function_manifest, shared_dir
 
 CONSUMER = """
 import json, os
@@ -31,7 +31,7 @@ def kumo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KumoUp]:
         function_manifest(
             "consumer",
             CONSUMER,
-            environment={"TRACE": str(workdir / "records.jsonl")},
+            environment={"TRACE": str(shared_dir(workdir) / "records.jsonl")},
             events=[{"queue": "jobs", "batchSize": 5, "maximumBatchingWindow": "1s"}],
         )
     ]
@@ -50,7 +50,7 @@ def test_batches_with_partial_failures(kumo: KumoUp) -> None:
         QueueUrl=url, Entries=[{"Id": f"m{i}", "MessageBody": b} for i, b in enumerate(bodies)]
     )
     ids = {e["Id"]: e["MessageId"] for e in sent["Successful"]}
-    trace = kumo.workdir / "records.jsonl"
+    trace = shared_dir(kumo.workdir) / "records.jsonl"
     deadline = time.monotonic() + 30
     records: list[dict] = []
     while time.monotonic() < deadline:
