@@ -210,8 +210,12 @@ def runtime(
     import os
 
     from kumo.runtime.config import ConfigError, config_from_env
+    from kumo.runtime.sandbox import make_non_dumpable
     from kumo.runtime.standalone import run_standalone
 
+    # In a pod the function runs as this process's user: keep its /proc/<pid>/environ (the platform
+    # credential) and memory unreadable to it.
+    make_non_dumpable()
     variables = dict(os.environ)
     options = {
         "KUMO_FUNCTION_NAME": function_name,
