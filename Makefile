@@ -76,7 +76,9 @@ bench: need-wrk install
 	$(BIN)/python bench/invoke.py
 	$(BIN)/python bench/tables.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/gateway_limits.py
+	$(BIN)/python bench/leases.py
 	$(BIN)/python bench/soak.py
 
 clean:
