@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from kumo.models.base import (
@@ -80,14 +80,24 @@ class ConfigMapRef(Spec):
 
 
 class Code(Spec):
-    """Where the function's code comes from: exactly one of `inline`, `configMap` or `image`."""
+    """Where the function's code comes from: exactly one of `inline`, `configMap`, `image`, `path` or `zip`.
+
+    `path` (a directory) and `zip` (a Lambda deployment package) are relative to the manifest's
+    directory. `requirements` (a requirements file, or a list of requirement lines) is optional and
+    installed into the package by the package builder (kumo.packages); not with `image`.
+    """
 
     model_config = ConfigDict(
         json_schema_extra={
             "x-kubernetes-validations": [
                 {
-                    "rule": "[has(self.inline), has(self.configMap), has(self.image)].filter(x, x).size() == 1",
-                    "message": "exactly one of inline, configMap or image is required",
+                    "rule": "[has(self.inline), has(self.configMap), has(self.image), has(self.path),"
+                    " has(self.zip)].filter(x, x).size() == 1",
+                    "message": "exactly one of inline, configMap, image, path or zip is required",
+                },
+                {
+                    "rule": "!(has(self.image) && has(self.requirements))",
+                    "message": "requirements cannot be combined with image",
                 },
             ]
         }
@@ -98,6 +108,35 @@ class Code(Spec):
     ) = None
     config_map: ConfigMapRef | None = None
     image: Annotated[str, Field(min_length=1, description="Container image holding the code.")] | None = None
+    path: (
+        Annotated[str, Field(min_length=1, description="Code directory, relative to the manifest's directory.")] | None
+    ) = None
+    zip: (
+        Annotated[
+            str, Field(min_length=1, description="Deployment package (.zip), relative to the manifest's directory.")
+        ]
+        | None
+    ) = None
+    requirements: (
+        Annotated[
+            str | list[Annotated[str, Field(min_length=1)]],
+            WithJsonSchema(
+                {
+                    "description": "A requirements file (relative to the manifest's directory) or a list of "
+                    "requirement lines.",
+                    "x-kubernetes-preserve-unknown-fields": True,
+                }
+            ),
+        ]
+        | None
+    ) = None
+
+    @field_validator("requirements")
+    @classmethod
+    def _check_requirements(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if value is not None and len(value) == 0:
+            raise invalid("requirements must be a file name or a non-empty list")
+        return value
 
     @field_validator("inline")
     @classmethod
@@ -110,9 +149,11 @@ class Code(Spec):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Code:
-        given = [self.inline is not None, self.config_map is not None, self.image is not None]
-        if sum(given) != 1:
-            raise invalid("exactly one of inline, configMap or image is required")
+        given = [self.inline, self.config_map, self.image, self.path, self.zip]
+        if sum(source is not None for source in given) != 1:
+            raise invalid("exactly one of inline, configMap, image, path or zip is required")
+        if self.image is not None and self.requirements is not None:
+            raise invalid("requirements cannot be combined with image")
         return self
 
 

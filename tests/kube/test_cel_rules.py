@@ -99,7 +99,7 @@ REJECTED = [
         "functions",
         "spec.code",
         {"spec": {"code": {"image": "example/hello:1"}}},
-        "exactly one of inline, configMap or image is required",
+        "exactly one of inline, configMap, image, path or zip is required",
     ),
     (
         "functions",

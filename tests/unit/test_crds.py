@@ -207,7 +207,10 @@ def test_limits_present() -> None:
     assert spec["concurrency"]["properties"]["reserved"]["maximum"] == 1000
     assert set(object_schema("Function")["properties"]["spec"]["required"]) == {"runtime", "handler", "code"}
     code_rules = [rule["message"] for rule in spec["code"]["x-kubernetes-validations"]]
-    assert code_rules == ["exactly one of inline, configMap or image is required"]
+    assert code_rules == [
+        "exactly one of inline, configMap, image, path or zip is required",
+        "requirements cannot be combined with image",
+    ]
     table = object_schema("Table")["properties"]["spec"]["properties"]
     assert (table["partitions"]["minimum"], table["partitions"]["maximum"]) == (1, 64)
     assert table["partitionKey"]["properties"]["type"]["enum"] == ["S", "N", "B"]

@@ -162,10 +162,10 @@ def test_function_values_parsed() -> None:
         ({"async": {"maximumEventAge": "7h"}}, "spec.async.maximumEventAge: must be at most 21600s"),
         ({"timeout": "soon"}, "spec.timeout: invalid duration 'soon'"),
         ({"memory": "128"}, "spec.memory: invalid size '128': a size string needs a unit"),
-        ({"code": {}}, "spec.code: exactly one of inline, configMap or image is required"),
+        ({"code": {}}, "spec.code: exactly one of inline, configMap, image, path or zip is required"),
         (
             {"code": {"inline": {"a.py": ""}, "image": "x"}},
-            "spec.code: exactly one of inline, configMap or image is required",
+            "spec.code: exactly one of inline, configMap, image, path or zip is required",
         ),
         ({"code": {"inline": {}}}, "spec.code.inline: must have at least 1 item"),
         ({"runtime": "nodejs20"}, "spec.runtime: runtime 'nodejs20' is not supported yet"),
