@@ -15,6 +15,7 @@ from kumo.runtime.invocation import Invocation, InvocationResult
 from kumo.scaling.decisions import PoolLimits, effective_max_instances
 from kumo.versions import LATEST
 from kumo_gateway.local.code import CodeUnavailable, code_files, materialize
+from kumo_gateway.local.packages import LocalPackages, is_package
 from kumo_gateway.local.pool import InstancePool, PoolThrottled
 from kumo_gateway.local.sandbox import LocalSandbox
 from kumo_gateway.local.versions_store import LocalVersions
@@ -56,8 +57,11 @@ class LocalProvider:
         versions: LocalVersions | None = None,
         credentials: Callable[[str], Mapping[str, str]] | None = None,
         sandbox: LocalSandbox | None = None,
+        packages: LocalPackages | None = None,
     ) -> None:
         self.catalog = catalog
+        #: Built deployment packages (code.path/zip/requirements): used in place as the code dir.
+        self.packages = packages
         self.state_dir = state_dir
         self.config_maps = dict(config_maps or {})
         self.platform_environment = dict(platform_environment or {})
@@ -147,7 +151,10 @@ class LocalProvider:
         if version == LATEST:
             spec = function.spec
             try:
-                code_dir = materialize(code_files(spec.code, self.config_maps), self.state_dir / "code" / name)
+                if self.packages is not None and is_package(spec.code):
+                    code_dir = self.packages.code_dir(name)
+                else:
+                    code_dir = materialize(code_files(spec.code, self.config_maps), self.state_dir / "code" / name)
             except CodeUnavailable as exc:
                 raise InstanceUnavailable(f"function {name}: {exc}") from None
         else:

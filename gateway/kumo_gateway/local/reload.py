@@ -12,6 +12,7 @@ edit that changes a table's key schema is refused like an invalid edit (DynamoDB
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -95,6 +96,10 @@ class Reloader:
             self.catalog.set_function(new.functions[name])
         for name in functions.added:
             self.versions.load_function(name)
+        if self.provider.packages is not None:  # pip may run: off the event loop
+            await asyncio.to_thread(
+                self.provider.packages.build, new, [*functions.removed, *functions.added, *diff.rolled]
+            )
         for name in (*functions.added, *diff.rolled):
             await self.provider.roll(name)  # a new $LATEST pool (started now if minInstances > 0)
         for name in (*functions.added, *functions.changed):

@@ -172,6 +172,7 @@ async def serve_local(
     without it a private one is started under ``<state-dir>/redis``. ``allowed_hosts``: Host names
     served besides loopback and ``host`` (:mod:`kumo.allowed_hosts`)."""
     from kumo_gateway.app import serve_gateway
+    from kumo_gateway.local.packages import LocalPackages
     from kumo_gateway.local.tables import LocalTables
 
     state_dir = private_dir(state_dir.resolve())
@@ -198,9 +199,12 @@ async def serve_local(
     versions.load()
     for function in manifests.functions.values():
         versions.apply_manifest(function)  # spec.publish, spec.aliases
+    packages = LocalPackages(state_dir)
+    packages.build(manifests)  # before any instance starts; a failed package only affects its function
     provider = LocalProvider(
         catalog,
         state_dir=state_dir,
+        packages=packages,
         config_maps=manifests.config_maps,
         platform_environment=platform_environment(base_url),
         versions=versions,

@@ -1,0 +1,88 @@
+"""Deployment packages for local mode: `code.path`/`code.zip`/`code.requirements` built at load/reload.
+
+Builds go into the content-addressed cache `<state-dir>/packages/<address>/` (kumo.packages), reused
+across functions and restarts; the package dir is the instance's code dir (LAMBDA_TASK_ROOT) as is,
+so a cold start costs no copy or unpack. A function whose package fails is recorded with the reason
+(its invocations answer that reason) and the other functions start as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from kumo.manifests import Manifests
+from kumo.models.function import Code, Function
+from kumo.packages.build import build_package, read_directory, read_zip
+from kumo.packages.plan import PackageError
+from kumo_gateway.local.code import CodeUnavailable, code_files
+
+log = logging.getLogger("kumo.local")
+
+
+def is_package(code: Code) -> bool:
+    """Whether the function's code goes through the package builder (rather than plain inline files)."""
+    return code.path is not None or code.zip is not None or code.requirements is not None
+
+
+def package_inputs(
+    code: Code, base_dir: Path, config_maps: Mapping[str, Mapping[str, str]]
+) -> tuple[dict[str, bytes], list[str]]:
+    """The code files and requirement lines of `code`; relative paths resolve against `base_dir`."""
+    if code.path is not None:
+        files = read_directory(base_dir / code.path)
+    elif code.zip is not None:
+        files = read_zip(base_dir / code.zip)
+    else:
+        files = {name: text.encode() for name, text in code_files(code, config_maps).items()}
+    requirements: list[str] = []
+    if isinstance(code.requirements, list):
+        requirements = list(code.requirements)
+    elif isinstance(code.requirements, str):
+        path = base_dir / code.requirements
+        try:
+            requirements = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise PackageError(f"requirements file {str(path)!r}: {exc.strerror or exc}") from None
+    return files, requirements
+
+
+class LocalPackages:
+    """The built package (or the reason there is none) of every package function."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.cache = state_dir / "packages"
+        self.built: dict[str, Path] = {}
+        self.problems: dict[str, str] = {}
+
+    def build(self, manifests: Manifests, names: Iterable[str] | None = None) -> None:
+        """Build the packages of `names` (default: every function); failures are logged and recorded."""
+        for name in list(manifests.functions) if names is None else list(names):
+            function = manifests.functions.get(name)
+            self.built.pop(name, None)
+            self.problems.pop(name, None)
+            if function is None or not is_package(function.spec.code):
+                continue
+            source = manifests.sources.get(("Function", name))
+            base_dir = source.resolve().parent if source is not None else Path.cwd()
+            self.build_one(function, base_dir, manifests.config_maps)
+
+    def build_one(self, function: Function, base_dir: Path, config_maps: Mapping[str, Mapping[str, str]]) -> None:
+        name = function.metadata.name
+        try:
+            files, requirements = package_inputs(function.spec.code, base_dir, config_maps)
+            package = build_package(name, files, requirements, function.spec.runtime, self.cache)
+        except (PackageError, CodeUnavailable) as exc:
+            message = str(exc) if str(exc).startswith("function ") else f"function {name!r}: {exc}"
+            self.problems[name] = message
+            log.error("package not built: %s", message)
+            return
+        self.built[name] = package.path
+        log.info("function %s: package %s ready (pip ran: %s)", name, package.address[:12], package.installed)
+
+    def code_dir(self, name: str) -> Path:
+        """The package dir of function `name`; CodeUnavailable with the build problem otherwise."""
+        if name in self.built:
+            return self.built[name]
+        raise CodeUnavailable(self.problems.get(name, "its package was not built"))

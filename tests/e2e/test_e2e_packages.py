@@ -1,0 +1,99 @@
+"""Deployment packages through a real `kumo up`: requirements (real pip), the cache, zips, failures."""
+
+from __future__ import annotations
+
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from kumo_up import KumoUp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "local"))
+from test_package_build import make_wheel
+
+APP = """
+import os, six, kumotiny
+
+def handler(event, context):
+    return {"six": six.__version__, "six_file": six.__file__, "tiny": kumotiny.VALUE,
+            "task_root": os.environ["LAMBDA_TASK_ROOT"], "cwd": os.getcwd()}
+"""
+
+
+def manifest(name: str, code: dict[str, object]) -> dict[str, object]:
+    spec = {"runtime": "python3.11", "handler": "app.handler", "code": code}
+    return {"apiVersion": "kumo.dev/v1alpha1", "kind": "Function", "metadata": {"name": name}, "spec": spec}
+
+
+def invoke(kumo: KumoUp, name: str) -> tuple[dict[str, object], object]:
+    result = kumo.lambda_client().invoke(FunctionName=name, Payload=b"{}")
+    return result, json.loads(result["Payload"].read())
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """Manifest folder content: src/ + requirements.txt (six from PyPI + a local wheel), zips."""
+    manifests = tmp_path / "manifests"
+    (manifests / "src").mkdir(parents=True)
+    (manifests / "src" / "app.py").write_text(APP)
+    wheel = make_wheel(tmp_path)
+    (manifests / "requirements.txt").write_text(f"six==1.16.0\n{wheel}\n")
+    with zipfile.ZipFile(manifests / "pkg.zip", "w") as archive:
+        archive.writestr("app.py", "def handler(e, c):\n    return {'zipped': True}\n")
+    with zipfile.ZipFile(manifests / "evil.zip", "w") as archive:
+        archive.writestr("app.py", "def handler(e, c):\n    return 1\n")
+        archive.writestr("../../escape.py", "X = 1\n")
+    return tmp_path
+
+
+def test_packages_built_once_shared_and_reused_across_restart(project: Path) -> None:
+    functions = [
+        manifest("withdeps", {"path": "src", "requirements": "requirements.txt"}),
+        manifest("twin", {"path": "src", "requirements": "requirements.txt"}),
+        manifest(
+            "broken", {"inline": {"app.py": APP}, "requirements": [str(project / "nosuchpkg_kumo-1-py3-none-any.whl")]}
+        ),
+        manifest("zipped", {"zip": "pkg.zip"}),
+        manifest("evil", {"zip": "evil.zip"}),
+    ]
+    kumo = KumoUp(functions, project)
+    try:
+        result, body = invoke(kumo, "withdeps")
+        assert "FunctionError" not in result, body
+        packages = kumo.state_dir.resolve() / "packages"
+        assert isinstance(body, dict)
+        assert body["six"] == "1.16.0" and body["tiny"] == "1.0"
+        root = Path(str(body["task_root"]))
+        # the package dir as is, or the sandbox's copy of it for the function's uid (local/sandbox.py)
+        (address,) = [p.name for p in packages.iterdir() if p.name in str(root) and (p / "six.py").is_file()]
+        assert str(body["six_file"]).startswith(str(root))
+        assert body["cwd"] == str(root)
+        _, twin = invoke(kumo, "twin")
+        assert isinstance(twin, dict) and address in str(twin["task_root"])  # the same package, one build
+
+        _, zipped = invoke(kumo, "zipped")
+        assert zipped == {"zipped": True}
+        for name, words in [
+            ("broken", ["function 'broken'", "nosuchpkg_kumo", "No such file or directory"]),
+            ("evil", ["function 'evil'", "evil.zip", "'..'"]),
+        ]:
+            with pytest.raises(Exception) as caught:  # any refusal: the log says why
+                invoke(kumo, name)
+            line = next(line for line in kumo.output().splitlines() if f"package not built: function '{name}'" in line)
+            assert all(word in line for word in words), line
+            assert caught.value is not None
+        assert not list(packages.glob(".staging-*"))  # nothing half-built
+        output = kumo.output()
+        assert output.count("installing six==1.16.0") == 1  # twin reused withdeps' package
+    finally:
+        kumo.stop()
+
+    again = KumoUp(functions, project)  # a restart on the same state dir: the cache is reused
+    try:
+        _, body = invoke(again, "withdeps")
+        assert isinstance(body, dict) and address in str(body["task_root"])
+        assert "installing six" not in again.output()  # no second pip run for it
+    finally:
+        again.stop()
