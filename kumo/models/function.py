@@ -19,9 +19,11 @@ from kumo.models.base import (
 )
 from kumo.models.events import EventSource
 
-SUPPORTED_RUNTIMES = ("python3.11", "python3.12", "python3.13")
+SUPPORTED_RUNTIMES = ("python3.11", "python3.12", "python3.13", "provided", "provided.al2", "provided.al2023")
+#: Custom runtimes: the package's executable `bootstrap` speaks the Runtime API (docs/packages.md).
+CUSTOM_RUNTIMES = ("provided", "provided.al2", "provided.al2023")
 #: Runtimes the API reserves for later; refused today with a clear message.
-RESERVED_RUNTIMES = ("nodejs20", "nodejs22", "provided")
+RESERVED_RUNTIMES = ("nodejs20", "nodejs22")
 
 HANDLER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,21 +48,33 @@ class BuiltPackage:
     installed: bool
 
 
-def read_directory(root: Path) -> dict[str, bytes]:
-    """Every regular file under `root` (relative '/' names → bytes); symlinks out of `root` are refused."""
+@dataclass(frozen=True)
+class PackageSource:
+    """Code files (relative '/' names → bytes) and which of them are executable (e.g. `bootstrap`)."""
+
+    files: dict[str, bytes]
+    executables: frozenset[str] = frozenset()
+
+
+def read_directory(root: Path) -> PackageSource:
+    """Every regular file under `root`, with its executable bit; symlinks out of `root` are refused."""
     if not root.is_dir():
         raise PackageError(f"code path {str(root)!r} is not a directory")
     resolved_root = root.resolve()
     files: dict[str, bytes] = {}
+    executables: set[str] = set()
     for path in sorted(root.rglob("*")):
         if path.is_symlink() and not path.resolve().is_relative_to(resolved_root):
             raise PackageError(f"{path}: symbolic link out of the code directory")
         if path.is_file() and "__pycache__" not in path.parts:
-            files[path.relative_to(root).as_posix()] = path.read_bytes()
-    return files
+            name = path.relative_to(root).as_posix()
+            files[name] = path.read_bytes()
+            if os.access(path, os.X_OK):
+                executables.add(name)
+    return PackageSource(files, frozenset(executables))
 
 
-def read_zip(path: Path) -> dict[str, bytes]:
+def read_zip(path: Path) -> PackageSource:
     """The members of a Lambda deployment package, checked (no absolute/`..`/symlink, size limits)."""
     try:
         zipped = path.stat().st_size
@@ -74,7 +86,9 @@ def read_zip(path: Path) -> dict[str, bytes]:
                 problem = problem or check_zip_entry(info.filename, is_link)
             if problem:
                 raise PackageError(f"{path.name}: {problem}")
-            return {info.filename: archive.read(info) for info in infos}
+            files = {info.filename: archive.read(info) for info in infos}
+            executables = frozenset(info.filename for info in infos if (info.external_attr >> 16) & 0o111)
+            return PackageSource(files, executables)
     except (OSError, zipfile.BadZipFile) as exc:
         raise PackageError(f"{path.name}: not a readable zip: {exc}") from exc
 
@@ -88,9 +102,14 @@ def build_package(
     *,
     python: str = sys.executable,
     machine: str | None = None,
+    executables: Collection[str] = (),
 ) -> BuiltPackage:
-    """The cached package for these code files + requirements, built (pip, then code on top) if missing."""
-    plan = plan_package(files_digest(files), requirements, runtime, pip_platform(machine or platform.machine()))
+    """The cached package for these code files + requirements, built (pip, then code on top) if missing.
+
+    Files are written read-only (0o444, 0o555 when in `executables`): functions never change them.
+    """
+    digest = files_digest(files, executables)
+    plan = plan_package(digest, requirements, runtime, pip_platform(machine or platform.machine()))
     final = cache / plan.address
     if final.is_dir():
         return BuiltPackage(plan.address, final, installed=False)
@@ -102,7 +121,10 @@ def build_package(
         for name, data in files.items():
             target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                target.unlink()  # the code wins over a vendored file of the same name
             target.write_bytes(data)
+            os.chmod(target, 0o555 if name in executables else 0o444)
         try:
             os.rename(staging, final)
         except OSError:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 #: Lambda's deployment package limits (aws-compat.md): 50 MB zipped upload, 250 MB unzipped.
@@ -58,12 +58,13 @@ def normalize_requirements(lines: Iterable[str]) -> tuple[str, ...]:
     return tuple(result)
 
 
-def files_digest(files: Mapping[str, bytes]) -> str:
-    """sha256 over sorted (relative name, content) pairs: equal trees give equal digests."""
+def files_digest(files: Mapping[str, bytes], executables: Collection[str] = ()) -> str:
+    """sha256 over sorted (relative name, executable bit, content): equal trees give equal digests."""
     digest = hashlib.sha256()
     for name in sorted(files):
         data = files[name]
-        digest.update(f"{len(name)}:{name}:{len(data)}:".encode())
+        mode = "x" if name in executables else "-"
+        digest.update(f"{len(name)}:{name}:{mode}:{len(data)}:".encode())
         digest.update(data)
     return digest.hexdigest()
 

@@ -202,7 +202,14 @@ def test_limits_present() -> None:
     assert rules["must be at most 900s"] == "type(self) == int ? self <= 900 : duration(self) <= duration('900s')"
     assert "must be a whole number of seconds" in rules
     assert timeout["default"] == "3s"
-    assert spec["runtime"]["enum"] == ["python3.11", "python3.12", "python3.13"]
+    assert spec["runtime"]["enum"] == [
+        "python3.11",
+        "python3.12",
+        "python3.13",
+        "provided",
+        "provided.al2",
+        "provided.al2023",
+    ]
     assert spec["environment"]["additionalProperties"] == {"type": "string"}
     assert spec["concurrency"]["properties"]["reserved"]["maximum"] == 1000
     assert set(object_schema("Function")["properties"]["spec"]["required"]) == {"runtime", "handler", "code"}

@@ -169,7 +169,7 @@ def test_function_values_parsed() -> None:
         ),
         ({"code": {"inline": {}}}, "spec.code.inline: must have at least 1 item"),
         ({"runtime": "nodejs20"}, "spec.runtime: runtime 'nodejs20' is not supported yet"),
-        ({"runtime": "provided"}, "spec.runtime: runtime 'provided' is not supported yet"),
+        ({"runtime": "nodejs22"}, "spec.runtime: runtime 'nodejs22' is not supported yet"),
         ({"runtime": "python2.7"}, "spec.runtime: unknown runtime 'python2.7'"),
         ({"handler": "app"}, "spec.handler: must be module.function"),
         ({"handler": "app.handler()"}, "spec.handler: must be module.function"),

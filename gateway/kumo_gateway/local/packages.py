@@ -13,29 +13,35 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from kumo.manifests import Manifests
-from kumo.models.function import Code, Function
-from kumo.packages.build import build_package, read_directory, read_zip
+from kumo.models.function import CUSTOM_RUNTIMES, Code, Function, FunctionSpec
+from kumo.packages.build import PackageSource, build_package, read_directory, read_zip
 from kumo.packages.plan import PackageError
 from kumo_gateway.local.code import CodeUnavailable, code_files
 
 log = logging.getLogger("kumo.local")
 
 
-def is_package(code: Code) -> bool:
+def is_package(spec: FunctionSpec) -> bool:
     """Whether the function's code goes through the package builder (rather than plain inline files)."""
-    return code.path is not None or code.zip is not None or code.requirements is not None
+    code = spec.code
+    custom = spec.runtime in CUSTOM_RUNTIMES  # its bootstrap must be executable
+    return custom or code.path is not None or code.zip is not None or code.requirements is not None
 
 
 def package_inputs(
     code: Code, base_dir: Path, config_maps: Mapping[str, Mapping[str, str]]
-) -> tuple[dict[str, bytes], list[str]]:
-    """The code files and requirement lines of `code`; relative paths resolve against `base_dir`."""
+) -> tuple[PackageSource, list[str]]:
+    """The code files and requirement lines of `code`; relative paths resolve against `base_dir`.
+
+    Inline/ConfigMap files carry no modes: their `bootstrap` (custom runtimes) is made executable.
+    """
     if code.path is not None:
-        files = read_directory(base_dir / code.path)
+        source = read_directory(base_dir / code.path)
     elif code.zip is not None:
-        files = read_zip(base_dir / code.zip)
+        source = read_zip(base_dir / code.zip)
     else:
         files = {name: text.encode() for name, text in code_files(code, config_maps).items()}
+        source = PackageSource(files, frozenset({"bootstrap"} & files.keys()))
     requirements: list[str] = []
     if isinstance(code.requirements, list):
         requirements = list(code.requirements)
@@ -45,7 +51,12 @@ def package_inputs(
             requirements = path.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
             raise PackageError(f"requirements file {str(path)!r}: {exc.strerror or exc}") from None
-    return files, requirements
+    return source, requirements
+
+
+def custom_runtime_command(runtime: str, code_dir: Path) -> list[str] | None:
+    """`<task root>/bootstrap` for `provided*` runtimes (as Lambda starts it), `None` for the others."""
+    return [str(code_dir / "bootstrap")] if runtime in CUSTOM_RUNTIMES else None
 
 
 class LocalPackages:
@@ -62,7 +73,7 @@ class LocalPackages:
             function = manifests.functions.get(name)
             self.built.pop(name, None)
             self.problems.pop(name, None)
-            if function is None or not is_package(function.spec.code):
+            if function is None or not is_package(function.spec):
                 continue
             source = manifests.sources.get(("Function", name))
             base_dir = source.resolve().parent if source is not None else Path.cwd()
@@ -71,8 +82,10 @@ class LocalPackages:
     def build_one(self, function: Function, base_dir: Path, config_maps: Mapping[str, Mapping[str, str]]) -> None:
         name = function.metadata.name
         try:
-            files, requirements = package_inputs(function.spec.code, base_dir, config_maps)
-            package = build_package(name, files, requirements, function.spec.runtime, self.cache)
+            source, requirements = package_inputs(function.spec.code, base_dir, config_maps)
+            package = build_package(
+                name, source.files, requirements, function.spec.runtime, self.cache, executables=source.executables
+            )
         except (PackageError, CodeUnavailable) as exc:
             message = str(exc) if str(exc).startswith("function ") else f"function {name!r}: {exc}"
             self.problems[name] = message

@@ -15,7 +15,7 @@ from kumo.runtime.invocation import Invocation, InvocationResult
 from kumo.scaling.decisions import PoolLimits, effective_max_instances
 from kumo.versions import LATEST
 from kumo_gateway.local.code import CodeUnavailable, code_files, materialize
-from kumo_gateway.local.packages import LocalPackages, is_package
+from kumo_gateway.local.packages import LocalPackages, custom_runtime_command, is_package
 from kumo_gateway.local.pool import InstancePool, PoolThrottled
 from kumo_gateway.local.sandbox import LocalSandbox
 from kumo_gateway.local.versions_store import LocalVersions
@@ -151,7 +151,7 @@ class LocalProvider:
         if version == LATEST:
             spec = function.spec
             try:
-                if self.packages is not None and is_package(spec.code):
+                if self.packages is not None and is_package(spec):
                     code_dir = self.packages.code_dir(name)
                 else:
                     code_dir = materialize(code_files(spec.code, self.config_maps), self.state_dir / "code" / name)
@@ -164,6 +164,7 @@ class LocalProvider:
                 raise FunctionNotFound(f"{name}:{version}")
             spec, code_dir, min_instances = published.snapshot.spec, self.versions.code_dir(name, version), 0
         config = FunctionConfig(
+            command=custom_runtime_command(spec.runtime, code_dir),
             name=name,
             handler=spec.handler,
             runtime=spec.runtime,
