@@ -97,10 +97,16 @@ def test_failed_install_names_function_requirement_and_pip_message(tmp_path: Pat
     assert list(cache.iterdir()) == []  # nothing half-built
 
 
-def test_no_requirements_no_pip(tmp_path: Path, pip_runs: list[list[str]]) -> None:
-    built = build_package("f", {"a/b.py": b"X = 1\n"}, [], "provided.al2023", tmp_path / "cache")
+def test_no_requirements_no_pip_and_modes(tmp_path: Path, pip_runs: list[list[str]]) -> None:
+    files = {"a/b.py": b"X = 1\n", "bootstrap": b"#!/bin/sh\n"}
+    built = build_package("f", files, [], "provided.al2023", tmp_path / "cache", executables={"bootstrap"})
     assert not built.installed and pip_runs == []
     assert (built.path / "a" / "b.py").read_text() == "X = 1\n"
+    assert (built.path / "bootstrap").stat().st_mode & 0o777 == 0o555
+    assert (built.path / "a" / "b.py").stat().st_mode & 0o777 == 0o444
+    # the executable bit is part of the content address
+    plain = build_package("f", files, [], "provided.al2023", tmp_path / "cache")
+    assert plain.address != built.address
 
 
 def test_small_pypi_package(tmp_path: Path) -> None:
@@ -116,7 +122,11 @@ def test_directory_source(tmp_path: Path) -> None:
     (src / "app.py").write_text("A = 1\n")
     (src / "pkg" / "m.py").write_text("B = 2\n")
     (src / "pkg" / "__pycache__" / "m.cpython-312.pyc").write_bytes(b"junk")
-    assert read_directory(src) == {"app.py": b"A = 1\n", "pkg/m.py": b"B = 2\n"}
+    (src / "bootstrap").write_text("#!/bin/sh\n")
+    (src / "bootstrap").chmod(0o755)
+    source = read_directory(src)
+    assert source.files == {"app.py": b"A = 1\n", "bootstrap": b"#!/bin/sh\n", "pkg/m.py": b"B = 2\n"}
+    assert source.executables == {"bootstrap"}
     (src / "out").symlink_to("/etc")
     with pytest.raises(PackageError, match="symbolic link out of the code directory"):
         read_directory(src)
@@ -130,7 +140,12 @@ def test_zip_source_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         archive.writestr("app.py", "A = 1\n")
         archive.writestr("lib/", "")
         archive.writestr("lib/x.py", "B = 2\n")
-    assert read_zip(good) == {"app.py": b"A = 1\n", "lib/x.py": b"B = 2\n"}
+        runnable = zipfile.ZipInfo("bootstrap")
+        runnable.external_attr = 0o100755 << 16
+        archive.writestr(runnable, "#!/bin/sh\n")
+    source = read_zip(good)
+    assert source.files == {"app.py": b"A = 1\n", "lib/x.py": b"B = 2\n", "bootstrap": b"#!/bin/sh\n"}
+    assert source.executables == {"bootstrap"}
 
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as archive:

@@ -41,6 +41,7 @@ def test_files_digest_depends_on_names_and_contents_not_order() -> None:
     assert one == files_digest({"b/c.py": b"y", "a.py": b"x"})
     assert one != files_digest({"a.py": b"x", "b/c.py": b"z"})
     assert one != files_digest({"a2.py": b"x", "b/c.py": b"y"})
+    assert one != files_digest({"a.py": b"x", "b/c.py": b"y"}, executables={"a.py"})
     # name/content boundaries are unambiguous
     assert files_digest({"ab": b"c"}) != files_digest({"a": b"bc"})
 
