@@ -97,3 +97,44 @@ def test_packages_built_once_shared_and_reused_across_restart(project: Path) -> 
         assert "installing six" not in again.output()  # no second pip run for it
     finally:
         again.stop()
+
+
+BOOTSTRAP = """#!/usr/bin/env python3
+# A custom runtime: the Lambda Runtime API loop, standard library only.
+import json, os, urllib.request
+
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as response:
+        request_id = response.headers["Lambda-Runtime-Aws-Request-Id"]
+        event = json.loads(response.read() or b"null")
+    body = json.dumps({"event": event, "handler": os.environ["_HANDLER"],
+                       "task_root": os.environ["LAMBDA_TASK_ROOT"], "cwd": os.getcwd()}).encode()
+    urllib.request.urlopen(urllib.request.Request(api + request_id + "/response", data=body, method="POST")).read()
+"""
+
+
+def test_custom_runtime_bootstrap_from_manifest(tmp_path: Path) -> None:
+    code = tmp_path / "manifests" / "custom"
+    code.mkdir(parents=True)
+    (code / "bootstrap").write_text(BOOTSTRAP)
+    (code / "bootstrap").chmod(0o755)
+    functions = [
+        {
+            **manifest("custom", {"path": "custom"}),
+            "spec": {"runtime": "provided.al2023", "handler": "my.handler", "code": {"path": "custom"}},
+        },
+        {
+            **manifest("custom-inline", {}),
+            "spec": {"runtime": "provided", "handler": "my.handler", "code": {"inline": {"bootstrap": BOOTSTRAP}}},
+        },
+    ]
+    kumo = KumoUp(functions, tmp_path)
+    try:
+        for name in ("custom", "custom-inline"):
+            result, body = invoke(kumo, name)
+            assert "FunctionError" not in result, body
+            assert isinstance(body, dict) and body["event"] == {} and body["handler"] == "my.handler"
+            assert body["cwd"] == body["task_root"]
+    finally:
+        kumo.stop()

@@ -164,7 +164,6 @@ class LocalProvider:
                 raise FunctionNotFound(f"{name}:{version}")
             spec, code_dir, min_instances = published.snapshot.spec, self.versions.code_dir(name, version), 0
         config = FunctionConfig(
-            command=custom_runtime_command(spec.runtime, code_dir),
             name=name,
             handler=spec.handler,
             runtime=spec.runtime,
@@ -190,6 +189,7 @@ class LocalProvider:
         if self.sandbox is not None and identity is not None:
             config = dataclasses.replace(config, code_dir=self.sandbox.code_copy(name, identity, code_dir))
             tmp_root = self.sandbox.tmp_root(name, identity)
+        config = dataclasses.replace(config, command=custom_runtime_command(spec.runtime, config.code_dir))
 
         def host_factory() -> RuntimeHost:
             return RuntimeHost(config, log_dir=log_dir, tmp_root=tmp_root, sandbox=identity)
