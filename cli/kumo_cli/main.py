@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 import kumo
+from kumo_cli.layers import layer_app
 
 app = typer.Typer(
     help="Kumo: Lambda-, API Gateway- and DynamoDB-style serverless on Kubernetes or one laptop.",
@@ -15,6 +16,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+app.add_typer(layer_app, name="layer")
 
 
 @app.command()

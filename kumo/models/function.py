@@ -248,6 +248,13 @@ class FunctionSpec(Spec):
         ),
     ]
     code: Code
+    layers: Annotated[
+        list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,140}(:[1-9][0-9]{0,8})?$")]],
+        Field(
+            max_length=5,
+            description="Layers NAME or NAME:VERSION (latest when no version), at most 5; later layers win.",
+        ),
+    ] = Field(default_factory=list)
     environment: Annotated[
         dict[str, str],
         Field(

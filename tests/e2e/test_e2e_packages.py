@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from kumo_up import KumoUp
+from kumo_up import KUMO, KumoUp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "local"))
 from test_package_build import make_wheel
@@ -136,5 +137,84 @@ def test_custom_runtime_bootstrap_from_manifest(tmp_path: Path) -> None:
             assert "FunctionError" not in result, body
             assert isinstance(body, dict) and body["event"] == {} and body["handler"] == "my.handler"
             assert body["cwd"] == body["task_root"]
+    finally:
+        kumo.stop()
+
+
+LAYERED = """
+import os, subprocess, sys
+import shared, onlya, sitepkg
+
+def handler(event, context):
+    opt = os.environ["KUMO_OPT_DIR"]
+    return {"shared": shared.WHO, "onlya": onlya.X, "sitepkg": sitepkg.Y,
+            "path": [p for p in sys.path if p.startswith(opt) or p == os.environ["LAMBDA_TASK_ROOT"]],
+            "opt": opt, "task_root": os.environ["LAMBDA_TASK_ROOT"],
+            "hello": subprocess.run(["hello-a"], capture_output=True, text=True).stdout.strip()}
+"""
+
+
+def test_layers_shared_by_two_functions(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    layer_a = tmp_path / "layer-a"
+    (layer_a / "python").mkdir(parents=True)
+    (layer_a / "bin").mkdir()
+    (layer_a / "python" / "shared.py").write_text("WHO = 'a'\n")
+    (layer_a / "python" / "onlya.py").write_text("X = 1\n")
+    (layer_a / "bin" / "hello-a").write_text("#!/bin/sh\necho hello from a\n")
+    (layer_a / "bin" / "hello-a").chmod(0o755)
+    layer_b = tmp_path / "layer-b.zip"
+    with zipfile.ZipFile(layer_b, "w") as archive:
+        archive.writestr("python/shared.py", "WHO = 'b'\n")
+        archive.writestr("python/lib/python3.11/site-packages/sitepkg.py", "Y = 2\n")
+    for name, path, expected in [("a", layer_a, 1), ("b", layer_b, 1), ("a", layer_a, 2)]:
+        done = subprocess.run(
+            [*KUMO, "layer", "publish", name, str(path), "--state-dir", str(state)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert done.stdout.strip() == f"layer {name}: version {expected} in {state}"
+    refused = subprocess.run(
+        [*KUMO, "layer", "publish", "c", str(tmp_path / "nope"), "--state-dir", str(state)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 1 and "no such file or directory" in refused.stderr
+    functions = [
+        {
+            **manifest("one", {}),
+            "spec": {**manifest("one", {"inline": {"app.py": LAYERED}})["spec"], "layers": ["a", "b:1"]},
+        },
+        {
+            **manifest("two", {}),
+            "spec": {
+                **manifest("two", {"inline": {"app.py": LAYERED, "shared.py": "WHO = 'own'\n"}})["spec"],
+                "layers": ["a:2", "b"],
+            },
+        },
+        {
+            **manifest("missing", {}),
+            "spec": {**manifest("missing", {"inline": {"app.py": LAYERED}})["spec"], "layers": ["zzz"]},
+        },
+    ]
+    kumo = KumoUp(functions, tmp_path)
+    try:
+        _, one = invoke(kumo, "one")
+        _, two = invoke(kumo, "two")
+        assert isinstance(one, dict) and isinstance(two, dict), (one, two)
+        assert (one["shared"], two["shared"]) == ("b", "own")  # later layer wins; the function's own code first
+        assert one["onlya"] == two["onlya"] == 1 and one["sitepkg"] == two["sitepkg"] == 2
+        opt = str(one["opt"])
+        assert one["path"] == [one["task_root"], f"{opt}/python/lib/python3.11/site-packages", f"{opt}/python"]
+        assert one["hello"] == two["hello"] == "hello from a"
+        merged = list((state / "packages").glob("opt-*"))
+        assert len(merged) == 1  # [a, b:1] and [a:2, b] name the same versions: one merged dir
+        with pytest.raises(Exception, match="function 'missing': layer 'zzz' has no published version"):
+            invoke(kumo, "missing")
+        assert "layer 'zzz' has no published version" in kumo.output()
     finally:
         kumo.stop()

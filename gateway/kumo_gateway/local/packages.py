@@ -15,6 +15,7 @@ from pathlib import Path
 from kumo.manifests import Manifests
 from kumo.models.function import CUSTOM_RUNTIMES, Code, Function, FunctionSpec
 from kumo.packages.build import PackageSource, build_package, read_directory, read_zip
+from kumo.packages.layers import LayerStore
 from kumo.packages.plan import PackageError
 from kumo_gateway.local.code import CodeUnavailable, code_files
 
@@ -64,7 +65,10 @@ class LocalPackages:
 
     def __init__(self, state_dir: Path) -> None:
         self.cache = state_dir / "packages"
+        self.layers = LayerStore(state_dir)
         self.built: dict[str, Path] = {}
+        #: The merged layers (the function's `/opt`) of functions with `spec.layers`.
+        self.opt: dict[str, Path] = {}
         self.problems: dict[str, str] = {}
 
     def build(self, manifests: Manifests, names: Iterable[str] | None = None) -> None:
@@ -72,8 +76,9 @@ class LocalPackages:
         for name in list(manifests.functions) if names is None else list(names):
             function = manifests.functions.get(name)
             self.built.pop(name, None)
+            self.opt.pop(name, None)
             self.problems.pop(name, None)
-            if function is None or not is_package(function.spec):
+            if function is None or not (is_package(function.spec) or function.spec.layers):
                 continue
             source = manifests.sources.get(("Function", name))
             base_dir = source.resolve().parent if source is not None else Path.cwd()
@@ -82,6 +87,11 @@ class LocalPackages:
     def build_one(self, function: Function, base_dir: Path, config_maps: Mapping[str, Mapping[str, str]]) -> None:
         name = function.metadata.name
         try:
+            opt = self.layers.merged(function.spec.layers)
+            if not is_package(function.spec):
+                if opt is not None:
+                    self.opt[name] = opt
+                return
             source, requirements = package_inputs(function.spec.code, base_dir, config_maps)
             package = build_package(
                 name, source.files, requirements, function.spec.runtime, self.cache, executables=source.executables
@@ -92,7 +102,15 @@ class LocalPackages:
             log.error("package not built: %s", message)
             return
         self.built[name] = package.path
+        if opt is not None:
+            self.opt[name] = opt
         log.info("function %s: package %s ready (pip ran: %s)", name, package.address[:12], package.installed)
+
+    def opt_dir(self, name: str) -> Path | None:
+        """The merged layers of function `name` (`None` without layers); CodeUnavailable if not built."""
+        if name in self.problems:
+            raise CodeUnavailable(self.problems[name])
+        return self.opt.get(name)
 
     def code_dir(self, name: str) -> Path:
         """The package dir of function `name`; CodeUnavailable with the build problem otherwise."""

@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
 from kumo.catalog import Catalog
+from kumo.packages.layers import opt_environment
+from kumo.runtime.environment import DEFAULT_PATH
 from kumo.runtime.host import FunctionConfig, RuntimeHost
 from kumo.runtime.invocation import Invocation, InvocationResult
 from kumo.scaling.decisions import PoolLimits, effective_max_instances
@@ -139,6 +142,14 @@ class LocalProvider:
         finally:
             pool.release(host, reusable=instance.reusable)
 
+    def _opt_dir(self, name: str, version: str) -> Path | None:
+        if self.packages is None or version != LATEST:  # published versions: layers not frozen yet
+            return None
+        try:
+            return self.packages.opt_dir(name)
+        except CodeUnavailable as exc:
+            raise InstanceUnavailable(f"function {name}: {exc}") from None
+
     def _pool(self, name: str, version: str) -> InstancePool:
         pool = self.pools.get((name, version))
         if pool is not None:
@@ -190,6 +201,12 @@ class LocalProvider:
             config = dataclasses.replace(config, code_dir=self.sandbox.code_copy(name, identity, code_dir))
             tmp_root = self.sandbox.tmp_root(name, identity)
         config = dataclasses.replace(config, command=custom_runtime_command(spec.runtime, config.code_dir))
+        opt_dir = self._opt_dir(name, version)
+        if opt_dir is not None:  # layers: the function's /opt (kumo.packages.layers)
+            if self.sandbox is not None and identity is not None:
+                opt_dir = self.sandbox.code_copy(name, identity, opt_dir)
+            opt_env = opt_environment(opt_dir, os.environ.get("PATH") or DEFAULT_PATH)
+            config = dataclasses.replace(config, platform_environment={**config.platform_environment, **opt_env})
 
         def host_factory() -> RuntimeHost:
             return RuntimeHost(config, log_dir=log_dir, tmp_root=tmp_root, sandbox=identity)

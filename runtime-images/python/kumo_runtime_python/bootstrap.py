@@ -378,6 +378,10 @@ def main() -> int:
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
     task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
     sys.path.insert(0, task_root)
+    opt = os.environ.get("KUMO_OPT_DIR")  # local mode's /opt (layers): after the task root, as on Lambda
+    if opt:
+        site = os.path.join(opt, "python", "lib", f"python{sys.version_info[0]}.{sys.version_info[1]}", "site-packages")
+        sys.path[1:1] = [site, os.path.join(opt, "python")]
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
     _setup_logging()
     try:
