@@ -46,11 +46,13 @@ def test_reload_rebuilds_changed_packages_and_fixes_broken_ones(tmp_path: Path) 
         assert "package not built: function 'fixed'" in kumo.output()
 
         kumo.write_manifests([manifest("upgraded", str(two)), manifest("fixed", str(one))])
-        wait_until(lambda: tiny_value(kumo, "upgraded") == "2.0", timeout=60, what="upgraded package", ignore=(Exception,))
+        wait_until(
+            lambda: tiny_value(kumo, "upgraded") == "2.0", timeout=60, what="upgraded package", ignore=(Exception,)
+        )
         wait_until(lambda: tiny_value(kumo, "fixed") == "1.0", timeout=60, what="fixed package", ignore=(Exception,))
         packages = kumo.state_dir / "packages"
         built = [p for p in packages.iterdir() if (p / "kumotiny").is_dir()]
-        assert len(built) == 3  # upgraded 1.0 and 2.0, fixed 1.0 (its own code address: same code, same reqs)
+        assert len(built) == 2  # 1.0 and 2.0: fixed now has upgraded's first code + requirements, so its package
         assert not list(packages.glob(".staging-*"))
     finally:
         kumo.stop()
