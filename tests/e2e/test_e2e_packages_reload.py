@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
 from kumo_up import KumoUp
 from support import wait_until
 
@@ -38,14 +40,23 @@ def test_reload_rebuilds_changed_packages_and_fixes_broken_ones(tmp_path: Path) 
     wheels.mkdir()
     one, two = make_wheel(wheels, version="1.0"), make_wheel(wheels, version="2.0")
     missing = str(wheels / "kumotiny-9.0-py3-none-any.whl")
-    kumo = KumoUp(
-        [manifest("upgraded", str(one)), manifest("fixed", missing)], tmp_path, args=["--watch-interval", "0.1"]
-    )
+    (tmp_path / "manifests" / "src").mkdir(parents=True)
+    (tmp_path / "manifests" / "src" / "app.py").write_text(APP)
+    pathcode = manifest("pathcode", str(one))
+    pathcode["spec"]["code"] = {"path": "src", "requirements": [str(one)]}
+    functions = [manifest("upgraded", str(one)), manifest("fixed", missing), pathcode]
+    kumo = KumoUp(functions, tmp_path, args=["--watch-interval", "0.1"])
     try:
         assert tiny_value(kumo, "upgraded") == "1.0"
         assert "package not built: function 'fixed'" in kumo.output()
+        client = kumo.lambda_client()
+        with pytest.raises(ClientError) as refused:  # a version would need the package frozen: refused, clearly
+            client.publish_version(FunctionName="upgraded")
+        assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+        assert "deployment package" in refused.value.response["Error"]["Message"]
+        assert client.get_function_configuration(FunctionName="pathcode")["Runtime"] == "python3.11"
 
-        kumo.write_manifests([manifest("upgraded", str(two)), manifest("fixed", str(one))])
+        kumo.write_manifests([manifest("upgraded", str(two)), manifest("fixed", str(one)), pathcode])
         wait_until(
             lambda: tiny_value(kumo, "upgraded") == "2.0", timeout=60, what="upgraded package", ignore=(Exception,)
         )

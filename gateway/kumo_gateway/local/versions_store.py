@@ -29,6 +29,7 @@ from kumo.versions import (
     to_record,
 )
 from kumo_gateway.local.code import CodeUnavailable, code_files, write_tree
+from kumo_gateway.local.packages import is_package
 
 log = logging.getLogger("kumo.local")
 
@@ -77,6 +78,8 @@ class LocalVersions:
     def latest(self, name: str) -> Snapshot:
         """``$LATEST``'s code and configuration now."""
         function = self._function(name)
+        if function.spec.code.path is not None or function.spec.code.zip is not None:
+            return take_snapshot(function.spec, {})  # a built package (docs/packages.md): no inline files
         try:
             files = code_files(function.spec.code, self.config_maps)
         except CodeUnavailable as exc:
@@ -85,6 +88,11 @@ class LocalVersions:
 
     def publish(self, name: str, description: str = "", code_sha256: str | None = None) -> PublishedVersion:
         function = self._function(name)
+        if is_package(function.spec):  # its version would need the package frozen too: not yet
+            raise VersionError(
+                f"Function {name}: publishing versions of a deployment package (code.path, code.zip, "
+                "code.requirements or a provided runtime) is not supported yet in local mode"
+            )
         try:
             files = code_files(function.spec.code, self.config_maps)
         except CodeUnavailable as exc:
