@@ -35,6 +35,7 @@ from kumo_gateway.provider import Provider
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from kumo.packages.layers import LayerStore
     from kumo_gateway.apigateway.authorizers.secrets import SecretSource
     from kumo_gateway.dynamodb.table_directory import TableDirectory
 
@@ -78,6 +79,7 @@ def create_app(
     redis: Redis | None = None,
     secrets: SecretSource | None = None,
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
+    layers: LayerStore | None = None,
 ) -> FastAPI:
     """The gateway app; its lifespan starts and stops ``provider``.
 
@@ -155,6 +157,11 @@ def create_app(
     # (Lambda management operations, unknown ones, other methods on /healthz).
     management = ManagementHandler(catalog, versions, auth=auth)
     app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", management.handle))
+    if layers is not None:  # PublishLayerVersion, ListLayers, … (local mode's layer store)
+        from kumo_gateway.lambda_.layers_api import LAYERS_PREFIX, LayersHandler
+
+        layer_api = LayersHandler(layers, auth=auth, region=catalog.region, account_id=catalog.account_id)
+        app.router.routes.append(_any_method(f"{LAYERS_PREFIX}{{rest:path}}", layer_api.handle))
     app.router.routes.append(_any_method("/{rest:path}", apis.handle))
     admin_handler = AdminHandler(catalog, admin_token or "", keys, api_keys=limits.store) if admin else None
     app.add_middleware(HotPathDispatcher, invoke=invoke, apis=apis, admin=admin_handler)
@@ -198,6 +205,7 @@ async def serve_gateway(
     secrets: SecretSource | None = None,
     allowed_hosts: frozenset[str] | None = None,
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
+    layers: LayerStore | None = None,
 ) -> int:
     """The process body both providers share (``kumo up``, ``kumo gateway --kubernetes``): start the
     table directory, serve the app until SIGINT/SIGTERM, then stop the provider and the tables.
@@ -232,6 +240,7 @@ async def serve_gateway(
         redis=redis,
         secrets=secrets,
         concurrency_limit=concurrency_limit,
+        layers=layers,
     )
     try:
         return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name, allowed_hosts=allowed_hosts)

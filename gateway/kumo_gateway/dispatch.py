@@ -20,6 +20,8 @@ from kumo_gateway.metrics import METRICS_PATH
 
 #: Path segment of the Lambda API (its version date).
 LAMBDA_VERSION = "2015-03-31"
+#: The API version of Lambda's layer calls (`/2018-10-31/layers/...`).
+LAYERS_VERSION = "2018-10-31"
 HEALTH_PATH = "/healthz"
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -36,6 +38,8 @@ def pick_handler(
         if method == "POST" and len(parts) == 5 and parts[2] == "functions" and parts[4] == "invocations" and parts[3]:
             return invoke, parts[3]
         return None
+    if len(parts) > 2 and parts[1] == LAYERS_VERSION and parts[2] == "layers":
+        return None  # Lambda's layer calls (local mode: kumo_gateway.lambda_.layers_api; else the catch-all)
     if admin is not None and len(parts) > 1 and parts[1] == ADMIN_SEGMENT:
         return admin, None
     return api, None

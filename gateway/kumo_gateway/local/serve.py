@@ -256,6 +256,7 @@ async def serve_local(
             secrets=LocalSecrets(state_dir),
             allowed_hosts=allowed_host_list(host, allowed_hosts),
             concurrency_limit=concurrency_limit,
+            layers=packages.layers,
         )
     finally:
         for task in pollers:

@@ -1,0 +1,77 @@
+"""boto3's layer calls against `kumo up`: publish (ZipFile), list, get; the layer serves a function on reload."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from kumo_up import KumoUp, function_manifest
+from support import wait_until
+
+USES_LAYER = """
+import shared_helper
+
+def handler(event, context):
+    return {"helper": shared_helper.WHO}
+"""
+
+
+def layer_zip(who: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("python/shared_helper.py", f"WHO = {who!r}\n")
+    return buffer.getvalue()
+
+
+def test_publish_list_get_layer_versions_with_boto3(tmp_path: Path) -> None:
+    plain = function_manifest("plain", "def handler(e, c):\n    return 1\n")
+    kumo = KumoUp([plain], tmp_path, args=["--watch-interval", "0.1"])
+    try:
+        client = kumo.lambda_client()
+        first = client.publish_layer_version(
+            LayerName="helpers", Content={"ZipFile": layer_zip("one")}, Description="first"
+        )
+        second = client.publish_layer_version(LayerName="helpers", Content={"ZipFile": layer_zip("two")})
+        assert (first["Version"], second["Version"]) == (1, 2)
+        assert first["LayerVersionArn"].endswith(":layer:helpers:1") and first["Description"] == "first"
+        assert first["Content"]["CodeSize"] == len(layer_zip("one"))
+
+        layers = client.list_layers()["Layers"]
+        assert [(layer["LayerName"], layer["LatestMatchingVersion"]["Version"]) for layer in layers] == [("helpers", 2)]
+        got = client.get_layer_version(LayerName="helpers", VersionNumber=1)
+        assert got["Description"] == "first" and got["Version"] == 1
+        listed = client.list_layer_versions(LayerName="helpers")["LayerVersions"]
+        assert [v["Version"] for v in listed] == [2, 1]
+
+        with pytest.raises(ClientError) as missing:
+            client.get_layer_version(LayerName="helpers", VersionNumber=7)
+        assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        with pytest.raises(ClientError) as bad:  # a `..` entry: refused, no version taken
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as archive:
+                archive.writestr("../evil.py", "X = 1\n")
+            client.publish_layer_version(LayerName="helpers", Content={"ZipFile": buffer.getvalue()})
+        assert bad.value.response["Error"]["Code"] == "InvalidParameterValueException"
+        assert "'..'" in bad.value.response["Error"]["Message"]
+        assert [v["Version"] for v in client.list_layer_versions(LayerName="helpers")["LayerVersions"]] == [2, 1]
+
+        def uses(ref: str) -> dict[str, Any]:
+            return {
+                **function_manifest("layered", USES_LAYER),
+                "spec": {**function_manifest("layered", USES_LAYER)["spec"], "layers": [ref]},
+            }
+
+        kumo.write_manifests([plain, uses("helpers:1")])
+
+        def helper() -> object:
+            response = client.invoke(FunctionName="layered", Payload=b"{}")
+            return None if "FunctionError" in response else json.loads(response["Payload"].read()).get("helper")
+
+        wait_until(lambda: helper() == "one", timeout=60, what="layer version 1 served", ignore=(Exception,))
+    finally:
+        kumo.stop()
