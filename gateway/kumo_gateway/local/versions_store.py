@@ -88,10 +88,10 @@ class LocalVersions:
 
     def publish(self, name: str, description: str = "", code_sha256: str | None = None) -> PublishedVersion:
         function = self._function(name)
-        if is_package(function.spec):  # its version would need the package frozen too: not yet
+        if is_package(function.spec) or function.spec.layers:  # its version would need them frozen too: not yet
             raise VersionError(
                 f"Function {name}: publishing versions of a deployment package (code.path, code.zip, "
-                "code.requirements or a provided runtime) is not supported yet in local mode"
+                "code.requirements, layers or a provided runtime) is not supported yet in local mode"
             )
         try:
             files = code_files(function.spec.code, self.config_maps)
