@@ -103,6 +103,12 @@ REJECTED = [
     ),
     (
         "functions",
+        "spec.code",
+        {"spec": {"code": {"inline": None, "image": "example/hello:1", "requirements": ["six"]}}},
+        "requirements cannot be combined with image",
+    ),
+    (
+        "functions",
         "spec.aliases",
         {"spec": {"aliases": {"42": {"version": 1}}}},
         "alias names are 1-128 letters, digits, '-' or '_', and not only digits (a number names a version)",
@@ -261,6 +267,12 @@ REJECTED = [
 ]
 ACCEPTED = [
     ("functions", {}),
+    ("functions", {"spec": {"code": {"inline": None, "path": "src", "requirements": "requirements.txt"}}}),
+    (
+        "functions",
+        {"spec": {"runtime": "provided.al2023", "code": {"inline": None, "zip": "f.zip"}, "layers": ["a:1"]}},
+    ),
+    ("functions", {"spec": {"code": {"requirements": ["six==1.16.0"]}}}),
     (
         "functions",
         {"spec": {"memory": "10Gi", "ephemeralStorage": 512, "timeout": "15m", "async": {"maximumEventAge": "1m"}}},
