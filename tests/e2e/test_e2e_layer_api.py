@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from kumo_up import KumoUp, function_manifest
+from kumo_up import KUMO, KumoUp, function_manifest
 from support import wait_until
 
 USES_LAYER = """
@@ -59,6 +60,25 @@ def test_publish_list_get_layer_versions_with_boto3(tmp_path: Path) -> None:
         assert bad.value.response["Error"]["Code"] == "InvalidParameterValueException"
         assert "'..'" in bad.value.response["Error"]["Message"]
         assert [v["Version"] for v in client.list_layer_versions(LayerName="helpers")["LayerVersions"]] == [2, 1]
+
+        tools = tmp_path / "tools"
+        (tools / "bin").mkdir(parents=True)
+        (tools / "bin" / "hello-tool").write_text("#!/bin/sh\necho hi\n")
+        (tools / "bin" / "hello-tool").chmod(0o755)
+        cli = [*KUMO, "layer", "publish", "tools", str(tools), "--url", kumo.url, "--state-dir", str(kumo.state_dir)]
+        done = subprocess.run(cli, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0 and "layer tools: version 1" in done.stdout, done.stderr
+        stored = kumo.state_dir / "layers" / "tools" / "1" / "bin" / "hello-tool"
+        assert stored.stat().st_mode & 0o111  # the mode survived the zip
+        assert client.get_layer_version(LayerName="tools", VersionNumber=1)["Version"] == 1
+        refused = subprocess.run(
+            [*cli[:-4], "--url", kumo.url, "--state-dir", str(tmp_path / "nokeys")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert refused.returncode == 1 and "kumo layer publish:" in refused.stderr  # unsigned: refused, said so
 
         def uses(ref: str) -> dict[str, Any]:
             return {
