@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import random
 import re
@@ -20,12 +21,15 @@ from kumo_gateway.admin import AdminHandler
 from kumo_gateway.apigateway.endpoint import ApiHandler, to_starlette
 from kumo_gateway.apigateway.gateway_responses import internal_server_error
 from kumo_gateway.apigateway.limits import Limits
+from kumo_gateway.async_.enqueue import Enqueuer
+from kumo_gateway.async_.store import AsyncStore
 from kumo_gateway.auth.admin_token import bearer_matches
 from kumo_gateway.auth.authenticator import Auth
 from kumo_gateway.auth.local_store import LocalKeyStore
 from kumo_gateway.dispatch import HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_.errors import service_error
+from kumo_gateway.lambda_.event_invoke_config import EVENT_CONFIG_VERSION, EventInvokeConfigHandler
 from kumo_gateway.lambda_.invoke import InvokeHandler
 from kumo_gateway.lambda_.management import ManagementHandler, VersionBackend
 from kumo_gateway.metrics import CONTENT_TYPE, METRICS_PATH, GatewayMetrics
@@ -120,7 +124,8 @@ def create_app(
         options["telemetry"] = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
     app = FastAPI(title="Kumo gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan, **options)
     metrics = GatewayMetrics(getattr(provider, "instance_counts", None))
-    invoke = InvokeHandler(catalog, provider, auth)
+    async_store = AsyncStore(redis) if redis is not None else None
+    invoke = InvokeHandler(catalog, provider, auth, Enqueuer(async_store) if async_store is not None else None)
     limits = Limits(redis, metrics)
     apis = ApiHandler(catalog, provider, rng=rng, metrics=metrics, redis=redis, secrets=secrets, limits=limits)
     app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
@@ -136,6 +141,9 @@ def create_app(
                 {"WWW-Authenticate": 'Bearer realm="kumo-metrics"'},
                 media_type="application/json",
             )
+        if async_store is not None:
+            with contextlib.suppress(Exception):  # metrics must answer even when Redis does not
+                metrics.async_events.update(await async_store.stats())
         return Response(metrics.exposition(), media_type=CONTENT_TYPE)
 
     app.router.add_route(METRICS_PATH, metrics_endpoint, methods=["GET"], include_in_schema=False)
@@ -143,8 +151,14 @@ def create_app(
     # (Lambda management operations, unknown ones, other methods on /healthz).
     management = ManagementHandler(catalog, versions, auth=auth)
     app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", management.handle))
+    event_configs = EventInvokeConfigHandler(catalog, async_store, auth=auth)
+    app.router.routes.append(_any_method(f"/{EVENT_CONFIG_VERSION}/{{rest:path}}", event_configs.handle))
     app.router.routes.append(_any_method("/{rest:path}", apis.handle))
-    admin_handler = AdminHandler(catalog, admin_token or "", keys, api_keys=limits.store) if admin else None
+    admin_handler = (
+        AdminHandler(catalog, admin_token or "", keys, api_keys=limits.store, async_store=async_store)
+        if admin
+        else None
+    )
     app.add_middleware(HotPathDispatcher, invoke=invoke, apis=apis, admin=admin_handler)
     if router is not None:
         from kumo_gateway.dynamodb.endpoint import DynamoDBMiddleware, DynamoEndpoint

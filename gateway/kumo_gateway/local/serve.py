@@ -20,6 +20,7 @@ from kumo_gateway.apigateway.authorizers.secrets import LocalSecrets
 from kumo_gateway.auth.admin_token import local_admin_token
 from kumo_gateway.auth.authenticator import NO_AUTH, Auth, Authenticator
 from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, LocalKeyStore, private_dir
+from kumo_gateway.local.async_workers import AsyncOptions, WorkerProcesses
 from kumo_gateway.local.banner import INSECURE_WARNING, banner
 from kumo_gateway.local.manifest_watch import DEFAULT_WATCH_INTERVAL_S, Fingerprint, ManifestWatcher, fingerprint
 from kumo_gateway.local.process_provider import LocalProvider
@@ -87,6 +88,7 @@ def run_up(
     watch_interval_s: float = DEFAULT_WATCH_INTERVAL_S,
     insecure_no_auth: bool = False,
     redis_url: str | None = None,
+    async_options: AsyncOptions | None = None,
 ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if insecure_no_auth:
@@ -117,6 +119,7 @@ def run_up(
                     watch=watch,
                     insecure_no_auth=insecure_no_auth,
                     redis_url=redis_url,
+                    async_options=async_options,
                 )
             )
     except KeyboardInterrupt:
@@ -141,8 +144,10 @@ async def serve_local(
     watch: Watch | None = None,
     insecure_no_auth: bool = False,
     redis_url: str | None = None,
+    async_options: AsyncOptions | None = None,
 ) -> int:
-    """``redis_url``: an external Redis for the shared state (several ``kumo up`` share one limit);
+    """``async_options``: the async workers to run and their settings (``kumo worker``; default one).
+    ``redis_url``: an external Redis for the shared state (several ``kumo up`` share one limit);
     without it a private one is started under ``<state-dir>/redis``."""
     from kumo_gateway.app import serve_gateway
     from kumo_gateway.local.tables import LocalTables
@@ -173,7 +178,8 @@ async def serve_local(
     )
     versions.on_deleted = provider.retire_version
     tables = LocalTables(state_dir, manifests.tables)
-    shared_state = PrivateRedis(state_dir / "redis") if redis_url is None else None
+    async_options = async_options or AsyncOptions()
+    shared_state = PrivateRedis(state_dir / "redis", async_options.appendfsync) if redis_url is None else None
     if shared_state is not None:
         try:
             shared_state.start()
@@ -188,6 +194,8 @@ async def serve_local(
             flush=True,
         )
 
+    workers = WorkerProcesses(async_options, redis_url, base_url, store)
+    workers.start()  # they wait for the gateway themselves (an unreachable gateway is retried)
     watcher: asyncio.Task[None] | None = None
     if watch is not None:
         reloader = Reloader(watch.paths, manifests, catalog, provider, versions, tables)
@@ -211,6 +219,7 @@ async def serve_local(
             secrets=LocalSecrets(state_dir),
         )
     finally:
+        workers.stop()
         if shared_state is not None:
             shared_state.stop()
         if watcher is not None:
