@@ -158,7 +158,7 @@ def test_function_values_parsed() -> None:
         ),
         ({"scaling": {"idleTimeout": "0s"}}, "spec.scaling.idleTimeout: must be greater than 0s"),
         ({"async": {"maxRetryAttempts": 3}}, "spec.async.maxRetryAttempts: must be at most 2"),
-        ({"async": {"onSuccess": {"function": "a", "queue": "b"}}}, "exactly one of function or queue"),
+        ({"async": {"onSuccess": {"function": "a", "queue": "b"}}}, "spec.async.onSuccess: exactly one of function"),
         ({"async": {"maxEventAge": "59s"}}, "spec.async.maxEventAge: must be at least 60s"),
         ({"async": {"maxEventAge": "7h"}}, "spec.async.maxEventAge: must be at most 21600s"),
         ({"timeout": "soon"}, "spec.timeout: invalid duration 'soon'"),
