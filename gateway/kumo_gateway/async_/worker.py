@@ -48,7 +48,8 @@ class Worker:
         self.streams: list[str] = []
         self.inflight: dict[str, set[str]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
-        self.slots = asyncio.Semaphore(settings.concurrency)
+        #: Set whenever an event finishes (a slot may be free again).
+        self.freed = asyncio.Event()
         self.stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -69,28 +70,27 @@ class Worker:
 
     # -- loops ------------------------------------------------------------------------------------
 
+    def _free(self) -> int:
+        return self.settings.concurrency - len(self.tasks)
+
     async def _read_loop(self) -> None:
         while True:
-            await self.slots.acquire()
-            free = 1
-            while free < self.settings.concurrency and not self.slots.locked():
-                await self.slots.acquire()
-                free += 1
+            while self._free() <= 0:
+                self.freed.clear()
+                await self.freed.wait()
+            if not self.streams:
+                await asyncio.sleep(self.settings.tick_s)
+                continue
             try:
                 entries = await self.store.read(
-                    self.settings.consumer, self.streams, free, self.settings.block_ms if self.streams else 0
+                    self.settings.consumer, self.streams, self._free(), self.settings.block_ms
                 )
             except Exception as exc:
                 log.warning("reading the event streams failed: %s", exc)
-                entries = []
                 await asyncio.sleep(0.5)
-            if not self.streams:
-                await asyncio.sleep(self.settings.tick_s)
+                continue
             for stream, (entry_id, fields) in entries:
                 self._spawn(stream, entry_id, fields)
-                free -= 1
-            for _ in range(free):
-                self.slots.release()
 
     async def _upkeep_loop(self) -> None:
         tick = 0
@@ -123,13 +123,13 @@ class Worker:
     async def _claim_stale(self) -> None:
         min_idle = int(self.settings.visibility_timeout_s * 1000)
         for stream in self.streams:
-            if self.slots.locked():
+            free = min(self._free(), self.settings.batch_limit)
+            if free <= 0:
                 return
-            claimed = await self.store.claim_stale(stream, self.settings.consumer, min_idle, self.settings.batch_limit)
+            claimed = await self.store.claim_stale(stream, self.settings.consumer, min_idle, free)
             for entry_id, fields in claimed:
                 if entry_id in self.inflight.get(stream, ()):
                     continue
-                await self.slots.acquire()
                 log.info("claimed stale event %s on %s (its worker stopped or stalled)", entry_id, stream)
                 self._spawn(stream, entry_id, fields)
 
@@ -137,7 +137,11 @@ class Worker:
         self.inflight.setdefault(stream, set()).add(entry_id)
         task = asyncio.create_task(self._handle(stream, entry_id, fields))
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        self.freed.set()
 
     # -- one event --------------------------------------------------------------------------------
 
@@ -151,7 +155,6 @@ class Worker:
             ids = self.inflight.get(stream)
             if ids is not None:
                 ids.discard(entry_id)
-            self.slots.release()
 
     async def _process(self, stream: str, entry_id: str, fields: Fields) -> None:
         try:
