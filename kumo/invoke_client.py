@@ -30,13 +30,15 @@ def invoke(
     tail: bool = False,
     timeout_s: float = 960.0,
     auth: httpx.Auth | None = None,
+    event: bool = False,
 ) -> InvokeOutcome:
-    """``auth`` signs the request (:class:`kumo.aws_signing.SigV4Auth`); the gateway refuses unsigned ones."""
+    """``auth`` signs the request (:class:`kumo.aws_signing.SigV4Auth`); the gateway refuses unsigned ones.
+    ``event``: asynchronous invocation (``InvocationType=Event``): 202 and the request id as payload."""
     try:
         json.loads(payload or "{}")
     except ValueError as exc:
         raise InvokeError(f"--payload is not valid JSON: {exc}") from None
-    headers = {"X-Amz-Invocation-Type": "RequestResponse", "Content-Type": "application/json"}
+    headers = {"X-Amz-Invocation-Type": "Event" if event else "RequestResponse", "Content-Type": "application/json"}
     if tail:
         headers["X-Amz-Log-Type"] = "Tail"
     params = {"Qualifier": qualifier} if qualifier else None
@@ -59,6 +61,9 @@ def invoke(
         except ValueError:
             message = response.text
         raise InvokeError(f"{error_type.split(':')[0]}: {message}")
+    if event:
+        request_id = response.headers.get("x-amzn-RequestId", "")
+        return InvokeOutcome(status=response.status_code, payload=request_id.encode(), function_error=None, log=None)
     log = response.headers.get("X-Amz-Log-Result")
     return InvokeOutcome(
         status=response.status_code,

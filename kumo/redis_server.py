@@ -64,8 +64,11 @@ class PrivateRedis:
     authorizer cache; a cluster uses the chart's Redis instead. ``start`` waits until it answers.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, appendfsync: str = "everysec") -> None:
+        """``appendfsync``: ``everysec`` (a crash of the machine or of Redis may lose the last second of
+        writes) or ``always`` (every write is on disk before Redis answers)."""
         self.directory = directory
+        self.appendfsync = appendfsync
         self.process: subprocess.Popen[bytes] | None = None
         self._socket_dir: str | None = None
         self.socket_path = str(directory / "redis.sock")
@@ -80,6 +83,7 @@ class PrivateRedis:
         if len(self.socket_path) > MAX_SOCKET_PATH:  # a deep state dir: the socket goes to a private temp dir
             self._socket_dir = tempfile.mkdtemp(prefix="kumo-redis-")
             self.socket_path = os.path.join(self._socket_dir, "redis.sock")
+        self._stop_stale()
         args = [
             find_redis_server(),
             "--port", "0",
@@ -87,7 +91,8 @@ class PrivateRedis:
             "--unixsocketperm", "700",
             "--dir", str(self.directory),
             "--appendonly", "yes",
-            "--appendfsync", "everysec",
+            "--appendfsync", self.appendfsync,
+            "--pidfile", str(self.directory / "redis.pid"),
             "--save", "",
             "--daemonize", "no",
             "--logfile", str(self.directory / "redis.log"),
@@ -105,6 +110,23 @@ class PrivateRedis:
                 self.stop()
                 raise RuntimeError(f"redis-server did not answer within {timeout_s:.0f} s")
             time.sleep(0.02)
+
+    def _stop_stale(self) -> None:
+        """A server a killed ``kumo up`` left running on this directory: shut it down (its AOF is flushed)
+        so that the new one owns the data."""
+        if not self._answers():
+            return
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(5.0)
+            try:
+                probe.connect(self.socket_path)
+                probe.sendall(b"SHUTDOWN\r\n")
+                probe.recv(64)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 10
+        while self._answers() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _answers(self) -> bool:
         if not os.path.exists(self.socket_path):

@@ -57,6 +57,18 @@ def up(
     concurrency_limit: Annotated[
         int, typer.Option(help="The account's concurrent executions (Lambda's default: 1000; 0: no limit, no leases).")
     ] = 1000,
+    async_workers: Annotated[
+        int, typer.Option(help="Async invocation workers to run (kumo worker subprocesses; 0: none).")
+    ] = 1,
+    async_retry_delay: Annotated[
+        str, typer.Option(help="Base delay before retrying a failed async event (Lambda: 60s, then twice it).")
+    ] = "60s",
+    async_visibility_timeout: Annotated[
+        str, typer.Option(help="How long an event a stopped worker held waits before another worker takes it.")
+    ] = "30s",
+    redis_appendfsync: Annotated[
+        str, typer.Option(help="The private Redis' AOF fsync policy: everysec (may lose ~1 s on a crash) or always.")
+    ] = "everysec",
 ) -> None:
     """Run the whole platform on this machine: gateway plus functions as local processes; follows manifest edits."""
     from kumo_gateway.local.serve import run_up
@@ -72,8 +84,82 @@ def up(
             redis_url=redis_url,
             allowed_hosts=allowed_host or (),
             concurrency_limit=concurrency_limit,
+            async_options=_async_options(async_workers, async_retry_delay, async_visibility_timeout, redis_appendfsync),
         )
     )
+
+
+def _async_options(workers: int, retry_delay: str, visibility_timeout: str, appendfsync: str):
+    from kumo.models import parse_duration
+    from kumo_gateway.local.async_workers import AsyncOptions
+
+    try:
+        options = AsyncOptions(
+            workers=workers,
+            retry_delay_s=parse_duration(retry_delay),
+            visibility_timeout_s=parse_duration(visibility_timeout),
+            appendfsync=appendfsync,
+        )
+        options.check()
+    except ValueError as exc:
+        typer.echo(f"kumo up: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return options
+
+
+@app.command()
+def worker(
+    redis_url: Annotated[str, typer.Option(envvar="KUMO_REDIS_URL", help="The platform's Redis.")],
+    gateway_url: Annotated[
+        str, typer.Option(envvar="KUMO_GATEWAY_URL", help="The gateway the worker invokes functions through.")
+    ] = "http://127.0.0.1:8080",
+    concurrency: Annotated[int, typer.Option(help="Events run at once by this worker.")] = 32,
+    retry_delay: Annotated[
+        str, typer.Option(envvar="KUMO_ASYNC_RETRY_DELAY", help="Base retry delay after a function error.")
+    ] = "60s",
+    visibility_timeout: Annotated[
+        str,
+        typer.Option(
+            envvar="KUMO_ASYNC_VISIBILITY_TIMEOUT", help="Idle time after which a stopped worker's events are taken."
+        ),
+    ] = "30s",
+    consumer: Annotated[str | None, typer.Option(help="Consumer name in the group (default: host-pid).")] = None,
+    exit_with_parent: Annotated[
+        int | None, typer.Option(help="Stop when this process (the kumo up that started it) is gone.")
+    ] = None,
+) -> None:
+    """Run an async invocation worker: consume queued events, invoke through the gateway, retry, dead-letter.
+
+    Credentials: KUMO_WORKER_ACCESS_KEY_ID / KUMO_WORKER_SECRET_ACCESS_KEY (kumo up passes its worker key)."""
+    import asyncio
+    import logging
+    import os
+
+    from kumo.aws_signing import SigV4Auth
+    from kumo.event_loop import loop_factory
+    from kumo.models import parse_duration
+    from kumo_gateway.async_.worker import WorkerSettings, run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    key_id = os.environ.get("KUMO_WORKER_ACCESS_KEY_ID") or os.environ.get("AWS_ACCESS_KEY_ID")
+    secret = os.environ.get("KUMO_WORKER_SECRET_ACCESS_KEY") or os.environ.get("AWS_SECRET_ACCESS_KEY")
+    auth = SigV4Auth(key_id, secret, "lambda") if key_id and secret else None
+    try:
+        settings = WorkerSettings(
+            gateway_url=gateway_url,
+            concurrency=max(concurrency, 1),
+            retry_delay_s=parse_duration(retry_delay),
+            visibility_timeout_s=parse_duration(visibility_timeout),
+            parent_pid=exit_with_parent,
+        )
+    except ValueError as exc:
+        typer.echo(f"kumo worker: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if consumer:
+        settings.consumer = consumer
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        raise typer.Exit(runner.run(run_worker(redis_url, settings, auth)))
 
 
 @app.command()
@@ -83,17 +169,22 @@ def invoke(
     url: Annotated[str, typer.Option(help="Gateway URL.", envvar="KUMO_URL")] = "http://127.0.0.1:8080",
     qualifier: Annotated[str | None, typer.Option(help="Version or alias.")] = None,
     log: Annotated[bool, typer.Option("--log", help="Print the invocation's log tail to stderr.")] = False,
+    async_: Annotated[
+        bool, typer.Option("--async", help="Invoke asynchronously (InvocationType=Event): prints the request id.")
+    ] = False,
     state_dir: Annotated[
         Path, typer.Option(help="State directory of the local platform (its default key and admin token).")
     ] = Path(".kumo"),
 ) -> None:
-    """Invoke a function synchronously and print its result."""
+    """Invoke a function and print its result (with --async: queue the event, print its request id)."""
     from kumo.invoke_client import InvokeError
     from kumo.invoke_client import invoke as do_invoke
     from kumo_cli.platform_access import lambda_auth
 
     try:
-        outcome = do_invoke(url, name, payload, qualifier=qualifier, tail=log, auth=lambda_auth(state_dir))
+        outcome = do_invoke(
+            url, name, payload, qualifier=qualifier, tail=log, auth=lambda_auth(state_dir), event=async_
+        )
     except InvokeError as exc:
         typer.echo(f"kumo invoke: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -295,6 +386,15 @@ def _api_keys_app() -> typer.Typer:
 
 
 app.add_typer(_api_keys_app(), name="api-keys")
+
+
+def _dlq_app() -> typer.Typer:
+    from kumo_cli.dlq import app as dlq
+
+    return dlq
+
+
+app.add_typer(_dlq_app(), name="dlq")
 
 
 def pod_ordinal(pod_name: str) -> int | None:

@@ -7,6 +7,7 @@ JSON in, JSON out; errors are ``{"error": <code>, "message": ...}`` with a 4xx s
   promotion: overrides copied into the stage's variables, canary traffic set to 0 %); answers the
   promoted stage. 404 for an unknown Api or stage, 409 when the stage has no canary.
 - ``/_kumo/apis/{api}/keys[/{id}]``: API keys (:mod:`kumo_gateway.admin_keys`, kept in Redis).
+- ``/_kumo/functions/{name}/dlq[/redrive]``: dead-letter queues (:mod:`kumo_gateway.async_.dlq_admin`).
 
 Access keys (local mode, when the handler has a key store):
 
@@ -42,6 +43,7 @@ from kumo_gateway.auth.local_store import LocalKeyStore
 
 if TYPE_CHECKING:
     from kumo_gateway.apigateway.limits_store import LimitsStore
+    from kumo_gateway.async_.store import AsyncStore
 
 log = logging.getLogger("kumo.gateway.admin")
 
@@ -70,6 +72,7 @@ class AdminHandler:
         token: str,
         keys: LocalKeyStore | None = None,
         api_keys: LimitsStore | None = None,
+        async_store: AsyncStore | None = None,
     ) -> None:
         if not token:
             raise ValueError("the admin API needs a token")
@@ -77,6 +80,7 @@ class AdminHandler:
         self.token = token
         self.keys = keys
         self.api_keys = KeysAdmin(catalog, api_keys)
+        self.async_store = async_store
 
     async def handle(self, request: Request) -> Response:
         if not bearer_matches(request.headers.get("authorization"), self.token):
@@ -89,6 +93,11 @@ class AdminHandler:
         parts = request.url.path.strip("/").split("/")
         if len(parts) >= 2 and parts[1] == "credentials":
             return await self._credentials(request, parts[2:])
+        if len(parts) >= 4 and parts[1] == "functions" and parts[3] == "dlq":
+            from kumo_gateway.async_ import dlq_admin
+
+            known = lambda name: self.catalog.function(name) is not None  # noqa: E731
+            return await dlq_admin.handle(request, parts, self.async_store, json_response, error, known)
         if len(parts) >= 4 and parts[1] == "apis" and parts[3] == "keys":
             return await self.api_keys.handle(request, parts)  # API keys: kumo_gateway.admin_keys
         # ["_kumo", "apis", api, "stages", stage(, "promote")]

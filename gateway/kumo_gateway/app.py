@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import random
 import re
@@ -20,6 +21,8 @@ from kumo_gateway.admin import AdminHandler
 from kumo_gateway.apigateway.endpoint import ApiHandler, to_starlette
 from kumo_gateway.apigateway.gateway_responses import internal_server_error
 from kumo_gateway.apigateway.limits import Limits
+from kumo_gateway.async_.enqueue import Enqueuer
+from kumo_gateway.async_.store import AsyncStore
 from kumo_gateway.auth.admin_token import bearer_matches
 from kumo_gateway.auth.authenticator import Auth
 from kumo_gateway.auth.local_store import LocalKeyStore
@@ -27,6 +30,7 @@ from kumo_gateway.concurrency.rules import DEFAULT_ACCOUNT_LIMIT
 from kumo_gateway.dispatch import HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_.errors import service_error
+from kumo_gateway.lambda_.event_invoke_config import EVENT_CONFIG_VERSION, EventInvokeConfigHandler
 from kumo_gateway.lambda_.invoke import InvokeHandler
 from kumo_gateway.lambda_.management import ManagementHandler, VersionBackend
 from kumo_gateway.metrics import CONTENT_TYPE, METRICS_PATH, GatewayMetrics
@@ -134,7 +138,8 @@ def create_app(
         from kumo_gateway.concurrency.lease_store import LeaseStore
 
         calls = ConcurrencyGate(provider, catalog, LeaseStore(redis), concurrency_limit)
-    invoke = InvokeHandler(catalog, calls, auth)
+    async_store = AsyncStore(redis) if redis is not None else None
+    invoke = InvokeHandler(catalog, calls, auth, Enqueuer(async_store) if async_store is not None else None)
     limits = Limits(redis, metrics)
     apis = ApiHandler(catalog, calls, rng=rng, metrics=metrics, redis=redis, secrets=secrets, limits=limits)
     app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
@@ -150,6 +155,9 @@ def create_app(
                 {"WWW-Authenticate": 'Bearer realm="kumo-metrics"'},
                 media_type="application/json",
             )
+        if async_store is not None:
+            with contextlib.suppress(Exception):  # metrics must answer even when Redis does not
+                metrics.async_events.update(await async_store.stats())
         return Response(metrics.exposition(), media_type=CONTENT_TYPE)
 
     app.router.add_route(METRICS_PATH, metrics_endpoint, methods=["GET"], include_in_schema=False)
@@ -162,8 +170,14 @@ def create_app(
 
         layer_api = LayersHandler(layers, auth=auth, region=catalog.region, account_id=catalog.account_id)
         app.router.routes.append(_any_method(f"{LAYERS_PREFIX}{{rest:path}}", layer_api.handle))
+    event_configs = EventInvokeConfigHandler(catalog, async_store, auth=auth)
+    app.router.routes.append(_any_method(f"/{EVENT_CONFIG_VERSION}/{{rest:path}}", event_configs.handle))
     app.router.routes.append(_any_method("/{rest:path}", apis.handle))
-    admin_handler = AdminHandler(catalog, admin_token or "", keys, api_keys=limits.store) if admin else None
+    admin_handler = (
+        AdminHandler(catalog, admin_token or "", keys, api_keys=limits.store, async_store=async_store)
+        if admin
+        else None
+    )
     app.add_middleware(HotPathDispatcher, invoke=invoke, apis=apis, admin=admin_handler)
     if router is not None:
         from kumo_gateway.dynamodb.endpoint import DynamoDBMiddleware, DynamoEndpoint

@@ -23,6 +23,8 @@ LAMBDA_VERSION = "2015-03-31"
 #: The API version of Lambda's layer calls (`/2018-10-31/layers/...`).
 LAYERS_VERSION = "2018-10-31"
 HEALTH_PATH = "/healthz"
+#: Path segment of Lambda's event-invoke-config operations.
+EVENT_CONFIG_VERSION = "2019-09-25"
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -34,6 +36,8 @@ def pick_handler(
     if path in (HEALTH_PATH, METRICS_PATH):
         return None
     parts = path.split("/", 5)
+    if len(parts) > 1 and parts[1] == EVENT_CONFIG_VERSION:
+        return None  # event-invoke configs: a framework route (kumo_gateway.lambda_.event_invoke_config)
     if len(parts) > 1 and parts[1] == LAMBDA_VERSION:
         if method == "POST" and len(parts) == 5 and parts[2] == "functions" and parts[4] == "invocations" and parts[3]:
             return invoke, parts[3]

@@ -15,6 +15,11 @@ Everything a request path counts is named here, once:
 - ``kumo_cold_starts_total`` and ``kumo_instances``: read from the provider at scrape time
   (:class:`InstanceCount`), by ``function`` and ``version``.
 
+- ``kumo_async_events_total``: async invocation counters kept in Redis by every gateway and worker
+  (``event``: ``accepted``, ``succeeded``, ``failed``, ``retried``, ``throttled``, ``redelivered`` — an
+  entry claimed from a stopped or stalled worker, a possible duplicate run —, ``redriven``,
+  ``destination_failed``, ``malformed``), read at scrape time (:class:`AsyncEventCounts`).
+
 Label values come from configuration (Api, stage, route keys, function names), never from request
 text, so the number of series stays bounded.
 """
@@ -67,6 +72,24 @@ class _InstanceCollector(Collector):
         yield cold
 
 
+class AsyncEventCounts(Collector):
+    """The latest snapshot of the async counters (Redis ``kumo:async:stats``), refreshed per scrape."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def update(self, counts: dict[str, int]) -> None:
+        self.counts = dict(counts)
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "kumo_async_events", "Async invocation events by what happened to them (all workers).", labels=["event"]
+        )
+        for event, count in sorted(self.counts.items()):
+            family.add_metric([event], count)
+        yield family
+
+
 class GatewayMetrics:
     """The counters and histograms one gateway app updates."""
 
@@ -105,6 +128,8 @@ class GatewayMetrics:
         )
         if instance_counter is not None:
             self.registry.register(_InstanceCollector(instance_counter))
+        self.async_events = AsyncEventCounts()
+        self.registry.register(self.async_events)
 
     def observe(
         self, surface: str, status: int, elapsed_s: float, api: str = "", stage: str = "", route: str = ""

@@ -197,14 +197,42 @@ class Scaling(Spec):
         return self
 
 
-class AsyncConfig(Spec):
-    """Asynchronous invocation settings (`Event` invocations): retries, event age, destinations."""
+class Destination(Spec):
+    """Where an async invocation's record goes: exactly one of `function` (an async invoke of that
+    function) or `queue` (a Kumo queue, the Redis stream `kumo:queue:NAME`)."""
 
-    maximum_retry_attempts: Annotated[int, Field(ge=0, le=2)] = 2
-    maximum_event_age: Duration(60, 21600, whole_seconds=True) = 21600.0
-    on_success: Annotated[str, Field(min_length=1, description="Destination for results.")] | None = None
-    on_failure: Annotated[str, Field(min_length=1, description="Destination for failures.")] | None = None
-    dead_letter: Annotated[str, Field(min_length=1, description="Queue for dropped events.")] | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {"rule": "has(self.function) != has(self.queue)", "message": "exactly one of function or queue"}
+            ]
+        }
+    )
+
+    function: (
+        Annotated[str, Field(min_length=1, max_length=140, description="Function to invoke asynchronously.")] | None
+    ) = None
+    queue: (
+        Annotated[str, Field(min_length=1, max_length=80, description="Kumo queue to send the record to.")] | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Destination:
+        if (self.function is None) == (self.queue is None):
+            raise invalid("exactly one of function or queue is required")
+        return self
+
+
+class AsyncConfig(Spec):
+    """Asynchronous invocation settings (`Event` invocations): retries, event age, destinations.
+    A failed or expired event without `onFailure` goes to the function's dead-letter queue."""
+
+    max_retry_attempts: Annotated[int, Field(ge=0, le=2, description="Retries after a function error.")] = 2
+    max_event_age: Annotated[
+        Duration(60, 21600, whole_seconds=True), Field(description="Longest an event waits before it is dropped.")
+    ] = 21600.0
+    on_success: Destination | None = None
+    on_failure: Destination | None = None
 
 
 class AliasSpec(Spec):

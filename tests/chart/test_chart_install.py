@@ -23,7 +23,7 @@ def create_namespace(api: KubeApi, name: str) -> None:
 def assert_installed(api: KubeApi, release: str = "kumo") -> None:
     """The chart's workloads, Services, ServiceAccounts and RBAC exist in the emulator."""
     base = f"/apis/apps/v1/namespaces/{NAMESPACE}"
-    assert names(api, f"{base}/deployments") == {f"{release}-gateway", f"{release}-operator"}
+    assert names(api, f"{base}/deployments") == {f"{release}-gateway", f"{release}-operator", f"{release}-worker"}
     assert names(api, f"{base}/statefulsets") == {f"{release}-redis"}
     assert names(api, f"/api/v1/namespaces/{NAMESPACE}/services") == {f"{release}-gateway", f"{release}-redis"}
     assert {f"{release}-gateway", f"{release}-operator"} <= names(

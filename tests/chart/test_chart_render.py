@@ -118,6 +118,7 @@ def test_default_install_has_operator_gateway_redis_and_cluster_rbac() -> None:
         "ClusterRoleBinding/kumo-operator",
         "Deployment/kumo-gateway",
         "Deployment/kumo-operator",
+        "Deployment/kumo-worker",
         "NetworkPolicy/kumo-function-pods",
         "NetworkPolicy/kumo-table-pods",
         "Secret/kumo-admin-token",
@@ -134,7 +135,7 @@ def test_default_install_has_operator_gateway_redis_and_cluster_rbac() -> None:
         assert labels["app.kubernetes.io/name"] == "kumo"
         assert labels["app.kubernetes.io/instance"] == "kumo"
         assert labels["app.kubernetes.io/managed-by"] == "Helm"
-        assert labels["app.kubernetes.io/component"] in {"gateway", "operator", "redis"}
+        assert labels["app.kubernetes.io/component"] in {"gateway", "operator", "redis", "worker"}
 
 
 def test_gateway_deployment_and_service() -> None:
@@ -244,7 +245,7 @@ def test_namespaced_install_uses_roles_in_the_watched_namespace() -> None:
 def test_every_pod_runs_non_root_read_only_without_capabilities(name: str) -> None:
     objects = render(*VALUE_SETS[name])
     workloads = find(objects, "Deployment") + find(objects, "StatefulSet")
-    assert len(workloads) == 3
+    assert len(workloads) == 4  # operator, gateway, async worker, Redis
     for workload in workloads:
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -287,7 +288,7 @@ def test_external_redis_skips_the_bundled_one(name: str) -> None:
     assert not find(objects, "StatefulSet")
     assert not [o for o in objects if o["metadata"]["labels"]["app.kubernetes.io/component"] == "redis"]
     deployments = find(objects, "Deployment")
-    assert sorted(d["metadata"]["name"] for d in deployments) == ["kumo-gateway", "kumo-operator"]
+    assert sorted(d["metadata"]["name"] for d in deployments) == ["kumo-gateway", "kumo-operator", "kumo-worker"]
     for deployment in deployments:
         (container,) = containers(deployment)
         env = {e["name"]: e for e in container["env"]}

@@ -137,10 +137,10 @@ def test_dry_run(gw: Gateway) -> None:
         gw.client.invoke(FunctionName="nope", InvocationType="DryRun")
 
 
-def test_event_invocation_is_not_supported_yet(gw: Gateway) -> None:
+def test_event_invocation_needs_redis(gw: Gateway) -> None:
     with pytest.raises(gw.client.exceptions.InvalidParameterValueException) as info:
         gw.client.invoke(FunctionName="echo", InvocationType="Event", Payload=b"{}")
-    assert "not supported" in info.value.response["Error"]["Message"]
+    assert "needs the platform's Redis" in info.value.response["Error"]["Message"]
 
 
 def test_bad_invocation_type_header(gw: Gateway) -> None:

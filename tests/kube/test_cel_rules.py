@@ -66,21 +66,33 @@ REJECTED = [
     ("functions", "spec.timeout", {"spec": {"timeout": "1500ms"}}, "must be a whole number of seconds"),
     (
         "functions",
-        "spec.async.maximumEventAge",
-        {"spec": {"async": {"maximumEventAge": "59s"}}},
+        "spec.async.maxEventAge",
+        {"spec": {"async": {"maxEventAge": "59s"}}},
         "must be at least 60s",
     ),
     (
         "functions",
-        "spec.async.maximumEventAge",
-        {"spec": {"async": {"maximumEventAge": "6h1s"}}},
+        "spec.async.maxEventAge",
+        {"spec": {"async": {"maxEventAge": "6h1s"}}},
         "must be at most 21600s",
     ),
     (
         "functions",
-        "spec.async.maximumEventAge",
-        {"spec": {"async": {"maximumEventAge": "90500ms"}}},
+        "spec.async.maxEventAge",
+        {"spec": {"async": {"maxEventAge": "90500ms"}}},
         "must be a whole number of seconds",
+    ),
+    (
+        "functions",
+        "spec.async.onSuccess",
+        {"spec": {"async": {"onSuccess": {"function": "a", "queue": "b"}}}},
+        "exactly one of function or queue",
+    ),
+    (
+        "functions",
+        "spec.async.onFailure",
+        {"spec": {"async": {"onFailure": {}}}},
+        "exactly one of function or queue",
     ),
     ("functions", "spec.scaling.idleTimeout", {"spec": {"scaling": {"idleTimeout": "0s"}}}, "must be greater than 0s"),
     (
@@ -275,7 +287,7 @@ ACCEPTED = [
     ("functions", {"spec": {"code": {"requirements": ["six==1.16.0"]}}}),
     (
         "functions",
-        {"spec": {"memory": "10Gi", "ephemeralStorage": 512, "timeout": "15m", "async": {"maximumEventAge": "1m"}}},
+        {"spec": {"memory": "10Gi", "ephemeralStorage": 512, "timeout": "15m", "async": {"maxEventAge": "1m"}}},
     ),
     (
         "functions",

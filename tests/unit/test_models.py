@@ -117,7 +117,7 @@ def test_function_defaults() -> None:
     assert (spec.memory, spec.timeout, spec.ephemeral_storage) == (128, 3.0, 512)
     assert (spec.scaling.min_instances, spec.scaling.max_instances, spec.scaling.idle_timeout) == (0, 10, 60.0)
     assert spec.concurrency.reserved is None
-    assert (spec.async_.maximum_retry_attempts, spec.async_.maximum_event_age) == (2, 21600.0)
+    assert (spec.async_.max_retry_attempts, spec.async_.max_event_age) == (2, 21600.0)
     assert spec.environment == {}
 
 
@@ -128,14 +128,14 @@ def test_function_values_parsed() -> None:
         ephemeralStorage="1Gi",
         scaling={"minInstances": 1, "maxInstances": 3, "idleTimeout": "500ms"},
         concurrency={"reserved": 5},
-        **{"async": {"maximumRetryAttempts": 0, "maximumEventAge": "1h", "onFailure": "dlq"}},
+        **{"async": {"maxRetryAttempts": 0, "maxEventAge": "1h", "onFailure": {"queue": "dlq"}}},
     )
     spec = Function.model_validate(doc).spec
     assert (spec.timeout, spec.memory, spec.ephemeral_storage) == (900.0, 1024, 1024)
     assert spec.scaling.idle_timeout == 0.5
     assert spec.concurrency.reserved == 5
-    assert spec.async_.maximum_event_age == 3600.0
-    assert spec.async_.on_failure == "dlq"
+    assert spec.async_.max_event_age == 3600.0
+    assert spec.async_.on_failure is not None and spec.async_.on_failure.queue == "dlq"
 
 
 @pytest.mark.parametrize(
@@ -157,9 +157,10 @@ def test_function_values_parsed() -> None:
             "spec.scaling.maxInstances: must be at least minInstances (3), got 2",
         ),
         ({"scaling": {"idleTimeout": "0s"}}, "spec.scaling.idleTimeout: must be greater than 0s"),
-        ({"async": {"maximumRetryAttempts": 3}}, "spec.async.maximumRetryAttempts: must be at most 2"),
-        ({"async": {"maximumEventAge": "59s"}}, "spec.async.maximumEventAge: must be at least 60s"),
-        ({"async": {"maximumEventAge": "7h"}}, "spec.async.maximumEventAge: must be at most 21600s"),
+        ({"async": {"maxRetryAttempts": 3}}, "spec.async.maxRetryAttempts: must be at most 2"),
+        ({"async": {"onSuccess": {"function": "a", "queue": "b"}}}, "spec.async.onSuccess: exactly one of function"),
+        ({"async": {"maxEventAge": "59s"}}, "spec.async.maxEventAge: must be at least 60s"),
+        ({"async": {"maxEventAge": "7h"}}, "spec.async.maxEventAge: must be at most 21600s"),
         ({"timeout": "soon"}, "spec.timeout: invalid duration 'soon'"),
         ({"memory": "128"}, "spec.memory: invalid size '128': a size string needs a unit"),
         ({"code": {}}, "spec.code: exactly one of inline, configMap, image, path or zip is required"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
+from typing import TYPE_CHECKING
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -12,6 +14,7 @@ from kumo import untrusted_json
 from kumo.catalog import Catalog
 from kumo.lambda_wire import check_client_context
 from kumo.runtime.invocation import LOG_TAIL_BYTES, MAX_SYNC_PAYLOAD, Invocation, error_payload
+from kumo_gateway.async_.invoker import REQUEST_ID_HEADER, WORKER_KEY_NAME
 from kumo_gateway.auth.asgi import authenticate_scope
 from kumo_gateway.auth.authenticator import Auth
 from kumo_gateway.auth.errors import AuthFailure
@@ -21,9 +24,15 @@ from kumo_gateway.lambda_.errors import auth_error, lambda_error, resource_not_f
 from kumo_gateway.lambda_.function_names import InvalidFunctionName, parse_function_name
 from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, Provider, TooManyRequests
 
+if TYPE_CHECKING:
+    from kumo_gateway.async_.enqueue import Enqueuer
+
 log = logging.getLogger("kumo.gateway")
 
 _INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+#: Lambda's limit for an asynchronous invocation's payload.
+MAX_ASYNC_PAYLOAD = 1024 * 1024
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _LOG_TYPES = ("None", "Tail")
 
 
@@ -40,10 +49,12 @@ def _enum_error(value: str, field: str, allowed: tuple[str, ...], request_id: st
 class InvokeHandler:
     """Answers Invoke requests against a catalog, running functions through a provider."""
 
-    def __init__(self, catalog: Catalog, provider: Provider, auth: Auth) -> None:
+    def __init__(self, catalog: Catalog, provider: Provider, auth: Auth, enqueuer: Enqueuer | None = None) -> None:
         self.catalog = catalog
         self.provider = provider
         self.auth = auth
+        #: Accepts ``InvocationType=Event`` (async invocation needs the shared Redis).
+        self.enqueuer = enqueuer
 
     async def invoke(self, request: Request) -> Response:
         request_id = new_request_id()
@@ -100,11 +111,18 @@ class InvokeHandler:
                 return lambda_error(400, "InvalidRequestContentException", problem, request_id)
         if invocation_type == "DryRun":
             return Response(status_code=204, headers={"x-amzn-RequestId": request_id})
-        if invocation_type == "Event":
+        if invocation_type == "Event" and self.enqueuer is None:
             return lambda_error(
                 400,
                 "InvalidParameterValueException",
-                "InvocationType Event (asynchronous invocation) is not supported by Kumo yet; use RequestResponse.",
+                "InvocationType Event (asynchronous invocation) needs the platform's Redis; this gateway has none.",
+                request_id,
+            )
+        if invocation_type == "Event" and len(body) > MAX_ASYNC_PAYLOAD:
+            return lambda_error(
+                413,
+                "RequestTooLargeException",
+                f"Request must be smaller than {MAX_ASYNC_PAYLOAD} bytes for asynchronous invocation",
                 request_id,
             )
         if not body:
@@ -119,6 +137,17 @@ class InvokeHandler:
                     f"Could not parse request body into json: Could not parse payload into json: {exc}",
                     request_id,
                 )
+
+        if invocation_type == "Event":
+            assert self.enqueuer is not None
+            function = self.catalog.function(ref.name)
+            if function is None:
+                return resource_not_found(arn, request_id)
+            await self.enqueuer.enqueue(function, ref.qualifier, resolution.version, arn, body, request_id)
+            return Response(status_code=202, headers={"x-amzn-RequestId": request_id})
+        passed = headers.get(REQUEST_ID_HEADER)
+        if passed and (identity.name == WORKER_KEY_NAME or not self.auth.enabled) and _REQUEST_ID.match(passed):
+            request_id = passed  # an async event's attempt: the same request id every time
 
         invocation = Invocation(
             request_id=request_id,

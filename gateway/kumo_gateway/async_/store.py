@@ -1,0 +1,247 @@
+"""Redis I/O of async invocation: enqueue (one script call: the gateway's hot path), the worker's reads,
+claims and outcomes (each outcome one MULTI: recorded and acknowledged together), delayed retries and
+the dead-letter queues. Key names: :mod:`kumo_gateway.async_.keys`."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from kumo import queue_contract
+from kumo_gateway.async_ import keys
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.asyncio.client import Pipeline
+
+#: Fields of an event entry: bytes keys/values as Redis returns them, decoded to str here.
+Fields = dict[str, str]
+Entry = tuple[str, Fields]
+
+# KEYS: stream, functions set, invoke-config hash, stats hash.
+# ARGV: function, qualified config field, default config, id, version, arn, payload, enqueued ms.
+_ENQUEUE = """
+local cfg = redis.call('HGET', KEYS[3], ARGV[2])
+if not cfg and ARGV[2] ~= ARGV[1] then cfg = redis.call('HGET', KEYS[3], ARGV[1]) end
+if not cfg then cfg = ARGV[3] end
+if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
+  redis.pcall('XGROUP', 'CREATE', KEYS[1], '__GROUP__', '0', 'MKSTREAM')
+end
+redis.call('HINCRBY', KEYS[4], 'accepted', 1)
+return redis.call('XADD', KEYS[1], '*', 'id', ARGV[4], 'fn', ARGV[1], 'ver', ARGV[5], 'arn', ARGV[6],
+  'payload', ARGV[7], 'at', ARGV[8], 'cfg', cfg, 'n', '0', 'r', '0')
+""".replace("__GROUP__", keys.GROUP)
+
+# KEYS: delayed zset. ARGV: now ms, most to move. Members are {"s": stream, "f": {field: value}}.
+_MOVE_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, member in ipairs(due) do
+  local event = cjson.decode(member)
+  local args = {}
+  for k, v in pairs(event.f) do args[#args + 1] = k; args[#args + 1] = v end
+  redis.call('XADD', event.s, '*', unpack(args))
+  redis.call('ZREM', KEYS[1], member)
+end
+return #due
+"""
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _fields(raw: dict[Any, Any]) -> Fields:
+    return {_text(k): _text(v) for k, v in raw.items()}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class AsyncStore:
+    """All async-invocation Redis calls, on one ``redis.asyncio.Redis``."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._enqueue = redis.register_script(_ENQUEUE)
+        self._move_due = redis.register_script(_MOVE_DUE)
+
+    # -- gateway ----------------------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        *,
+        function: str,
+        qualifier: str | None,
+        default_config: str,
+        request_id: str,
+        version: str,
+        arn: str,
+        payload: bytes,
+        enqueued_ms: int | None = None,
+    ) -> str:
+        """Append the event to the function's stream (one round trip); the stream entry id."""
+        field = f"{function}:{qualifier}" if qualifier else function
+        args = [function, field, default_config, request_id, version, arn, payload, enqueued_ms or now_ms()]
+        entry = await self._enqueue(
+            keys=[keys.stream(function), keys.FUNCTIONS, keys.INVOKE_CONFIG, keys.STATS], args=args
+        )
+        return _text(entry)
+
+    # -- event-invoke configs ---------------------------------------------------------------------
+
+    async def get_config(self, field: str) -> tuple[str, float] | None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(keys.INVOKE_CONFIG, field)
+            pipe.hget(keys.INVOKE_CONFIG_MODIFIED, field)
+            config, modified = await pipe.execute()
+        if config is None:
+            return None
+        return _text(config), float(modified or 0)
+
+    async def put_config(self, field: str, config: str) -> float:
+        modified = time.time()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.INVOKE_CONFIG, field, config)
+            pipe.hset(keys.INVOKE_CONFIG_MODIFIED, field, str(modified))
+            await pipe.execute()
+        return modified
+
+    async def delete_config(self, field: str) -> bool:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(keys.INVOKE_CONFIG, field)
+            pipe.hdel(keys.INVOKE_CONFIG_MODIFIED, field)
+            removed, _ = await pipe.execute()
+        return bool(removed)
+
+    async def config_fields(self, function: str) -> list[str]:
+        fields = [_text(f) for f in await self.redis.hkeys(keys.INVOKE_CONFIG)]
+        return sorted(f for f in fields if f == function or f.startswith(f"{function}:"))
+
+    # -- worker -----------------------------------------------------------------------------------
+
+    async def functions(self) -> list[str]:
+        return sorted(_text(name) for name in await self.redis.smembers(keys.FUNCTIONS))
+
+    async def ensure_group(self, stream: str) -> None:
+        from redis.exceptions import ResponseError
+
+        try:
+            await self.redis.xgroup_create(stream, keys.GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def read(self, consumer: str, streams: list[str], count: int, block_ms: int) -> list[tuple[str, Entry]]:
+        """New entries for ``consumer`` (``XREADGROUP ... >``), waiting up to ``block_ms``."""
+        if not streams:
+            return []
+        answer = await self.redis.xreadgroup(
+            keys.GROUP, consumer, {s: ">" for s in streams}, count=count, block=block_ms
+        )
+        return [(_text(stream), (_text(eid), _fields(f))) for stream, entries in answer or [] for eid, f in entries]
+
+    async def claim_stale(self, stream: str, consumer: str, min_idle_ms: int, count: int) -> list[Entry]:
+        """Entries another consumer took and has not acknowledged for ``min_idle_ms`` (``XAUTOCLAIM``)."""
+        answer = await self.redis.xautoclaim(stream, keys.GROUP, consumer, min_idle_ms, "0-0", count=count)
+        entries = answer[1] if len(answer) > 1 else []
+        claimed = [(_text(eid), _fields(f)) for eid, f in entries if f]
+        if claimed:
+            await self.redis.hincrby(keys.STATS, "redelivered", len(claimed))
+        return claimed
+
+    async def touch(self, stream: str, consumer: str, ids: list[str]) -> None:
+        """Keep our in-flight entries from looking stale (resets their idle time)."""
+        if ids:
+            await self.redis.xclaim(stream, keys.GROUP, consumer, 0, ids, justid=True)
+
+    async def move_due(self, limit: int) -> int:
+        """Move delayed retries that are due back to their streams (at most ``limit``)."""
+        return int(await self._move_due(keys=[keys.DELAYED], args=[now_ms(), limit]))
+
+    def _ack(self, pipe: Pipeline, stream: str, entry_id: str, stat: str) -> None:
+        pipe.xack(stream, keys.GROUP, entry_id)
+        pipe.xdel(stream, entry_id)
+        pipe.hincrby(keys.STATS, stat, 1)
+
+    async def succeed(self, stream: str, entry_id: str, queue: str | None, record: dict[str, Any] | None) -> None:
+        """Done: the success record to its queue (if any), acknowledged, in one transaction."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if queue is not None and record is not None:
+                self._to_queue(pipe, queue, record)
+            self._ack(pipe, stream, entry_id, "succeeded")
+            await pipe.execute()
+
+    async def retry_later(self, stream: str, entry_id: str, fields: Fields, due_ms: int, stat: str) -> None:
+        member = json.dumps({"s": stream, "f": fields}, separators=(",", ":"))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(keys.DELAYED, {member: due_ms})
+            self._ack(pipe, stream, entry_id, stat)
+            await pipe.execute()
+
+    async def fail(
+        self,
+        stream: str,
+        entry_id: str,
+        *,
+        dlq_function: str | None,
+        dlq_record: dict[str, Any] | None,
+        queue: str | None,
+        record: dict[str, Any] | None,
+    ) -> None:
+        """Failed or expired: to the failure queue, or the dead-letter queue; acknowledged; one transaction."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if queue is not None and record is not None:
+                self._to_queue(pipe, queue, record)
+            if dlq_function is not None and dlq_record is not None:
+                pipe.xadd(keys.dlq(dlq_function), {"record": json.dumps(dlq_record, separators=(",", ":"))})
+            self._ack(pipe, stream, entry_id, "failed")
+            await pipe.execute()
+
+    async def ack_only(self, stream: str, entry_id: str, stat: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self._ack(pipe, stream, entry_id, stat)
+            await pipe.execute()
+
+    def _to_queue(self, pipe: Pipeline, queue: str, record: dict[str, Any]) -> None:
+        body = json.dumps(record, separators=(",", ":"))
+        pipe.xadd(queue_contract.queue_key(queue), queue_contract.message_fields(body))
+
+    async def stats(self) -> dict[str, int]:
+        return {_text(k): int(v) for k, v in (await self.redis.hgetall(keys.STATS)).items()}
+
+    # -- dead-letter queues -----------------------------------------------------------------------
+
+    async def dlq_list(self, function: str, count: int = 1000) -> list[dict[str, Any]]:
+        entries = await self.redis.xrange(keys.dlq(function), count=count)
+        return [{"id": _text(eid), **json.loads(f[b"record"])} for eid, f in entries]
+
+    async def dlq_redrive(self, function: str, entry_id: str | None = None) -> int:
+        """Enqueue dead-lettered events again (fresh age and attempt count, same request id)."""
+        records = await self.dlq_list(function)
+        if entry_id is not None:
+            records = [r for r in records if r["id"] == entry_id]
+        if not records:
+            return 0
+        stream = keys.stream(function)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(keys.FUNCTIONS, function)
+            for record in records:
+                fields = {
+                    keys.F_ID: record["requestId"],
+                    keys.F_FUNCTION: function,
+                    keys.F_VERSION: record["version"],
+                    keys.F_ARN: record["functionArn"],
+                    keys.F_PAYLOAD: json.dumps(record["payload"]),
+                    keys.F_ENQUEUED: str(now_ms()),
+                    keys.F_CONFIG: record["config"],
+                    keys.F_ATTEMPTS: "0",
+                    keys.F_RETRIES: "0",
+                }
+                pipe.xadd(stream, fields)
+                pipe.xdel(keys.dlq(function), record["id"])
+            pipe.hincrby(keys.STATS, "redriven", len(records))
+            await pipe.execute()
+        await self.ensure_group(stream)
+        return len(records)
