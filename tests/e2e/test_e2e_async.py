@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from async_support import RECORDER, private_redis, seen
-from kumo_up import KUMO, KumoUp, function_manifest
+from kumo_up import KUMO, KumoUp, function_manifest, shared_dir
 from support import wait_until
 
 from kumo_gateway.async_ import keys
@@ -25,7 +25,7 @@ RETRY_DELAY_S = 0.3
 
 @pytest.fixture(scope="module")
 def out_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("async-out")
+    return shared_dir(tmp_path_factory.mktemp("async-out"))  # functions run sandboxed: a dir they may write
 
 
 @pytest.fixture(scope="module")

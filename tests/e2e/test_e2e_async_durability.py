@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 from async_support import RECORDER, kill, private_redis, seen, worker_pids
-from kumo_up import KumoUp, function_manifest
+from kumo_up import KumoUp, function_manifest, shared_dir
 from support import wait_until
 
 from kumo_gateway.async_ import keys
@@ -36,8 +36,7 @@ async def _send(kumo: KumoUp, function: str, payloads: list[bytes]) -> list[str]
 
 
 def test_a_worker_killed_mid_invocation_loses_no_event(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
+    out = shared_dir(tmp_path / "out")  # functions run sandboxed: a dir they may write
     manifests = [
         function_manifest(
             "slow", RECORDER, environment={"OUT_DIR": str(out)}, scaling={"maxInstances": 8}, timeout="10s"
@@ -74,8 +73,7 @@ def test_a_worker_killed_mid_invocation_loses_no_event(tmp_path: Path) -> None:
 
 
 def test_events_accepted_before_kumo_up_and_redis_are_killed_still_run(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
+    out = shared_dir(tmp_path / "out")  # functions run sandboxed: a dir they may write
     manifests = [function_manifest("later", RECORDER, environment={"OUT_DIR": str(out)})]
     workdir = tmp_path / "up"
     first = KumoUp(manifests, workdir, args=["--async-workers", "0", "--redis-appendfsync", "always"])
