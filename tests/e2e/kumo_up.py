@@ -140,7 +140,10 @@ class KumoUp:
             self._log.flush()
         return self.log_path.read_text(errors="replace")
 
-    def stop(self, timeout_s: float = 15.0) -> int:
+    def stop(self, timeout_s: float = 40.0) -> int:
+        """SIGTERM, then the exit code. ``timeout_s`` covers kumo up's own bounded shutdown steps (the
+        gateway's 5 s graceful close, instances, async workers' 15 s) on a loaded machine; past it the
+        process is killed and the end of its log is printed, so a hang can be told from a slow stop."""
         if self.proc.poll() is None:
             self._signal(signal.SIGTERM)
             try:
@@ -148,6 +151,8 @@ class KumoUp:
             except subprocess.TimeoutExpired:
                 self._signal(signal.SIGKILL)
                 self.proc.wait()
+                self._log.flush()
+                print(f"kumo up did not stop within {timeout_s}s; its log ends:\n{self.output()[-4000:]}")
         self._log.close()
         return self.proc.returncode
 

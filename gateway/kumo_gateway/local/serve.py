@@ -9,6 +9,7 @@ import ipaddress
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,10 +268,12 @@ async def serve_local(
             layers=packages.layers,
         )
     finally:
+        began = time.monotonic()
         workers.stop()
         for task in pollers:
             task.cancel()
         await asyncio.gather(*pollers, return_exceptions=True)
+        log.info("async workers and queue pollers stopped in %.1fs", time.monotonic() - began)
         if sandbox is not None:
             sandbox.close()
         if shared_state is not None:
