@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import stat
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from kumo.parent_death import die_with_parent
 
 INSTALL_HINT = (
     "install Redis so that `redis-server` is on PATH (e.g. `apt-get install redis-server`), "
@@ -98,7 +101,10 @@ class PrivateRedis:
             "--logfile", str(self.directory / "redis.log"),
         ]  # fmt: skip
         quiet = subprocess.DEVNULL
-        self.process = subprocess.Popen(args, stdin=quiet, stdout=quiet, stderr=quiet)
+        # SIGTERM when the starting process dies (even by SIGKILL): Redis then writes its AOF and exits.
+        self.process = subprocess.Popen(
+            args, stdin=quiet, stdout=quiet, stderr=quiet, preexec_fn=die_with_parent(signal.SIGTERM)
+        )
         deadline = time.monotonic() + timeout_s
         while not self._answers():
             if self.process.poll() is not None:

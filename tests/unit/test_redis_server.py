@@ -102,3 +102,47 @@ def test_private_redis_with_a_deep_state_dir_uses_a_private_temp_socket(tmp_path
     finally:
         server.stop()
     assert not os.path.exists(socket_dir)
+
+
+def test_the_private_redis_ends_when_its_starter_is_killed(tmp_path: Path) -> None:
+    """A ``kumo up`` killed with SIGKILL leaves no Redis behind: Redis gets SIGTERM (writes its AOF, exits)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    starter = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from kumo.redis_server import PrivateRedis\n"
+            "server = PrivateRedis(Path(sys.argv[1]))\n"
+            "server.start()\n"
+            "print(server.process.pid, flush=True)\n"
+            "time.sleep(60)\n",
+            str(tmp_path / "redis"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert starter.stdout is not None
+        redis_pid = int(starter.stdout.readline())
+        os.kill(redis_pid, 0)  # running
+        starter.send_signal(signal.SIGKILL)
+        starter.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(redis_pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(redis_pid, signal.SIGKILL)
+            raise AssertionError("Redis outlived the process that started it")
+    finally:
+        starter.kill()
+        starter.wait(10)

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
-import signal
 import socket
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from kumo.parent_death import die_with_parent
 from kumo_gateway.dynamodb import descriptions
 from kumo_tablestore.errors import InternalServerError
 from kumo_tablestore.partition_client import PartitionClient, PartitionRefused, PartitionUnavailable
@@ -26,11 +25,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 class PartitionProcess:
@@ -97,7 +91,7 @@ class PartitionProcess:
                 stdout=out,
                 stderr=asyncio.subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                preexec_fn=die_with_parent(),
             )
         deadline = time.monotonic() + _START_TIMEOUT_S
         while True:
