@@ -11,6 +11,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from kumo.parent_death import die_with_parent
 from kumo_gateway.async_.invoker import WORKER_KEY_NAME
 from kumo_gateway.auth.local_store import LocalKeyStore
 
@@ -61,7 +62,11 @@ class WorkerProcesses:
                 "--consumer", f"local-{os.getpid()}-{index}",
                 "--exit-with-parent", str(os.getpid()),
             ]  # fmt: skip
-            self.processes.append(subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL))
+            # SIGTERM when kumo up dies, even by SIGKILL (besides the worker's own --exit-with-parent check).
+            process = subprocess.Popen(
+                argv, env=env, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent(signal.SIGTERM)
+            )
+            self.processes.append(process)
         log.info("started %d async worker(s)", len(self.processes))
 
     def stop(self, timeout_s: float = 15.0) -> None:
