@@ -19,13 +19,11 @@ from kumo import untrusted_json
 from kumo.catalog import Catalog
 from kumo_gateway.async_ import event_config
 from kumo_gateway.async_.store import AsyncStore
-from kumo_gateway.auth.asgi import authenticate_scope
 from kumo_gateway.auth.authenticator import Auth
-from kumo_gateway.auth.errors import AuthFailure
-from kumo_gateway.bodies import read_body
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_.errors import auth_error, lambda_error, service_error, unknown_operation
 from kumo_gateway.lambda_.function_names import InvalidFunctionName, parse_function_name
+from kumo_gateway.lambda_.signed_request import read_signed
 
 #: The API version segment of these operations.
 EVENT_CONFIG_VERSION = "2019-09-25"
@@ -47,14 +45,10 @@ class EventInvokeConfigHandler:
 
     async def handle(self, request: Request) -> Response:
         request_id = new_request_id()
-        raw = await read_body(request, _MAX_BODY)
-        if raw is None:
-            return lambda_error(
-                413, "RequestTooLargeException", f"Request must be smaller than {_MAX_BODY} bytes", request_id
-            )
-        identity = authenticate_scope(self.auth, "lambda", request.scope, raw)
-        if isinstance(identity, AuthFailure):
-            return auth_error(identity, request_id)
+        signed = await read_signed(request, self.auth, _MAX_BODY, request_id)
+        if isinstance(signed, Response):
+            return signed
+        raw, identity = signed
         # /2019-09-25/functions/{name}/event-invoke-config[/list]
         parts = request.scope["path"].strip("/").split("/")
         listing = len(parts) == 5 and parts[4] == "list"

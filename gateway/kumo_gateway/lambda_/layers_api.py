@@ -23,12 +23,10 @@ from starlette.responses import Response
 
 from kumo.packages.layers import LAYER_NAME_PATTERN, LayerStore
 from kumo.packages.plan import MAX_ZIPPED_BYTES, PackageError
-from kumo_gateway.auth.asgi import authenticate_scope
 from kumo_gateway.auth.authenticator import Auth
-from kumo_gateway.auth.errors import AuthFailure
-from kumo_gateway.bodies import read_body
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_.errors import auth_error, lambda_error, unknown_operation
+from kumo_gateway.lambda_.signed_request import read_signed
 
 LAYERS_PREFIX = "/2018-10-31/layers"
 #: A base64 zip of up to 50 MB, in JSON.
@@ -51,14 +49,10 @@ class LayersHandler:
 
     async def handle(self, request: Request) -> Response:
         request_id = new_request_id()
-        raw = await read_body(request, MAX_BODY)
-        if raw is None:
-            return lambda_error(
-                413, "RequestTooLargeException", f"Request must be smaller than {MAX_BODY} bytes", request_id
-            )
-        identity = authenticate_scope(self.auth, "lambda", request.scope, raw)
-        if isinstance(identity, AuthFailure):
-            return auth_error(identity, request_id)
+        signed = await read_signed(request, self.auth, MAX_BODY, request_id)
+        if isinstance(signed, Response):
+            return signed
+        raw, identity = signed
         path, method = request.scope["path"], request.method
         versions, version = _VERSIONS.match(path), _VERSION.match(path)
         if method == "GET" and path.rstrip("/") == LAYERS_PREFIX:

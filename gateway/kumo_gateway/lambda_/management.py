@@ -21,14 +21,13 @@ from starlette.responses import Response
 from kumo import untrusted_json
 from kumo.catalog import Catalog
 from kumo.versions import LATEST, Alias, NotFound, PublishedVersion, Snapshot, VersionError, take_snapshot
-from kumo_gateway.auth.asgi import authenticate_scope
 from kumo_gateway.auth.authenticator import Auth, Identity
 from kumo_gateway.auth.errors import AuthFailure
-from kumo_gateway.bodies import read_body
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_ import shapes
 from kumo_gateway.lambda_.errors import auth_error, lambda_error, service_error, unknown_operation
 from kumo_gateway.lambda_.function_names import FunctionRef, InvalidFunctionName, parse_function_name
+from kumo_gateway.lambda_.signed_request import read_signed
 
 log = logging.getLogger("kumo.gateway")
 
@@ -96,14 +95,10 @@ class ManagementHandler:
 
     async def handle(self, request: Request) -> Response:
         request_id = new_request_id()
-        raw = await read_body(request, MAX_BODY)
-        if raw is None:
-            return lambda_error(
-                413, "RequestTooLargeException", f"Request must be smaller than {MAX_BODY} bytes", request_id
-            )
-        identity = authenticate_scope(self.auth, "lambda", request.scope, raw)
-        if isinstance(identity, AuthFailure):
-            return auth_error(identity, request_id)
+        signed = await read_signed(request, self.auth, MAX_BODY, request_id)
+        if isinstance(signed, Response):
+            return signed
+        raw, identity = signed
         operation = shapes.match_operation(request.method, request.scope["path"])
         if operation is None:
             return unknown_operation(request_id)
