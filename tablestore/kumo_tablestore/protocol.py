@@ -5,6 +5,7 @@ JSON over HTTP/1.1 (keep-alive) on a partition server's port:
 - ``GET /healthz`` → ``{"table": name|null, "partition": i, "items": count}``
 - ``GET /stats`` → ``{"commits": n, "writes": n, ...}`` (group-commit counters, for tests/metrics)
 - ``PUT /table`` (body: the router-owned TableDescription) / ``GET /table`` / ``DELETE /table``
+- ``POST /stream`` → ``{"Records": [...], "First": seq|null, "Last": seq}`` (the change log, for streams)
 - ``POST /op/<Operation>``: body = the client's DynamoDB request JSON (batch operations: only this
   partition's share, for one table), plus optional router-only ``Kumo*`` fields. The answer is the
   DynamoDB response JSON for this partition's part, or a DynamoDB error body with its HTTP status.
@@ -22,6 +23,9 @@ MISDIRECTED = 421
 HEALTH_PATH = "/healthz"
 STATS_PATH = "/stats"
 TABLE_PATH = "/table"
+#: ``POST /stream`` (body ``{"After", "Limit", "WaitMs"}``): change-log records for streams
+#: (:mod:`kumo_tablestore.server.stream_reader`).
+STREAM_PATH = "/stream"
 OP_PREFIX = "/op/"
 
 #: Operations a partition server executes.

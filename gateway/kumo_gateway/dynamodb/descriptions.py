@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from kumo_gateway.dynamodb.json_protocol import check_table_name, require_table_name
+from kumo_gateway.dynamodbstreams import specification as streams
 from kumo_tablestore.errors import ValidationException
 from kumo_tablestore.partitioning import SlotMap
 
@@ -17,8 +18,10 @@ REGION = "us-east-1"
 ACCOUNT = "000000000000"
 PARTITIONS_TAG = "kumo:partitions"
 MAX_PARTITIONS = 64
-_INTERNAL = ("PartitionCount", "PartitionIndex", "SlotMap")
+_INTERNAL = ("PartitionCount", "PartitionIndex", "SlotMap", *streams.INTERNAL)
 _KEY_TYPES = ("S", "N", "B")
+#: What an UpdateTable request may change.
+_UPDATABLE = ("BillingMode", "ProvisionedThroughput", "DeletionProtectionEnabled", "StreamSpecification")
 
 
 def table_arn(name: str) -> str:
@@ -178,10 +181,7 @@ def create_description(request: dict[str, Any], *, now: float, partitions: int |
     }
     if mode == "PAY_PER_REQUEST":
         description["BillingModeSummary"]["LastUpdateToPayPerRequestDateTime"] = now
-    stream = request.get("StreamSpecification")
-    if isinstance(stream, dict) and stream.get("StreamEnabled"):
-        description["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream.get("StreamViewType")}
-    return description
+    return streams.on_create(description, request.get("StreamSpecification"), now)
 
 
 def manifest_request(name: str, spec: Any) -> dict[str, Any]:
@@ -215,7 +215,7 @@ def with_ttl_attribute(description: dict[str, Any], attribute: str | None) -> di
 
 def update_description(description: dict[str, Any], request: dict[str, Any], *, now: float) -> dict[str, Any]:
     """The description after an UpdateTable request (billing mode and provisioned throughput)."""
-    if not any(k in request for k in ("BillingMode", "ProvisionedThroughput", "DeletionProtectionEnabled")):
+    if not any(k in request for k in _UPDATABLE):
         raise ValidationException(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
             "or SSESpecification or ReplicaUpdates is required"
@@ -249,6 +249,8 @@ def update_description(description: dict[str, Any], request: dict[str, Any], *, 
     out["BillingModeSummary"] = summary
     if isinstance(request.get("DeletionProtectionEnabled"), bool):
         out["DeletionProtectionEnabled"] = request["DeletionProtectionEnabled"]
+    if "StreamSpecification" in request:
+        out = streams.on_update(out, request["StreamSpecification"], now)
     return out
 
 

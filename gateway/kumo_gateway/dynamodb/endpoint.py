@@ -23,6 +23,7 @@ from kumo_gateway.dynamodb.json_protocol import (
     touched_tables,
 )
 from kumo_gateway.dynamodb.router import DynamoRouter
+from kumo_gateway.dynamodbstreams import api as streams
 from kumo_gateway.ids import new_dynamodb_request_id
 from kumo_tablestore.errors import DynamoError, ValidationException
 
@@ -81,6 +82,8 @@ class DynamoEndpoint:
         self.router = router
         self.auth = auth
         self.arn_prefix = f"arn:aws:dynamodb:{region}:{account_id}:table/"
+        #: DynamoDB Streams (``DynamoDBStreams_20120810.*``) on the same endpoint and signing service.
+        self.streams = streams.StreamsApi(router.directory, router.client, region=region)
 
     def claim(self, method: bytes, url: bytes, headers: Headers) -> Claimed | None:
         """The head of a DynamoDB request (``POST /`` with ``X-Amz-Target``), else ``None``."""
@@ -102,12 +105,13 @@ class DynamoEndpoint:
             identity = auth.authenticate("dynamodb", "POST", claimed.path, claimed.query, claimed.headers, body)
             if isinstance(identity, AuthFailure):
                 return 400, response_headers(), auth_error_body(identity)
+        is_streams = claimed.target is not None and claimed.target.startswith(streams.TARGET_PREFIX)
         try:
-            operation = parse_target(claimed.target)
+            operation = streams.operation_of(claimed.target) if is_streams else parse_target(claimed.target)
         except DynamoError as exc:
             return exc.status, response_headers(), error_body(exc)
         if auth.enabled and not identity.policy.unrestricted:
-            tables = touched_tables(operation, body)
+            tables = (streams.touched_tables if is_streams else touched_tables)(operation, body)
             if tables is not None:
                 arn = self.arn_prefix + tables[0] if tables and tables[0] != "*" else "*"
                 denied = auth.authorize(
@@ -115,7 +119,9 @@ class DynamoEndpoint:
                 )
                 if denied is not None:
                     return 400, response_headers(), auth_error_body(denied)
-        if operation in DATA_OPERATIONS:
+        if is_streams:
+            status, payload = await asyncio.ensure_future(self.streams.handle(operation, body))
+        elif operation in DATA_OPERATIONS:
             status, payload = await self.router.handle(operation, body)
         else:  # table management may wait with timeouts, which need a Task (the fast lane has none)
             status, payload = await asyncio.ensure_future(self.router.handle(operation, body))

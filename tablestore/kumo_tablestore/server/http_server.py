@@ -17,7 +17,7 @@ from kumo.event_loop import loop_factory
 from kumo.listeners import ConnectionGuard, ListenerLimits
 from kumo_tablestore import protocol, wire_json
 from kumo_tablestore.errors import DynamoError, InternalServerError, ResourceNotFoundException
-from kumo_tablestore.server import json_body
+from kumo_tablestore.server import json_body, stream_reader
 from kumo_tablestore.server.http_protocol import HttpServerProtocol
 from kumo_tablestore.server.operations import HANDLERS
 from kumo_tablestore.server.partition import Partition
@@ -69,6 +69,9 @@ async def _operation(part: Partition, name: str, raw: bytes) -> Answer:
 async def _route(part: Partition, method: str, path: str, raw: bytes) -> Answer:
     if method == "POST" and path.startswith(protocol.OP_PREFIX):
         return await _operation(part, path[len(protocol.OP_PREFIX) :], raw)
+    if method == "POST" and path == protocol.STREAM_PATH:
+        part.require_meta()
+        return _json(await stream_reader.read(lambda: part.engine, _body(raw)))
     if path == protocol.TABLE_PATH:
         if method == "GET":
             return _json(part.require_meta().description)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import shutil
 import threading
@@ -12,6 +14,7 @@ from typing import Any
 from kumo_tablestore import storage
 from kumo_tablestore.errors import ResourceNotFoundException, ValidationException
 from kumo_tablestore.protocol import META_TABLE_DESCRIPTION
+from kumo_tablestore.server import stream_reader
 from kumo_tablestore.server.batching import GroupWriter
 from kumo_tablestore.server.table_meta import TableMeta
 from kumo_tablestore.server.throughput import Throughput
@@ -51,14 +54,20 @@ class Partition:
         self.throughput = Throughput(self.meta)
         self._sweep_stop = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self._trimmer: asyncio.Task[None] | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
         self.writer.start()
         self._start_sweeper()
+        self._trimmer = asyncio.create_task(stream_reader.run_trimmer(self), name="change-log-trim")
 
     async def close(self) -> None:
+        if self._trimmer is not None:
+            self._trimmer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._trimmer
         await self.writer.stop()
         self._stop_sweeper()
         self.engine.close()
