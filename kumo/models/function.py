@@ -293,7 +293,7 @@ class FunctionSpec(Spec):
     timeout: Annotated[Duration(1, 900, whole_seconds=True), Field(description="Longest an invocation may run.")] = 3.0
     ephemeral_storage: Annotated[Size(512, 10240), Field(description="Size of /tmp.")] = 512
     concurrency: Concurrency = Field(default_factory=Concurrency)
-    events: Annotated[list[EventSource], Field(description="Event source mappings (queues).")] = Field(
+    events: Annotated[list[EventSource], Field(description="Event source mappings (queues, table streams).")] = Field(
         default_factory=list
     )
     scaling: Scaling = Field(default_factory=Scaling)

@@ -26,6 +26,7 @@ from kumo_gateway.auth.admin_token import local_admin_token
 from kumo_gateway.auth.authenticator import NO_AUTH, Auth, Authenticator
 from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, LocalKeyStore, private_dir
 from kumo_gateway.concurrency.rules import DEFAULT_ACCOUNT_LIMIT, check_account_limit
+from kumo_gateway.dynamodb.table_directory import TableDirectory
 from kumo_gateway.local.async_workers import AsyncOptions, WorkerProcesses
 from kumo_gateway.local.banner import INSECURE_WARNING, banner
 from kumo_gateway.local.manifest_watch import DEFAULT_WATCH_INTERVAL_S, Fingerprint, ManifestWatcher, fingerprint
@@ -151,6 +152,19 @@ async def queue_pollers(catalog: Catalog, redis_url: str, base_url: str, store: 
     await serve_queue_pollers(catalog, redis_url, base_url, auth)
 
 
+async def stream_pollers(
+    catalog: Catalog, tables: TableDirectory, redis_url: str, base_url: str, store: LocalKeyStore | None
+) -> None:
+    """The table-stream event source (``kumo_gateway.async_.stream_source``), reading this process's
+    partitions and invoking through this gateway with its own key."""
+    from kumo.aws_signing import SigV4Auth
+    from kumo_gateway.async_.stream_source import serve_stream_pollers
+
+    key = store.ensure("kumo:stream-pollers") if store is not None else None
+    auth = SigV4Auth(key.access_key_id, key.secret_access_key, "lambda", catalog.region) if key else None
+    await serve_stream_pollers(catalog, tables, redis_url, base_url, auth)
+
+
 @dataclass(frozen=True)
 class Watch:
     """Follow edits of ``paths`` (polled every ``interval_s``; ``seen`` as they were when loaded)."""
@@ -239,6 +253,9 @@ async def serve_local(
             flush=True,
         )
         pollers.append(asyncio.create_task(queue_pollers(catalog, redis_url, base_url, store), name="queue-pollers"))
+        pollers.append(
+            asyncio.create_task(stream_pollers(catalog, tables, redis_url, base_url, store), name="stream-pollers")
+        )
 
     workers = WorkerProcesses(async_options, redis_url, base_url, store)
     workers.start()  # they wait for the gateway themselves (an unreachable gateway is retried)
