@@ -59,3 +59,20 @@ def clients(kumo: KumoUp, **config):
         "config": Config(retries={"max_attempts": 1, "mode": "standard"}, **config),
     }
     return boto3.client("dynamodb", **options), boto3.resource("dynamodb", **options)
+
+
+def partition_pids(state_dir: Path, table: str) -> dict[int, int]:
+    """partition index -> pid of its ``kumo partition`` process, found by its data directory."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"partition" in argv and b"--data-dir" in argv:
+            data_dir = argv[argv.index(b"--data-dir") + 1].decode()
+            if data_dir.startswith(str(state_dir / "tables" / table) + "/p"):
+                out[int(data_dir.rsplit("/p", 1)[1])] = int(entry.name)
+    return out

@@ -7,11 +7,10 @@ import signal
 import threading
 import time
 import uuid
-from pathlib import Path
 
 from botocore.exceptions import ClientError
 from support import wait_until
-from tables_support import clients, manifests, start_kumo
+from tables_support import clients, manifests, partition_pids, start_kumo
 
 
 def test_ttl_expiry(ddb_resource):
@@ -27,23 +26,6 @@ def test_ttl_expiry(ddb_resource):
 
     wait_until(lambda: remaining() == {2, 3}, timeout=15, interval=0.2, what="the expired item to be swept")
     assert remaining() == {2, 3}
-
-
-def _partition_pids(state_dir: Path, table: str) -> dict[int, int]:
-    """partition index -> pid of its ``kumo partition`` process, found by its data directory."""
-    out = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"partition" in argv and b"--data-dir" in argv:
-            data_dir = argv[argv.index(b"--data-dir") + 1].decode()
-            if data_dir.startswith(str(state_dir / "tables" / table) + "/p"):
-                out[int(data_dir.rsplit("/p", 1)[1])] = int(entry.name)
-    return out
 
 
 def test_restart_keeps_data_and_sigkill_loses_no_acknowledged_write(tmp_path):
@@ -79,11 +61,11 @@ def test_restart_keeps_data_and_sigkill_loses_no_acknowledged_write(tmp_path):
         for t in threads:
             t.start()
         wait_until(lambda: len(acknowledged) >= 20, timeout=20, what="the write burst to get going")
-        pids = _partition_pids(kumo.state_dir.resolve(), "items")
+        pids = partition_pids(kumo.state_dir.resolve(), "items")
         assert set(pids) == {0, 1, 2}
         os.kill(pids[1], signal.SIGKILL)
         wait_until(
-            lambda: _partition_pids(kumo.state_dir.resolve(), "items").get(1) not in (None, pids[1]),
+            lambda: partition_pids(kumo.state_dir.resolve(), "items").get(1) not in (None, pids[1]),
             timeout=20,
             interval=0.1,
             what="partition 1 to be restarted",
@@ -94,7 +76,7 @@ def test_restart_keeps_data_and_sigkill_loses_no_acknowledged_write(tmp_path):
         stop.set()
         for t in threads:
             t.join(30)
-        assert _partition_pids(kumo.state_dir.resolve(), "items")[1] != pids[1]
+        assert partition_pids(kumo.state_dir.resolve(), "items")[1] != pids[1]
         assert len(acknowledged) > 50
         # The restarted partition may still be opening its database: wait (bounded) until it serves.
         wait_until(
@@ -118,7 +100,7 @@ def test_restart_keeps_data_and_sigkill_loses_no_acknowledged_write(tmp_path):
         assert found == set(acknowledged)
     finally:
         kumo.stop()
-    assert not _partition_pids(kumo.state_dir.resolve(), "items")  # no orphans
+    assert not partition_pids(kumo.state_dir.resolve(), "items")  # no orphans
 
     kumo = start_kumo(tmp_path, manifests())
     try:
