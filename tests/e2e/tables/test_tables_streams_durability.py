@@ -106,8 +106,16 @@ def test_sigkill_of_a_partition_loses_no_stream_record(tmp_path: Path) -> None:
                 t.join(30)
         expected = first_seen_in_order(acknowledged)
 
-        # The stream: a record for every acknowledged write, versions increasing per key.
-        records = read_stream(streams, ddb.describe_table(TableName="ledger")["Table"]["LatestStreamArn"])
+        # The stream: a record for every acknowledged write, versions increasing per key (the restarted
+        # partition may still be opening its database: retried, bounded).
+        arn = ddb.describe_table(TableName="ledger")["Table"]["LatestStreamArn"]
+        records = wait_until(
+            lambda: read_stream(streams, arn),
+            timeout=30,
+            interval=0.2,
+            what="the stream to serve",
+            ignore=(ClientError,),
+        )
         in_stream = first_seen_in_order(
             [(r["dynamodb"]["Keys"]["id"]["S"], int(r["dynamodb"]["NewImage"]["v"]["N"])) for r in records]
         )
