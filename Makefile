@@ -75,6 +75,7 @@ need-wrk:
 bench: need-wrk install
 	$(BIN)/python bench/invoke.py
 	$(BIN)/python bench/tables.py
+	$(BIN)/python bench/streams.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/gateway_limits.py
