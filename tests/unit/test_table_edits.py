@@ -34,3 +34,17 @@ def test_key_changes_name_the_field() -> None:
         problem = key_schema_problem(stored, wanted_description("tbl", changed))
         assert problem is not None and problem.startswith(f"{field}: the key schema of an existing table")
         assert f"table has {old}, manifest asks for {new}" in problem
+
+
+def test_stream_edits_keep_enable_or_disable_the_stream() -> None:
+    stored = wanted_description("tbl", manifest(stream={"viewType": "NEW_IMAGE"}), now=1.0)
+    same = merged(stored, wanted_description("tbl", manifest(stream={"viewType": "NEW_IMAGE"}), now=2.0))
+    assert same["LatestStreamArn"] == stored["LatestStreamArn"]  # a restart or unrelated edit keeps the stream
+    changed = merged(stored, wanted_description("tbl", manifest(stream={"viewType": "KEYS_ONLY"}), now=3.0))
+    assert changed["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+    assert changed["LatestStreamArn"] != stored["LatestStreamArn"]
+    removed = merged(changed, wanted_description("tbl", manifest(), now=4.0))
+    assert removed["StreamSpecification"] == {"StreamEnabled": False}
+    assert removed["LatestStreamArn"] == changed["LatestStreamArn"]
+    again = merged(removed, wanted_description("tbl", manifest(), now=5.0))
+    assert {k: v for k, v in again.items() if "Stream" in k} == {k: v for k, v in removed.items() if "Stream" in k}

@@ -91,3 +91,14 @@ def _enable(out: dict[str, Any], view: str | None, now: float) -> dict[str, Any]
 def window(description: dict[str, Any]) -> tuple[float, float | None]:
     """``(enabled at, disabled at or None)``: the commit times whose records belong to the latest stream."""
     return names.label_time(description["LatestStreamLabel"]), description.get(DISABLED_AT)
+
+
+def follow(stored: dict[str, Any], wanted: dict[str, Any], now: float) -> dict[str, Any]:
+    """``stored`` with the stream ``wanted`` asks for (a Table manifest edit): unchanged when both agree
+    (a restart keeps the stream), else the old stream disabled and a new one enabled as asked."""
+    want_on = enabled(wanted)
+    want_view = wanted.get("StreamSpecification", {}).get("StreamViewType")
+    if want_on == enabled(stored) and (not want_on or want_view == view_type(stored)):
+        return stored
+    out = on_update(stored, {"StreamEnabled": False}, now) if enabled(stored) else dict(stored)
+    return _enable(out, want_view, now) if want_on else out

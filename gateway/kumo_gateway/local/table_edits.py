@@ -1,6 +1,6 @@
 """Table manifests against served tables (pure): the description a manifest asks for, whether its key
 schema differs from a stored table's (refused, as DynamoDB cannot change a table's keys), and the
-settings an edit may change in place (billing, throughput, TTL attribute)."""
+settings an edit may change in place (billing, throughput, TTL attribute, stream)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from kumo.models.table import Table
 from kumo_gateway.dynamodb import descriptions
+from kumo_gateway.dynamodbstreams import specification as streams
 
 #: Description fields a manifest edit changes on a served table (everything else is the table's).
 SETTINGS = ("BillingModeSummary", "ProvisionedThroughput", "TimeToLiveDescription")
@@ -46,4 +47,5 @@ def key_schema_problem(stored: dict[str, Any], wanted: dict[str, Any]) -> str | 
 
 def merged(stored: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
     """``stored`` with the manifest's settings (the keys must already agree)."""
-    return {**stored, **{key: wanted[key] for key in SETTINGS if key in wanted}}
+    settings = {**stored, **{key: wanted[key] for key in SETTINGS if key in wanted}}
+    return streams.follow(settings, wanted, time.time())
