@@ -182,6 +182,7 @@ def test_iterator_types_and_errors(kumo: KumoUp) -> None:
         == "ValidationException"
     )
     assert error(streams.get_records, ShardIterator=latest, Limit=1001) == "ValidationException"
+    assert error(streams.list_streams, TableName="no-such-table") == "ResourceNotFoundException"
 
 
 def test_update_table_enables_and_disables_the_stream(kumo: KumoUp) -> None:
@@ -211,3 +212,20 @@ def test_update_table_enables_and_disables_the_stream(kumo: KumoUp) -> None:
     assert table["StreamSpecification"] == {"StreamEnabled": False} and table["LatestStreamArn"] == arn
     assert not any(k.startswith("Kumo") for k in table)
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_all(streams, arn)] == ["after"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    old_iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+    again = ddb.update_table(
+        TableName="plain", StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+    )["TableDescription"]
+    assert again["LatestStreamArn"] != arn
+    for call, kwargs in (
+        (streams.get_records, {"ShardIterator": old_iterator}),
+        (streams.describe_stream, {"StreamArn": arn}),
+    ):
+        with pytest.raises(ClientError) as caught:
+            call(**kwargs)
+        assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    ddb.put_item(TableName="plain", Item={"pk": {"S": "again"}})
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_all(streams, again["LatestStreamArn"])] == ["again"]

@@ -129,6 +129,8 @@ class StreamsApi:
         table = request.get("TableName")
         if table is not None:
             check_table_name(table)
+            if self.directory.description(table) is None:
+                raise ResourceNotFoundException(f"Requested resource not found: Table: {table} not found")
         streams = []
         for name in [table] if table is not None else self.directory.table_names():
             description = self.directory.description(name)
