@@ -25,8 +25,16 @@ HOST_TEMPLATE = "{statefulset}-{index}.{service}.{namespace}.svc.cluster.local:"
 #: or a function ``(table, namespace, index) -> "host:port"``.
 EndpointTemplate = str | Callable[[str, str, int], str]
 
-#: Fields a Table's manifest may change on an existing table (the rest is fixed once stored).
-MUTABLE_FIELDS = ("BillingModeSummary", "ProvisionedThroughput", "TimeToLiveDescription", "StreamSpecification")
+#: Fields a Table's manifest may change on an existing table (the rest is fixed once stored). The stream's
+#: ARN and label come from the Table's creation time, so every gateway replica computes the same ones.
+MUTABLE_FIELDS = (
+    "BillingModeSummary",
+    "ProvisionedThroughput",
+    "TimeToLiveDescription",
+    "StreamSpecification",
+    "LatestStreamArn",
+    "LatestStreamLabel",
+)
 _KEY_FIELDS = ("KeySchema", "AttributeDefinitions")
 
 
