@@ -211,3 +211,10 @@ def test_failure_record_shape() -> None:
         "batchSize": 2,
         "streamArn": "arn:stream",
     }
+
+
+def test_batches_fit_one_invocation_payload() -> None:
+    big = [change(i, new_image={"pk": {"S": "a"}, "blob": {"S": "x" * 1000}}) for i in range(10)]
+    assert stream_rules.fit_payload(big, limit_bytes=1_000_000) == 10
+    assert stream_rules.fit_payload(big, limit_bytes=3_500) == 2
+    assert stream_rules.fit_payload(big[:1], limit_bytes=10) == 1  # one record always goes

@@ -20,6 +20,9 @@ from kumo.models import Function
 from kumo_gateway.async_.records import iso
 from kumo_gateway.dynamodbstreams import names
 
+#: Most bytes of change-log entries in one invocation (Lambda's synchronous payload limit is 6 MB; the
+#: event's own fields add to the entries' JSON).
+MAX_BATCH_BYTES = 5 * 1024 * 1024
 #: Pause before retrying a failed batch (Lambda retries stream batches at once, with back-off on
 #: repeated errors); grows to the second value.
 RETRY_PAUSE_S = (0.05, 2.0)
@@ -57,6 +60,16 @@ def stream_mappings(functions: Iterable[Function]) -> set[StreamMapping]:
                     )
                 )
     return found
+
+
+def fit_payload(changes: Sequence[dict[str, Any]], limit_bytes: int = MAX_BATCH_BYTES) -> int:
+    """How many of ``changes`` (at least one) fit in one invocation's payload."""
+    total = 0
+    for i, change in enumerate(changes):
+        total += len(json.dumps(change, separators=(",", ":")))
+        if total > limit_bytes and i > 0:
+            return i
+    return len(changes)
 
 
 def first_failure(payload: bytes, function_error: str | None, sequence_numbers: Sequence[str]) -> int | None:

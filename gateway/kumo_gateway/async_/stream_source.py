@@ -141,16 +141,29 @@ class ShardPoller:
         changes = [c for c in page.records if records.in_window(c, window)]
         shard = names.shard_id(description["CreationDateTime"], self.partition)
         view = specification.view_type(description) or "KEYS_ONLY"
+        fitting = stream_rules.fit_payload(changes) if changes else 0
+        if fitting < len(changes):  # too large for one invocation: the rest is read again next time
+            changes = changes[:fitting]
+            done = changes[-1]["seq"]
+        else:
+            done = page.records[-1]["seq"] if page.records else after
         if changes:
-            await self._deliver(changes, shard=shard, view=view, arn=arn, ckpt_key=ckpt_key)
-        if page.records:
-            await self.redis.set(ckpt_key, page.records[-1]["seq"])
+            lease = lease_key(mapping, arn, self.partition)
+            if not await self._deliver(changes, shard=shard, view=view, arn=arn, ckpt_key=ckpt_key, lease=lease):
+                return True  # the lease was lost: another host delivers from the checkpoint
+        if done > after:
+            await self.redis.set(ckpt_key, done)
         return True
 
-    async def _deliver(self, changes: list[dict[str, Any]], *, shard: str, view: str, arn: str, ckpt_key: str) -> None:
+    async def _deliver(
+        self, changes: list[dict[str, Any]], *, shard: str, view: str, arn: str, ckpt_key: str, lease: str
+    ) -> bool:
+        """Deliver ``changes`` in order (retried, bisected, recorded on failure); False if the lease was lost."""
         mapping = self.mapping
         work = [Segment(changes)]
         while work:
+            if not await self._lease(lease):
+                return False
             segment = work.pop(0)
             event = records.lambda_event(
                 segment.changes, shard=shard, view_type=view, region=self.region, stream_arn=arn
@@ -183,6 +196,7 @@ class ShardPoller:
             else:
                 await asyncio.sleep(stream_rules.retry_pause(step.retry[0].attempts))
             work[:0] = step.retry
+        return True
 
     async def _record_failure(self, segment: Segment, answer: InvokeAnswer, *, shard: str, arn: str) -> None:
         mapping = self.mapping
