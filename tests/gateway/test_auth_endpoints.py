@@ -160,6 +160,19 @@ def test_limited_key_gets_access_denied_elsewhere(gw: Gateway) -> None:
     assert error_code(lambda: ddb.list_tables()) == "AccessDeniedException"
 
 
+def test_streams_calls_are_signed_for_dynamodb_and_authorized_per_table(gw: Gateway) -> None:
+    arn = "arn:aws:dynamodb:us-east-1:000000000000:table/orders/stream/2026-01-01T00:00:00.000"
+    limited = signing.client("dynamodbstreams", gw.url, LIMITED)  # may GetItem on orders, nothing else
+    assert error_code(lambda: limited.describe_stream(StreamArn=arn)) == "AccessDeniedException"
+    assert error_code(lambda: limited.list_streams()) == "AccessDeniedException"
+    full = signing.client("dynamodbstreams", gw.url)
+    assert error_code(lambda: full.describe_stream(StreamArn=arn)) == "ResourceNotFoundException"
+    assert full.list_streams()["Streams"] == []
+    assert (
+        error_code(lambda: unsigned("dynamodbstreams", gw.url).list_streams()) == "MissingAuthenticationTokenException"
+    )
+
+
 def test_api_routes_stay_public(gw: Gateway) -> None:
     # No Api is defined: an unsigned request gets API Gateway's own 404, not an auth error.
     response = httpx.get(f"{gw.url}/shop/dev/items")

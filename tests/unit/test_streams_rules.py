@@ -218,3 +218,21 @@ def test_batches_fit_one_invocation_payload() -> None:
     assert stream_rules.fit_payload(big, limit_bytes=1_000_000) == 10
     assert stream_rules.fit_payload(big, limit_bytes=3_500) == 2
     assert stream_rules.fit_payload(big[:1], limit_bytes=10) == 1  # one record always goes
+
+
+def test_streams_requests_name_their_table_for_key_policies() -> None:
+    from kumo_gateway.dynamodbstreams import api
+
+    arn = names.stream_arn(DESCRIPTION["TableArn"], "2023-11-14T22:13:20.123")
+    iterator = iterators.encode(iterators.Position("orders", "2023-11-14T22:13:20.123", 0, 0, 1.0), "k")
+    assert api.touched_tables("ListStreams", b"{}") == ("*",)
+    assert api.touched_tables("ListStreams", b'{"TableName": "orders"}') == ("orders",)
+    assert api.touched_tables("DescribeStream", json.dumps({"StreamArn": arn}).encode()) == ("orders",)
+    assert api.touched_tables("GetShardIterator", json.dumps({"StreamArn": arn}).encode()) == ("orders",)
+    assert api.touched_tables("GetRecords", json.dumps({"ShardIterator": iterator}).encode()) == ("orders",)
+    assert api.touched_tables("GetRecords", b'{"ShardIterator": "nope"}') is None
+    assert api.touched_tables("DescribeStream", b"[") is None
+    assert api.operation_of("DynamoDBStreams_20120810.GetRecords") == "GetRecords"
+    with pytest.raises(DynamoError) as caught:
+        api.operation_of("DynamoDBStreams_20120810.PutRecords")
+    assert caught.value.type_name == "UnknownOperationException"
