@@ -141,7 +141,13 @@ REJECTED = [
         "functions",
         "spec.events[0]",
         {"spec": {"events": [{"batchSize": 5}]}},
-        "exactly one source (queue) is required",
+        "exactly one source (queue, stream) is required",
+    ),
+    (
+        "functions",
+        "spec.events[0]",
+        {"spec": {"events": [{"queue": "jobs", "stream": {"table": "orders"}}]}},
+        "exactly one source (queue, stream) is required",
     ),
     (
         "functions",
