@@ -117,6 +117,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await provider.start()
+        if router is not None:
+            router.start_index_feeder()
         try:
             yield
         finally:

@@ -68,7 +68,13 @@ def feed(part: Any, limit: int = 500) -> dict[str, Any]:
         if state is None:
             continue
         ops: dict[int, list[Any]] = {}
-        entry: dict[str, Any] = {"upto": state["cursor"], "scan": state["scan"], "ops": ops}
+        entry: dict[str, Any] = {
+            "cursor": state["cursor"],
+            "upto": state["cursor"],
+            "from_scan": state["scan"],
+            "scan": state["scan"],
+            "ops": ops,
+        }
         if state["scan"] != DONE:
             start = None if state["scan"] is None else unb64(state["scan"])
             last = None

@@ -65,12 +65,17 @@ class IndexStore:
             self._defs_of = meta.description
         return self._defs
 
+    def bind(self) -> None:
+        """Attach to the partition's (new) engine: open the sub-database, hook LSI maintenance."""
+        engine = self.part.engine
+        self._db = engine.sub_database(_DB)
+        self._db_engine = engine
+        engine.on_commit = self.on_commit
+
     @property
     def db(self) -> Any:
-        engine = self.part.engine
-        if self._db_engine is not engine:
-            self._db = engine.sub_database(_DB)
-            self._db_engine = engine
+        if self._db_engine is not self.part.engine:
+            raise RuntimeError("IndexStore.bind() was not called after the engine changed")
         return self._db
 
     def base_key(self, record_keys: dict[str, Any]) -> bytes:

@@ -51,7 +51,7 @@ class Partition:
                 self.engine.close()
                 raise ValueError(f"{self.data_dir} holds table {self.meta.name!r}, not {table!r}")
         self.indexes = IndexStore(self)
-        self.engine.on_commit = self.indexes.on_commit
+        self.indexes.bind()  # opens its sub-database now: never inside a write transaction
         self.writer = GroupWriter(self.engine)
         self.throughput = Throughput(self.meta)
         self._sweep_stop = threading.Event()
@@ -153,7 +153,7 @@ class Partition:
             self.engine.close()
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.engine = storage.open(self.data_dir, durability=self.durability)
-            self.engine.on_commit = self.indexes.on_commit
+            self.indexes.bind()
             self.writer.engine = self.engine
             self.meta = None
             self._start_sweeper()
