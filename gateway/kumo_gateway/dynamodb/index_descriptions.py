@@ -55,7 +55,9 @@ def _index_key_schema(index: dict[str, Any], types: dict[str, str]) -> list[dict
             raise _invalid(f"Invalid KeySchema for index {name}: every element needs an AttributeName")
         want = "HASH" if i == 0 else "RANGE"
         if element.get("KeyType") != want:
-            raise _invalid(f"Invalid KeySchema: The {'first' if i == 0 else 'second'} KeySchemaElement is not a {want} key type")
+            raise _invalid(
+                f"Invalid KeySchema: The {'first' if i == 0 else 'second'} KeySchemaElement is not a {want} key type"
+            )
         if element["AttributeName"] not in types:
             raise _invalid(
                 "Some index key attributes are not defined in AttributeDefinitions. "
@@ -135,7 +137,9 @@ def _check_name(index: Any, seen: set[str]) -> str:
     return name
 
 
-def global_index(index: dict[str, Any], types: dict[str, str], mode: str, table_arn: str, status: str) -> dict[str, Any]:
+def global_index(
+    index: dict[str, Any], types: dict[str, str], mode: str, table_arn: str, status: str
+) -> dict[str, Any]:
     """The stored form of one GSI of a CreateTable / UpdateTable ``Create``."""
     name = index["IndexName"]
     out: dict[str, Any] = {
@@ -261,7 +265,7 @@ def apply_index_updates(description: dict[str, Any], request: dict[str, Any]) ->
     if structural > 1:
         raise DynamoError(
             "LimitExceededException",
-            "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table"
+            "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table",
         )
     if gsis:
         out[GSI_FIELD] = gsis

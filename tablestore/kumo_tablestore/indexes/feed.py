@@ -125,7 +125,11 @@ def acknowledge(part: Any, acks: dict[str, Any]) -> None:
         cursor = max(int(state["cursor"]), int(ack.get("upto", 0)))
         scan = state["scan"]
         new_scan = ack.get("scan", scan)
-        if scan != DONE and new_scan is not None and (new_scan == DONE or scan is None or unb64(new_scan) > unb64(scan)):
+        if (
+            scan != DONE
+            and new_scan is not None
+            and (new_scan == DONE or scan is None or unb64(new_scan) > unb64(scan))
+        ):
             scan = new_scan
         if (cursor, scan) != (state["cursor"], state["scan"]):
             part.engine.set_meta(state_name(name), {"cursor": cursor, "scan": scan})

@@ -51,7 +51,9 @@ def _start_key(body: dict[str, Any], index: IndexDef, base_key: Any) -> bytes | 
     except ValidationException as exc:
         raise ValidationException(f"The provided starting key is invalid: {exc.message}") from None
     if entry is None:
-        raise ValidationException("The provided starting key is invalid: The provided key element does not match the schema")
+        raise ValidationException(
+            "The provided starting key is invalid: The provided key element does not match the schema"
+        )
     return entry
 
 
@@ -94,8 +96,10 @@ class _Page:
         self.mode = rq.capacity_mode(body)
         self.start = _start_key(body, index, self._base_key)
         # An LSI answers non-projected attributes from the table (same partition), as DynamoDB does.
-        self.fetch = index.kind == "LSI" and index.projection != "ALL" and (
-            self.select == "ALL_ATTRIBUTES" or self.exprs.projection is not None
+        self.fetch = (
+            index.kind == "LSI"
+            and index.projection != "ALL"
+            and (self.select == "ALL_ATTRIBUTES" or self.exprs.projection is not None)
         )
 
     def _base_key(self, item: dict[str, Any]) -> bytes:

@@ -21,7 +21,7 @@ def _create(ddb, name: str = TABLE) -> None:
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "N"},
             {"AttributeName": "customer", "AttributeType": "S"},
-            {"AttributeName": "total", "AttributeType": "N"},
+            {"AttributeName": "amount", "AttributeType": "N"},
             {"AttributeName": "status", "AttributeType": "S"},
         ],
         BillingMode="PAY_PER_REQUEST",
@@ -31,7 +31,7 @@ def _create(ddb, name: str = TABLE) -> None:
                 "IndexName": "by-customer",
                 "KeySchema": [
                     {"AttributeName": "customer", "KeyType": "HASH"},
-                    {"AttributeName": "total", "KeyType": "RANGE"},
+                    {"AttributeName": "amount", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["note"]},
             }
@@ -92,34 +92,34 @@ def test_gsi_query_sparse_projection_and_pages(ddb, orders):
     for i in range(30):
         item = {"pk": {"S": f"order-{customer}-{i}"}, "sk": {"N": str(i)}, "note": {"S": f"n{i}"}, "big": {"S": "x"}}
         if i % 3:  # sparse: a third of the orders have no customer and are not in the index
-            item.update(customer={"S": customer}, total={"N": str(100 - i)})
+            item.update(customer={"S": customer}, amount={"N": str(100 - i)})
         ddb.put_item(TableName=TABLE, Item=item)
     expected = sorted(100 - i for i in range(30) if i % 3)
     wait_until(lambda: len(_gsi_query(ddb, customer)) == 20, timeout=10, interval=0.05, what="the GSI to catch up")
     items = _gsi_query(ddb, customer, Limit=3)
-    assert [int(i["total"]["N"]) for i in items] == expected  # sorted by the index sort key, each once
-    assert set(items[0]) == {"pk", "sk", "customer", "total", "note"}  # INCLUDE: keys + note, not big
+    assert [int(i["amount"]["N"]) for i in items] == expected  # sorted by the index sort key, each once
+    assert set(items[0]) == {"pk", "sk", "customer", "amount", "note"}  # INCLUDE: keys + note, not big
     page = ddb.query(
         TableName=TABLE,
         IndexName="by-customer",
-        KeyConditionExpression="customer = :c AND total BETWEEN :a AND :b",
+        KeyConditionExpression="customer = :c AND amount BETWEEN :a AND :b",
         ExpressionAttributeValues={":c": {"S": customer}, ":a": {"N": "80"}, ":b": {"N": "90"}},
         ScanIndexForward=False,
         Limit=2,
     )
-    assert [int(i["total"]["N"]) for i in page["Items"]] == [89, 88]
-    assert set(page["LastEvaluatedKey"]) == {"pk", "sk", "customer", "total"}
+    assert [int(i["amount"]["N"]) for i in page["Items"]] == [90, 89]
+    assert set(page["LastEvaluatedKey"]) == {"pk", "sk", "customer", "amount"}
     # An update moves the entry; a delete removes it.
     ddb.update_item(
         TableName=TABLE,
         Key={"pk": {"S": f"order-{customer}-1"}, "sk": {"N": "1"}},
-        UpdateExpression="SET total = :t",
+        UpdateExpression="SET amount = :t",
         ExpressionAttributeValues={":t": {"N": "1000"}},
     )
     ddb.delete_item(TableName=TABLE, Key={"pk": {"S": f"order-{customer}-2"}, "sk": {"N": "2"}})
     want = sorted([t for t in expected if t not in (99, 98)] + [1000])
     wait_until(
-        lambda: [int(i["total"]["N"]) for i in _gsi_query(ddb, customer)] == want,
+        lambda: [int(i["amount"]["N"]) for i in _gsi_query(ddb, customer)] == want,
         timeout=10,
         interval=0.05,
         what="the update and delete to reach the GSI",
@@ -253,3 +253,114 @@ def test_describe_and_update_table_adds_a_gsi_with_backfill(ddb, orders):
     assert deleting["TableDescription"]["GlobalSecondaryIndexes"][0]["IndexStatus"] == "DELETING"
     assert "GlobalSecondaryIndexes" not in ddb.describe_table(TableName=name)["Table"]
     time.sleep(0.1)
+
+
+def test_pynamodb_index_models(idx_kumo, ddb, orders):
+    from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+    from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection, LocalSecondaryIndex
+    from pynamodb.models import Model
+
+    class ByCustomer(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "by-customer"
+            projection = IncludeProjection(["note"])
+
+        customer = UnicodeAttribute(hash_key=True)
+        amount = NumberAttribute(range_key=True)
+
+    class ByStatus(LocalSecondaryIndex):
+        class Meta:
+            index_name = "by-status"
+            projection = KeysOnlyProjection()
+
+        pk = UnicodeAttribute(hash_key=True)
+        status = UnicodeAttribute(range_key=True)
+
+    class Order(Model):
+        class Meta:
+            table_name = TABLE
+            host = idx_kumo.url
+            region = "us-east-1"
+            aws_access_key_id = idx_kumo.key.access_key_id
+            aws_secret_access_key = idx_kumo.key.secret_access_key
+
+        pk = UnicodeAttribute(hash_key=True)
+        sk = NumberAttribute(range_key=True)
+        customer = UnicodeAttribute(null=True)
+        amount = NumberAttribute(null=True)
+        status = UnicodeAttribute(null=True)
+        note = UnicodeAttribute(null=True)
+        by_customer = ByCustomer()
+        by_status = ByStatus()
+
+    who = "py-" + uuid.uuid4().hex
+    for i in range(5):
+        Order(f"{who}-o", i, customer=who, amount=10 * i, status=["a", "b"][i % 2], note=str(i)).save()
+    assert [o.status for o in Order.by_status.query(f"{who}-o")] == ["a", "a", "a", "b", "b"]
+    wait_until(lambda: len(list(Order.by_customer.query(who))) == 5, timeout=10, what="the GSI via PynamoDB")
+    found = list(Order.by_customer.query(who, ByCustomer.amount > 15, scan_index_forward=False))
+    assert [(o.amount, o.note) for o in found] == [(40, "4"), (30, "3"), (20, "2")]
+
+
+def _partition_pids(state_dir, table: str) -> dict[int, int]:
+    from pathlib import Path
+
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"partition" in argv and b"--data-dir" in argv:
+            data_dir = argv[argv.index(b"--data-dir") + 1].decode()
+            if data_dir.startswith(str(state_dir / "tables" / table) + "/p"):
+                out[int(data_dir.rsplit("/p", 1)[1])] = int(entry.name)
+    return out
+
+
+def test_sigkill_of_a_partition_during_writes_leaves_the_gsi_exact(idx_kumo, ddb, orders):
+    import os
+    import signal
+    import threading
+
+    who = "kill-" + uuid.uuid4().hex
+    acknowledged: dict[str, int] = {}
+    stop = threading.Event()
+
+    def writer() -> None:
+        i = 0
+        while not stop.is_set() and i < 400:
+            key = f"{who}-{i % 60}"
+            try:
+                ddb.put_item(
+                    TableName=TABLE,
+                    Item={"pk": {"S": key}, "sk": {"N": "0"}, "customer": {"S": who}, "amount": {"N": str(i)}},
+                )
+                acknowledged[key] = i
+            except ClientError:
+                pass  # refused while the partition restarts: not acknowledged
+            i += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    time.sleep(1.0)
+    pids = _partition_pids(idx_kumo.state_dir, TABLE)
+    os.kill(pids[1], signal.SIGKILL)
+    thread.join(timeout=120)
+    stop.set()
+
+    def index_matches() -> bool:
+        try:
+            got = {i["pk"]["S"]: int(i["amount"]["N"]) for i in _gsi_query(ddb, who)}
+        except ClientError:
+            return False
+        table = {}
+        for key in acknowledged:
+            item = ddb.get_item(TableName=TABLE, Key={"pk": {"S": key}, "sk": {"N": "0"}}, ConsistentRead=True)
+            if "Item" in item:
+                table[key] = int(item["Item"]["amount"]["N"])
+        return got == table and len(table) >= len(acknowledged)
+
+    wait_until(index_matches, timeout=60, interval=0.5, what="the GSI to match the table after the restart")
