@@ -123,7 +123,8 @@ def _throughput(index: dict[str, Any], mode: str) -> dict[str, int]:
 def _check_name(index: Any, seen: set[str]) -> str:
     if not isinstance(index, dict) or not isinstance(index.get("IndexName"), str):
         raise ValidationException(
-            "1 validation error detected: Value null at 'indexName' failed to satisfy constraint: Member must not be null"
+            "1 validation error detected: Value null at 'indexName' failed to satisfy constraint: "
+            "Member must not be null"
         )
     name = index["IndexName"]
     if not _NAME.match(name):
