@@ -71,8 +71,19 @@ class LocalPackages:
         self.opt: dict[str, Path] = {}
         self.problems: dict[str, str] = {}
 
+    def publish_template_layers(self, manifests: Manifests) -> None:
+        """Publish the layers SAM templates declare (a new version only when their content changed)."""
+        for layer in manifests.layers:
+            try:
+                version, published = self.layers.publish_if_changed(layer.name, layer.path)
+            except (PackageError, OSError) as exc:
+                log.error("layer %s (%s) not published: %s", layer.name, layer.logical_id, exc)
+                continue
+            log.info("layer %s: version %s %s", layer.name, version, "published" if published else "unchanged")
+
     def build(self, manifests: Manifests, names: Iterable[str] | None = None) -> None:
         """Build the packages of `names` (default: every function); failures are logged and recorded."""
+        self.publish_template_layers(manifests)
         for name in list(manifests.functions) if names is None else list(names):
             function = manifests.functions.get(name)
             self.built.pop(name, None)

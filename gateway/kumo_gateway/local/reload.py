@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from kumo.catalog import Catalog
@@ -41,8 +41,10 @@ class Reloader:
         provider: LocalProvider,
         versions: LocalVersions,
         tables: LocalTables | None = None,
+        parameters: Mapping[str, str] | None = None,
     ) -> None:
         self.paths = list(paths)
+        self.parameters = dict(parameters or {})
         self.current = current
         self.catalog = catalog
         self.provider = provider
@@ -52,7 +54,7 @@ class Reloader:
     async def reload(self) -> ManifestDiff | None:
         """Load the manifests again and apply the difference; None (and ERROR lines) when refused."""
         try:
-            new = load_manifests(self.paths)
+            new = load_manifests(self.paths, self.parameters)
         except ManifestError as exc:
             for problem in exc.problems:
                 log.error("%s %s", REFUSED, problem)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from kumo.catalog import Catalog
 from kumo.models import Function
+from kumo.sam.deployment import AliasTarget, alias_settings, next_alias
 from kumo.versions import (
     Alias,
     NotFound,
@@ -146,6 +147,9 @@ class LocalVersions:
                 self.publish(name)
             except VersionError as exc:
                 log.warning("function %s: spec.publish: %s", name, exc.message)
+        auto = alias_settings(function.metadata.annotations)
+        if auto is not None:
+            self.move_auto_alias(name, *auto)
         if not function.spec.aliases:
             return
         registry = self.catalog.versions(name)
@@ -158,6 +162,28 @@ class LocalVersions:
                 continue
             registry.aliases[alias_name] = alias
         self.save(name)
+
+    def move_auto_alias(self, name: str, alias_name: str, deployment_type: str | None) -> None:
+        """A SAM `AutoPublishAlias`: point it at the newest version, by `DeploymentPreference` (docs/sam.md)."""
+        registry = self.catalog.versions(name)
+        latest = registry.latest_published()
+        if latest is None:
+            return
+        current = registry.aliases.get(alias_name)
+        before = AliasTarget(current.function_version, dict(current.routing)) if current is not None else None
+        target = next_alias(before, latest.version, deployment_type)
+        if target is None:
+            return
+        description = current.description if current is not None else "SAM AutoPublishAlias"
+        alias = Alias(alias_name, target.version, description, dict(target.routing), new_revision_id())
+        try:
+            registry.check_alias(alias)
+        except VersionError as exc:
+            log.warning("function %s: AutoPublishAlias %s skipped: %s", name, alias_name, exc.message)
+            return
+        registry.aliases[alias_name] = alias
+        self.save(name)
+        log.info("function %s: alias %s -> version %s %s", name, alias_name, target.version, dict(target.routing))
 
     def _function(self, name: str) -> Function:
         function = self.catalog.function(name)
