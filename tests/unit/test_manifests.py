@@ -258,5 +258,14 @@ def test_shop_example_loads_with_aliases_stages_canary_and_cors() -> None:
     assert (prod.canary.percent, prod.canary.variables) == (10, {"alias": "next"})
     assert api.spec.cors.allow_origins == ["https://shop.example.com"]
     everything = load_manifests([root])  # what `make run` (kumo up examples) loads
-    assert sorted(everything.functions) == ["authz", "create-pet", "get-pet", "hello", "list-pets", "shop", "todo"]
+    assert sorted(everything.functions) == [
+        "authz",
+        "create-pet",
+        "get-pet",
+        "hello",
+        "items-function",  # examples/sam-app/template.yaml, translated
+        "list-pets",
+        "shop",
+        "todo",
+    ]
     assert everything.check_references() == []

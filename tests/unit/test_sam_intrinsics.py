@@ -86,7 +86,7 @@ def test_no_value_removes_the_entry() -> None:
 def test_unresolvable_and_bad_uses_are_clear_errors() -> None:
     with pytest.raises(Unresolved, match="Ref Missing"):
         evaluate({"Ref": "Missing"}, context())
-    with pytest.raises(Unresolved, match="Fn::GetAtt Table.StreamArn"):
+    with pytest.raises(Unresolved, match=r"Fn::GetAtt Table\.StreamArn"):
         evaluate({"Fn::GetAtt": ["Table", "StreamArn"]}, context())
     with pytest.raises(Unresolved, match="Fn::ImportValue is not supported"):
         evaluate({"Fn::ImportValue": "x"}, context())

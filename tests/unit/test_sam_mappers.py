@@ -158,7 +158,9 @@ Resources:
       Auth:
         DefaultAuthorizer: Lam
         Authorizers:
-          Jwt: {JwtConfiguration: {issuer: "https://issuer.example", audience: [shop]}, IdentitySource: "$request.header.Authorization"}
+          Jwt:
+            JwtConfiguration: {issuer: "https://issuer.example", audience: [shop]}
+            IdentitySource: "$request.header.Authorization"
           Lam:
             FunctionArn: !GetAtt Authz.Arn
             AuthorizerPayloadFormatVersion: "2.0"
@@ -242,7 +244,12 @@ Resources:
 def test_tables() -> None:
     body = """
 Resources:
-  Simple: {Type: AWS::Serverless::SimpleTable, Properties: {TableName: orders, PrimaryKey: {Name: pk, Type: Number}, ProvisionedThroughput: {ReadCapacityUnits: 2, WriteCapacityUnits: 3}}}
+  Simple:
+    Type: AWS::Serverless::SimpleTable
+    Properties:
+      TableName: orders
+      PrimaryKey: {Name: pk, Type: Number}
+      ProvisionedThroughput: {ReadCapacityUnits: 2, WriteCapacityUnits: 3}
   Full:
     Type: AWS::DynamoDB::Table
     Properties:
@@ -316,7 +323,7 @@ Resources:
         ("Fn.DeploymentPreference.Hooks", "AWS::Serverless::Function"),
         ("Packaged.AutoPublishAlias", "AWS::Serverless::Function"),
     }
-    with pytest.raises(TemplateError, match="DeploymentPreference.Type 'Sometimes'"):
+    with pytest.raises(TemplateError, match=r"DeploymentPreference\.Type 'Sometimes'"):
         run(body.replace("Linear10PercentEvery1Minute", "Sometimes"))
 
 
