@@ -98,13 +98,18 @@ class Reloader:
             self.catalog.set_function(new.functions[name])
         for name in functions.added:
             self.versions.load_function(name)
+        repackaged: list[str] = []
         if self.provider.packages is not None:  # pip may run: off the event loop
-            await asyncio.to_thread(
-                self.provider.packages.build, new, [*functions.removed, *functions.added, *diff.rolled]
-            )
-        for name in (*functions.added, *diff.rolled):
+            packages = self.provider.packages
+            await asyncio.to_thread(packages.build, new, [*functions.removed, *functions.added, *diff.rolled])
+            # Unchanged manifests whose code dir, zip, requirements file or layer versions changed.
+            others = [n for n in packages.uses_packages(new) if n not in (*functions.added, *diff.rolled)]
+            repackaged = await asyncio.to_thread(packages.build, new, others)
+            for name in repackaged:
+                log.info("function %s: package or layers changed ($LATEST rolled)", name)
+        for name in dict.fromkeys((*functions.added, *diff.rolled, *repackaged)):
             await self.provider.roll(name)  # a new $LATEST pool (started now if minInstances > 0)
-        for name in (*functions.added, *functions.changed):
+        for name in dict.fromkeys((*functions.added, *functions.changed, *repackaged)):
             self.versions.apply_manifest(new.functions[name])  # spec.publish, spec.aliases
         for name in diff.apis.removed:
             self.catalog.remove_api(name)

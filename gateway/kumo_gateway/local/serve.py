@@ -210,12 +210,13 @@ async def serve_local(
         default = store.ensure(DEFAULT_KEY_NAME)
         credentials = (default.access_key_id, default.secret_access_key)
         auth = Authenticator(store.ring, account_id=catalog.account_id)
+    packages = LocalPackages(state_dir)
+    packages.build(manifests)  # before any instance starts; a failed package only affects its function
     versions = LocalVersions(catalog, state_dir, manifests.config_maps)
+    versions.packages = packages  # a version of a package function freezes its package and layers
     versions.load()
     for function in manifests.functions.values():
         versions.apply_manifest(function)  # spec.publish, spec.aliases
-    packages = LocalPackages(state_dir)
-    packages.build(manifests)  # before any instance starts; a failed package only affects its function
     provider = LocalProvider(
         catalog,
         state_dir=state_dir,
