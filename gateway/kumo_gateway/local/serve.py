@@ -10,8 +10,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kumo import platform_credential
@@ -98,7 +98,9 @@ def run_up(
     allowed_hosts: Sequence[str] = (),
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
     async_options: AsyncOptions | None = None,
+    parameters: Mapping[str, str] | None = None,
 ) -> int:
+    """``parameters``: SAM template parameter overrides (docs/sam.md)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if insecure_no_auth:
         if not is_loopback(host):
@@ -113,12 +115,17 @@ def run_up(
     if problem is not None:
         print(f"kumo up: --concurrency-limit: {problem}", file=sys.stderr)
         return 2
-    watch = Watch(list(paths), watch_interval_s, fingerprint(paths)) if watch_interval_s > 0 and paths else None
+    parameters = dict(parameters or {})
+    watch = (
+        Watch(list(paths), watch_interval_s, fingerprint(paths), parameters) if watch_interval_s > 0 and paths else None
+    )
     try:
-        manifests = load_manifests(paths)
+        manifests = load_manifests(paths, parameters)
     except ManifestError as exc:
         print(f"kumo up: invalid manifests:\n{exc}", file=sys.stderr)
         return 2
+    for item in manifests.unmapped:
+        log.warning("SAM template: not mapped: %s", item)
     for warning in manifests.check_references():
         log.warning("%s", warning)
     try:
@@ -158,6 +165,8 @@ class Watch:
     paths: list[Path]
     interval_s: float
     seen: Fingerprint
+    #: SAM template parameter overrides, applied again on every reload.
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
 
 async def serve_local(
@@ -201,12 +210,13 @@ async def serve_local(
         default = store.ensure(DEFAULT_KEY_NAME)
         credentials = (default.access_key_id, default.secret_access_key)
         auth = Authenticator(store.ring, account_id=catalog.account_id)
+    packages = LocalPackages(state_dir)
+    packages.build(manifests)  # before any instance starts; a failed package only affects its function
     versions = LocalVersions(catalog, state_dir, manifests.config_maps)
+    versions.packages = packages  # a version of a package function freezes its package and layers
     versions.load()
     for function in manifests.functions.values():
         versions.apply_manifest(function)  # spec.publish, spec.aliases
-    packages = LocalPackages(state_dir)
-    packages.build(manifests)  # before any instance starts; a failed package only affects its function
     provider = LocalProvider(
         catalog,
         state_dir=state_dir,
@@ -244,7 +254,7 @@ async def serve_local(
     workers.start()  # they wait for the gateway themselves (an unreachable gateway is retried)
     watcher: asyncio.Task[None] | None = None
     if watch is not None:
-        reloader = Reloader(watch.paths, manifests, catalog, provider, versions, tables)
+        reloader = Reloader(watch.paths, manifests, catalog, provider, versions, tables, watch.parameters)
         follow = ManifestWatcher(watch.paths, reloader.reload, interval_s=watch.interval_s, seen=watch.seen)
         watcher = asyncio.create_task(follow.run(), name="manifest-watch")
     try:
