@@ -69,6 +69,10 @@ def up(
     redis_appendfsync: Annotated[
         str, typer.Option(help="The private Redis' AOF fsync policy: everysec (may lose ~1 s on a crash) or always.")
     ] = "everysec",
+    code_storage_limit: Annotated[
+        int,
+        typer.Option(help="Bytes of deployment packages the Lambda API may store (Lambda's default: 75 GB)."),
+    ] = 75 * 1024**3,
 ) -> None:
     """Run the whole platform on this machine: gateway plus functions as local processes; follows manifest edits."""
     from kumo_gateway.local.serve import run_up
@@ -85,6 +89,7 @@ def up(
             allowed_hosts=allowed_host or (),
             concurrency_limit=concurrency_limit,
             async_options=_async_options(async_workers, async_retry_delay, async_visibility_timeout, redis_appendfsync),
+            code_storage_limit=code_storage_limit,
         )
     )
 

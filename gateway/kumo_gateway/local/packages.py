@@ -70,6 +70,8 @@ class LocalPackages:
         #: The merged layers (the function's `/opt`) of functions with `spec.layers`.
         self.opt: dict[str, Path] = {}
         self.problems: dict[str, str] = {}
+        #: Functions created through the Lambda API that are not Active yet: name → state (Pending, Failed).
+        self.not_ready: dict[str, str] = {}
 
     def build(self, manifests: Manifests, names: Iterable[str] | None = None) -> None:
         """Build the packages of `names` (default: every function); failures are logged and recorded."""

@@ -15,6 +15,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from kumo.catalog import Catalog
 from kumo.models import Function
@@ -54,6 +55,8 @@ class LocalVersions:
         self.started = lambda_timestamp()
         #: Called with (function, version) after a version is deleted (the provider retires its pool).
         self.on_deleted: Callable[[str, str], None] | None = None
+        #: Functions created through the Lambda API publish their own way (``local/api_functions.py``).
+        self.api_functions: Any = None
 
     def code_dir(self, name: str, version: str) -> Path:
         return self.root / name / version
@@ -87,6 +90,8 @@ class LocalVersions:
         return take_snapshot(function.spec, files)
 
     def publish(self, name: str, description: str = "", code_sha256: str | None = None) -> PublishedVersion:
+        if self.api_functions is not None and self.api_functions.owns(name):
+            return self.api_functions.publish(name, description, code_sha256)
         function = self._function(name)
         if is_package(function.spec) or function.spec.layers:  # its version would need them frozen too: not yet
             raise VersionError(
