@@ -94,9 +94,9 @@ def test_create_update_get_list_tag_delete_with_boto3(tmp_path: Path) -> None:
         assert got["Configuration"]["State"] == "Active" and got["Tags"] == {"team": "shop"}
         downloaded = httpx.get(got["Code"]["Location"], timeout=30)
         assert downloaded.status_code == 200 and downloaded.content == second
-        assert base64.b64encode(hashlib.sha256(downloaded.content).digest()).decode() == got["Configuration"][
-            "CodeSha256"
-        ]
+        assert (
+            base64.b64encode(hashlib.sha256(downloaded.content).digest()).decode() == got["Configuration"]["CodeSha256"]
+        )
         tampered = got["Code"]["Location"].replace("signature=", "signature=0")
         assert httpx.get(tampered, timeout=30).status_code == 403
 
