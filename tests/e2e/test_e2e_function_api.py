@@ -16,6 +16,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 from kumo_up import KumoUp, function_manifest
+from support import wait_until
 
 ROLE = "arn:aws:iam::000000000000:role/kumo-test"
 WAIT = {"Delay": 1, "MaxAttempts": 60}
@@ -120,6 +121,12 @@ def test_create_update_get_list_tag_delete_with_boto3(tmp_path: Path) -> None:
             client.update_function_code(FunctionName="from-manifest", ZipFile=second)
         assert error_code(managed) == "ResourceConflictException"
         assert "manifest" in managed.value.response["Error"]["Message"]
+
+        # A manifest edit may not take over an API function's name: refused, the API function keeps serving.
+        kumo.write_manifests([manifest, function_manifest("orders", "def handler(e, c):\n    return 'manifest'\n")])
+        wait_until(lambda: "created through the Lambda API" in kumo.output(), timeout=30, what="edit refused")
+        assert invoke(client, "orders")["answer"] == "two"
+        kumo.write_manifests([manifest])
 
         # Tags
         arn = got["Configuration"]["FunctionArn"]

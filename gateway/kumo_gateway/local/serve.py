@@ -260,7 +260,7 @@ async def serve_local(
     workers.start()  # they wait for the gateway themselves (an unreachable gateway is retried)
     watcher: asyncio.Task[None] | None = None
     if watch is not None:
-        reloader = Reloader(watch.paths, manifests, catalog, provider, versions, tables)
+        reloader = Reloader(watch.paths, manifests, catalog, provider, versions, tables, api_owned=api_functions.owns)
         follow = ManifestWatcher(watch.paths, reloader.reload, interval_s=watch.interval_s, seen=watch.seen)
         watcher = asyncio.create_task(follow.run(), name="manifest-watch")
     try:
