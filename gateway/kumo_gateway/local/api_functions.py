@@ -15,14 +15,12 @@ States follow Lambda's: ``Pending`` (creating) → ``Active`` or ``Failed``; an 
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import hashlib
 import json
 import logging
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,55 +42,11 @@ from kumo_gateway.lambda_.function_requests import (
     layer_ref,
     parse_tags,
 )
+from kumo_gateway.local.api_function_record import ApiFunction, read_zip_bytes
 from kumo_gateway.local.packages import LocalPackages
 from kumo_gateway.local.versions_store import LocalVersions, lambda_timestamp, new_revision_id
 
 log = logging.getLogger("kumo.local")
-
-UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try to upload again."
-
-
-@dataclasses.dataclass
-class ApiFunction:
-    name: str
-    settings: FunctionSettings
-    address: str
-    size: int
-    tags: dict[str, str]
-    revision_id: str
-    last_modified: str
-    state: str = "Pending"
-    state_reason: str = "The function is being created."
-    state_reason_code: str = "Creating"
-    last_update: str = "InProgress"
-    last_update_reason: str = ""
-    last_update_reason_code: str = ""
-
-    def record(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "settings": self.settings.to_record(),
-            "code": {"address": self.address, "size": self.size},
-            "tags": self.tags,
-            "revisionId": self.revision_id,
-            "lastModified": self.last_modified,
-        }
-
-    @staticmethod
-    def from_record(record: Mapping[str, Any]) -> ApiFunction:
-        return ApiFunction(
-            name=record["name"],
-            settings=FunctionSettings.from_record(record["settings"]),
-            address=record["code"]["address"],
-            size=int(record["code"]["size"]),
-            tags=dict(record.get("tags") or {}),
-            revision_id=record["revisionId"],
-            last_modified=record["lastModified"],
-        )
-
-    @property
-    def code_sha256(self) -> str:
-        return base64.b64encode(bytes.fromhex(self.address)).decode()
 
 
 class ApiFunctions:
@@ -350,7 +304,7 @@ class ApiFunctions:
                     f"{self.storage_limit} bytes (kumo up --code-storage-limit); delete functions to make room",
                     "CodeStorageExceededException",
                 )
-        return await asyncio.to_thread(_read_zip_bytes, data)
+        return await asyncio.to_thread(read_zip_bytes, data)
 
     def _save(self, function: ApiFunction) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -373,6 +327,8 @@ class ApiFunctions:
             try:
                 await asyncio.to_thread(self._build, function, source)
             except (PackageError, StoreError, OSError) as exc:
+                if self.functions.get(function.name) is not function:
+                    return  # deleted while building
                 if previous is None:
                     self._failed_create(function, exc)
                 else:
@@ -432,16 +388,3 @@ def _not_ready(arn: str, function: ApiFunction) -> Conflict:
         f"The operation cannot be performed at this time. The function is currently in the following "
         f"state: {state} ({arn})"
     )
-
-
-def _read_zip_bytes(data: bytes) -> PackageSource:
-    with tempfile.TemporaryDirectory(prefix="kumo-upload-") as scratch:
-        path = Path(scratch) / "package.zip"
-        path.write_bytes(data)
-        try:
-            return read_zip(path)
-        except PackageError as exc:
-            detail = str(exc).removeprefix("package.zip: ")
-            if "limit is" in detail:
-                raise RequestError(f"Unzipped size must be smaller than 262144000 bytes: {detail}") from None
-            raise RequestError(f"{UNZIP_FAILED} ({detail})") from None
