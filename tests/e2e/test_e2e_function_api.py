@@ -123,7 +123,8 @@ def test_create_update_get_list_tag_delete_with_boto3(tmp_path: Path) -> None:
         assert "manifest" in managed.value.response["Error"]["Message"]
         with pytest.raises(ClientError) as not_here:
             client.delete_function(FunctionName="from-manifest")
-        assert error_code(not_here) == "ResourceConflictException"
+        assert error_code(not_here) == "InvalidParameterValueException"
+        assert "manifest" in not_here.value.response["Error"]["Message"]
 
         # A manifest edit may not take over an API function's name: refused, the API function keeps serving.
         kumo.write_manifests([manifest, function_manifest("orders", "def handler(e, c):\n    return 'manifest'\n")])

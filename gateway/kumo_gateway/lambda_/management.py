@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from kumo import untrusted_json
 from kumo.catalog import Catalog
-from kumo.versions import LATEST, Alias, Conflict, NotFound, PublishedVersion, Snapshot, VersionError, take_snapshot
+from kumo.versions import LATEST, Alias, NotFound, PublishedVersion, Snapshot, VersionError, take_snapshot
 from kumo_gateway.auth.authenticator import Auth, Identity
 from kumo_gateway.auth.errors import AuthFailure
 from kumo_gateway.ids import new_request_id
@@ -198,8 +198,7 @@ class ManagementHandler:
                 await self.writer.delete(ref.name)
                 return 204, None
             if ref.qualifier is None:
-                refusal = Conflict if self.writer is not None else VersionError  # local: managed by its manifest
-                raise refusal(
+                raise VersionError(
                     f"DeleteFunction of the whole function is not available: Function {ref.name} is declared by "
                     "its manifest (remove it there); give a Qualifier to delete one published version"
                 )
