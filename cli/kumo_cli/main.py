@@ -74,6 +74,10 @@ def up(
         str, typer.Option(help="The private Redis' AOF fsync policy: everysec (may lose ~1 s on a crash) or always.")
     ] = "everysec",
     parameter_overrides: Annotated[list[str] | None, typer.Option("--parameter-overrides", help=OVERRIDES_HELP)] = None,
+    code_storage_limit: Annotated[
+        int,
+        typer.Option(help="Bytes of deployment packages the Lambda API may store (Lambda's default: 75 GB)."),
+    ] = 75 * 1024**3,
 ) -> None:
     """Run the whole platform on this machine: gateway plus functions as local processes; follows manifest edits."""
     from kumo_gateway.local.serve import run_up
@@ -93,6 +97,7 @@ def up(
             concurrency_limit=concurrency_limit,
             async_options=_async_options(async_workers, async_retry_delay, async_visibility_timeout, redis_appendfsync),
             parameters=parameters,
+            code_storage_limit=code_storage_limit,
         )
     )
 

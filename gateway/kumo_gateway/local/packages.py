@@ -76,6 +76,8 @@ class LocalPackages:
         #: (CodeSha256, CodeSize) of functions whose package is a zip as given (no requirements): the zip's,
         #: read when the package was built (kumo.packages.freeze).
         self.zips: dict[str, tuple[str, int]] = {}
+        #: Functions created through the Lambda API that are not Active yet: name → state (Pending, Failed).
+        self.not_ready: dict[str, str] = {}
 
     def publish_template_layers(self, manifests: Manifests) -> None:
         """Publish the layers SAM templates declare (a new version only when their content changed)."""

@@ -25,7 +25,7 @@ from kumo_gateway.local.pool import InstancePool, PoolThrottled
 from kumo_gateway.local.sandbox import LocalSandbox
 from kumo_gateway.local.versions_store import LocalVersions
 from kumo_gateway.metrics import InstanceCount
-from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, TooManyRequests
+from kumo_gateway.provider import FunctionNotFound, FunctionNotReady, InstanceUnavailable, TooManyRequests
 
 log = logging.getLogger("kumo.local")
 
@@ -176,6 +176,8 @@ class LocalProvider:
         min_instances = scaling.min_instances
         if version == LATEST:
             spec = function.spec
+            if self.packages is not None and name in self.packages.not_ready:
+                raise FunctionNotReady(self.packages.not_ready[name])
             try:
                 if self.packages is not None and is_package(spec):
                     code_dir = self.packages.code_dir(name)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from kumo.catalog import Catalog
@@ -42,6 +42,7 @@ class Reloader:
         versions: LocalVersions,
         tables: LocalTables | None = None,
         parameters: Mapping[str, str] | None = None,
+        api_owned: Callable[[str], bool] | None = None,
     ) -> None:
         self.paths = list(paths)
         self.parameters = dict(parameters or {})
@@ -50,6 +51,8 @@ class Reloader:
         self.provider = provider
         self.versions = versions
         self.tables = tables
+        #: Names of functions created through the Lambda API (a manifest may not take them over).
+        self.api_owned = api_owned
 
     async def reload(self) -> ManifestDiff | None:
         """Load the manifests again and apply the difference; None (and ERROR lines) when refused."""
@@ -59,7 +62,7 @@ class Reloader:
             for problem in exc.problems:
                 log.error("%s %s", REFUSED, problem)
             return None
-        problems = new_reference_problems(self.current, new) + self.table_problems(new)
+        problems = new_reference_problems(self.current, new) + self.table_problems(new) + self.name_problems(new)
         if problems:
             for problem in problems:
                 log.error("%s %s", REFUSED, problem)
@@ -68,6 +71,17 @@ class Reloader:
         await self.apply(new, diff)
         log.info("manifests reloaded: %s", diff.summary())
         return diff
+
+    def name_problems(self, new: Manifests) -> list[str]:
+        """Functions the edit adds under the name of a function created through the Lambda API."""
+        if self.api_owned is None:
+            return []
+        return [
+            f"{new.sources.get(('Function', name))}: Function {name!r}: a function of that name was created through "
+            "the Lambda API; delete it there (aws lambda delete-function) or choose another name"
+            for name in new.functions
+            if name not in self.current.functions and self.api_owned(name)
+        ]
 
     def table_problems(self, new: Manifests) -> list[str]:
         """Tables whose manifest asks for other keys than the stored table has (``file: Table 'x': field: ...``)."""

@@ -19,6 +19,7 @@ from kumo.allowed_hosts import allowed_hosts as allowed_host_list
 from kumo.catalog import Catalog
 from kumo.event_loop import loop_factory
 from kumo.manifests import ManifestError, Manifests, load_manifests
+from kumo.packages.store import DEFAULT_CODE_STORAGE_BYTES
 from kumo.redis_server import PrivateRedis, RedisServerNotFoundError
 from kumo.runtime.sandbox import SandboxConfigError, make_non_dumpable
 from kumo_gateway.apigateway.authorizers.secrets import LocalSecrets
@@ -99,6 +100,7 @@ def run_up(
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
     async_options: AsyncOptions | None = None,
     parameters: Mapping[str, str] | None = None,
+    code_storage_limit: int = DEFAULT_CODE_STORAGE_BYTES,
 ) -> int:
     """``parameters``: SAM template parameter overrides (docs/sam.md)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -142,6 +144,7 @@ def run_up(
                     allowed_hosts=allowed_hosts,
                     concurrency_limit=concurrency_limit,
                     async_options=async_options,
+                    code_storage_limit=code_storage_limit,
                 )
             )
     except KeyboardInterrupt:
@@ -181,12 +184,14 @@ async def serve_local(
     allowed_hosts: Sequence[str] = (),
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
     async_options: AsyncOptions | None = None,
+    code_storage_limit: int = DEFAULT_CODE_STORAGE_BYTES,
 ) -> int:
     """``redis_url``: an external Redis for the shared state (several ``kumo up`` share one limit);
     without it a private one is started under ``<state-dir>/redis``. ``allowed_hosts``: Host names
     served besides loopback and ``host`` (:mod:`kumo.allowed_hosts`). ``async_options``: the async
     workers to run and their settings (``kumo worker``; default one)."""
     from kumo_gateway.app import serve_gateway
+    from kumo_gateway.local.api_functions import ApiFunctions
     from kumo_gateway.local.packages import LocalPackages
     from kumo_gateway.local.tables import LocalTables
 
@@ -217,6 +222,16 @@ async def serve_local(
     versions.load()
     for function in manifests.functions.values():
         versions.apply_manifest(function)  # spec.publish, spec.aliases
+    api_functions = ApiFunctions(
+        catalog,
+        state_dir,
+        packages,
+        versions,
+        storage_limit=code_storage_limit,
+        manifest_sources={name: path for (kind, name), path in manifests.sources.items() if kind == "Function"},
+    )
+    api_functions.load()  # functions created through the Lambda API (CreateFunction), built like the others
+    versions.api_functions = api_functions
     provider = LocalProvider(
         catalog,
         state_dir=state_dir,
@@ -228,6 +243,7 @@ async def serve_local(
         sandbox=sandbox,
     )
     versions.on_deleted = provider.retire_version
+    api_functions.provider = provider
     tables = LocalTables(state_dir, manifests.tables)
     async_options = async_options or AsyncOptions()
     shared_state = PrivateRedis(state_dir / "redis", async_options.appendfsync) if redis_url is None else None
@@ -254,7 +270,9 @@ async def serve_local(
     workers.start()  # they wait for the gateway themselves (an unreachable gateway is retried)
     watcher: asyncio.Task[None] | None = None
     if watch is not None:
-        reloader = Reloader(watch.paths, manifests, catalog, provider, versions, tables, watch.parameters)
+        reloader = Reloader(
+            watch.paths, manifests, catalog, provider, versions, tables, watch.parameters, api_owned=api_functions.owns
+        )
         follow = ManifestWatcher(watch.paths, reloader.reload, interval_s=watch.interval_s, seen=watch.seen)
         watcher = asyncio.create_task(follow.run(), name="manifest-watch")
     try:
@@ -276,6 +294,7 @@ async def serve_local(
             allowed_hosts=allowed_host_list(host, allowed_hosts),
             concurrency_limit=concurrency_limit,
             layers=packages.layers,
+            functions=api_functions,
         )
     finally:
         began = time.monotonic()

@@ -16,6 +16,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from kumo.catalog import Catalog
 from kumo.models import Function
@@ -65,6 +66,8 @@ class LocalVersions:
         self.packages: LocalPackages | None = None
         #: Called with (function, version) after a version is deleted (the provider retires its pool).
         self.on_deleted: Callable[[str, str], None] | None = None
+        #: Functions created through the Lambda API publish their own way (``local/api_functions.py``).
+        self.api_functions: Any = None
 
     def code_dir(self, name: str, version: str) -> Path:
         return self.root / name / version
@@ -120,6 +123,8 @@ class LocalVersions:
         return inline_snapshot(spec, snapshot.code_sha256, snapshot.code_size, layers), files
 
     def publish(self, name: str, description: str = "", code_sha256: str | None = None) -> PublishedVersion:
+        if self.api_functions is not None and self.api_functions.owns(name):
+            return self.api_functions.publish(name, description, code_sha256)
         snapshot, files = self._current(self._function(name))
         if code_sha256 and code_sha256 != snapshot.code_sha256:
             raise VersionError(
