@@ -83,3 +83,27 @@ class StoreClient:
         data = b"".join(chunks)
         check_archive(ref, data)
         return data
+
+
+async def missing_archives(
+    base_url: str, headers: Mapping[str, str], refs: list[PackageRef], *, timeout_s: float = 10.0
+) -> list[str]:
+    """One line per archive the store lacks or holds at another size (async HEADs; the operator's check).
+
+    An unreachable store is a StoreError: the caller cannot tell whether anything is missing.
+    """
+    problems = []
+    async with httpx.AsyncClient(headers=dict(headers), timeout=timeout_s, trust_env=False) as client:
+        for ref in refs:
+            try:
+                response = await client.head(base_url.rstrip("/") + package_path(ref.sha256))
+            except httpx.HTTPError as exc:
+                raise StoreError("Unreachable", f"code store at {base_url} unreachable: {exc}", 503) from None
+            if response.status_code == 404:
+                problems.append(f"package {ref.sha256} is not in the code store (upload it with kumo deploy)")
+            elif response.status_code != 200:
+                raise StoreError("HTTP" + str(response.status_code), f"code store answered {response.status_code}")
+            elif int(response.headers.get("content-length", "-1")) != ref.size:
+                size = response.headers.get("content-length")
+                problems.append(f"package {ref.sha256}: the store holds {size} bytes, the Function says {ref.size}")
+    return problems
