@@ -58,3 +58,51 @@ def fetch(
         + f" in {done.seconds:.2f}s",
         flush=True,
     )
+
+
+def deploy(
+    manifests: Annotated[list[Path], typer.Argument(help="Manifest files or folders.")],
+    url: Annotated[str, typer.Option(help="The cluster's gateway (its admin API forwards to the code store).")],
+    state_dir: Annotated[
+        Path, typer.Option(help="Package cache and published layers; the admin token if KUMO_ADMIN_TOKEN is unset.")
+    ] = Path(".kumo"),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the manifests here (default: stdout).")
+    ] = None,
+) -> None:
+    """Build packages, upload them to the cluster's code store, print the manifests for kubectl apply."""
+    import httpx
+
+    from kumo.manifests import ManifestError
+    from kumo.packages.code_store import PackageRef, StoreError, ref_of
+    from kumo.packages.store_client import StoreClient
+    from kumo_cli.deploy import DeployError
+    from kumo_cli.deploy import deploy as run_deploy
+    from kumo_cli.platform_access import admin_headers
+
+    with StoreClient(url.rstrip("/") + "/_kumo", admin_headers(state_dir)) as client:
+
+        def upload(data: bytes) -> tuple[PackageRef, bool]:
+            ref = ref_of(data)
+            if client.head(ref.sha256) == ref.size:
+                return ref, False
+            return client.put(data)
+
+        try:
+            text, lines = run_deploy(list(manifests), state_dir.resolve(), upload)
+        except ManifestError as exc:
+            typer.echo("kumo deploy: " + "\n".join(exc.problems), err=True)
+            raise typer.Exit(2) from None
+        except (DeployError, StoreError) as exc:
+            typer.echo(f"kumo deploy: {exc}", err=True)
+            raise typer.Exit(1) from None
+        except httpx.HTTPError as exc:
+            typer.echo(f"kumo deploy: cannot reach {url}: {exc}", err=True)
+            raise typer.Exit(1) from None
+    for line in lines:
+        typer.echo(line, err=True)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"kumo deploy: manifests written to {output} (kubectl apply -f {output})", err=True)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 import kumo
-from kumo_cli.code_store_commands import codestore, package_app
+from kumo_cli.code_store_commands import codestore, deploy, package_app
 from kumo_cli.layers import layer_app
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 app.add_typer(layer_app, name="layer")
 app.add_typer(package_app, name="package")
 app.command("codestore")(codestore)
+app.command("deploy")(deploy)
 
 
 @app.command()

@@ -65,7 +65,8 @@ class StoreClient:
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise StoreError("HTTP" + str(response.status_code), f"code store answered {response.status_code}")
+            hint = " (the admin token is missing or wrong)" if response.status_code == 401 else ""
+            raise StoreError("HTTP" + str(response.status_code), f"code store answered {response.status_code}{hint}")
         return int(response.headers.get("content-length", "0"))
 
     def get(self, ref: PackageRef) -> bytes:
