@@ -127,6 +127,8 @@ def test_refusals_point_at_the_table_manifest() -> None:
     assert ttl.message.startswith("UpdateTimeToLive") and "spec.ttlAttribute" in ttl.message
     billing = cluster_tables.update_refused("orders", current, current | {"BillingModeSummary": {}})
     assert billing.message.startswith("UpdateTable") and "spec.billingMode" in billing.message
+    gsi = cluster_tables.update_refused("orders", current, current | {"GlobalSecondaryIndexes": []})
+    assert gsi.message.startswith("UpdateTable") and "spec.globalSecondaryIndexes" in gsi.message
 
 
 def test_pod_ordinal() -> None:

@@ -152,6 +152,11 @@ def update_refused(name: str, current: Mapping[str, Any], updated: Mapping[str, 
             f"UpdateTimeToLive is not supported in a Kumo cluster. {_MANIFEST_HINT}: set or remove "
             f"spec.ttlAttribute of the Table resource {name!r} instead."
         )
+    if current.get("GlobalSecondaryIndexes") != updated.get("GlobalSecondaryIndexes"):
+        return ValidationException(
+            f"UpdateTable is not supported in a Kumo cluster. {_MANIFEST_HINT}: add, change or remove "
+            f"spec.globalSecondaryIndexes of the Table resource {name!r} instead."
+        )
     return ValidationException(
         f"UpdateTable is not supported in a Kumo cluster. {_MANIFEST_HINT}: change spec.billingMode / "
         f"spec.provisionedThroughput of the Table resource {name!r} instead."
