@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from kumo_gateway.dynamodb import index_descriptions
+from kumo_gateway.dynamodb import index_descriptions, manifest_indexes
 from kumo_gateway.dynamodb.json_protocol import check_table_name, require_table_name
 from kumo_tablestore.errors import ValidationException
 from kumo_tablestore.partitioning import SlotMap
@@ -203,6 +203,7 @@ def manifest_request(name: str, spec: Any) -> dict[str, Any]:
         }
     if spec.stream is not None:
         request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": spec.stream.view_type}
+    request.update(manifest_indexes.manifest_indexes(spec, request["AttributeDefinitions"]))
     return request
 
 

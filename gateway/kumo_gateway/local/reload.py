@@ -21,7 +21,7 @@ from kumo.catalog import Catalog
 from kumo.manifests import ManifestError, Manifests, load_manifests
 from kumo_gateway.local.manifest_diff import ManifestDiff, diff_manifests, new_reference_problems
 from kumo_gateway.local.process_provider import LocalProvider
-from kumo_gateway.local.table_edits import key_schema_problem, wanted_description
+from kumo_gateway.local.table_edits import key_schema_problem, manifest_update, wanted_description
 from kumo_gateway.local.tables import LocalTables
 from kumo_gateway.local.versions_store import LocalVersions
 
@@ -94,11 +94,12 @@ class Reloader:
             stored = self.tables.stored_description(name)
             where = f"{new.sources.get(('Table', name))}: Table {name!r}"
             try:
-                problem = key_schema_problem(stored, wanted_description(name, manifest)) if stored else None
+                wanted = wanted_description(name, manifest)
+                problem = key_schema_problem(stored, wanted) if stored else None
+                found = [problem] if problem is not None else manifest_update(stored, wanted)[1] if stored else []
             except Exception as exc:  # DynamoDB's own refusal of the equivalent CreateTable
-                problem = f"spec: {exc}"
-            if problem is not None:
-                problems.append(f"{where}: {problem}")
+                found = [f"spec: {exc}"]
+            problems.extend(f"{where}: {problem}" for problem in found)
         return problems
 
     async def apply(self, new: Manifests, diff: ManifestDiff) -> None:

@@ -159,8 +159,9 @@ async def query(part: Any, body: dict[str, Any]) -> dict[str, Any]:
         raise ValidationException("The provided starting key is invalid: it is not in the queried partition key")
     forward = rq.boolean(body, "ScanIndexForward", True)
     part.throughput.admit_read()
-    rows = part.indexes.rows(lo, hi, forward, page.start)
-    return await asyncio.to_thread(page.run, rows)
+    if page.limit is not None and page.limit <= rq.INLINE_LIMIT:  # a few entries: a thread hop costs more
+        return page.run(part.indexes.rows(lo, hi, forward, page.start, chunk=page.limit + 1))
+    return await asyncio.to_thread(page.run, part.indexes.rows(lo, hi, forward, page.start))
 
 
 async def scan(part: Any, body: dict[str, Any], segment: tuple[int, int] | None) -> dict[str, Any]:

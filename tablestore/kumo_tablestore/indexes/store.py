@@ -175,7 +175,12 @@ class IndexStore:
     # ---- range reads -------------------------------------------------------------------------------
 
     def rows(
-        self, lo: bytes, hi: bytes | None, forward: bool = True, exclusive_start: bytes | None = None
+        self,
+        lo: bytes,
+        hi: bytes | None,
+        forward: bool = True,
+        exclusive_start: bytes | None = None,
+        chunk: int = _CHUNK,
     ) -> Iterator[tuple[bytes, bytes]]:
         """Entries with ``lo <= key < hi`` (``hi`` None: up to the end of the index's prefix), lazily.
 
@@ -183,14 +188,18 @@ class IndexStore:
         (forward) or before (backward) that entry key.
         """
         resume = exclusive_start
+        size = max(1, chunk)
         while True:
-            chunk = self._chunk(lo, hi, forward, resume)
-            yield from chunk
-            if len(chunk) < _CHUNK:
+            rows = self._chunk(lo, hi, forward, resume, size)
+            yield from rows
+            if len(rows) < size:
                 return
-            resume = chunk[-1][0]
+            resume = rows[-1][0]
+            size = _CHUNK
 
-    def _chunk(self, lo: bytes, hi: bytes | None, forward: bool, resume: bytes | None) -> list[tuple[bytes, bytes]]:
+    def _chunk(
+        self, lo: bytes, hi: bytes | None, forward: bool, resume: bytes | None, size: int
+    ) -> list[tuple[bytes, bytes]]:
         out: list[tuple[bytes, bytes]] = []
         with self.part.engine.read_txn() as txn:
             cur = txn.cursor(db=self.db)
@@ -198,7 +207,7 @@ class IndexStore:
                 ok = cur.set_range(resume if resume is not None and resume > lo else lo)
                 if ok and resume is not None and cur.key() == resume:
                     ok = cur.next()
-                while ok and len(out) < _CHUNK:
+                while ok and len(out) < size:
                     key = cur.key()
                     if (hi is not None and key >= hi) or key < lo:
                         break
@@ -211,7 +220,7 @@ class IndexStore:
             else:
                 ok = cur.set_range(start)
                 ok = cur.prev() if ok else cur.last()
-            while ok and len(out) < _CHUNK:
+            while ok and len(out) < size:
                 key = cur.key()
                 if key < lo:
                     break

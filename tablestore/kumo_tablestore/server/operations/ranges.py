@@ -26,8 +26,7 @@ from kumo_tablestore.values import item_size
 
 PAGE_BYTES = 1024 * 1024
 MAX_TOTAL_SEGMENTS = 1_000_000
-#: Queries with a ``Limit`` up to this read on the event loop (like GetItem); larger ones in a thread.
-INLINE_LIMIT = 25
+INLINE_LIMIT = rq.INLINE_LIMIT
 SELECTS = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
 
 
