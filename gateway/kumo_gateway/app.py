@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import random
@@ -117,9 +118,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await provider.start()
+        publisher = None
+        if redis is not None:  # the event sources, for the workers' schedulers and queue pollers
+            from kumo_gateway.event_sources import publish_sources
+
+            publisher = asyncio.create_task(publish_sources(catalog, redis), name="event-sources")
         try:
             yield
         finally:
+            if publisher is not None:
+                publisher.cancel()
+                await asyncio.gather(publisher, return_exceptions=True)
             await provider.stop()
             if router is not None:
                 await router.close()
