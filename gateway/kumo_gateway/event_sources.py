@@ -75,7 +75,10 @@ def document(functions: Iterable[Function], region: str, account_id: str) -> str
                 "name": found.name,
                 "timeout": found.timeout_s,
                 "asyncConfig": found.async_config,
-                "events": [e.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude_none=True) for e in found.events],
+                "events": [
+                    e.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude_none=True)
+                    for e in found.events
+                ],
             }
         )
     return json.dumps({"region": region, "account": account_id, "functions": listed}, separators=(",", ":"))

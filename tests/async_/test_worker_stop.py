@@ -25,7 +25,7 @@ class SlowInvoke(BaseHTTPRequestHandler):
     started = threading.Event()
     release = threading.Event()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         SlowInvoke.started.set()
         SlowInvoke.release.wait(30)
         self.send_response(200)

@@ -11,9 +11,9 @@ import struct
 import pytest
 
 from kumo.models import Function
+from kumo_gateway.event_sources import sources_of
 from kumo_gateway.sqs import lambda_events, receipts
 from kumo_gateway.sqs import protocol as p
-from kumo_gateway.event_sources import sources_of
 from kumo_gateway.sqs.poller import QueueMapping, queue_mappings
 from kumo_gateway.sqs.queue_store import Received
 
