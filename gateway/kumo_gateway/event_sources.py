@@ -84,6 +84,11 @@ def document(functions: Iterable[Function], region: str, account_id: str) -> str
     return json.dumps({"region": region, "account": account_id, "functions": listed}, separators=(",", ":"))
 
 
+def _as_written(source: EventSource) -> dict[str, Any]:
+    """The entry as the manifest gave it (defaults left out: the worker's validation fills them in)."""
+    return source.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude_none=True)
+
+
 def parse_document(text: str) -> tuple[str, str, list[FunctionSources]]:
     """``(region, account, sources)`` of a published document; entries that no longer validate are skipped."""
     data = json.loads(text)
