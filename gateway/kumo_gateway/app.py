@@ -27,9 +27,11 @@ from kumo_gateway.async_.store import AsyncStore
 from kumo_gateway.auth.admin_token import bearer_matches
 from kumo_gateway.auth.authenticator import Auth
 from kumo_gateway.auth.local_store import LocalKeyStore
+from kumo_gateway.concurrency.reservations import Reservations
 from kumo_gateway.concurrency.rules import DEFAULT_ACCOUNT_LIMIT
-from kumo_gateway.dispatch import HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
+from kumo_gateway.dispatch import CONCURRENCY_VERSIONS, HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
 from kumo_gateway.ids import new_request_id
+from kumo_gateway.lambda_.concurrency_api import ConcurrencyHandler
 from kumo_gateway.lambda_.errors import service_error
 from kumo_gateway.lambda_.event_invoke_config import EVENT_CONFIG_VERSION, EventInvokeConfigHandler
 from kumo_gateway.lambda_.invoke import InvokeHandler
@@ -142,11 +144,12 @@ def create_app(
     app = FastAPI(title="Kumo gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan, **options)
     metrics = GatewayMetrics(getattr(provider, "instance_counts", None))
     calls = provider
+    reservations = Reservations(redis)  # PutFunctionConcurrency's, over the manifests' spec.concurrency.reserved
     if redis is not None and concurrency_limit > 0:
         from kumo_gateway.concurrency.gate import ConcurrencyGate
         from kumo_gateway.concurrency.lease_store import LeaseStore
 
-        calls = ConcurrencyGate(provider, catalog, LeaseStore(redis), concurrency_limit)
+        calls = ConcurrencyGate(provider, catalog, LeaseStore(redis), concurrency_limit, reservations)
     async_store = AsyncStore(redis) if redis is not None else None
     invoke = InvokeHandler(catalog, calls, auth, Enqueuer(async_store) if async_store is not None else None)
     limits = Limits(redis, metrics)
@@ -180,6 +183,15 @@ def create_app(
         layer_api = LayersHandler(layers, auth=auth, region=catalog.region, account_id=catalog.account_id)
         app.router.routes.append(_any_method(f"{LAYERS_PREFIX}{{rest:path}}", layer_api.handle))
     event_configs = EventInvokeConfigHandler(catalog, async_store, auth=auth)
+    concurrency_api = ConcurrencyHandler(
+        catalog,
+        reservations,
+        concurrency_limit,
+        auth=auth,
+        code_size=lambda name: management.backend.latest(name).code_size,
+    )
+    for version in CONCURRENCY_VERSIONS:
+        app.router.routes.append(_any_method(f"/{version}/{{rest:path}}", concurrency_api.handle))
     app.router.routes.append(_any_method(f"/{EVENT_CONFIG_VERSION}/{{rest:path}}", event_configs.handle))
     app.router.routes.append(_any_method("/{rest:path}", apis.handle))
     admin_handler = (
