@@ -151,9 +151,12 @@ def create_app(
 
         calls = ConcurrencyGate(provider, catalog, LeaseStore(redis), concurrency_limit, reservations)
     async_store = AsyncStore(redis) if redis is not None else None
-    invoke = InvokeHandler(catalog, calls, auth, Enqueuer(async_store) if async_store is not None else None)
+    enqueuer = Enqueuer(async_store) if async_store is not None else None
+    invoke = InvokeHandler(catalog, calls, auth, enqueuer)
     limits = Limits(redis, metrics)
-    apis = ApiHandler(catalog, calls, rng=rng, metrics=metrics, redis=redis, secrets=secrets, limits=limits)
+    apis = ApiHandler(
+        catalog, calls, rng=rng, metrics=metrics, redis=redis, secrets=secrets, limits=limits, enqueuer=enqueuer
+    )
     app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
 
     auth.observe_failures(lambda service, code: metrics.auth_failures.labels(service, code).inc())
