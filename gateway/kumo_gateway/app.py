@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from kumo.packages.layers import LayerStore
     from kumo_gateway.apigateway.authorizers.secrets import SecretSource
     from kumo_gateway.dynamodb.table_directory import TableDirectory
+    from kumo_gateway.lambda_.function_writer import FunctionWriter
 
 LAMBDA_PREFIX = f"/{LAMBDA_VERSION}"
 _HEALTHY = b'{"status":"ok"}'
@@ -87,6 +88,7 @@ def create_app(
     secrets: SecretSource | None = None,
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
     layers: LayerStore | None = None,
+    functions: FunctionWriter | None = None,
 ) -> FastAPI:
     """The gateway app; its lifespan starts and stops ``provider``.
 
@@ -107,7 +109,8 @@ def create_app(
     secret (default: environment variables, ``kumo_gateway.apigateway.authorizers.secrets``).
     ``concurrency_limit`` is the account's concurrent executions; with ``redis`` every invocation takes
     a lease (:mod:`kumo_gateway.concurrency`) against it and the function's reserved concurrency
-    (0: no limit, no leases).
+    (0: no limit, no leases). ``functions`` creates and changes functions through the management API
+    (CreateFunction, UpdateFunctionCode, tags …; local mode's ``local/api_functions.py``).
     Metrics are served at ``/metrics`` (:mod:`kumo_gateway.metrics`) to holders of ``admin_token``
     (to everyone only when ``auth`` is ``NO_AUTH``).
     """
@@ -125,6 +128,8 @@ def create_app(
             from kumo_gateway.event_sources import publish_sources
 
             publisher = asyncio.create_task(publish_sources(catalog, redis), name="event-sources")
+        if router is not None:
+            router.start_index_feeder()
         try:
             yield
         finally:
@@ -178,8 +183,13 @@ def create_app(
     app.router.add_route(METRICS_PATH, metrics_endpoint, methods=["GET"], include_in_schema=False)
     # Invoke and Api requests are routed by the dispatcher; these routes catch what falls through
     # (Lambda management operations, unknown ones, other methods on /healthz).
-    management = ManagementHandler(catalog, versions, auth=auth)
+    management = ManagementHandler(catalog, versions, auth=auth, writer=functions)
     app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", management.handle))
+    if functions is not None:  # TagResource, UntagResource, ListTags
+        from kumo_gateway.lambda_.tags_api import TAGS_PREFIX, TagsHandler
+
+        tags = TagsHandler(catalog, functions, auth=auth)
+        app.router.routes.append(_any_method(f"{TAGS_PREFIX}{{rest:path}}", tags.handle))
     if layers is not None:  # PublishLayerVersion, ListLayers, … (local mode's layer store)
         from kumo_gateway.lambda_.layers_api import LAYERS_PREFIX, LayersHandler
 
@@ -244,6 +254,7 @@ async def serve_gateway(
     allowed_hosts: frozenset[str] | None = None,
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
     layers: LayerStore | None = None,
+    functions: FunctionWriter | None = None,
 ) -> int:
     """The process body both providers share (``kumo up``, ``kumo gateway --kubernetes``): start the
     table directory, serve the app until SIGINT/SIGTERM, then stop the provider and the tables.
@@ -279,6 +290,7 @@ async def serve_gateway(
         secrets=secrets,
         concurrency_limit=concurrency_limit,
         layers=layers,
+        functions=functions,
     )
     try:
         return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name, allowed_hosts=allowed_hosts)

@@ -23,6 +23,8 @@ LAMBDA_VERSION = "2015-03-31"
 #: The API version of Lambda's layer calls (`/2018-10-31/layers/...`).
 LAYERS_VERSION = "2018-10-31"
 HEALTH_PATH = "/healthz"
+#: The API version of Lambda's tag calls (`/2017-03-31/tags/{ARN}`).
+TAGS_VERSION = "2017-03-31"
 #: Path segment of Lambda's event-invoke-config operations.
 EVENT_CONFIG_VERSION = "2019-09-25"
 
@@ -46,6 +48,8 @@ def pick_handler(
         if method == "POST" and len(parts) == 5 and parts[2] == "functions" and parts[4] == "invocations" and parts[3]:
             return invoke, parts[3]
         return None
+    if len(parts) > 2 and parts[1] == TAGS_VERSION and parts[2] == "tags":
+        return None  # Lambda's tag calls (local mode: kumo_gateway.lambda_.tags_api)
     if len(parts) > 2 and parts[1] == LAYERS_VERSION and parts[2] == "layers":
         return None  # Lambda's layer calls (local mode: kumo_gateway.lambda_.layers_api; else the catch-all)
     if admin is not None and len(parts) > 1 and parts[1] == ADMIN_SEGMENT:

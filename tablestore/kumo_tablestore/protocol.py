@@ -6,7 +6,9 @@ JSON over HTTP/1.1 (keep-alive) on a partition server's port:
 - ``GET /stats`` → ``{"commits": n, "writes": n, ...}`` (group-commit counters, for tests/metrics)
 - ``PUT /table`` (body: the router-owned TableDescription) / ``GET /table`` / ``DELETE /table``
 - ``POST /op/<Operation>``: body = the client's DynamoDB request JSON (batch operations: only this
-  partition's share, for one table), plus optional router-only ``Kumo*`` fields. The answer is the
+  partition's share, for one table), plus optional router-only ``Kumo*`` fields.
+- ``/index/...``: secondary-index feed, apply, acknowledge and status
+  (:mod:`kumo_tablestore.indexes.endpoints`). The answer is the
   DynamoDB response JSON for this partition's part, or a DynamoDB error body with its HTTP status.
 """
 
@@ -23,6 +25,7 @@ HEALTH_PATH = "/healthz"
 STATS_PATH = "/stats"
 TABLE_PATH = "/table"
 OP_PREFIX = "/op/"
+INDEX_PREFIX = "/index/"
 
 #: Operations a partition server executes.
 OPERATIONS = (
@@ -54,6 +57,8 @@ DESCRIPTION_FIELDS = (
     "BillingModeSummary",
     "ProvisionedThroughput",
     "TimeToLiveDescription",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
     "PartitionCount",
     "PartitionIndex",
     "SlotMap",

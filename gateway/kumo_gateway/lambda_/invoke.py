@@ -23,7 +23,7 @@ from kumo_gateway.bodies import read_body
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_.errors import auth_error, lambda_error, resource_not_found, service_error, unknown_operation
 from kumo_gateway.lambda_.function_names import InvalidFunctionName, parse_function_name
-from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, Provider, TooManyRequests
+from kumo_gateway.provider import FunctionNotFound, FunctionNotReady, InstanceUnavailable, Provider, TooManyRequests
 
 if TYPE_CHECKING:
     from kumo_gateway.async_.enqueue import Enqueuer
@@ -172,6 +172,12 @@ class InvokeHandler:
                 extra={"Reason": exc.reason},
                 headers={"Retry-After": str(exc.retry_after_s)},
             )
+        except FunctionNotReady as exc:
+            message = (
+                "The operation cannot be performed at this time. "
+                f"The function is currently in the following state: {exc.state}"
+            )
+            return lambda_error(409, "ResourceConflictException", message, request_id)
         except InstanceUnavailable as exc:
             return service_error(f"No instance of the function became available: {exc}", request_id, 503)
 
