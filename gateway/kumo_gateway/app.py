@@ -183,7 +183,7 @@ def create_app(
     app.router.add_route(METRICS_PATH, metrics_endpoint, methods=["GET"], include_in_schema=False)
     # Invoke and Api requests are routed by the dispatcher; these routes catch what falls through
     # (Lambda management operations, unknown ones, other methods on /healthz).
-    management = ManagementHandler(catalog, versions, auth=auth, writer=functions)
+    management = ManagementHandler(catalog, versions, auth=auth, writer=functions, reservations=reservations)
     app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", management.handle))
     if functions is not None:  # TagResource, UntagResource, ListTags
         from kumo_gateway.lambda_.tags_api import TAGS_PREFIX, TagsHandler

@@ -55,6 +55,7 @@ def test_put_get_delete_function_concurrency(kumo: KumoUp) -> None:
     put = client.put_function_concurrency(FunctionName="open", ReservedConcurrentExecutions=3)
     assert put["ReservedConcurrentExecutions"] == 3
     assert client.get_function_concurrency(FunctionName="open")["ReservedConcurrentExecutions"] == 3
+    assert client.get_function(FunctionName="open")["Concurrency"] == {"ReservedConcurrentExecutions": 3}
     settings = client.get_account_settings()
     assert settings["AccountLimit"]["ConcurrentExecutions"] == 20
     assert settings["AccountLimit"]["UnreservedConcurrentExecutions"] == 20 - 2 - 3
@@ -79,6 +80,7 @@ def test_put_get_delete_function_concurrency(kumo: KumoUp) -> None:
 
     client.delete_function_concurrency(FunctionName="open")
     assert "ReservedConcurrentExecutions" not in client.get_function_concurrency(FunctionName="open")
+    assert "Concurrency" not in client.get_function(FunctionName="open")
     assert client.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"] == 18
 
 
