@@ -144,7 +144,8 @@ class Worker:
                 await self._claim_stale()
             except Exception as exc:
                 log.warning("async upkeep failed: %s", exc)
-                await asyncio.sleep(UPKEEP_PAUSE_S)  # Redis away: no warning flood, no busy loop
+                # Redis away: no warning flood, no busy loop (but touch our entries before they look stale).
+                await asyncio.sleep(min(UPKEEP_PAUSE_S, self.settings.visibility_timeout_s / 3))
 
     async def _refresh_streams(self) -> None:
         names = await self.store.functions()
