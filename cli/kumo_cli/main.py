@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 import kumo
+from kumo_cli.code_store_commands import codestore, deploy, package_app
 from kumo_cli.layers import layer_app
 from kumo_cli.sam import OVERRIDES_HELP, overrides_or_exit, sam_app
 
@@ -21,6 +22,9 @@ app = typer.Typer(
 
 app.add_typer(layer_app, name="layer")
 app.add_typer(sam_app, name="sam")
+app.add_typer(package_app, name="package")
+app.command("codestore")(codestore)
+app.command("deploy")(deploy)
 
 
 @app.command()

@@ -89,6 +89,7 @@ def create_app(
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
     layers: LayerStore | None = None,
     functions: FunctionWriter | None = None,
+    code_store_url: str | None = None,
 ) -> FastAPI:
     """The gateway app; its lifespan starts and stops ``provider``.
 
@@ -111,6 +112,8 @@ def create_app(
     a lease (:mod:`kumo_gateway.concurrency`) against it and the function's reserved concurrency
     (0: no limit, no leases). ``functions`` creates and changes functions through the management API
     (CreateFunction, UpdateFunctionCode, tags …; local mode's ``local/api_functions.py``).
+    ``code_store_url``: the cluster's code store, reached for ``kumo deploy``
+    through ``/_kumo/packages/<sha256>`` (:mod:`kumo_gateway.code_store_upload`).
     Metrics are served at ``/metrics`` (:mod:`kumo_gateway.metrics`) to holders of ``admin_token``
     (to everyone only when ``auth`` is ``NO_AUTH``).
     """
@@ -140,6 +143,7 @@ def create_app(
             if router is not None:
                 await router.close()
             limits.close()
+            await uploads.close()
             if redis is not None:
                 await redis.aclose()
 
@@ -183,6 +187,10 @@ def create_app(
     app.router.add_route(METRICS_PATH, metrics_endpoint, methods=["GET"], include_in_schema=False)
     # Invoke and Api requests are routed by the dispatcher; these routes catch what falls through
     # (Lambda management operations, unknown ones, other methods on /healthz).
+    from kumo_gateway.code_store_upload import PATH_PREFIX, CodeStoreUpload
+
+    uploads = CodeStoreUpload(code_store_url, admin_token)
+    app.router.routes.append(_any_method(f"{PATH_PREFIX}/packages/{{rest:path}}", uploads.handle))
     management = ManagementHandler(catalog, versions, auth=auth, writer=functions, reservations=reservations)
     app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", management.handle))
     if functions is not None:  # TagResource, UntagResource, ListTags
@@ -255,6 +263,7 @@ async def serve_gateway(
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
     layers: LayerStore | None = None,
     functions: FunctionWriter | None = None,
+    code_store_url: str | None = None,
 ) -> int:
     """The process body both providers share (``kumo up``, ``kumo gateway --kubernetes``): start the
     table directory, serve the app until SIGINT/SIGTERM, then stop the provider and the tables.
@@ -291,6 +300,7 @@ async def serve_gateway(
         concurrency_limit=concurrency_limit,
         layers=layers,
         functions=functions,
+        code_store_url=code_store_url,
     )
     try:
         return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name, allowed_hosts=allowed_hosts)

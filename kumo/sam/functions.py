@@ -147,15 +147,7 @@ def map_function(resource: Resource) -> None:
     annotations: dict[str, str] = {}
     target = name
     alias = resource.get("AutoPublishAlias")
-    packaged = "inline" not in code or "layers" in spec or runtime.startswith("provided")
-    if alias is not None and packaged:
-        build.unmapped(
-            f"{resource.logical_id}.AutoPublishAlias",
-            resource.type,
-            "publishing versions of deployment packages (CodeUri, layers, custom runtimes) is not supported "
-            "in local mode yet; events go to $LATEST",
-        )
-    elif alias is not None:
+    if alias is not None:
         spec["publish"] = True
         annotations[AUTO_ALIAS_ANNOTATION] = str(alias)
         target = f"{name}:{alias}"  # SAM points event sources at the alias

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 from kumo_up import KUMO, KumoUp
+from support import wait_until
 
 from kumo.manifests import load_manifests
 
@@ -128,3 +129,75 @@ def test_sam_convert_prints_manifests_that_load_back(tmp_path: Path) -> None:
     missing = subprocess.run([*KUMO, "sam", "convert", str(template)], capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2
     assert "parameter Suffix has no Default" in missing.stderr
+
+
+PACKAGED = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Words:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      LayerName: words
+      ContentUri: layer/
+  Greeter:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.11
+      Handler: app.handler
+      CodeUri: src/
+      Layers: [!Ref Words]
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: Canary10Percent5Minutes
+      Events:
+        Hi:
+          Type: HttpApi
+          Properties:
+            Path: /hi
+            Method: get
+"""
+GREETER = """
+import words
+
+def handler(event, context):
+    return {{"code": {code!r}, "word": words.WORD, "version": context.function_version}}
+"""
+
+
+def test_auto_publish_alias_of_a_code_uri_function_with_a_layer(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "layer" / "python").mkdir(parents=True)
+    (project / "src" / "app.py").write_text(GREETER.format(code="one"))
+    (project / "layer" / "python" / "words.py").write_text("WORD = 'hello'\n")
+    template = project / "template.yaml"
+    template.write_text(PACKAGED)
+    kumo = KumoUp([], tmp_path / "run", paths=[template], args=["--watch-interval", "0.1"])
+    try:
+        lambda_client = kumo.lambda_client()
+        live = lambda_client.get_alias(FunctionName="greeter", Name="live")
+        assert (live["FunctionVersion"], live.get("RoutingConfig")) == ("1", None)
+        hi = httpx.get(f"{kumo.url}/serverless-http-api/$default/hi", timeout=60)
+        assert hi.status_code == 200 and hi.json() == {"code": "one", "word": "hello", "version": "1"}
+
+        # sam build && sam deploy after an edit of the code and of the layer: a new version, a 10 % canary.
+        (project / "src" / "app.py").write_text(GREETER.format(code="two"))
+        (project / "layer" / "python" / "words.py").write_text("WORD = 'bonjour'\n")
+        template.write_text(PACKAGED + "\n")
+
+        def canary() -> object:
+            return lambda_client.get_alias(FunctionName="greeter", Name="live").get("RoutingConfig")
+
+        wait_until(lambda: canary() is not None, timeout=60, what="alias live with a canary")
+        assert canary() == {"AdditionalVersionWeights": {"2": 0.1}}
+        assert lambda_client.get_alias(FunctionName="greeter", Name="live")["FunctionVersion"] == "1"
+        for qualifier, expected in (("1", ("one", "hello")), ("2", ("two", "bonjour"))):
+            payload = lambda_client.invoke(FunctionName="greeter", Qualifier=qualifier)["Payload"].read()
+            assert json.loads(payload) == {"code": expected[0], "word": expected[1], "version": qualifier}
+        versions = lambda_client.list_versions_by_function(FunctionName="greeter")["Versions"]
+        assert len({v["CodeSha256"] for v in versions if v["Version"] in ("1", "2")}) == 2
+    finally:
+        assert kumo.stop() == 0
+    log = kumo.log_path.read_text()
+    assert "not mapped: Greeter.AutoPublishAlias" not in log
+    assert "layer words: version 2 published" in log

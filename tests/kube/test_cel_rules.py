@@ -111,13 +111,19 @@ REJECTED = [
         "functions",
         "spec.code",
         {"spec": {"code": {"image": "example/hello:1"}}},
-        "exactly one of inline, configMap, image, path or zip is required",
+        "exactly one of inline, configMap, image, path, zip or package is required",
     ),
     (
         "functions",
         "spec.code",
         {"spec": {"code": {"inline": None, "image": "example/hello:1", "requirements": ["six"]}}},
         "requirements cannot be combined with image",
+    ),
+    (
+        "functions",
+        "spec.code",
+        {"spec": {"code": {"inline": None, "package": {"sha256": "a" * 64, "size": 10}, "requirements": ["six"]}}},
+        "requirements cannot be combined with package (it is already built)",
     ),
     (
         "functions",

@@ -216,9 +216,14 @@ def test_limits_present() -> None:
     assert set(object_schema("Function")["properties"]["spec"]["required"]) == {"runtime", "handler", "code"}
     code_rules = [rule["message"] for rule in spec["code"]["x-kubernetes-validations"]]
     assert code_rules == [
-        "exactly one of inline, configMap, image, path or zip is required",
+        "exactly one of inline, configMap, image, path, zip or package is required",
         "requirements cannot be combined with image",
+        "requirements cannot be combined with package (it is already built)",
     ]
+    package = spec["code"]["properties"]["package"]
+    assert package["properties"]["sha256"]["pattern"] == "^[0-9a-f]{64}$"
+    assert package["properties"]["size"]["maximum"] == 50 * 1024 * 1024
+    assert package["properties"]["layers"]["maxItems"] == 5
     table = object_schema("Table")["properties"]["spec"]["properties"]
     assert (table["partitions"]["minimum"], table["partitions"]["maximum"]) == (1, 64)
     assert table["partitionKey"]["properties"]["type"]["enum"] == ["S", "N", "B"]

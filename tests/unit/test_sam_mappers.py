@@ -318,11 +318,10 @@ Resources:
         "sam.kumo.dev/deployment-preference": "Linear10PercentEvery1Minute",
     }
     assert by_kind(result, "Api")["serverless-http-api"]["spec"]["routes"][0]["function"] == "fn:live"
-    assert "publish" not in by_kind(result, "Function")["packaged"]["spec"]
-    assert unmapped(result) == {
-        ("Fn.DeploymentPreference.Hooks", "AWS::Serverless::Function"),
-        ("Packaged.AutoPublishAlias", "AWS::Serverless::Function"),
-    }
+    packaged = by_kind(result, "Function")["packaged"]  # a CodeUri package publishes its versions too
+    assert packaged["spec"]["publish"] is True and packaged["spec"]["code"] == {"path": "src/"}
+    assert packaged["metadata"]["annotations"] == {"sam.kumo.dev/auto-publish-alias": "live"}
+    assert unmapped(result) == {("Fn.DeploymentPreference.Hooks", "AWS::Serverless::Function")}
     with pytest.raises(TemplateError, match=r"DeploymentPreference\.Type 'Sometimes'"):
         run(body.replace("Linear10PercentEvery1Minute", "Sometimes"))
 
