@@ -145,7 +145,8 @@ def worker(
         int | None, typer.Option(help="Stop when this process (the kumo up that started it) is gone.")
     ] = None,
 ) -> None:
-    """Run an async invocation worker: consume queued events, invoke through the gateway, retry, dead-letter.
+    """Run an async invocation worker: consume queued events, invoke through the gateway, retry, dead-letter;
+    also fire the functions' schedules and poll their queues (the event sources the gateway publishes).
 
     Credentials: KUMO_WORKER_ACCESS_KEY_ID / KUMO_WORKER_SECRET_ACCESS_KEY (kumo up passes its worker key)."""
     import asyncio

@@ -28,6 +28,10 @@ TAGS_VERSION = "2017-03-31"
 #: Path segment of Lambda's event-invoke-config operations.
 EVENT_CONFIG_VERSION = "2019-09-25"
 
+#: Path segments of Lambda's concurrency operations (PutFunctionConcurrency, GetFunctionConcurrency,
+#: GetAccountSettings: kumo_gateway.lambda_.concurrency_api).
+CONCURRENCY_VERSIONS = ("2017-10-31", "2019-09-30", "2016-08-19")
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -38,7 +42,7 @@ def pick_handler(
     if path in (HEALTH_PATH, METRICS_PATH):
         return None
     parts = path.split("/", 5)
-    if len(parts) > 1 and parts[1] == EVENT_CONFIG_VERSION:
+    if len(parts) > 1 and (parts[1] == EVENT_CONFIG_VERSION or parts[1] in CONCURRENCY_VERSIONS):
         return None  # event-invoke configs: a framework route (kumo_gateway.lambda_.event_invoke_config)
     if len(parts) > 1 and parts[1] == LAMBDA_VERSION:
         if method == "POST" and len(parts) == 5 and parts[2] == "functions" and parts[4] == "invocations" and parts[3]:

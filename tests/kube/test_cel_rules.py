@@ -148,7 +148,7 @@ REJECTED = [
         "functions",
         "spec.events[0]",
         {"spec": {"events": [{"batchSize": 5}]}},
-        "exactly one source (queue) is required",
+        "exactly one source (queue, schedule) is required",
     ),
     (
         "functions",

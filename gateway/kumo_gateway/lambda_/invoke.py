@@ -14,6 +14,7 @@ from kumo import untrusted_json
 from kumo.catalog import Catalog
 from kumo.lambda_wire import check_client_context
 from kumo.runtime.invocation import LOG_TAIL_BYTES, MAX_SYNC_PAYLOAD, Invocation, error_payload
+from kumo_gateway.async_.enqueue import MAX_EVENT_PAYLOAD
 from kumo_gateway.async_.invoker import REQUEST_ID_HEADER, WORKER_KEY_NAME
 from kumo_gateway.auth.asgi import authenticate_scope
 from kumo_gateway.auth.authenticator import Auth
@@ -31,7 +32,7 @@ log = logging.getLogger("kumo.gateway")
 
 _INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 #: Lambda's limit for an asynchronous invocation's payload.
-MAX_ASYNC_PAYLOAD = 1024 * 1024
+MAX_ASYNC_PAYLOAD = MAX_EVENT_PAYLOAD
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _LOG_TYPES = ("None", "Tail")
 

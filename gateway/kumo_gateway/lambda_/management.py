@@ -23,6 +23,7 @@ from kumo.catalog import Catalog
 from kumo.versions import LATEST, Alias, NotFound, PublishedVersion, Snapshot, VersionError, take_snapshot
 from kumo_gateway.auth.authenticator import Auth, Identity
 from kumo_gateway.auth.errors import AuthFailure
+from kumo_gateway.concurrency.reservations import Reservations
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_ import shapes
 from kumo_gateway.lambda_.errors import auth_error, lambda_error, service_error, unknown_operation
@@ -104,8 +105,11 @@ class ManagementHandler:
         *,
         auth: Auth,
         writer: FunctionWriter | None = None,
+        reservations: Reservations | None = None,
     ) -> None:
         self.catalog = catalog
+        #: Reserved concurrency set through PutFunctionConcurrency (GetFunction's ``Concurrency``).
+        self.reservations = reservations or Reservations(None)
         self.backend: VersionBackend = backend or ReadOnlyVersions(catalog)
         self.auth = auth
         #: Creates and changes functions (local mode); without it those calls answer as unknown.
@@ -174,7 +178,9 @@ class ManagementHandler:
             raise NotFound(f"Function not found: {self.catalog.function_arn(ref.name, ref.qualifier)}")
         if operation.name == "GetFunction":
             function = self.catalog.function(ref.name)
-            reserved = function.spec.concurrency.reserved if function else None
+            self.reservations.refresh_soon()
+            manifest = function.spec.concurrency.reserved if function else None
+            reserved = self.reservations.effective(ref.name, manifest)
             response = shapes.get_function_response(self._configuration(ref), reserved)
             if self.writer is not None and self.writer.owns(ref.name):
                 address = self.writer.code_address(ref.name)

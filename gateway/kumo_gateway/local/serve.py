@@ -151,16 +151,6 @@ def run_up(
         return 0
 
 
-async def queue_pollers(catalog: Catalog, redis_url: str, base_url: str, store: LocalKeyStore | None) -> None:
-    """The queue event source (``kumo_gateway.sqs.poller``), invoking through this gateway with its own key."""
-    from kumo.aws_signing import SigV4Auth
-    from kumo_gateway.sqs.poller import serve_queue_pollers
-
-    key = store.ensure("kumo:queue-pollers") if store is not None else None
-    auth = SigV4Auth(key.access_key_id, key.secret_access_key, "lambda", catalog.region) if key else None
-    await serve_queue_pollers(catalog, redis_url, base_url, auth)
-
-
 @dataclass(frozen=True)
 class Watch:
     """Follow edits of ``paths`` (polled every ``interval_s``; ``seen`` as they were when loaded)."""
@@ -257,14 +247,11 @@ async def serve_local(
             return 1
         redis_url = shared_state.url
 
-    pollers: list[asyncio.Task[None]] = []
-
     def announce() -> None:
         print(
             banner(base_url, manifests.functions.values(), manifests.apis.values(), tables.table_names(), credentials),
             flush=True,
         )
-        pollers.append(asyncio.create_task(queue_pollers(catalog, redis_url, base_url, store), name="queue-pollers"))
 
     workers = WorkerProcesses(async_options, redis_url, base_url, store)
     workers.start()  # they wait for the gateway themselves (an unreachable gateway is retried)
@@ -298,11 +285,8 @@ async def serve_local(
         )
     finally:
         began = time.monotonic()
-        workers.stop()
-        for task in pollers:
-            task.cancel()
-        await asyncio.gather(*pollers, return_exceptions=True)
-        log.info("async workers and queue pollers stopped in %.1fs", time.monotonic() - began)
+        workers.stop()  # they run the async events, the schedules and the queue pollers
+        log.info("async workers stopped in %.1fs", time.monotonic() - began)
         if sandbox is not None:
             sandbox.close()
         if shared_state is not None:
