@@ -6,7 +6,8 @@ PYTHON ?= $(shell python3.11 -c pass >/dev/null 2>&1 && echo python3.11 || echo 
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
-EXAMPLES ?= examples
+# Every example but sam-app (a SAM template whose start runs pip: `kumo up examples/sam-app/template.yaml`).
+EXAMPLES ?= $(filter-out examples/sam-app,$(sort $(wildcard examples/*)))
 STATE_DIR ?= .kumo
 # examples/shop's version 1 (its release 1), published once into a fresh state dir; see examples/shop/README.md.
 SHOP_SEED := $(STATE_DIR)/versions/shop/versions.json

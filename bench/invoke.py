@@ -1,6 +1,9 @@
 """Invoke benchmark (``make bench``): warm invocations through the gateway vs directly against an
 instance's invoke endpoint vs a bare ASGI echo (the ceiling), warm invocations through an alias with a
-90/10 routing configuration vs ``$LATEST`` of the same function, and cold-start latency.
+90/10 routing configuration vs ``$LATEST`` of the same function, and cold-start latency: of a hello
+function, and of a function whose package carries a ~10 MB dependency set (``code.path``, built into
+the content-addressed package cache) against a hello in the same run, interleaved — the dependency must
+cost no more than its own import (no per-start copy or unpack). ``--cold-only`` runs just the cold starts.
 
 The alias comparison is noisy on a shared machine, so it runs ``--rounds`` (default 5) rounds per
 concurrency, interleaved (``$LATEST``, alias, then alias, ``$LATEST``, … so a drift in the machine's
@@ -91,6 +94,51 @@ def cold_starts(url: str, idle_s: float) -> list[float]:
     return samples
 
 
+#: The generated dependency: a small package importing a few modules, beside ~10 MB of data files and
+#: modules it does not import (as real dependency sets are: botocore's JSON, unused submodules).
+DEP_MODULES, DEP_DATA_FILES, DEP_FILE_BYTES = 20, 36, 256 * 1024
+
+
+def write_heavy_function(root: Path) -> int:
+    """``root``: app.py + bigdep/ (~10 MB); the total bytes written."""
+    dep = root / "bigdep"
+    (dep / "data").mkdir(parents=True)
+    total = 0
+    for i in range(DEP_MODULES):
+        text = f"NAME = 'mod{i}'\n" + "".join(f"def f{j}(x):\n    return x + {j}\n" for j in range(200))
+        total += (dep / f"mod{i}.py").write_text(text)
+    for i in range(DEP_DATA_FILES):
+        total += (dep / "data" / f"blob{i}.bin").write_bytes(os.urandom(DEP_FILE_BYTES))
+    total += (dep / "__init__.py").write_text("from bigdep import mod0, mod1, mod2\n")
+    total += (root / "app.py").write_text(
+        "import time\n_t = time.perf_counter()\nimport bigdep\nIMPORT_MS = (time.perf_counter() - _t) * 1000\n"
+        "COUNT = 0\n\ndef handler(event, context):\n    global COUNT\n    COUNT += 1\n"
+        "    return {'count': COUNT, 'import_ms': IMPORT_MS}\n"
+    )
+    return total
+
+
+def paired_cold_starts(urls: dict[str, str], idle_s: float) -> tuple[dict[str, list[float]], list[float]]:
+    """Cold-start latency of each function, alternating which goes first; the heavy one's import times."""
+    samples: dict[str, list[float]] = {name: [] for name in urls}
+    imports: list[float] = []
+    with httpx.Client(timeout=60) as client:
+        for i in range(COLD_SAMPLES):
+            order = list(urls) if i % 2 == 0 else list(reversed(urls))
+            time.sleep(idle_s + 0.4)  # let the reaper stop both instances (scale to zero)
+            for name in order:
+                began = time.perf_counter()
+                response = client.post(urls[name], content=PAYLOAD)
+                elapsed = (time.perf_counter() - began) * 1000
+                body = response.json()
+                if response.status_code != 200 or body.get("count") != 1:
+                    raise RuntimeError(f"{name}: expected a cold start, got {response.status_code} {body}")
+                samples[name].append(elapsed)
+                if "import_ms" in body:
+                    imports.append(body["import_ms"])
+    return samples, imports
+
+
 def alias_rounds(latest: str, alias: str, c: int, script: Path, rounds: int) -> dict[str, list[float]]:
     """Req/s of ``$LATEST`` and the alias, ``rounds`` each, interleaved and alternating which goes first."""
     runs: dict[str, list[float]] = {"$LATEST": [], "live": []}
@@ -109,9 +157,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the alias comparison (medians)")
     parser.add_argument("--alias-only", action="store_true", help="run only the alias vs $LATEST comparison")
+    parser.add_argument("--cold-only", action="store_true", help="run only the cold starts (hello and 10 MB deps)")
     args = parser.parse_args()
     rounds = max(1, args.rounds)
-    if not shutil.which("wrk"):
+    if not shutil.which("wrk") and not args.cold_only:
         print("bench/invoke.py needs wrk: apt-get install wrk", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="kumo-bench-"))
@@ -136,7 +185,11 @@ def main() -> int:
     split["spec"]["aliases"] = {"live": {"version": 1, "routing": {"2": 0.1}}}
     (work / "split-v1").mkdir()
     (work / "split-v1" / "manifests.yaml").write_text(yaml.safe_dump_all([split_v1]))
-    (work / "manifests.yaml").write_text(yaml.safe_dump_all([hello, cold, split]))
+    heavy_bytes = write_heavy_function(work / "heavy")
+    heavy = json.loads(json.dumps(cold))
+    heavy["metadata"]["name"] = "heavy"
+    heavy["spec"]["code"] = {"path": "heavy"}  # relative to manifests.yaml: built once into the package cache
+    (work / "manifests.yaml").write_text(yaml.safe_dump_all([hello, cold, heavy, split]))
     code_dir = work / "code"
     code_dir.mkdir()
     (code_dir / "app.py").write_text(hello["spec"]["code"]["inline"]["app.py"])
@@ -211,6 +264,11 @@ def main() -> int:
         ]
 
         results: dict[tuple[str, int], dict[str, float]] = {}
+        cold_urls = {name: f"{gw}/2015-03-31/functions/{name}/invocations" for name in ("cold", "heavy")}
+        if args.cold_only:
+            paired, imports = paired_cold_starts(cold_urls, 0.2)
+            report_heavy(paired, imports, heavy_bytes)
+            return 0
         splits = {c: alias_rounds(latest_invoke, alias_invoke, c, script, rounds) for c in CONCURRENCY}
         if not args.alias_only:
             for c in CONCURRENCY:
@@ -219,6 +277,7 @@ def main() -> int:
             # One instance takes one invocation at a time, so the direct endpoint is measured at c=1.
             results[("direct", 1)] = wrk(direct_invoke, 1, script)
             colds = cold_starts(f"{gw}/2015-03-31/functions/cold/invocations", 0.2)
+            paired, imports = paired_cold_starts(cold_urls, 0.2)
     finally:
         for proc in reversed(procs):
             stop(proc)
@@ -254,7 +313,20 @@ def main() -> int:
     print(f"\nCold start (request -> response, no instance running), {len(colds)} samples:")
     print(f"  p50 {p50:.1f} ms  p99 {p99:.1f} ms  min {colds[0]:.1f} ms  (target p50 <= 100 ms, goal 50 ms)")
     print(f"  cold p50 / warm gateway p50 at c=1: {p50 / results[('gateway', 1)]['p50']:.1f}x")
+    report_heavy(paired, imports, heavy_bytes)
     return 0
+
+
+def report_heavy(paired: dict[str, list[float]], imports: list[float], heavy_bytes: int) -> None:
+    hello_p50, heavy_p50 = statistics.median(paired["cold"]), statistics.median(paired["heavy"])
+    import_p50 = statistics.median(imports)
+    extra = heavy_p50 - hello_p50
+    print(f"\nCold start with a {heavy_bytes / 1e6:.1f} MB dependency set vs hello, {len(paired['cold'])} interleaved")
+    print("samples each (the first of each includes the function's one-time sandbox link of its package):")
+    print(f"  hello  p50 {hello_p50:.1f} ms  first {paired['cold'][0]:.1f} ms")
+    print(f"  heavy  p50 {heavy_p50:.1f} ms  first {paired['heavy'][0]:.1f} ms")
+    print(f"  heavy / hello p50: {heavy_p50 / hello_p50:.2f}x; extra {extra:+.1f} ms vs the import itself")
+    print(f"  {import_p50:.1f} ms (p50 measured in the function): target extra <= import + noise")
 
 
 if __name__ == "__main__":

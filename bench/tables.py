@@ -1,4 +1,4 @@
-"""Tables benchmark: PutItem / GetItem / Query through real DynamoDB-JSON HTTP requests.
+"""Tables benchmark: PutItem / GetItem / Query (and GSI puts and queries) through real DynamoDB-JSON HTTP requests.
 
 Targets, side by side in one run, all driven by the same load generator, ``wrk`` (C, one thread,
 a Lua script making the DynamoDB-JSON bodies; a Python client used to eat most of a core): Kumo
@@ -7,6 +7,11 @@ mode (in memory), and the raw storage engine doing the same operations in-proces
 durable puts group-committed ``--concurrency`` at a time, as the partition server does), and the
 ``hop-floor``: a proxy and a server doing no work (``bench/hop_floor.py``), Kumo's process topology
 with nothing in it, to show how much of the gap to the raw engine is the hops themselves.
+
+``PutGSI`` / ``QueryGSI`` use a second table, ``benchgsi``, with one GSI (``by-g``, partition key
+``g``, 500 values, projection ALL): puts that maintain it, then ``Query`` with ``IndexName`` (Limit 10)
+once the index holds every item (Kumo's GSIs are fed asynchronously; the wait is not timed). They run
+for Kumo and moto (the raw engine and the hop floor have no GSIs; ``--no-gsi`` skips them).
 
 Every target runs ``--rounds`` times (interleaved, so drifts in the machine's speed hit all of them)
 and the median round is reported. For Kumo, the CPU each request costs in the gateway, the partition
@@ -41,7 +46,9 @@ HEADERS = {
     "SignedHeaders=host, Signature=0",
 }
 OPS = ("PutItem", "GetItem", "Query")
+GSI_OPS = ("PutGSI", "QueryGSI")
 PKS = 500
+GSI_TABLE, GSI_NAME = "benchgsi", "by-g"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
 
@@ -74,11 +81,21 @@ function init(args)
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "%(content_type)s"
   wrk.headers["Authorization"] = "%(authorization)s"
-  wrk.headers["X-Amz-Target"] = "DynamoDB_20120810." .. op
+  local target = op
+  if op == "PutGSI" then target = "PutItem" elseif op == "QueryGSI" then target = "Query" end
+  wrk.headers["X-Amz-Target"] = "DynamoDB_20120810." .. target
 end
 function request()
   local body
-  if op == "PutItem" then
+  if op == "PutGSI" then
+    body = string.format('{"TableName":"%(gsi_table)s","Item":{"pk":{"S":"p%%d"},"sk":{"N":"%%d"},' ..
+      '"g":{"S":"g%%d"},"v":{"S":"%%s"}}}', counter %% pks, counter, (counter * 7) %% pks, pad)
+    counter = counter + 1
+  elseif op == "QueryGSI" then
+    local j = math.random(0, math.min(math.max(written, 1), pks) - 1)
+    body = string.format('{"TableName":"%(gsi_table)s","IndexName":"%(gsi_name)s","KeyConditionExpression":' ..
+      '"g = :g","ExpressionAttributeValues":{":g":{"S":"g%%d"}},"Limit":10}', j)
+  elseif op == "PutItem" then
     body = string.format('{"TableName":"bench","Item":{"pk":{"S":"p%%d"},"sk":{"N":"%%d"},"v":{"S":"%%s"}}}',
       counter %% pks, counter, pad)
     counter = counter + 1
@@ -111,6 +128,8 @@ def run_client(url: str, op: str, seconds: float, concurrency: int, n_written: i
         "seed": random.randrange(2**31),
         "content_type": HEADERS["Content-Type"],
         "authorization": HEADERS["Authorization"],
+        "gsi_table": GSI_TABLE,
+        "gsi_name": GSI_NAME,
     }
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
         lua.write(script)
@@ -146,6 +165,48 @@ def summary(latencies: list[float], elapsed: float, errors: int = 0) -> dict:
     }
 
 
+def call(url: str, operation: str, body: dict) -> dict:
+    import httpx
+
+    resp = httpx.post(url, json=body, headers={**HEADERS, "X-Amz-Target": f"DynamoDB_20120810.{operation}"}, timeout=60)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def create_gsi_table(url: str, partitions: int | None) -> None:
+    body = {
+        "TableName": GSI_TABLE,
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": GSI_NAME,
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }
+    if partitions:
+        body["Tags"] = [{"Key": "kumo:partitions", "Value": str(partitions)}]
+    call(url, "CreateTable", body)
+
+
+def wait_gsi(url: str, items: int, timeout_s: float = 120) -> float:
+    """Seconds until Kumo's GSI holds ``items`` entries (DescribeTable ``ItemCount``, live from the partitions)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        table = call(url, "DescribeTable", {"TableName": GSI_TABLE})["Table"]
+        if table["GlobalSecondaryIndexes"][0].get("ItemCount", 0) >= items:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise TimeoutError(f"the GSI did not reach {items} entries in {timeout_s} s")
+
+
 def create_table(url: str, partitions: int | None) -> None:
     import httpx
 
@@ -164,17 +225,29 @@ def create_table(url: str, partitions: int | None) -> None:
     resp.raise_for_status()
 
 
-def bench_target(url: str, seconds: float, concurrency: int, meter: CpuMeter | None = None) -> dict[str, dict]:
-    """PutItem, then GetItem and Query over what was written; with ``meter``, CPU per request too."""
+def bench_target(
+    url: str,
+    seconds: float,
+    concurrency: int,
+    meter: CpuMeter | None = None,
+    gsi: bool = False,
+    kumo: bool = True,
+) -> dict[str, dict]:
+    """PutItem, then GetItem and Query over what was written (with ``gsi``: PutGSI, then QueryGSI once
+    the index holds every item, on ``benchgsi``); with ``meter``, CPU per request too."""
     results: dict[str, dict] = {}
     written = 0
-    for op in OPS:
+    for op in OPS + (GSI_OPS if gsi else ()):
+        if op == "QueryGSI" and kumo:
+            catch_up = wait_gsi(url, written)
         before = meter.snapshot() if meter is not None else None
         results[op] = run_client(url, op, seconds, concurrency, written)
         if meter is not None and before is not None:
             results[op]["cpu_us"] = meter.per_request(before, meter.snapshot(), results[op]["ops"])
-        if op == "PutItem":
+        if op in ("PutItem", "PutGSI"):
             written = results[op]["ops"]
+        if op == "QueryGSI" and kumo:
+            results[op]["catch_up_s"] = catch_up
     return results
 
 
@@ -195,7 +268,9 @@ def cli_module(root: Path | None) -> str:
     return "kumo.cli" if root is not None and not (root / "cli").is_dir() else "kumo_cli"
 
 
-def bench_kumo(partitions: int, seconds: float, concurrency: int, root: Path | None = None) -> dict[str, dict]:
+def bench_kumo(
+    partitions: int, seconds: float, concurrency: int, root: Path | None = None, gsi: bool = False
+) -> dict[str, dict]:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         proc = subprocess.Popen(
@@ -210,12 +285,14 @@ def bench_kumo(partitions: int, seconds: float, concurrency: int, root: Path | N
         try:
             wait_http(f"http://127.0.0.1:{port}/healthz", proc)
             create_table(f"http://127.0.0.1:{port}/", partitions)
-            return bench_target(f"http://127.0.0.1:{port}/", seconds, concurrency, CpuMeter(proc.pid))
+            if gsi:
+                create_gsi_table(f"http://127.0.0.1:{port}/", partitions)
+            return bench_target(f"http://127.0.0.1:{port}/", seconds, concurrency, CpuMeter(proc.pid), gsi=gsi)
         finally:
             stop(proc)
 
 
-def bench_moto(seconds: float, concurrency: int) -> dict[str, dict]:
+def bench_moto(seconds: float, concurrency: int, gsi: bool = False) -> dict[str, dict]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -223,7 +300,9 @@ def bench_moto(seconds: float, concurrency: int) -> dict[str, dict]:
     try:
         wait_http(f"http://127.0.0.1:{port}/moto-api/", proc)
         create_table(f"http://127.0.0.1:{port}/", None)
-        return bench_target(f"http://127.0.0.1:{port}/", seconds, concurrency)
+        if gsi:
+            create_gsi_table(f"http://127.0.0.1:{port}/", None)
+        return bench_target(f"http://127.0.0.1:{port}/", seconds, concurrency, gsi=gsi, kumo=False)
     finally:
         stop(proc)
 
@@ -318,7 +397,8 @@ def print_table(results: dict[str, dict[str, dict]], args: argparse.Namespace) -
         for op, r in ops.items():
             cpu = "  ".join(f"{k} {v:.0f}" for k, v in r.get("cpu_us", {}).items())
             figures = f"{r['ops_s']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8}"
-            print(f"{target:<12}{op:<10}{figures}  {cpu}")
+            lag = f"  (index caught up {r['catch_up_s']:.1f} s after the puts)" if "catch_up_s" in r else ""
+            print(f"{target:<12}{op:<10}{figures}  {cpu}{lag}")
 
 
 def print_ratios(results: dict[str, dict[str, dict]], base: bool) -> None:
@@ -334,6 +414,11 @@ def print_ratios(results: dict[str, dict[str, dict]], base: bool) -> None:
         if base:
             b1, b3 = results["base-1p"][op]["ops_s"] or 1, results["base-3p"][op]["ops_s"] or 1
             print(f"  {op:<9} now/baseline: 1p {k1 / b1:4.2f}x, 3p {k3 / b3:4.2f}x")
+    for op in GSI_OPS:
+        if op in results["kumo-1p"] and op in results["moto"]:
+            k1, k3 = results["kumo-1p"][op]["ops_s"], results["kumo-3p"][op]["ops_s"]
+            moto = results["moto"][op]["ops_s"] or 1
+            print(f"  {op:<9} kumo/moto {max(k1, k3) / moto:5.1f}x (target >= 5x)   3p/1p {k3 / (k1 or 1):4.2f}x")
     print("most any number of partitions could give over 1 partition here (CPU per request of the 1p run):")
     for op in OPS:
         one = results["kumo-1p"][op]
@@ -353,11 +438,13 @@ def main() -> int:
     parser.add_argument(
         "--baseline", type=Path, help="another checkout (e.g. `git archive` of an older commit) to run as base-1p/3p"
     )
+    parser.add_argument("--no-gsi", action="store_true", help="skip PutGSI/QueryGSI (the benchgsi table)")
     args = parser.parse_args()
+    gsi = not args.no_gsi
     runners = {
-        "kumo-1p": lambda: bench_kumo(1, args.seconds, args.concurrency),
-        "kumo-3p": lambda: bench_kumo(3, args.seconds, args.concurrency),
-        "moto": lambda: bench_moto(args.seconds, args.concurrency),
+        "kumo-1p": lambda: bench_kumo(1, args.seconds, args.concurrency, gsi=gsi),
+        "kumo-3p": lambda: bench_kumo(3, args.seconds, args.concurrency, gsi=gsi),
+        "moto": lambda: bench_moto(args.seconds, args.concurrency, gsi=gsi),
         "raw-engine": lambda: bench_raw(args.seconds, args.concurrency),
         "hop-floor": lambda: bench_hop_floor(args.seconds, args.concurrency),
     }

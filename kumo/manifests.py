@@ -6,7 +6,7 @@ Every problem found is reported at once, one line each, e.g.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from kumo.models import API_VERSION, KINDS, Api, Function, Table, format_validation_error
+from kumo.sam import LayerSource, TemplateError, Unmapped, is_sam_template, translate
 
 Resource = Function | Api | Table
 
@@ -37,6 +38,9 @@ class Manifests:
     #: ``data`` of plain ``v1`` ConfigMaps (so ``code.configMap`` works in local mode).
     config_maps: dict[str, dict[str, str]] = field(default_factory=dict)
     sources: dict[tuple[str, str], Path] = field(default_factory=dict)
+    #: From SAM templates (docs/sam.md): layers to publish at start, and what Kumo could not map.
+    layers: list[LayerSource] = field(default_factory=list)
+    unmapped: list[Unmapped] = field(default_factory=list)
 
     def check_references(self) -> list[str]:
         """Problems with references between the loaded objects (routes to unknown functions, ...)."""
@@ -161,19 +165,38 @@ def _add(result: Manifests, resource: Resource, path: Path) -> str | None:
     return None
 
 
-def load_manifests(paths: Sequence[Path]) -> Manifests:
-    """Load and validate every object in ``paths`` (files or folders); raise ``ManifestError`` on problems."""
+def _sam_documents(text: str, path: Path, parameters: Mapping[str, str], result: Manifests) -> list[tuple[int, Any]]:
+    """A SAM template's Kumo manifests (its layers and unmapped items go to ``result``)."""
+    try:
+        translation = translate(text, base_dir=path.resolve().parent, overrides=parameters, where=str(path))
+    except TemplateError as exc:
+        message = str(exc)
+        raise ManifestError([message if message.startswith(str(path)) else f"{path}: {message}"]) from None
+    result.layers.extend(translation.layers)
+    result.unmapped.extend(translation.unmapped)
+    return [(1, manifest) for manifest in translation.manifests]
+
+
+def load_manifests(paths: Sequence[Path], parameters: Mapping[str, str] | None = None) -> Manifests:
+    """Load and validate every object in ``paths`` (files or folders, SAM templates translated with
+    ``parameters`` overriding their Parameters); raise ``ManifestError`` on problems."""
     files, problems = yaml_files([Path(p) for p in paths])
     result = Manifests()
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
-            documents = list(_documents(text))
+            if is_sam_template(text):
+                documents = _sam_documents(text, path, parameters or {}, result)
+            else:
+                documents = list(_documents(text))
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(f"{path}: cannot read: {exc}")
             continue
         except yaml.YAMLError as exc:
             problems.append(_yaml_problem(path, exc))
+            continue
+        except ManifestError as exc:
+            problems.extend(exc.problems)
             continue
         for line, obj in documents:
             if obj is None:

@@ -81,14 +81,26 @@ class Snapshot:
     code_size: int
     #: Digest over code and versioned configuration: equal fingerprints mean "nothing changed".
     fingerprint: str
+    #: The content address of the deployment package a version runs (its dir under
+    #: ``<state-dir>/packages/``, kumo.packages.freeze); None: the version's own copy of its code files.
+    package: str | None = None
 
 
 def take_snapshot(spec: FunctionSpec, files: Mapping[str, str]) -> Snapshot:
-    sha = code_sha256(files)
+    """A snapshot of inline code ``files`` (the version keeps its own copy of them)."""
+    return make_snapshot(spec, code_sha256(files), sum(len(text.encode()) for text in files.values()))
+
+
+def make_snapshot(spec: FunctionSpec, sha: str, size: int, package: str | None = None) -> Snapshot:
+    """The snapshot of ``spec`` with code ``sha``/``size``; ``package`` (a content address) when the version
+    runs a built deployment package. ``spec.layers`` should name exact versions (``NAME:N``): they are frozen
+    with the version and part of its fingerprint (kumo.packages.freeze)."""
     config = json.dumps(versioned_config(spec), sort_keys=True, separators=(",", ":"))
-    fingerprint = hashlib.sha256(f"{sha}\n{config}".encode()).hexdigest()
-    size = sum(len(text.encode()) for text in files.values())
-    return Snapshot(spec.model_copy(deep=True), sha, size, fingerprint)
+    extra = ""  # empty for inline code without layers: the fingerprints of older state dirs stay valid
+    if package or spec.layers:
+        extra = f"\npackage={package or ''}\nlayers={','.join(spec.layers)}"
+    fingerprint = hashlib.sha256(f"{sha}\n{config}{extra}".encode()).hexdigest()
+    return Snapshot(spec.model_copy(deep=True), sha, size, fingerprint, package)
 
 
 @dataclass(frozen=True)
@@ -300,6 +312,7 @@ def to_record(registry: FunctionVersions) -> dict[str, Any]:
                 "codeSha256": v.snapshot.code_sha256,
                 "codeSize": v.snapshot.code_size,
                 "fingerprint": v.snapshot.fingerprint,
+                **({"package": v.snapshot.package} if v.snapshot.package else {}),
                 "spec": v.snapshot.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
             }
             for v in registry.versions.values()
@@ -322,7 +335,8 @@ def from_record(record: Mapping[str, Any]) -> FunctionVersions:
     registry = FunctionVersions(int(record.get("nextNumber", 1)))
     for item in record.get("versions", []):
         spec = FunctionSpec.model_validate(item["spec"])
-        snapshot = Snapshot(spec, item["codeSha256"], int(item["codeSize"]), item["fingerprint"])
+        package = item.get("package")
+        snapshot = Snapshot(spec, item["codeSha256"], int(item["codeSize"]), item["fingerprint"], package or None)
         description = item.get("description", "")
         registry.add(PublishedVersion(str(item["version"]), snapshot, description, item["lastModified"]))
     for item in record.get("aliases", []):

@@ -30,9 +30,9 @@ def test_operator_folder_does_not_shadow_the_standard_library():
 
 
 def test_each_deployable_folder_has_a_dockerfile_and_readme():
-    for folder in ("gateway", "operator", "tablestore", "runtime-images/python"):
+    for folder in ("gateway", "operator", "tablestore", "codestore", "runtime-images/python"):
         assert (ROOT / folder / "README.md").is_file(), folder
-    for folder in ("gateway", "runtime-images/python"):
+    for folder in ("gateway", "codestore", "runtime-images/python"):
         assert (ROOT / folder / "Dockerfile").is_file(), folder
 
 
@@ -43,9 +43,13 @@ PACKAGES: dict[str, tuple[str, frozenset[str]]] = {
     "kumo": ("kumo", frozenset({"kumo_runtime_python"})),
     "kumo_runtime_python": ("runtime-images/python/kumo_runtime_python", frozenset()),
     "kumo_tablestore": ("tablestore/kumo_tablestore", frozenset({"kumo"})),
+    "kumo_codestore": ("codestore/kumo_codestore", frozenset({"kumo"})),
     "kumo_operator": ("operator/kumo_operator", frozenset({"kumo"})),
     "kumo_gateway": ("gateway/kumo_gateway", frozenset({"kumo", "kumo_tablestore"})),
-    "kumo_cli": ("cli/kumo_cli", frozenset({"kumo", "kumo_tablestore", "kumo_operator", "kumo_gateway"})),
+    "kumo_cli": (
+        "cli/kumo_cli",
+        frozenset({"kumo", "kumo_tablestore", "kumo_codestore", "kumo_operator", "kumo_gateway"}),
+    ),
 }
 
 

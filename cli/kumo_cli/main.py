@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 import kumo
+from kumo_cli.code_store_commands import codestore, deploy, package_app
 from kumo_cli.layers import layer_app
+from kumo_cli.sam import OVERRIDES_HELP, overrides_or_exit, sam_app
 
 app = typer.Typer(
     help="Kumo: Lambda-, API Gateway- and DynamoDB-style serverless on Kubernetes or one laptop.",
@@ -19,6 +21,10 @@ app = typer.Typer(
 
 
 app.add_typer(layer_app, name="layer")
+app.add_typer(sam_app, name="sam")
+app.add_typer(package_app, name="package")
+app.command("codestore")(codestore)
+app.command("deploy")(deploy)
 
 
 @app.command()
@@ -29,7 +35,9 @@ def version() -> None:
 
 @app.command()
 def up(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Manifest files or folders (multi-document YAML).")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Manifest files or folders (multi-document YAML), or SAM templates.")
+    ] = None,
     host: Annotated[str, typer.Option(help="Address the gateway listens on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port the gateway listens on.")] = 8080,
     state_dir: Annotated[Path, typer.Option(help="Where instances, logs and data live.")] = Path(".kumo"),
@@ -69,9 +77,16 @@ def up(
     redis_appendfsync: Annotated[
         str, typer.Option(help="The private Redis' AOF fsync policy: everysec (may lose ~1 s on a crash) or always.")
     ] = "everysec",
+    parameter_overrides: Annotated[list[str] | None, typer.Option("--parameter-overrides", help=OVERRIDES_HELP)] = None,
+    code_storage_limit: Annotated[
+        int,
+        typer.Option(help="Bytes of deployment packages the Lambda API may store (Lambda's default: 75 GB)."),
+    ] = 75 * 1024**3,
 ) -> None:
     """Run the whole platform on this machine: gateway plus functions as local processes; follows manifest edits."""
     from kumo_gateway.local.serve import run_up
+
+    parameters = overrides_or_exit(parameter_overrides, "kumo up")
 
     raise typer.Exit(
         run_up(
@@ -85,6 +100,8 @@ def up(
             allowed_hosts=allowed_host or (),
             concurrency_limit=concurrency_limit,
             async_options=_async_options(async_workers, async_retry_delay, async_visibility_timeout, redis_appendfsync),
+            parameters=parameters,
+            code_storage_limit=code_storage_limit,
         )
     )
 
@@ -128,7 +145,8 @@ def worker(
         int | None, typer.Option(help="Stop when this process (the kumo up that started it) is gone.")
     ] = None,
 ) -> None:
-    """Run an async invocation worker: consume queued events, invoke through the gateway, retry, dead-letter.
+    """Run an async invocation worker: consume queued events, invoke through the gateway, retry, dead-letter;
+    also fire the functions' schedules and poll their queues (the event sources the gateway publishes).
 
     Credentials: KUMO_WORKER_ACCESS_KEY_ID / KUMO_WORKER_SECRET_ACCESS_KEY (kumo up passes its worker key)."""
     import asyncio

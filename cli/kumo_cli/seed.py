@@ -45,6 +45,7 @@ def publish_offline(
 ) -> PublishedVersion:
     """Publish ``name`` (as the manifests in ``paths`` declare it, ``environment`` overriding) into
     ``<state_dir>/versions/``; the same version again if nothing changed since the last one."""
+    from kumo_gateway.local.packages import LocalPackages, is_package
     from kumo_gateway.local.versions_store import LocalVersions
 
     try:
@@ -65,6 +66,9 @@ def publish_offline(
     catalog.set_function(function)
     versions = LocalVersions(catalog, state_dir.resolve(), manifests.config_maps)
     versions.load_function(name)
+    if is_package(function.spec) or function.spec.layers:  # its version freezes the built package
+        versions.packages = LocalPackages(state_dir.resolve())
+        versions.packages.build(manifests, [name])
     try:
         return versions.publish(name, description)
     except VersionError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import random
@@ -26,9 +27,11 @@ from kumo_gateway.async_.store import AsyncStore
 from kumo_gateway.auth.admin_token import bearer_matches
 from kumo_gateway.auth.authenticator import Auth
 from kumo_gateway.auth.local_store import LocalKeyStore
+from kumo_gateway.concurrency.reservations import Reservations
 from kumo_gateway.concurrency.rules import DEFAULT_ACCOUNT_LIMIT
-from kumo_gateway.dispatch import HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
+from kumo_gateway.dispatch import CONCURRENCY_VERSIONS, HEALTH_PATH, LAMBDA_VERSION, HotPathDispatcher
 from kumo_gateway.ids import new_request_id
+from kumo_gateway.lambda_.concurrency_api import ConcurrencyHandler
 from kumo_gateway.lambda_.errors import service_error
 from kumo_gateway.lambda_.event_invoke_config import EVENT_CONFIG_VERSION, EventInvokeConfigHandler
 from kumo_gateway.lambda_.invoke import InvokeHandler
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from kumo.packages.layers import LayerStore
     from kumo_gateway.apigateway.authorizers.secrets import SecretSource
     from kumo_gateway.dynamodb.table_directory import TableDirectory
+    from kumo_gateway.lambda_.function_writer import FunctionWriter
 
 LAMBDA_PREFIX = f"/{LAMBDA_VERSION}"
 _HEALTHY = b'{"status":"ok"}'
@@ -84,6 +88,8 @@ def create_app(
     secrets: SecretSource | None = None,
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
     layers: LayerStore | None = None,
+    functions: FunctionWriter | None = None,
+    code_store_url: str | None = None,
 ) -> FastAPI:
     """The gateway app; its lifespan starts and stops ``provider``.
 
@@ -104,7 +110,10 @@ def create_app(
     secret (default: environment variables, ``kumo_gateway.apigateway.authorizers.secrets``).
     ``concurrency_limit`` is the account's concurrent executions; with ``redis`` every invocation takes
     a lease (:mod:`kumo_gateway.concurrency`) against it and the function's reserved concurrency
-    (0: no limit, no leases).
+    (0: no limit, no leases). ``functions`` creates and changes functions through the management API
+    (CreateFunction, UpdateFunctionCode, tags …; local mode's ``local/api_functions.py``).
+    ``code_store_url``: the cluster's code store, reached for ``kumo deploy``
+    through ``/_kumo/packages/<sha256>`` (:mod:`kumo_gateway.code_store_upload`).
     Metrics are served at ``/metrics`` (:mod:`kumo_gateway.metrics`) to holders of ``admin_token``
     (to everyone only when ``auth`` is ``NO_AUTH``).
     """
@@ -117,13 +126,24 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await provider.start()
+        publisher = None
+        if redis is not None:  # the event sources, for the workers' schedulers and queue pollers
+            from kumo_gateway.event_sources import publish_sources
+
+            publisher = asyncio.create_task(publish_sources(catalog, redis), name="event-sources")
+        if router is not None:
+            router.start_index_feeder()
         try:
             yield
         finally:
+            if publisher is not None:
+                publisher.cancel()
+                await asyncio.gather(publisher, return_exceptions=True)
             await provider.stop()
             if router is not None:
                 await router.close()
             limits.close()
+            await uploads.close()
             if redis is not None:
                 await redis.aclose()
 
@@ -133,15 +153,19 @@ def create_app(
     app = FastAPI(title="Kumo gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan, **options)
     metrics = GatewayMetrics(getattr(provider, "instance_counts", None))
     calls = provider
+    reservations = Reservations(redis)  # PutFunctionConcurrency's, over the manifests' spec.concurrency.reserved
     if redis is not None and concurrency_limit > 0:
         from kumo_gateway.concurrency.gate import ConcurrencyGate
         from kumo_gateway.concurrency.lease_store import LeaseStore
 
-        calls = ConcurrencyGate(provider, catalog, LeaseStore(redis), concurrency_limit)
+        calls = ConcurrencyGate(provider, catalog, LeaseStore(redis), concurrency_limit, reservations)
     async_store = AsyncStore(redis) if redis is not None else None
-    invoke = InvokeHandler(catalog, calls, auth, Enqueuer(async_store) if async_store is not None else None)
+    enqueuer = Enqueuer(async_store) if async_store is not None else None
+    invoke = InvokeHandler(catalog, calls, auth, enqueuer)
     limits = Limits(redis, metrics)
-    apis = ApiHandler(catalog, calls, rng=rng, metrics=metrics, redis=redis, secrets=secrets, limits=limits)
+    apis = ApiHandler(
+        catalog, calls, rng=rng, metrics=metrics, redis=redis, secrets=secrets, limits=limits, enqueuer=enqueuer
+    )
     app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
 
     auth.observe_failures(lambda service, code: metrics.auth_failures.labels(service, code).inc())
@@ -163,14 +187,32 @@ def create_app(
     app.router.add_route(METRICS_PATH, metrics_endpoint, methods=["GET"], include_in_schema=False)
     # Invoke and Api requests are routed by the dispatcher; these routes catch what falls through
     # (Lambda management operations, unknown ones, other methods on /healthz).
-    management = ManagementHandler(catalog, versions, auth=auth)
+    from kumo_gateway.code_store_upload import PATH_PREFIX, CodeStoreUpload
+
+    uploads = CodeStoreUpload(code_store_url, admin_token)
+    app.router.routes.append(_any_method(f"{PATH_PREFIX}/packages/{{rest:path}}", uploads.handle))
+    management = ManagementHandler(catalog, versions, auth=auth, writer=functions, reservations=reservations)
     app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", management.handle))
+    if functions is not None:  # TagResource, UntagResource, ListTags
+        from kumo_gateway.lambda_.tags_api import TAGS_PREFIX, TagsHandler
+
+        tags = TagsHandler(catalog, functions, auth=auth)
+        app.router.routes.append(_any_method(f"{TAGS_PREFIX}{{rest:path}}", tags.handle))
     if layers is not None:  # PublishLayerVersion, ListLayers, … (local mode's layer store)
         from kumo_gateway.lambda_.layers_api import LAYERS_PREFIX, LayersHandler
 
         layer_api = LayersHandler(layers, auth=auth, region=catalog.region, account_id=catalog.account_id)
         app.router.routes.append(_any_method(f"{LAYERS_PREFIX}{{rest:path}}", layer_api.handle))
     event_configs = EventInvokeConfigHandler(catalog, async_store, auth=auth)
+    concurrency_api = ConcurrencyHandler(
+        catalog,
+        reservations,
+        concurrency_limit,
+        auth=auth,
+        code_size=lambda name: management.backend.latest(name).code_size,
+    )
+    for version in CONCURRENCY_VERSIONS:
+        app.router.routes.append(_any_method(f"/{version}/{{rest:path}}", concurrency_api.handle))
     app.router.routes.append(_any_method(f"/{EVENT_CONFIG_VERSION}/{{rest:path}}", event_configs.handle))
     app.router.routes.append(_any_method("/{rest:path}", apis.handle))
     admin_handler = (
@@ -220,6 +262,8 @@ async def serve_gateway(
     allowed_hosts: frozenset[str] | None = None,
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
     layers: LayerStore | None = None,
+    functions: FunctionWriter | None = None,
+    code_store_url: str | None = None,
 ) -> int:
     """The process body both providers share (``kumo up``, ``kumo gateway --kubernetes``): start the
     table directory, serve the app until SIGINT/SIGTERM, then stop the provider and the tables.
@@ -255,6 +299,8 @@ async def serve_gateway(
         secrets=secrets,
         concurrency_limit=concurrency_limit,
         layers=layers,
+        functions=functions,
+        code_store_url=code_store_url,
     )
     try:
         return await serve_until_signalled(app, host, port, on_ready=on_ready, name=name, allowed_hosts=allowed_hosts)

@@ -23,8 +23,14 @@ LAMBDA_VERSION = "2015-03-31"
 #: The API version of Lambda's layer calls (`/2018-10-31/layers/...`).
 LAYERS_VERSION = "2018-10-31"
 HEALTH_PATH = "/healthz"
+#: The API version of Lambda's tag calls (`/2017-03-31/tags/{ARN}`).
+TAGS_VERSION = "2017-03-31"
 #: Path segment of Lambda's event-invoke-config operations.
 EVENT_CONFIG_VERSION = "2019-09-25"
+
+#: Path segments of Lambda's concurrency operations (PutFunctionConcurrency, GetFunctionConcurrency,
+#: GetAccountSettings: kumo_gateway.lambda_.concurrency_api).
+CONCURRENCY_VERSIONS = ("2017-10-31", "2019-09-30", "2016-08-19")
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -36,14 +42,18 @@ def pick_handler(
     if path in (HEALTH_PATH, METRICS_PATH):
         return None
     parts = path.split("/", 5)
-    if len(parts) > 1 and parts[1] == EVENT_CONFIG_VERSION:
+    if len(parts) > 1 and (parts[1] == EVENT_CONFIG_VERSION or parts[1] in CONCURRENCY_VERSIONS):
         return None  # event-invoke configs: a framework route (kumo_gateway.lambda_.event_invoke_config)
     if len(parts) > 1 and parts[1] == LAMBDA_VERSION:
         if method == "POST" and len(parts) == 5 and parts[2] == "functions" and parts[4] == "invocations" and parts[3]:
             return invoke, parts[3]
         return None
+    if len(parts) > 2 and parts[1] == TAGS_VERSION and parts[2] == "tags":
+        return None  # Lambda's tag calls (local mode: kumo_gateway.lambda_.tags_api)
     if len(parts) > 2 and parts[1] == LAYERS_VERSION and parts[2] == "layers":
         return None  # Lambda's layer calls (local mode: kumo_gateway.lambda_.layers_api; else the catch-all)
+    if len(parts) > 2 and parts[1] == ADMIN_SEGMENT and parts[2] == "packages":
+        return None  # the code store's uploads: a framework route (kumo_gateway.code_store_upload)
     if admin is not None and len(parts) > 1 and parts[1] == ADMIN_SEGMENT:
         return admin, None
     return api, None

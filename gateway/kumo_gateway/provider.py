@@ -35,6 +35,14 @@ class InstanceUnavailable(Exception):
     """No instance could be had in time (e.g. waking from zero timed out, code unavailable)."""
 
 
+class FunctionNotReady(InstanceUnavailable):
+    """The function is not Active (Lambda's ``State``: ``Pending`` while created, ``Failed``)."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(state)
+        self.state = state
+
+
 class Instance(Protocol):
     async def invoke(self, invocation: Invocation) -> InvocationResult: ...
 

@@ -179,6 +179,13 @@ class Route(Spec):
         bool, Field(description="Callers must send x-api-key with a key of a usage plan for the stage.")
     ] = False
     throttle: Annotated[Throttle, Field(description="This route's token bucket, shared by all callers.")] | None = None
+    async_: Annotated[
+        bool,
+        Field(
+            alias="async",
+            description="Queue the request's event for the function (an async invocation) and answer 202 at once.",
+        ),
+    ] = False
 
     @field_validator("path")
     @classmethod

@@ -1,7 +1,9 @@
 """Event source mappings of a Function (`spec.events`): what feeds it besides direct invocations.
 
-Each entry names exactly one source by its key — `queue` (a Kumo queue, SQS-style batches) or `stream`
-(a table's DynamoDB stream, with its own batching, starting position, retries and failure destination).
+Each entry names exactly one source by its key — `queue` (a Kumo queue, SQS-style batches),
+`schedule` (an EventBridge `rate(...)`/`cron(...)` expression: :mod:`kumo.schedules`) or `stream` (a
+table's DynamoDB stream, with its own batching, starting position, retries and failure destination).
+The top-level batching settings belong to queues (a schedule fires one event per tick; a stream has its own).
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
+from kumo import schedules
 from kumo.models.base import Spec, duration_type, invalid
 
 #: SQS queue names: 1-80 letters, digits, '-' or '_' (no FIFO queues).
 QUEUE_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"
+#: The source keys an event source mapping may carry (exactly one).
+SOURCE_KEYS = ("queue", "schedule", "stream")
+#: Settings of batched sources only (a schedule fires one event per tick).
+BATCH_KEYS = {"batch_size": "batchSize", "maximum_batching_window": "maximumBatchingWindow"}
 #: DynamoDB table names (3-255 letters, digits, '_', '-' or '.').
 TABLE_NAME_PATTERN = r"^[a-zA-Z0-9_.-]{3,255}$"
-#: The source keys an event source mapping may carry (exactly one).
-SOURCE_KEYS = ("queue", "stream")
 
 
 class StreamFailureDestination(Spec):
@@ -51,8 +56,9 @@ class EventSource(Spec):
         json_schema_extra={
             "x-kubernetes-validations": [
                 {
-                    "rule": "has(self.queue) != has(self.stream)",
-                    "message": "exactly one source (queue, stream) is required",
+                    "rule": "(has(self.queue) ? 1 : 0) + (has(self.schedule) ? 1 : 0)"
+                    " + (has(self.stream) ? 1 : 0) == 1",
+                    "message": "exactly one source (queue, schedule, stream) is required",
                 }
             ]
         }
@@ -61,6 +67,17 @@ class EventSource(Spec):
     queue: Annotated[str, Field(pattern=QUEUE_NAME_PATTERN, description="Kumo queue the function consumes.")] | None = (
         None
     )
+    schedule: (
+        Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=256,
+                description="rate(N minutes|hours|days) or cron(min hour day-of-month month day-of-week year), UTC.",
+            ),
+        ]
+        | None
+    ) = None
     stream: StreamSource | None = None
     batch_size: Annotated[int, Field(ge=1, le=10000, description="Most records in one invocation.")] = 10
     maximum_batching_window: Annotated[
@@ -72,4 +89,18 @@ class EventSource(Spec):
     def _exactly_one_source(self) -> EventSource:
         if sum(getattr(self, key) is not None for key in SOURCE_KEYS) != 1:
             raise invalid(f"exactly one source ({', '.join(SOURCE_KEYS)}) is required")
+        if self.stream is not None:
+            given = [name for key, name in BATCH_KEYS.items() if key in self.model_fields_set]
+            if given:
+                raise invalid(f"a stream takes its batching settings inside stream ({', '.join(given)})")
+        if self.schedule is not None:
+            given = [name for key, name in BATCH_KEYS.items() if key in self.model_fields_set]
+            if given:
+                raise invalid(f"a schedule takes no batching settings ({', '.join(given)})")
+            try:
+                parsed = schedules.parse(self.schedule)
+            except schedules.ScheduleError as exc:
+                raise invalid(f"schedule: {exc}") from None
+            if schedules.next_tick(parsed, 0) is None:
+                raise invalid(f"schedule: {self.schedule!r} never fires")
         return self

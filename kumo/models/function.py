@@ -18,6 +18,8 @@ from kumo.models.base import (
     size_type,
 )
 from kumo.models.events import EventSource
+from kumo.packages.code_store import SHA256_PATTERN
+from kumo.packages.plan import MAX_ZIPPED_BYTES
 
 SUPPORTED_RUNTIMES = ("python3.11", "python3.12", "python3.13", "provided", "provided.al2", "provided.al2023")
 #: Custom runtimes: the package's executable `bootstrap` speaks the Runtime API (docs/packages.md).
@@ -81,8 +83,28 @@ class ConfigMapRef(Spec):
     ]
 
 
+class StoredArchive(Spec):
+    """An archive in the cluster's code store (docs/code-store.md): the SHA-256 of its bytes and its size."""
+
+    sha256: Annotated[str, Field(pattern=SHA256_PATTERN, description="Lowercase hex SHA-256 of the zip.")]
+    size: Annotated[int, Field(ge=1, le=MAX_ZIPPED_BYTES, description="Size of the zip in bytes.")]
+
+
+class StoredPackage(StoredArchive):
+    """The function's package in the code store (what `kumo deploy` writes), with its layers' archives.
+
+    Runtime pods download and verify each archive at start: the package into `/var/task`, the layers
+    in order into `/opt` (a later layer's file replaces an earlier one's).
+    """
+
+    layers: Annotated[list[StoredArchive], Field(max_length=5, description="Layer archives, in order (at most 5).")] = (
+        Field(default_factory=list)
+    )
+
+
 class Code(Spec):
-    """Where the function's code comes from: exactly one of `inline`, `configMap`, `image`, `path` or `zip`.
+    """Where the function's code comes from: exactly one of `inline`, `configMap`, `image`, `path`, `zip`
+    or `package`.
 
     `path` (a directory) and `zip` (a Lambda deployment package) are relative to the manifest's
     directory. `requirements` (a requirements file, or a list of requirement lines) is optional and
@@ -94,12 +116,16 @@ class Code(Spec):
             "x-kubernetes-validations": [
                 {
                     "rule": "[has(self.inline), has(self.configMap), has(self.image), has(self.path),"
-                    " has(self.zip)].filter(x, x).size() == 1",
-                    "message": "exactly one of inline, configMap, image, path or zip is required",
+                    " has(self.zip), has(self.package)].filter(x, x).size() == 1",
+                    "message": "exactly one of inline, configMap, image, path, zip or package is required",
                 },
                 {
                     "rule": "!(has(self.image) && has(self.requirements))",
                     "message": "requirements cannot be combined with image",
+                },
+                {
+                    "rule": "!(has(self.package) && has(self.requirements))",
+                    "message": "requirements cannot be combined with package (it is already built)",
                 },
             ]
         }
@@ -119,6 +145,7 @@ class Code(Spec):
         ]
         | None
     ) = None
+    package: StoredPackage | None = None
     requirements: (
         Annotated[
             str | list[Annotated[str, Field(min_length=1)]],
@@ -151,11 +178,13 @@ class Code(Spec):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Code:
-        given = [self.inline, self.config_map, self.image, self.path, self.zip]
+        given = [self.inline, self.config_map, self.image, self.path, self.zip, self.package]
         if sum(source is not None for source in given) != 1:
-            raise invalid("exactly one of inline, configMap, image, path or zip is required")
+            raise invalid("exactly one of inline, configMap, image, path, zip or package is required")
         if self.image is not None and self.requirements is not None:
             raise invalid("requirements cannot be combined with image")
+        if self.package is not None and self.requirements is not None:
+            raise invalid("requirements cannot be combined with package (it is already built)")
         return self
 
 

@@ -85,6 +85,23 @@ class LayerStore:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
+    def publish_if_changed(self, name: str, source: Path) -> tuple[int, bool]:
+        """Publish a directory or zip as layer `name` unless its latest version has the same files.
+
+        For layers declared in a SAM template: `kumo up` then adds a version only when the content
+        changed. Returns `(version, published)`.
+        """
+        if source.is_dir():
+            content = read_directory(source)
+        elif source.suffix == ".zip" and source.is_file():
+            content = read_zip(source)
+        else:
+            raise PackageError(f"layer {name}: {source} is not a directory or a .zip")
+        known = self.versions(name)
+        if known and read_directory(self.root / name / str(known[-1])).files == content.files:
+            return known[-1], False
+        return self.publish(name, source), True
+
     def resolve(self, refs: Sequence[str]) -> list[Path]:
         """The dirs of `refs` (latest version when none is given); a missing one is a PackageError."""
         if len(refs) > MAX_LAYERS:

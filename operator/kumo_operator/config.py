@@ -37,11 +37,17 @@ class OperatorConfig:
     #: The platform credential runtime and partition pods check (``KUMO_PLATFORM_CREDENTIAL``; the
     #: chart's Secret); ``None``: pods are given none and check none.
     platform_credential: str | None = None
+    #: The code store runtime pods fetch ``code.package`` from (``KUMO_CODE_STORE_URL``; ``None``: the
+    #: chart runs none and such Functions are not deployed).
+    code_store_url: str | None = None
 
     def runtime_image(self, runtime: str) -> str:
-        """The image for a runtime such as ``python3.12``."""
+        """The image for a runtime such as ``python3.12`` (``provided*``: the ``kumo`` image, which runs any
+        ``bootstrap``)."""
         if runtime in self.runtime_images:
             return self.runtime_images[runtime]
+        if runtime.startswith("provided"):
+            return self.kumo_image
         version = runtime.removeprefix("python")
         return DEFAULT_RUNTIME_IMAGE.format(version=version)
 
@@ -66,7 +72,7 @@ def config_from_env(env: Mapping[str, str] | None = None) -> OperatorConfig:
     ``KUMO_RUNTIME_IMAGES`` (``{"python3.12": "..."}``) pick runtime images; ``KUMO_IMAGE``,
     ``KUMO_GATEWAY_INTERNAL_URL``, ``KUMO_GATEWAY_PUBLIC_URL``, ``KUMO_REGION``,
     ``KUMO_TABLE_STORAGE_SIZE``, ``KUMO_TABLE_STORAGE_CLASS``, ``KUMO_REDIS_URL``,
-    ``KUMO_STABLE_WINDOW_S``, ``KUMO_AUTOSCALE_INTERVAL_S``, ``KUMO_PLATFORM_CREDENTIAL``.
+    ``KUMO_STABLE_WINDOW_S``, ``KUMO_AUTOSCALE_INTERVAL_S``, ``KUMO_PLATFORM_CREDENTIAL``, ``KUMO_CODE_STORE_URL``.
     """
     env = os.environ if env is None else env
     images: dict[str, str] = {}
@@ -96,4 +102,5 @@ def config_from_env(env: Mapping[str, str] | None = None) -> OperatorConfig:
         stable_window_s=_float(env, "KUMO_STABLE_WINDOW_S", defaults.stable_window_s),
         autoscale_interval_s=_float(env, "KUMO_AUTOSCALE_INTERVAL_S", defaults.autoscale_interval_s),
         platform_credential=(env.get("KUMO_PLATFORM_CREDENTIAL") or "").strip() or None,
+        code_store_url=(env.get("KUMO_CODE_STORE_URL") or "").strip().rstrip("/") or None,
     )

@@ -18,6 +18,7 @@ from kumo_operator.apply import create_once, ensure
 from kumo_operator.conditions import now_rfc3339, ready_status, set_condition, status_changes
 from kumo_operator.function_credentials import ensure_credentials
 from kumo_operator.function_resources import build_function_version
+from kumo_operator.package_pods import package_problem
 from kumo_operator.platform_secret import ensure_platform_secret
 from kumo_operator.published_children import heal_published
 from kumo_operator.specs import InvalidSpec, parse_body
@@ -80,6 +81,15 @@ async def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[
             desired = ready_status(status, generation, False, "ConfigMapNotFound", message, now)
             return status_changes(status, desired), events
         code_files = dict(source.get("data") or {})
+    if spec.code.package is not None:  # refuse to roll out pods whose package cannot be fetched
+        problem = await package_problem(spec, config.code_store_url, config.platform_credential)
+        if problem is not None:
+            reason, message = problem
+            desired = ready_status(status, generation, False, reason, message, now)
+            changes = status_changes(status, desired)
+            if changes:
+                events.append(("Warning", reason, message))
+            return changes, events
     # The pods' access key first: a Deployment whose Secret is missing cannot start its pods.
     await ensure_credentials(kube, fn)
     await ensure_platform_secret(kube, meta["namespace"], config.platform_credential)

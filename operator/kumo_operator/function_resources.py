@@ -22,6 +22,7 @@ from kumo.kube.names import (
 from kumo.models import FunctionSpec
 from kumo_operator.config import OperatorConfig
 from kumo_operator.function_credentials import credential_env
+from kumo_operator.package_pods import fetch_init_container, package_runtime_env, package_volumes
 from kumo_operator.platform_secret import platform_credential_env
 from kumo_operator.pod_security import container_security_context, pod_security_context, readiness_probe
 from kumo_operator.versions import function_version
@@ -139,7 +140,15 @@ def _pod_spec(
         mounts.append({"name": "code", "mountPath": CODE_DIR, "readOnly": True})
         volumes.append({"name": "code", "configMap": code_volume})
     image = spec.code.image or config.runtime_image(spec.runtime)
-    env = runtime_env(fn_name, version, spec, config, lambda_version)
+    env = runtime_env(fn_name, version, spec, config, lambda_version) | package_runtime_env(spec, CODE_DIR)
+    init_containers = []
+    if spec.code.package is not None:  # fetched from the code store at start (kumo_operator.package_pods)
+        package_vols, package_mounts = package_volumes(spec, CODE_DIR)
+        volumes += package_vols
+        mounts += package_mounts
+        init_containers.append(
+            fetch_init_container(spec, image, config.code_store_url, config.platform_credential, CODE_DIR)
+        )
     container = {
         "name": "function",
         "image": image,
@@ -158,7 +167,7 @@ def _pod_spec(
         "securityContext": container_security_context(),
         "volumeMounts": mounts,
     }
-    return {
+    pod = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": math.ceil(spec.timeout) + GRACE_MARGIN_S,
@@ -166,6 +175,9 @@ def _pod_spec(
         "containers": [container],
         "volumes": volumes,
     }
+    if init_containers:
+        pod["initContainers"] = init_containers
+    return pod
 
 
 def build_function_version(

@@ -7,7 +7,9 @@ JSON over HTTP/1.1 (keep-alive) on a partition server's port:
 - ``PUT /table`` (body: the router-owned TableDescription) / ``GET /table`` / ``DELETE /table``
 - ``POST /stream`` → ``{"Records": [...], "First": seq|null, "Last": seq}`` (the change log, for streams)
 - ``POST /op/<Operation>``: body = the client's DynamoDB request JSON (batch operations: only this
-  partition's share, for one table), plus optional router-only ``Kumo*`` fields. The answer is the
+  partition's share, for one table), plus optional router-only ``Kumo*`` fields.
+- ``/index/...``: secondary-index feed, apply, acknowledge and status
+  (:mod:`kumo_tablestore.indexes.endpoints`). The answer is the
   DynamoDB response JSON for this partition's part, or a DynamoDB error body with its HTTP status.
 """
 
@@ -27,6 +29,7 @@ TABLE_PATH = "/table"
 #: (:mod:`kumo_tablestore.server.stream_reader`).
 STREAM_PATH = "/stream"
 OP_PREFIX = "/op/"
+INDEX_PREFIX = "/index/"
 
 #: Operations a partition server executes.
 OPERATIONS = (
@@ -58,6 +61,8 @@ DESCRIPTION_FIELDS = (
     "BillingModeSummary",
     "ProvisionedThroughput",
     "TimeToLiveDescription",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
     "PartitionCount",
     "PartitionIndex",
     "SlotMap",

@@ -23,9 +23,18 @@ def create_namespace(api: KubeApi, name: str) -> None:
 def assert_installed(api: KubeApi, release: str = "kumo") -> None:
     """The chart's workloads, Services, ServiceAccounts and RBAC exist in the emulator."""
     base = f"/apis/apps/v1/namespaces/{NAMESPACE}"
-    assert names(api, f"{base}/deployments") == {f"{release}-gateway", f"{release}-operator", f"{release}-worker"}
+    assert names(api, f"{base}/deployments") == {
+        f"{release}-gateway",
+        f"{release}-operator",
+        f"{release}-worker",
+        f"{release}-codestore",
+    }
     assert names(api, f"{base}/statefulsets") == {f"{release}-redis"}
-    assert names(api, f"/api/v1/namespaces/{NAMESPACE}/services") == {f"{release}-gateway", f"{release}-redis"}
+    assert names(api, f"/api/v1/namespaces/{NAMESPACE}/services") == {
+        f"{release}-gateway",
+        f"{release}-redis",
+        f"{release}-codestore",
+    }
     assert {f"{release}-gateway", f"{release}-operator"} <= names(
         api, f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts"
     )

@@ -116,13 +116,17 @@ def test_default_install_has_operator_gateway_redis_and_cluster_rbac() -> None:
         "ClusterRole/kumo-operator",
         "ClusterRoleBinding/kumo-gateway",
         "ClusterRoleBinding/kumo-operator",
+        "Deployment/kumo-codestore",
         "Deployment/kumo-gateway",
         "Deployment/kumo-operator",
         "Deployment/kumo-worker",
+        "NetworkPolicy/kumo-codestore",
         "NetworkPolicy/kumo-function-pods",
         "NetworkPolicy/kumo-table-pods",
+        "PersistentVolumeClaim/kumo-codestore",
         "Secret/kumo-admin-token",
         "Secret/kumo-platform-credential",
+        "Service/kumo-codestore",
         "Service/kumo-gateway",
         "Service/kumo-redis",
         "ServiceAccount/kumo-gateway",
@@ -135,7 +139,7 @@ def test_default_install_has_operator_gateway_redis_and_cluster_rbac() -> None:
         assert labels["app.kubernetes.io/name"] == "kumo"
         assert labels["app.kubernetes.io/instance"] == "kumo"
         assert labels["app.kubernetes.io/managed-by"] == "Helm"
-        assert labels["app.kubernetes.io/component"] in {"gateway", "operator", "redis", "worker"}
+        assert labels["app.kubernetes.io/component"] in {"gateway", "operator", "redis", "worker", "codestore"}
 
 
 def test_gateway_deployment_and_service() -> None:
@@ -245,7 +249,7 @@ def test_namespaced_install_uses_roles_in_the_watched_namespace() -> None:
 def test_every_pod_runs_non_root_read_only_without_capabilities(name: str) -> None:
     objects = render(*VALUE_SETS[name])
     workloads = find(objects, "Deployment") + find(objects, "StatefulSet")
-    assert len(workloads) == 4  # operator, gateway, async worker, Redis
+    assert len(workloads) == 5  # operator, gateway, async worker, Redis, code store
     for workload in workloads:
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -288,7 +292,8 @@ def test_external_redis_skips_the_bundled_one(name: str) -> None:
     assert not find(objects, "StatefulSet")
     assert not [o for o in objects if o["metadata"]["labels"]["app.kubernetes.io/component"] == "redis"]
     deployments = find(objects, "Deployment")
-    assert sorted(d["metadata"]["name"] for d in deployments) == ["kumo-gateway", "kumo-operator", "kumo-worker"]
+    names = sorted(d["metadata"]["name"] for d in deployments)
+    assert names == ["kumo-codestore", "kumo-gateway", "kumo-operator", "kumo-worker"]
     for deployment in deployments:
         (container,) = containers(deployment)
         env = {e["name"]: e for e in container["env"]}

@@ -49,3 +49,29 @@ def test_the_clusters_limit_comes_from_the_environment() -> None:
     for bad in ("many", "-1", "1.5"):
         with pytest.raises(SettingsError):
             concurrency_limit_from_env({"KUMO_CONCURRENCY_LIMIT": bad})
+
+
+def test_a_reservation_must_leave_lambdas_minimum_unreserved() -> None:
+    assert rules.min_unreserved(1000) == 100
+    assert rules.min_unreserved(20) == 2
+    assert rules.check_reservation(900, 1000, 0) is None
+    assert "[100]" in (rules.check_reservation(901, 1000, 0) or "")
+    assert "[100]" in (rules.check_reservation(400, 1000, 501) or "")
+    assert rules.check_reservation(0, 1000, 900) is None
+    for bad in (-1, 1.5, "3", True, None):
+        assert "whole number" in (rules.check_reservation(bad, 1000, 0) or "")
+    assert rules.check_reservation(5000, 0, 0) is None  # counting off: only the value's type
+
+
+def test_account_settings_shape() -> None:
+    from kumo_gateway.lambda_.concurrency_api import account_settings
+
+    settings = account_settings(1000, 250, [10, 20])
+    assert settings["AccountLimit"] == {
+        "TotalCodeSize": 80 * 1024**3,
+        "CodeSizeUnzipped": 250 * 1024**2,
+        "CodeSizeZipped": 50 * 1024**2,
+        "ConcurrentExecutions": 1000,
+        "UnreservedConcurrentExecutions": 750,
+    }
+    assert settings["AccountUsage"] == {"TotalCodeSize": 30, "FunctionCount": 2}

@@ -74,7 +74,8 @@ class KumoUp:
             start_new_session=self.group,
         )
         try:
-            wait_http(f"{self.url}/healthz", proc=self.proc)
+            # bounded; generous because 2 shared cores under load start many partition processes slowly
+            wait_http(f"{self.url}/healthz", timeout_s=60.0, proc=self.proc)
         except Exception:
             self.stop()
             raise RuntimeError(f"kumo up did not start:\n{self.log_path.read_text()}") from None

@@ -50,10 +50,11 @@ def test_reload_rebuilds_changed_packages_and_fixes_broken_ones(tmp_path: Path) 
         assert tiny_value(kumo, "upgraded") == "1.0"
         assert "package not built: function 'fixed'" in kumo.output()
         client = kumo.lambda_client()
-        with pytest.raises(ClientError) as refused:  # a version would need the package frozen: refused, clearly
-            client.publish_version(FunctionName="upgraded")
+        assert client.publish_version(FunctionName="upgraded")["Version"] == "1"  # freezes the 1.0 package
+        with pytest.raises(ClientError) as refused:  # no package to freeze: refused with the build's reason
+            client.publish_version(FunctionName="fixed")
         assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
-        assert "deployment package" in refused.value.response["Error"]["Message"]
+        assert "installing requirement(s)" in refused.value.response["Error"]["Message"]
         assert client.get_function_configuration(FunctionName="pathcode")["Runtime"] == "python3.11"
 
         kumo.write_manifests([manifest("upgraded", str(two)), manifest("fixed", str(one)), pathcode])
@@ -61,6 +62,7 @@ def test_reload_rebuilds_changed_packages_and_fixes_broken_ones(tmp_path: Path) 
             lambda: tiny_value(kumo, "upgraded") == "2.0", timeout=60, what="upgraded package", ignore=(Exception,)
         )
         wait_until(lambda: tiny_value(kumo, "fixed") == "1.0", timeout=60, what="fixed package", ignore=(Exception,))
+        assert tiny_value(kumo, "upgraded:1") == "1.0"  # the version keeps the package it was published with
         packages = kumo.state_dir / "packages"
         built = [p for p in packages.iterdir() if (p / "kumotiny").is_dir()]
         assert len(built) == 2  # 1.0 and 2.0: fixed now has upgraded's first code + requirements, so its package

@@ -100,6 +100,23 @@ def test_merge_never_repartitions_or_changes_keys() -> None:
     assert merged["KeySchema"] == stored["KeySchema"] and "keys differ" in warnings[0]
 
 
+def test_merge_adds_and_removes_manifest_gsis() -> None:
+    stored = cluster_tables.table_description(table())
+    gsi = {"name": "by-email", "partitionKey": {"name": "email", "type": "S"}}
+    wanted = cluster_tables.table_description(table(globalSecondaryIndexes=[gsi]))
+    merged, warnings = cluster_tables.merge_stored(wanted, stored)
+    assert warnings == [] and merged["TableId"] == stored["TableId"]
+    assert [(g["IndexName"], g["IndexStatus"]) for g in merged["GlobalSecondaryIndexes"]] == [("by-email", "CREATING")]
+    assert {"AttributeName": "email", "AttributeType": "S"} in merged["AttributeDefinitions"]
+    removed, warnings = cluster_tables.merge_stored(cluster_tables.table_description(table()), merged)
+    assert warnings == [] and "GlobalSecondaryIndexes" not in removed
+    lsi = {"name": "by-status", "sortKey": {"name": "status", "type": "S"}}
+    _, warnings = cluster_tables.merge_stored(
+        cluster_tables.table_description(table(localSecondaryIndexes=[lsi])), stored
+    )
+    assert "spec.localSecondaryIndexes" in warnings[0]
+
+
 def test_refusals_point_at_the_table_manifest() -> None:
     missing = cluster_tables.create_refused("carts", exists=False)
     assert missing.type_name == "ValidationException" and "apply a Table manifest" in missing.message
@@ -110,6 +127,8 @@ def test_refusals_point_at_the_table_manifest() -> None:
     assert ttl.message.startswith("UpdateTimeToLive") and "spec.ttlAttribute" in ttl.message
     billing = cluster_tables.update_refused("orders", current, current | {"BillingModeSummary": {}})
     assert billing.message.startswith("UpdateTable") and "spec.billingMode" in billing.message
+    gsi = cluster_tables.update_refused("orders", current, current | {"GlobalSecondaryIndexes": []})
+    assert gsi.message.startswith("UpdateTable") and "spec.globalSecondaryIndexes" in gsi.message
 
 
 def test_pod_ordinal() -> None:

@@ -39,6 +39,7 @@ TABLE = {
 }
 BASES = {"functions": FUNCTION, "tables": TABLE, "apis": API}
 THROUGHPUT = {"readCapacityUnits": 5, "writeCapacityUnits": 5}
+GSI = {"name": "by-email", "partitionKey": {"name": "email", "type": "S"}}
 HELLO_ROUTE = {"method": "GET", "path": "/hello", "function": "hello"}
 JWT = {"type": "jwt", "issuer": "https://issuer.example", "audience": ["pets"], "jwks": {"uri": "https://i.example/j"}}
 FN_AUTHZ = {"type": "function", "function": "authz", "identitySource": ["$request.header.Authorization"]}
@@ -111,13 +112,19 @@ REJECTED = [
         "functions",
         "spec.code",
         {"spec": {"code": {"image": "example/hello:1"}}},
-        "exactly one of inline, configMap, image, path or zip is required",
+        "exactly one of inline, configMap, image, path, zip or package is required",
     ),
     (
         "functions",
         "spec.code",
         {"spec": {"code": {"inline": None, "image": "example/hello:1", "requirements": ["six"]}}},
         "requirements cannot be combined with image",
+    ),
+    (
+        "functions",
+        "spec.code",
+        {"spec": {"code": {"inline": None, "package": {"sha256": "a" * 64, "size": 10}, "requirements": ["six"]}}},
+        "requirements cannot be combined with package (it is already built)",
     ),
     (
         "functions",
@@ -141,13 +148,13 @@ REJECTED = [
         "functions",
         "spec.events[0]",
         {"spec": {"events": [{"batchSize": 5}]}},
-        "exactly one source (queue, stream) is required",
+        "exactly one source (queue, schedule, stream) is required",
     ),
     (
         "functions",
         "spec.events[0]",
         {"spec": {"events": [{"queue": "jobs", "stream": {"table": "orders"}}]}},
-        "exactly one source (queue, stream) is required",
+        "exactly one source (queue, schedule, stream) is required",
     ),
     (
         "functions",
@@ -168,6 +175,47 @@ REJECTED = [
         "spec",
         {"spec": {"provisionedThroughput": THROUGHPUT}},
         "provisionedThroughput is required with billingMode PROVISIONED and not allowed otherwise",
+    ),
+    (
+        "tables",
+        "spec",
+        {"spec": {"sortKey": None, "localSecondaryIndexes": [{"name": "by-x", "sortKey": {"name": "x", "type": "S"}}]}},
+        "localSecondaryIndexes need a table sortKey",
+    ),
+    (
+        "tables",
+        "spec",
+        {"spec": {"billingMode": "PROVISIONED", "provisionedThroughput": THROUGHPUT, "globalSecondaryIndexes": [GSI]}},
+        "every globalSecondaryIndexes[].provisionedThroughput is required with billingMode PROVISIONED and not "
+        "allowed otherwise",
+    ),
+    (
+        "tables",
+        "spec.globalSecondaryIndexes[0]",
+        {"spec": {"globalSecondaryIndexes": [GSI | {"sortKey": {"name": "email", "type": "S"}}]}},
+        "sortKey.name must differ from partitionKey.name",
+    ),
+    (
+        "tables",
+        "spec.globalSecondaryIndexes[0].projection",
+        {"spec": {"globalSecondaryIndexes": [GSI | {"projection": {"type": "INCLUDE"}}]}},
+        "nonKeyAttributes is required with type INCLUDE and not allowed otherwise",
+    ),
+    (
+        "tables",
+        "spec.localSecondaryIndexes[0].projection",
+        {
+            "spec": {
+                "localSecondaryIndexes": [
+                    {
+                        "name": "by-x",
+                        "sortKey": {"name": "x", "type": "S"},
+                        "projection": {"type": "ALL", "nonKeyAttributes": ["a"]},
+                    }
+                ]
+            }
+        },
+        "nonKeyAttributes is required with type INCLUDE and not allowed otherwise",
     ),
     (
         "apis",
@@ -312,6 +360,23 @@ ACCEPTED = [
     ("functions", {"metadata": {"name": "a" * 63}, "spec": {"code": {"inline": None, "image": "example/hello:1"}}}),
     ("tables", {"spec": {"billingMode": "PROVISIONED", "provisionedThroughput": THROUGHPUT}}),
     ("tables", {"metadata": {"name": "abc"}, "spec": {"sortKey": None}}),
+    (
+        "tables",
+        {
+            "spec": {
+                "billingMode": "PROVISIONED",
+                "provisionedThroughput": THROUGHPUT,
+                "globalSecondaryIndexes": [
+                    GSI
+                    | {
+                        "provisionedThroughput": THROUGHPUT,
+                        "projection": {"type": "INCLUDE", "nonKeyAttributes": ["a"]},
+                    }
+                ],
+                "localSecondaryIndexes": [{"name": "by-x", "sortKey": {"name": "x", "type": "S"}}],
+            }
+        },
+    ),
     ("apis", {}),
     (
         "apis",

@@ -70,6 +70,31 @@ def test_code_copy_is_root_owned_read_only_and_gated_by_the_functions_group(tmp_
     assert not sandbox.root.exists()
 
 
+def test_immutable_package_files_are_linked_not_copied_writable_ones_copied(tmp_path: Path):
+    package = tmp_path / "state" / "packages" / ("a" * 64)
+    (package / "dep").mkdir(parents=True)
+    (package / "dep" / "big.py").write_bytes(b"# " + b"x" * 100_000 + b"\n")
+    (package / "app.py").write_text("import dep.big\n")
+    (package / "mutable.py").write_text("y = 2\n")
+    for path in (package / "dep" / "big.py", package / "app.py"):
+        os.chmod(path, 0o444)  # as kumo.packages.build leaves them
+    sandbox = LocalSandbox(range(61000, 61010), root=tmp_path / "sandbox3")
+    try:
+        first = sandbox.code_copy("one", Identity(61001, 61001), package)
+        second = sandbox.code_copy("two", Identity(61002, 61002), package)
+        source = os.stat(package / "dep" / "big.py")
+        for copy in (first, second):
+            linked = os.stat(copy / "dep" / "big.py")
+            assert (linked.st_ino, linked.st_dev) == (source.st_ino, source.st_dev)  # shared data, no copy
+            assert os.stat(copy / "mutable.py").st_ino != os.stat(package / "mutable.py").st_ino  # writable: copied
+            assert stat.S_IMODE(os.stat(copy / "mutable.py").st_mode) == 0o444
+        assert first.parent != second.parent  # each behind its own function's gate
+        assert stat.S_IMODE(os.stat(package / "mutable.py").st_mode) == 0o644  # the source is left as it was
+    finally:
+        sandbox.close()
+    assert (package / "dep" / "big.py").read_bytes().startswith(b"# xxx")  # removing the sandbox kept the package
+
+
 def test_interpreter_is_one_a_sandbox_uid_can_run(tmp_path: Path):
     sandbox = LocalSandbox(range(61000, 61010), root=tmp_path / "sandbox2")
     try:

@@ -90,6 +90,7 @@ def test_a_poller_leaves_an_undelivered_batch_to_come_back(redis_url: str) -> No
 def test_run_queue_pollers_follows_the_catalog(redis_url: str) -> None:
     from kumo.catalog import Catalog
     from kumo.models import Function
+    from kumo_gateway.event_sources import CatalogSources
     from kumo_gateway.sqs.poller import run_queue_pollers
 
     def consumer(events: list[dict]) -> Function:
@@ -116,7 +117,9 @@ def test_run_queue_pollers_follows_the_catalog(redis_url: str) -> None:
             return InvokeAnswer(200, b"null", None)
 
         pollers: dict = {}
-        task = asyncio.create_task(run_queue_pollers(catalog, redis, invoker, refresh_s=0.05, pollers=pollers))
+        task = asyncio.create_task(
+            run_queue_pollers(CatalogSources(catalog), redis, invoker, refresh_s=0.05, pollers=pollers)
+        )
         try:
             await store.create("in", {})
             await store.send("in", "before the mapping")

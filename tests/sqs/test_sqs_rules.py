@@ -11,6 +11,7 @@ import struct
 import pytest
 
 from kumo.models import Function
+from kumo_gateway.event_sources import sources_of
 from kumo_gateway.sqs import lambda_events, receipts
 from kumo_gateway.sqs import protocol as p
 from kumo_gateway.sqs.poller import QueueMapping, queue_mappings
@@ -166,7 +167,8 @@ def test_queue_mappings_of_a_catalog() -> None:
         )
 
     found = queue_mappings(
-        [
+        sources_of(f)
+        for f in [
             function("a", [{"queue": "jobs", "batchSize": 3, "maximumBatchingWindow": "2s"}]),
             function("b", [{"queue": "paused", "enabled": False}]),
             function("c", []),

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from kumo.crds import HEADER, build_crds, main, render
+from kumo.sam import is_sam_template, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART_CRDS = ROOT / "charts" / "kumo" / "crds"
@@ -215,9 +216,14 @@ def test_limits_present() -> None:
     assert set(object_schema("Function")["properties"]["spec"]["required"]) == {"runtime", "handler", "code"}
     code_rules = [rule["message"] for rule in spec["code"]["x-kubernetes-validations"]]
     assert code_rules == [
-        "exactly one of inline, configMap, image, path or zip is required",
+        "exactly one of inline, configMap, image, path, zip or package is required",
         "requirements cannot be combined with image",
+        "requirements cannot be combined with package (it is already built)",
     ]
+    package = spec["code"]["properties"]["package"]
+    assert package["properties"]["sha256"]["pattern"] == "^[0-9a-f]{64}$"
+    assert package["properties"]["size"]["maximum"] == 50 * 1024 * 1024
+    assert package["properties"]["layers"]["maxItems"] == 5
     table = object_schema("Table")["properties"]["spec"]["properties"]
     assert (table["partitions"]["minimum"], table["partitions"]["maximum"]) == (1, 64)
     assert table["partitionKey"]["properties"]["type"]["enum"] == ["S", "N", "B"]
@@ -300,7 +306,13 @@ def test_methods_any_case() -> None:
 
 def test_repository_examples_validate() -> None:
     for path in sorted((ROOT / "examples").rglob("*.yaml")):
-        for obj in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+        text = path.read_text(encoding="utf-8")
+        if is_sam_template(text):  # SAM templates: what they translate into
+            objects = translate(text, base_dir=path.parent).manifests
+            assert objects
+        else:
+            objects = list(yaml.safe_load_all(text))
+        for obj in objects:
             if obj and obj.get("apiVersion") == "kumo.dev/v1alpha1":
                 validate(obj["kind"], obj)
 

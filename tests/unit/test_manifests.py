@@ -257,6 +257,15 @@ def test_shop_example_loads_with_aliases_stages_canary_and_cors() -> None:
     assert (prod.name, prod.variables) == ("prod", {"alias": "live"})
     assert (prod.canary.percent, prod.canary.variables) == (10, {"alias": "next"})
     assert api.spec.cors.allow_origins == ["https://shop.example.com"]
-    everything = load_manifests([root])  # what `make run` (kumo up examples) loads
-    assert sorted(everything.functions) == ["authz", "create-pet", "get-pet", "hello", "list-pets", "shop", "todo"]
+    # what `make run` (kumo up EXAMPLES: every example folder but sam-app) loads
+    everything = load_manifests([p for p in sorted(root.iterdir()) if p.is_dir() and p.name != "sam-app"])
+    assert sorted(everything.functions) == [
+        "authz",
+        "create-pet",
+        "get-pet",
+        "hello",
+        "list-pets",
+        "shop",
+        "todo",
+    ]
     assert everything.check_references() == []

@@ -163,10 +163,10 @@ def test_function_values_parsed() -> None:
         ({"async": {"maxEventAge": "7h"}}, "spec.async.maxEventAge: must be at most 21600s"),
         ({"timeout": "soon"}, "spec.timeout: invalid duration 'soon'"),
         ({"memory": "128"}, "spec.memory: invalid size '128': a size string needs a unit"),
-        ({"code": {}}, "spec.code: exactly one of inline, configMap, image, path or zip is required"),
+        ({"code": {}}, "spec.code: exactly one of inline, configMap, image, path, zip or package is required"),
         (
             {"code": {"inline": {"a.py": ""}, "image": "x"}},
-            "spec.code: exactly one of inline, configMap, image, path or zip is required",
+            "spec.code: exactly one of inline, configMap, image, path, zip or package is required",
         ),
         ({"code": {"inline": {}}}, "spec.code.inline: must have at least 1 item"),
         ({"runtime": "nodejs20"}, "spec.runtime: runtime 'nodejs20' is not supported yet"),

@@ -126,6 +126,19 @@ bundled Redis. Containers pass it on as `--redis-url=$(KUMO_REDIS_URL)`.
       name: {{ include "kumo.platformCredential.secretName" . }}
       key: credential
 {{ include "kumo.redis.urlEnv" . }}
+{{- if .Values.codeStore.enabled }}
+- name: KUMO_CODE_STORE_URL
+  value: {{ include "kumo.codeStore.url" . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The code store (codeStore.enabled): its name and its in-cluster URL (templates/codestore-*.yaml). */}}
+{{- define "kumo.codeStore.fullname" -}}
+{{- printf "%s-codestore" (include "kumo.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "kumo.codeStore.url" -}}
+{{- printf "http://%s.%s.svc:%d" (include "kumo.codeStore.fullname" .) .Release.Namespace (int .Values.codeStore.port) -}}
 {{- end -}}
 
 {{/* KUMO_RUNTIME_IMAGES for the operator: a JSON object runtime -> image. */}}

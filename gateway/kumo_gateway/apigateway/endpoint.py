@@ -35,6 +35,7 @@ from kumo_gateway.apigateway.authorizers.gate import Authorizers
 from kumo_gateway.apigateway.cors import CorsRules
 from kumo_gateway.apigateway.gateway_responses import (
     HttpResponse,
+    accepted,
     bad_gateway,
     internal_server_error,
     not_found,
@@ -44,6 +45,7 @@ from kumo_gateway.apigateway.gateway_responses import (
 )
 from kumo_gateway.apigateway.integration import DEFAULT_TIMEOUT_S, Integration, IntegrationTimeout, endpoint_timed_out
 from kumo_gateway.apigateway.route_matching import RouteTable, compile_routes
+from kumo_gateway.async_.enqueue import MAX_EVENT_PAYLOAD
 from kumo_gateway.bodies import read_body
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, Provider, TooManyRequests
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
     from kumo.models import Api
     from kumo_gateway.apigateway.authorizers.secrets import SecretSource
     from kumo_gateway.apigateway.limits import Limits
+    from kumo_gateway.async_.enqueue import Enqueuer
     from kumo_gateway.metrics import GatewayMetrics
 
 log = logging.getLogger("kumo.gateway")
@@ -130,8 +133,11 @@ class ApiHandler:
         redis: Redis | None = None,
         secrets: SecretSource | None = None,
         limits: Limits | None = None,
+        enqueuer: Enqueuer | None = None,
     ) -> None:
         self.catalog = catalog
+        #: Queues the events of ``async: true`` routes (None: no Redis, such routes answer 500).
+        self.enqueuer = enqueuer
         #: API keys, usage plans and throttles (:mod:`kumo_gateway.apigateway.limits`).
         self.limits = limits
         self.provider = provider
@@ -175,6 +181,24 @@ class ApiHandler:
         if rules is not None and not cors.is_preflight(request.method, request.headers):
             response = cors.apply(rules, request.headers.get("origin"), response)
         return to_starlette(response, request_id)
+
+    async def _enqueue(
+        self, where: str, function: str, qualifier: str | None, version: str, invocation: Invocation
+    ) -> HttpResponse:
+        """An ``async: true`` route: queue the event (durably in Redis) and answer 202."""
+        found = self.catalog.function(function)
+        if self.enqueuer is None or found is None:
+            log.warning("%s: async route without %s", where, "the platform's Redis" if found else function)
+            return internal_server_error()
+        if len(invocation.payload) > MAX_EVENT_PAYLOAD:
+            return request_too_large()
+        arn = self.catalog.function_arn(function, qualifier)
+        try:
+            await self.enqueuer.enqueue(found, qualifier, version, arn, invocation.payload, invocation.request_id)
+        except Exception as exc:  # nothing was accepted: the client may retry
+            log.warning("%s: the event could not be queued: %s", where, exc)
+            return service_unavailable()
+        return accepted(invocation.request_id)
 
     def _cors_rules(self, request: Request) -> CorsRules | None:
         """The CORS rules of the Api the request is for, if it has any."""
@@ -261,6 +285,8 @@ class ApiHandler:
         )
         timeout_s = getattr(route, "timeout", None) or DEFAULT_TIMEOUT_S
         note.version = resolution.version
+        if getattr(route, "async_", False):
+            return await self._enqueue(where, function, qualifier, resolution.version, invocation)
         try:
             result = await self.integration.invoke(function, resolution.version, invocation, timeout_s)
         except IntegrationTimeout:

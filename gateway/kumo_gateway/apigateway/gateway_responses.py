@@ -43,3 +43,8 @@ def service_unavailable() -> HttpResponse:
 
 def request_too_large() -> HttpResponse:
     return message_response(413, "Request Entity Too Large")
+
+
+def accepted(request_id: str) -> HttpResponse:
+    """An ``async: true`` route's answer: the event is queued; ``requestId`` is the invocation's request id."""
+    return HttpResponse(202, json.dumps({"requestId": request_id}).encode(), [("content-type", "application/json")])

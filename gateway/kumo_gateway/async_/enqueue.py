@@ -9,6 +9,9 @@ from kumo.models.function import Function
 from kumo_gateway.async_.event_config import from_manifest
 from kumo_gateway.async_.store import AsyncStore
 
+#: Lambda's payload limit for an asynchronous invocation (1 MB).
+MAX_EVENT_PAYLOAD = 1024 * 1024
+
 
 class Enqueuer:
     def __init__(self, store: AsyncStore) -> None:

@@ -39,3 +39,8 @@ def stream(function: str) -> str:
 def dlq(function: str) -> str:
     """The dead-letter stream of ``function``."""
     return f"{PREFIX}dlq:{function}"
+
+
+def schedule_tick(function: str, expression: str) -> str:
+    """The last tick (epoch seconds) fired for ``function``'s schedule ``expression``."""
+    return f"kumo:schedule:{function}:{expression}"

@@ -33,6 +33,19 @@ return redis.call('XADD', KEYS[1], '*', 'id', ARGV[4], 'fn', ARGV[1], 'ver', ARG
   'payload', ARGV[7], 'at', ARGV[8], 'cfg', cfg, 'n', '0', 'r', '0')
 """.replace("__GROUP__", keys.GROUP)
 
+# A schedule's tick: the enqueue above, only when the tick is newer than the last one fired (a CAS on
+# KEYS[5], so however many workers try, one enqueues). A schedule seen for the first time only remembers the
+# tick (nothing that passed before it existed fires). ARGV[9]: the tick (epoch s).
+_FIRE_TICK = (
+    """
+local last = redis.call('GET', KEYS[5])
+if last and tonumber(last) >= tonumber(ARGV[9]) then return false end
+redis.call('SET', KEYS[5], ARGV[9])
+if not last then return false end
+"""
+    + _ENQUEUE
+)
+
 # KEYS: delayed zset. ARGV: now ms, most to move. Members are {"s": stream, "f": {field: value}}.
 _MOVE_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
@@ -66,6 +79,7 @@ class AsyncStore:
         self.redis = redis
         self._enqueue = redis.register_script(_ENQUEUE)
         self._move_due = redis.register_script(_MOVE_DUE)
+        self._fire_tick = redis.register_script(_FIRE_TICK)
 
     # -- gateway ----------------------------------------------------------------------------------
 
@@ -88,6 +102,32 @@ class AsyncStore:
             keys=[keys.stream(function), keys.FUNCTIONS, keys.INVOKE_CONFIG, keys.STATS], args=args
         )
         return _text(entry)
+
+    async def fire_tick(
+        self,
+        *,
+        function: str,
+        expression: str,
+        tick: int,
+        default_config: str,
+        request_id: str,
+        arn: str,
+        payload: bytes,
+    ) -> str | None:
+        """Enqueue a schedule's event for ``tick`` unless it (or a later tick) was fired already, or the
+        schedule is new (then the tick is only remembered); the stream entry id when enqueued."""
+        args = [function, function, default_config, request_id, "$LATEST", arn, payload, now_ms(), tick]
+        entry = await self._fire_tick(
+            keys=[
+                keys.stream(function),
+                keys.FUNCTIONS,
+                keys.INVOKE_CONFIG,
+                keys.STATS,
+                keys.schedule_tick(function, expression),
+            ],
+            args=args,
+        )
+        return None if entry is None else _text(entry)
 
     # -- event-invoke configs ---------------------------------------------------------------------
 

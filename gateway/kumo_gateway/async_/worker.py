@@ -2,7 +2,9 @@
 the gateway, record the outcome (success destination, delayed retry, failure destination or dead-letter
 queue) and acknowledge in the same Redis transaction. Several workers share the work; entries a dead
 worker left pending are claimed after ``visibility_timeout_s`` (``XAUTOCLAIM``); a live worker keeps its
-in-flight entries fresh so that a slow invocation is not claimed twice."""
+in-flight entries fresh so that a slow invocation is not claimed twice. Every worker also runs the event
+sources the gateway publishes (:mod:`kumo_gateway.event_sources`): the schedules
+(:mod:`kumo_gateway.async_.scheduler`) and the queue pollers (:mod:`kumo_gateway.sqs.poller`)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import os
 import signal
 import socket
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from kumo_gateway.async_ import keys, records
@@ -23,6 +26,8 @@ from kumo_gateway.async_.rules import DEFAULT_RETRY_DELAY_S, Action, Outcome, de
 from kumo_gateway.async_.store import AsyncStore, Fields, now_ms
 
 log = logging.getLogger("kumo.worker")
+#: Pause after a failed upkeep tick (Redis unreachable) before the next.
+UPKEEP_PAUSE_S = 1.0
 
 
 @dataclass
@@ -36,13 +41,22 @@ class WorkerSettings:
     block_ms: int = 500
     batch_limit: int = 100  # delayed retries moved / stale entries claimed per tick
     parent_pid: int | None = None
+    drain_s: float = 10.0  # on stop: how long in-flight events may finish (while Redis answers)
     region: str = "us-east-1"
     account_id: str = "000000000000"
 
 
 class Worker:
-    def __init__(self, store: AsyncStore, invoker: GatewayInvoker, settings: WorkerSettings) -> None:
+    def __init__(
+        self,
+        store: AsyncStore,
+        invoker: GatewayInvoker,
+        settings: WorkerSettings,
+        background: Sequence[Callable[[], Awaitable[None]]] = (),
+    ) -> None:
         self.store = store
+        #: Further loops run beside the reader until the worker stops (schedules, queue pollers).
+        self.background = background
         self.invoker = invoker
         self.settings = settings
         self.streams: list[str] = []
@@ -56,14 +70,33 @@ class Worker:
         await self._refresh_streams()
         reader = asyncio.create_task(self._read_loop(), name="async-read")
         upkeep = asyncio.create_task(self._upkeep_loop(), name="async-upkeep")
+        loops = [reader, upkeep] + [asyncio.create_task(run()) for run in self.background]
         await self.stopping.wait()
-        for task in (reader, upkeep):
+        for task in loops:
             task.cancel()
-        for task in (reader, upkeep):
+        for task in loops:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self.tasks:  # let in-flight events finish (unfinished ones are claimed by another worker later)
-            await asyncio.wait(self.tasks, timeout=10)
+        await self._drain()
+
+    async def _drain(self) -> None:
+        """Let in-flight events finish (for at most ``drain_s``), but only while Redis answers: without it
+        their outcome cannot be recorded, so they are dropped at once (still pending in the stream, another
+        worker claims them after the visibility timeout) and the worker ends promptly."""
+        if self.tasks and await self._redis_answers():
+            await asyncio.wait(self.tasks, timeout=self.settings.drain_s)
+        if self.tasks:
+            log.info("stopping with %d event(s) unfinished: they are claimed again later", len(self.tasks))
+            for task in self.tasks:
+                task.cancel()
+            await asyncio.wait(self.tasks, timeout=1.0)
+
+    async def _redis_answers(self) -> bool:
+        try:
+            await asyncio.wait_for(self.store.redis.ping(), timeout=1.0)
+        except Exception:
+            return False
+        return True
 
     def stop(self) -> None:
         self.stopping.set()
@@ -111,6 +144,8 @@ class Worker:
                 await self._claim_stale()
             except Exception as exc:
                 log.warning("async upkeep failed: %s", exc)
+                # Redis away: no warning flood, no busy loop (but touch our entries before they look stale).
+                await asyncio.sleep(min(UPKEEP_PAUSE_S, self.settings.visibility_timeout_s / 3))
 
     async def _refresh_streams(self) -> None:
         names = await self.store.functions()
@@ -290,9 +325,21 @@ class Worker:
 async def run_worker(redis_url: str, settings: WorkerSettings, auth: object | None) -> int:
     from redis.asyncio import Redis
 
+    from kumo_gateway.async_.scheduler import Scheduler, run_event_sources
+    from kumo_gateway.event_sources import PublishedSources
+    from kumo_gateway.sqs import poller
+
     redis = Redis.from_url(redis_url)
     invoker = GatewayInvoker(settings.gateway_url, auth)  # type: ignore[arg-type]
-    worker = Worker(AsyncStore(redis), invoker, settings)
+    queue_invoker = poller.GatewayInvoker(settings.gateway_url, auth)  # type: ignore[arg-type]
+    store = AsyncStore(redis)
+    sources = PublishedSources(redis)
+    scheduler = Scheduler(store, sources)
+    background = (
+        lambda: run_event_sources(sources, scheduler),
+        lambda: poller.run_queue_pollers(sources, redis, queue_invoker),
+    )
+    worker = Worker(store, invoker, settings, background)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, worker.stop)
@@ -301,6 +348,7 @@ async def run_worker(redis_url: str, settings: WorkerSettings, auth: object | No
         await worker.run()
     finally:
         await invoker.close()
+        await queue_invoker.aclose()
         await redis.aclose()
     log.info("worker %s stopped", settings.consumer)
     return 0

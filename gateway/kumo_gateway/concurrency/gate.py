@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from kumo.catalog import Catalog
 from kumo_gateway.concurrency import rules
 from kumo_gateway.concurrency.lease_store import LeaseStore
+from kumo_gateway.concurrency.reservations import Reservations
 from kumo_gateway.provider import Instance, Provider, TooManyRequests
 
 log = logging.getLogger("kumo.gateway.concurrency")
@@ -27,15 +28,24 @@ _WARN_EVERY_S = 30.0
 class ConcurrencyGate:
     """Wraps ``provider``; everything but ``acquire`` is the wrapped provider's."""
 
-    def __init__(self, provider: Provider, catalog: Catalog, store: LeaseStore, account_limit: int) -> None:
+    def __init__(
+        self,
+        provider: Provider,
+        catalog: Catalog,
+        store: LeaseStore,
+        account_limit: int,
+        reservations: Reservations | None = None,
+    ) -> None:
         self.provider = provider
+        #: Reservations set through the API (PutFunctionConcurrency), over the manifests'.
+        self.reservations = reservations or Reservations(None)
         self.catalog = catalog
         self.store = store
         self.account_limit = account_limit
         self._warned_at = 0.0
         self._releasing: set[asyncio.Future[None]] = set()
-        #: (catalog generation, reservations summed at it)
-        self._reserved: tuple[int, int] = (-1, 0)
+        #: ((catalog generation, API reservations' version), reservations summed at it)
+        self._reserved: tuple[tuple[int, int], int] = ((-1, -1), 0)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.provider, name)
@@ -49,12 +59,14 @@ class ConcurrencyGate:
     def pool(self, function: str) -> tuple[rules.Pool, int]:
         """The pool ``function`` draws from and its lease's life (ms)."""
         found = self.catalog.function(function)
-        reserved = found.spec.concurrency.reserved if found is not None else None
+        reservations = self.reservations
+        reservations.refresh_soon()
+        reserved = reservations.effective(function, found.spec.concurrency.reserved if found is not None else None)
         timeout_s = found.spec.timeout if found is not None else 900.0
         generation, total = self._reserved
-        if generation != self.catalog.generation:
-            generation = self.catalog.generation
-            total = rules.reserved_total(f.spec.concurrency.reserved for f in self.catalog.functions())
+        if generation != (self.catalog.generation, reservations.version):
+            generation = (self.catalog.generation, reservations.version)
+            total = reservations.total(self.catalog)
             self._reserved = (generation, total)
         return rules.pool_for(function, reserved, self.account_limit, total), rules.lease_ttl_ms(timeout_s)
 

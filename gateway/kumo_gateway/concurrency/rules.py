@@ -73,3 +73,27 @@ def check_account_limit(value: int) -> str | None:
     if value < 0:
         return f"the concurrency limit must be 0 (no limit) or more (got {value})"
     return None
+
+
+#: Lambda keeps at least this much of the account limit unreserved (PutFunctionConcurrency refuses more).
+MIN_UNRESERVED = 100
+
+
+def min_unreserved(account_limit: int) -> int:
+    """The unreserved concurrency a reservation must leave: Lambda's 100, or a tenth of a smaller limit."""
+    return min(MIN_UNRESERVED, account_limit // 10)
+
+
+def check_reservation(value: object, account_limit: int, others_reserved: int) -> str | None:
+    """Why ``ReservedConcurrentExecutions: value`` cannot be set (``others_reserved``: every other
+    function's reservation), or None. ``account_limit`` 0 (no counting) checks only the value's type."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        return "ReservedConcurrentExecutions must be a whole number of 0 or more."
+    if account_limit > 0:
+        keep = min_unreserved(account_limit)
+        if account_limit - others_reserved - value < keep:
+            return (
+                f"Specified ReservedConcurrentExecutions for function decreases account's "
+                f"UnreservedConcurrentExecution below its minimum value of [{keep}]."
+            )
+    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from kumo_gateway.dynamodb import index_descriptions, manifest_indexes
 from kumo_gateway.dynamodb.json_protocol import check_table_name, require_table_name
 from kumo_gateway.dynamodbstreams import specification as streams
 from kumo_tablestore.errors import ValidationException
@@ -62,7 +63,9 @@ def _key_schema(request: dict[str, Any]) -> list[dict[str, str]]:
     return [{"AttributeName": e["AttributeName"], "KeyType": e["KeyType"]} for e in schema]
 
 
-def _attribute_definitions(request: dict[str, Any], schema: list[dict[str, str]]) -> list[dict[str, str]]:
+def _attribute_definitions(
+    request: dict[str, Any], schema: list[dict[str, str]], index_keys: list[str] | None = None
+) -> list[dict[str, str]]:
     defs = request.get("AttributeDefinitions")
     if not isinstance(defs, list) or not defs:
         raise ValidationException(
@@ -89,12 +92,13 @@ def _attribute_definitions(request: dict[str, Any], schema: list[dict[str, str]]
                 "Some index key attributes are not defined in AttributeDefinitions. "
                 f"Keys: [{', '.join(key_names)}], AttributeDefinitions: [{', '.join(out)}]"
             )
-    if len(out) != len(key_names):
+    used = list(dict.fromkeys(key_names + [n for n in index_keys or () if n in out]))
+    if len(out) != len(used):
         raise _invalid(
             "Number of attributes in KeySchema does not exactly match number of attributes defined in "
             "AttributeDefinitions"
         )
-    return [{"AttributeName": n, "AttributeType": out[n]} for n in key_names]
+    return [{"AttributeName": n, "AttributeType": out[n]} for n in used]
 
 
 def _throughput(value: Any) -> dict[str, int]:
@@ -151,11 +155,8 @@ def partitions_from_tags(tags: Any) -> int:
 def create_description(request: dict[str, Any], *, now: float, partitions: int | None = None) -> dict[str, Any]:
     """The stored description for a CreateTable request (``TableStatus: ACTIVE``); raises DynamoDB's errors."""
     name = require_table_name(request)
-    for field in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
-        if request.get(field):
-            raise ValidationException(f"{field} are not supported by Kumo yet")
     schema = _key_schema(request)
-    defs = _attribute_definitions(request, schema)
+    defs = _attribute_definitions(request, schema, index_descriptions.index_key_names(request))
     mode, throughput = _billing(request)
     count = partitions if partitions is not None else partitions_from_tags(request.get("Tags"))
     if not 1 <= count <= MAX_PARTITIONS:
@@ -179,6 +180,7 @@ def create_description(request: dict[str, Any], *, now: float, partitions: int |
         "PartitionCount": count,
         "SlotMap": SlotMap.even(count).to_json(),
     }
+    description.update(index_descriptions.create_indexes(request, schema, defs, mode, description["TableArn"]))
     if mode == "PAY_PER_REQUEST":
         description["BillingModeSummary"]["LastUpdateToPayPerRequestDateTime"] = now
     return streams.on_create(description, request.get("StreamSpecification"), now)
@@ -201,6 +203,7 @@ def manifest_request(name: str, spec: Any) -> dict[str, Any]:
         }
     if spec.stream is not None:
         request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": spec.stream.view_type}
+    request.update(manifest_indexes.manifest_indexes(spec, request["AttributeDefinitions"]))
     return request
 
 
@@ -214,7 +217,11 @@ def with_ttl_attribute(description: dict[str, Any], attribute: str | None) -> di
 
 
 def update_description(description: dict[str, Any], request: dict[str, Any], *, now: float) -> dict[str, Any]:
-    """The description after an UpdateTable request (billing mode and provisioned throughput)."""
+    """The description after an UpdateTable request (billing mode, provisioned throughput, GSIs, stream)."""
+    if "GlobalSecondaryIndexUpdates" in request:
+        description = index_descriptions.apply_index_updates(description, request)
+        if not any(k in request for k in _UPDATABLE):
+            return description
     if not any(k in request for k in _UPDATABLE):
         raise ValidationException(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "

@@ -7,7 +7,8 @@ import logging
 import time
 from typing import Any
 
-from kumo_gateway.dynamodb import descriptions, fanout
+from kumo_gateway.dynamodb import descriptions, fanout, index_descriptions, indexes
+from kumo_gateway.dynamodb.index_feeder import IndexFeeder
 from kumo_gateway.dynamodb.json_protocol import (
     ServiceUnavailable,
     check_item_collection_metrics,
@@ -42,8 +43,18 @@ class DynamoRouter:
         self.directory = directory
         self.client = client or PartitionClient()
         self._handlers = {name[len("_op_") :]: getattr(self, name) for name in dir(self) if name.startswith("_op_")}
+        self.index_feeder: IndexFeeder | None = None
+
+    def start_index_feeder(self) -> None:
+        """Start feeding GSIs from the partitions' change logs (call in the serving loop)."""
+        if self.index_feeder is None:
+            self.index_feeder = IndexFeeder(self.directory)
+            self.index_feeder.start()
 
     async def close(self) -> None:
+        if self.index_feeder is not None:
+            await self.index_feeder.stop()
+            self.index_feeder = None
         await self.client.close()
 
     async def handle(self, operation: str, raw: bytes) -> Answer:
@@ -95,8 +106,15 @@ class DynamoRouter:
         route = self._table(request)
         return await self._single(route, key_partition(route, request.get("Key")), "DeleteItem", raw)
 
+    def _indexed(self, route: TableRoute, request: dict[str, Any]) -> TableRoute:
+        """The route of the request's ``IndexName`` (the table's route without one)."""
+        name = request.get("IndexName")
+        if name is None:
+            return route
+        return indexes.index_route(route, self._description(request), name)
+
     async def _op_Query(self, request: dict[str, Any], raw: bytes) -> Answer:
-        route = self._table(request)
+        route = self._indexed(self._table(request), request)
         text = request.get("KeyConditionExpression")
         if text is None:
             if "KeyConditions" in request:  # legacy parameter: the partition answers with its refusal
@@ -115,7 +133,7 @@ class DynamoRouter:
     # ---- fan-out operations ------------------------------------------------------------------
 
     async def _op_Scan(self, request: dict[str, Any], raw: bytes) -> Answer:
-        return await fanout.scan(self.client, self._table(request), request)
+        return await fanout.scan(self.client, self._indexed(self._table(request), request), request)
 
     def _batch_routes(self, request: dict[str, Any]) -> dict[str, TableRoute]:
         items = request.get("RequestItems")
@@ -159,6 +177,9 @@ class DynamoRouter:
     async def _public(self, description: dict[str, Any]) -> dict[str, Any]:
         out = descriptions.public_description(description)
         out["ItemCount"], out["TableSizeBytes"] = await self._counts(description)
+        route = self.directory.route(description["TableName"])
+        if indexes.has_indexes(description) and route is not None:
+            out = index_descriptions.with_live_status(out, await indexes.live_status(self.client, route))
         return out
 
     async def _op_CreateTable(self, request: dict[str, Any], raw: bytes) -> Answer:
@@ -198,7 +219,11 @@ class DynamoRouter:
         current = self._description(request)
         updated = descriptions.update_description(current, request, now=time.time())
         stored = await self.directory.update_table(current["TableName"], updated)
-        return 200, dumps({"TableDescription": await self._public(stored)})
+        out = await self._public(stored)
+        deleted = index_descriptions.deleted_indexes(current, stored)
+        if deleted:
+            out[index_descriptions.GSI_FIELD] = out.get(index_descriptions.GSI_FIELD, []) + deleted
+        return 200, dumps({"TableDescription": out})
 
     async def _op_UpdateTimeToLive(self, request: dict[str, Any], raw: bytes) -> Answer:
         current = self._description(request)

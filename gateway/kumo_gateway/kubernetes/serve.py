@@ -122,6 +122,7 @@ async def _serve(
             concurrency_limit=concurrency_limit,
             secrets=secrets,
             admin_token=admin_token,
+            code_store_url=os.environ.get("KUMO_CODE_STORE_URL") or None,
         )
     finally:
         await keys.stop()

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from kumo.kube.names import POD_PORT as PORT
 from kumo.kube.names import table_child_name
 from kumo.models.table import Table
-from kumo_gateway.dynamodb import descriptions
+from kumo_gateway.dynamodb import descriptions, manifest_indexes
 from kumo_tablestore.errors import DynamoError, ResourceInUseException, ValidationException
 
 #: Where partition ``index`` of a table answers: the StatefulSet pod's stable DNS name.
@@ -35,7 +35,12 @@ MUTABLE_FIELDS = (
     "LatestStreamArn",
     "LatestStreamLabel",
 )
-_KEY_FIELDS = ("KeySchema", "AttributeDefinitions")
+
+
+def _table_keys(description: Mapping[str, Any]) -> list[tuple[str, str, str | None]]:
+    """The table's typed key schema (index key attributes also sit in AttributeDefinitions)."""
+    types = {d["AttributeName"]: d["AttributeType"] for d in description.get("AttributeDefinitions") or []}
+    return [(e["AttributeName"], e["KeyType"], types.get(e["AttributeName"])) for e in description["KeySchema"]]
 
 
 class InvalidTable(ValueError):
@@ -94,7 +99,8 @@ def merge_stored(wanted: dict[str, Any], stored: dict[str, Any] | None) -> tuple
     """The description to serve, given what the partitions already hold; plus warnings.
 
     A stored table keeps its identity (keys, partition count and slot map, id, creation time):
-    the manifest's billing, throughput, TTL and stream settings are applied to it. Keys that differ
+    the manifest's billing, throughput, TTL and stream settings and its GSIs (added, removed,
+    re-provisioned; :mod:`kumo_gateway.dynamodb.manifest_indexes`) are applied to it. Keys that differ
     keep the stored table unchanged (changing keys would orphan the data); so does a new partition count
     (repartitioning is not supported).
     """
@@ -102,7 +108,7 @@ def merge_stored(wanted: dict[str, Any], stored: dict[str, Any] | None) -> tuple
         return wanted, []
     base = {k: v for k, v in stored.items() if k != "PartitionIndex"}
     name = wanted["TableName"]
-    if any(base.get(k) != wanted[k] for k in _KEY_FIELDS):
+    if _table_keys(base) != _table_keys(wanted):
         return base, [f"table {name}: the Table's keys differ from the stored table's; serving the stored table"]
     warnings = []
     if base.get("PartitionCount") != wanted["PartitionCount"]:
@@ -117,7 +123,8 @@ def merge_stored(wanted: dict[str, Any], stored: dict[str, Any] | None) -> tuple
         else:
             out.pop(key, None)
     out["TableStatus"] = "ACTIVE"
-    return out, warnings
+    out, problems = manifest_indexes.reconcile(out, wanted)
+    return out, warnings + [f"table {name}: {problem}" for problem in problems]
 
 
 def partition_count(description: Mapping[str, Any]) -> int:
@@ -152,6 +159,11 @@ def update_refused(name: str, current: Mapping[str, Any], updated: Mapping[str, 
         return ValidationException(
             f"UpdateTimeToLive is not supported in a Kumo cluster. {_MANIFEST_HINT}: set or remove "
             f"spec.ttlAttribute of the Table resource {name!r} instead."
+        )
+    if current.get("GlobalSecondaryIndexes") != updated.get("GlobalSecondaryIndexes"):
+        return ValidationException(
+            f"UpdateTable is not supported in a Kumo cluster. {_MANIFEST_HINT}: add, change or remove "
+            f"spec.globalSecondaryIndexes of the Table resource {name!r} instead."
         )
     return ValidationException(
         f"UpdateTable is not supported in a Kumo cluster. {_MANIFEST_HINT}: change spec.billingMode / "

@@ -14,6 +14,7 @@ from kumo import untrusted_json
 from kumo.catalog import Catalog
 from kumo.lambda_wire import check_client_context
 from kumo.runtime.invocation import LOG_TAIL_BYTES, MAX_SYNC_PAYLOAD, Invocation, error_payload
+from kumo_gateway.async_.enqueue import MAX_EVENT_PAYLOAD
 from kumo_gateway.async_.invoker import REQUEST_ID_HEADER, WORKER_KEY_NAME
 from kumo_gateway.auth.asgi import authenticate_scope
 from kumo_gateway.auth.authenticator import Auth
@@ -22,7 +23,7 @@ from kumo_gateway.bodies import read_body
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_.errors import auth_error, lambda_error, resource_not_found, service_error, unknown_operation
 from kumo_gateway.lambda_.function_names import InvalidFunctionName, parse_function_name
-from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, Provider, TooManyRequests
+from kumo_gateway.provider import FunctionNotFound, FunctionNotReady, InstanceUnavailable, Provider, TooManyRequests
 
 if TYPE_CHECKING:
     from kumo_gateway.async_.enqueue import Enqueuer
@@ -31,7 +32,7 @@ log = logging.getLogger("kumo.gateway")
 
 _INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 #: Lambda's limit for an asynchronous invocation's payload.
-MAX_ASYNC_PAYLOAD = 1024 * 1024
+MAX_ASYNC_PAYLOAD = MAX_EVENT_PAYLOAD
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _LOG_TYPES = ("None", "Tail")
 
@@ -171,6 +172,12 @@ class InvokeHandler:
                 extra={"Reason": exc.reason},
                 headers={"Retry-After": str(exc.retry_after_s)},
             )
+        except FunctionNotReady as exc:
+            message = (
+                "The operation cannot be performed at this time. "
+                f"The function is currently in the following state: {exc.state}"
+            )
+            return lambda_error(409, "ResourceConflictException", message, request_id)
         except InstanceUnavailable as exc:
             return service_error(f"No instance of the function became available: {exc}", request_id, 503)
 

@@ -23,15 +23,25 @@ from kumo.catalog import Catalog
 from kumo.versions import LATEST, Alias, NotFound, PublishedVersion, Snapshot, VersionError, take_snapshot
 from kumo_gateway.auth.authenticator import Auth, Identity
 from kumo_gateway.auth.errors import AuthFailure
+from kumo_gateway.concurrency.reservations import Reservations
 from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_ import shapes
 from kumo_gateway.lambda_.errors import auth_error, lambda_error, service_error, unknown_operation
 from kumo_gateway.lambda_.function_names import FunctionRef, InvalidFunctionName, parse_function_name
+from kumo_gateway.lambda_.function_requests import (
+    MAX_UPLOAD_BODY,
+    RequestError,
+    parse_create,
+    parse_update_code,
+)
+from kumo_gateway.lambda_.function_writer import CODE_PATH, CodeLinks, FunctionWriter
 from kumo_gateway.lambda_.signed_request import read_signed
 
 log = logging.getLogger("kumo.gateway")
 
 MAX_BODY = 256 * 1024
+#: Calls that carry a deployment package (base64 in JSON): up to Lambda's 50 MB zipped.
+_UPLOADS = frozenset({"CreateFunction", "UpdateFunctionCode"})
 
 
 class VersionBackend(Protocol):
@@ -88,19 +98,40 @@ def _json(data: Any, status: int, request_id: str) -> Response:
 class ManagementHandler:
     """Answers the management operations against a catalog (and a backend that can publish and persist)."""
 
-    def __init__(self, catalog: Catalog, backend: VersionBackend | None = None, *, auth: Auth) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        backend: VersionBackend | None = None,
+        *,
+        auth: Auth,
+        writer: FunctionWriter | None = None,
+        reservations: Reservations | None = None,
+    ) -> None:
         self.catalog = catalog
+        #: Reserved concurrency set through PutFunctionConcurrency (GetFunction's ``Concurrency``).
+        self.reservations = reservations or Reservations(None)
         self.backend: VersionBackend = backend or ReadOnlyVersions(catalog)
         self.auth = auth
+        #: Creates and changes functions (local mode); without it those calls answer as unknown.
+        self.writer = writer
+        self.links = CodeLinks()
 
     async def handle(self, request: Request) -> Response:
         request_id = new_request_id()
-        signed = await read_signed(request, self.auth, MAX_BODY, request_id)
+        if self.writer is not None and request.scope["path"].startswith(CODE_PATH) and request.method == "GET":
+            return self._download(request, request_id)
+        operation = shapes.match_operation(request.method, request.scope["path"])
+        upload = operation is not None and operation.name in _UPLOADS and self.writer is not None
+        if upload:
+            signed = await read_signed(
+                request, self.auth, MAX_UPLOAD_BODY, request_id, too_large="RequestEntityTooLargeException"
+            )
+        else:
+            signed = await read_signed(request, self.auth, MAX_BODY, request_id)
         if isinstance(signed, Response):
             return signed
         raw, identity = signed
-        operation = shapes.match_operation(request.method, request.scope["path"])
-        if operation is None:
+        if operation is None or (operation.name in _WRITES and self.writer is None):
             return unknown_operation(request_id)
         denied = self._authorize(identity, operation)
         if denied is not None:
@@ -113,6 +144,8 @@ class ManagementHandler:
             return lambda_error(400, exc.error_type, exc.message, request_id)
         except shapes.BadParameter as exc:
             return lambda_error(400, "InvalidParameterValueException", str(exc), request_id)
+        except RequestError as exc:
+            return lambda_error(exc.status, exc.error_type, exc.message, request_id)
         except Exception:
             log.exception("%s %s failed unexpectedly (request %s)", request.method, request.url.path, request_id)
             return service_error("An internal error occurred.", request_id)
@@ -135,16 +168,41 @@ class ManagementHandler:
         query = request.query_params
         if operation.name == "ListFunctions":
             return 200, self._list_functions(query.get("FunctionVersion"), query.get("Marker"), query.get("MaxItems"))
+        if operation.name == "CreateFunction" and self.writer is not None:
+            create = parse_create(_parse_body(raw))
+            await self.writer.create(create)
+            version = self.catalog.versions(create.name).latest_published() if create.publish else None
+            return 201, self._configuration(FunctionRef(create.name, version.version if version else None))
         ref = parse_function_name(operation.function or "", query.get("Qualifier") or None)
         if self.catalog.function(ref.name) is None:
             raise NotFound(f"Function not found: {self.catalog.function_arn(ref.name, ref.qualifier)}")
         if operation.name == "GetFunction":
             function = self.catalog.function(ref.name)
-            reserved = function.spec.concurrency.reserved if function else None
-            return 200, shapes.get_function_response(self._configuration(ref), reserved)
+            self.reservations.refresh_soon()
+            manifest = function.spec.concurrency.reserved if function else None
+            reserved = self.reservations.effective(ref.name, manifest)
+            response = shapes.get_function_response(self._configuration(ref), reserved)
+            if self.writer is not None and self.writer.owns(ref.name):
+                address = self.writer.code_address(ref.name)
+                response["Code"]["Location"] = self.links.location(str(request.base_url), ref.name, address)
+                response["Tags"] = self.writer.tags(ref.name)
+            return 200, response
         if operation.name == "GetFunctionConfiguration":
             return 200, self._configuration(ref)
+        if operation.name in ("UpdateFunctionCode", "UpdateFunctionConfiguration") and self.writer is not None:
+            if ref.qualifier is not None:
+                raise VersionError(f"{operation.name} takes an unqualified function name, got {operation.function!r}")
+            body = _parse_body(raw)
+            if operation.name == "UpdateFunctionConfiguration":
+                await self.writer.update_configuration(ref.name, body)
+                return 200, self._configuration(ref)
+            zip_bytes, publish, revision = parse_update_code(body)
+            version = await self.writer.update_code(ref.name, zip_bytes, publish, revision)
+            return 200, self._configuration(FunctionRef(ref.name, version))
         if operation.name == "DeleteFunction":
+            if ref.qualifier is None and self.writer is not None and self.writer.owns(ref.name):
+                await self.writer.delete(ref.name)
+                return 204, None
             if ref.qualifier is None:
                 raise VersionError(
                     f"DeleteFunction of the whole function is not available: Function {ref.name} is declared by "
@@ -239,7 +297,7 @@ class ManagementHandler:
         else:
             published = registry.versions[version]
             snapshot, description, modified = published.snapshot, published.description, published.last_modified
-        return shapes.function_configuration(
+        configuration = shapes.function_configuration(
             name=ref.name,
             function_arn=arn,
             version=version,
@@ -248,6 +306,25 @@ class ManagementHandler:
             last_modified=modified,
             account_id=self.catalog.account_id,
         )
+        if self.writer is not None and self.writer.owns(ref.name):
+            overlay = self.writer.overlay(ref.name)
+            if version != LATEST:  # a published version keeps its own code, description and date
+                overlay = {key: overlay[key] for key in ("Role", "Architectures")}
+            configuration.update(overlay)
+        return configuration
+
+    def _download(self, request: Request, request_id: str) -> Response:
+        """``GET`` of a ``Code.Location``: the stored zip, for a signed, unexpired URL."""
+        assert self.writer is not None
+        address = request.scope["path"][len(CODE_PATH) :]
+        problem = self.links.check(address, request.query_params)
+        if problem is not None:
+            return lambda_error(403, "AccessDeniedException", f"Code download refused: {problem}", request_id)
+        try:
+            data = self.writer.open_code(address)
+        except Exception as exc:
+            return lambda_error(404, "ResourceNotFoundException", f"Code not found: {exc}", request_id)
+        return Response(data, media_type="application/zip", headers={"x-amzn-RequestId": request_id})
 
     def _alias(self, function: str, name: str) -> Alias:
         alias = self.catalog.versions(function).aliases.get(name)
@@ -271,6 +348,7 @@ def _parse_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
+_WRITES = frozenset({"CreateFunction", "UpdateFunctionCode", "UpdateFunctionConfiguration"})
 _REQUIRED = object()
 
 

@@ -35,6 +35,9 @@ class Operation:
 
 _ROUTES: dict[tuple[str, int, str | None], str] = {
     ("GET", 0, None): "ListFunctions",
+    ("POST", 0, None): "CreateFunction",
+    ("PUT", 2, "code"): "UpdateFunctionCode",
+    ("PUT", 2, "configuration"): "UpdateFunctionConfiguration",
     ("GET", 1, None): "GetFunction",
     ("DELETE", 1, None): "DeleteFunction",
     ("GET", 2, "configuration"): "GetFunctionConfiguration",

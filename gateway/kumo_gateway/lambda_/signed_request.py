@@ -15,13 +15,14 @@ from kumo_gateway.bodies import read_body
 from kumo_gateway.lambda_.errors import auth_error, lambda_error
 
 
-async def read_signed(request: Request, auth: Auth, max_body: int, request_id: str) -> tuple[bytes, Any] | Response:
-    """``(body, caller identity)``, or the Lambda-shaped answer refusing the request."""
+async def read_signed(
+    request: Request, auth: Auth, max_body: int, request_id: str, too_large: str = "RequestTooLargeException"
+) -> tuple[bytes, Any] | Response:
+    """``(body, caller identity)``, or the Lambda-shaped answer refusing the request (a body over
+    ``max_body``: 413 with the error type ``too_large``)."""
     raw = await read_body(request, max_body)
     if raw is None:
-        return lambda_error(
-            413, "RequestTooLargeException", f"Request must be smaller than {max_body} bytes", request_id
-        )
+        return lambda_error(413, too_large, f"Request must be smaller than {max_body} bytes", request_id)
     identity = authenticate_scope(auth, "lambda", request.scope, raw)
     if isinstance(identity, AuthFailure):
         return auth_error(identity, request_id)

@@ -28,6 +28,8 @@ def code_files(spec_code: object, config_maps: Mapping[str, Mapping[str, str]]) 
         return dict(config_maps[name])
     if getattr(spec_code, "image", None):
         raise CodeUnavailable("code.image needs a cluster: local mode runs inline or ConfigMap code only")
+    if getattr(spec_code, "package", None) is not None:
+        raise CodeUnavailable("code.package (the code store) needs a cluster: use code.path or code.zip locally")
     raise CodeUnavailable("the function has no code")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from kumo.manifests import Manifests
 from kumo.models.function import CUSTOM_RUNTIMES, Code, Function, FunctionSpec
 from kumo.packages.build import PackageSource, build_package, read_directory, read_zip
+from kumo.packages.freeze import pinned_layer_refs, zip_code_sha256
 from kumo.packages.layers import LayerStore
 from kumo.packages.plan import PackageError
 from kumo_gateway.local.code import CodeUnavailable, code_files
@@ -70,24 +71,58 @@ class LocalPackages:
         #: The merged layers (the function's `/opt`) of functions with `spec.layers`.
         self.opt: dict[str, Path] = {}
         self.problems: dict[str, str] = {}
+        #: The exact layer versions (`NAME:N`) each function with layers runs now (a version freezes them).
+        self.layer_refs: dict[str, list[str]] = {}
+        #: (CodeSha256, CodeSize) of functions whose package is a zip as given (no requirements): the zip's,
+        #: read when the package was built (kumo.packages.freeze).
+        self.zips: dict[str, tuple[str, int]] = {}
+        #: Functions created through the Lambda API that are not Active yet: name → state (Pending, Failed).
+        self.not_ready: dict[str, str] = {}
 
-    def build(self, manifests: Manifests, names: Iterable[str] | None = None) -> None:
-        """Build the packages of `names` (default: every function); failures are logged and recorded."""
-        for name in list(manifests.functions) if names is None else list(names):
-            function = manifests.functions.get(name)
-            self.built.pop(name, None)
-            self.opt.pop(name, None)
-            self.problems.pop(name, None)
-            if function is None or not (is_package(function.spec) or function.spec.layers):
+    def publish_template_layers(self, manifests: Manifests) -> None:
+        """Publish the layers SAM templates declare (a new version only when their content changed)."""
+        for layer in manifests.layers:
+            try:
+                version, published = self.layers.publish_if_changed(layer.name, layer.path)
+            except (PackageError, OSError) as exc:
+                log.error("layer %s (%s) not published: %s", layer.name, layer.logical_id, exc)
                 continue
-            source = manifests.sources.get(("Function", name))
-            base_dir = source.resolve().parent if source is not None else Path.cwd()
-            self.build_one(function, base_dir, manifests.config_maps)
+            log.info("layer %s: version %s %s", layer.name, version, "published" if published else "unchanged")
+
+    def build(self, manifests: Manifests, names: Iterable[str] | None = None) -> list[str]:
+        """Build the packages of `names` (default: every function); failures are logged and recorded.
+
+        Returns the names whose package, layers or problem differ from before (their `$LATEST` changed)."""
+        self.publish_template_layers(manifests)
+        changed = []
+        for name in list(manifests.functions) if names is None else list(names):
+            before = self._state(name)
+            function = manifests.functions.get(name)
+            for recorded in (self.built, self.opt, self.problems, self.layer_refs, self.zips):
+                recorded.pop(name, None)
+            if function is not None and (is_package(function.spec) or function.spec.layers):
+                source = manifests.sources.get(("Function", name))
+                base_dir = source.resolve().parent if source is not None else Path.cwd()
+                self.build_one(function, base_dir, manifests.config_maps)
+            if self._state(name) != before:
+                changed.append(name)
+        return changed
+
+    def uses_packages(self, manifests: Manifests) -> list[str]:
+        """The functions built here (a package or layers): a reload rebuilds them to see whether their
+        code dir, zip, requirements or layers changed under an unchanged manifest."""
+        return [n for n, f in manifests.functions.items() if is_package(f.spec) or f.spec.layers]
+
+    def _state(self, name: str) -> tuple[object, ...]:
+        return self.built.get(name), self.opt.get(name), self.problems.get(name)
 
     def build_one(self, function: Function, base_dir: Path, config_maps: Mapping[str, Mapping[str, str]]) -> None:
         name = function.metadata.name
         try:
-            opt = self.layers.merged(function.spec.layers)
+            layer_refs = pinned_layer_refs(self.layers.resolve(function.spec.layers))
+            opt = self.layers.merged(layer_refs)
+            if layer_refs:
+                self.layer_refs[name] = layer_refs
             if not is_package(function.spec):
                 if opt is not None:
                     self.opt[name] = opt
@@ -102,6 +137,13 @@ class LocalPackages:
             log.error("package not built: %s", message)
             return
         self.built[name] = package.path
+        code = function.spec.code
+        if code.zip is not None and not requirements:
+            try:
+                data = (base_dir / code.zip).read_bytes()
+                self.zips[name] = (zip_code_sha256(data), len(data))
+            except OSError:  # replaced while building: the package's own identity is used instead
+                pass
         if opt is not None:
             self.opt[name] = opt
         log.info("function %s: package %s ready (pip ran: %s)", name, package.address[:12], package.installed)

@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
 from kumo.catalog import Catalog
+from kumo.models import FunctionSpec
 from kumo.packages.layers import opt_environment
+from kumo.packages.plan import PackageError
 from kumo.runtime.environment import DEFAULT_PATH
 from kumo.runtime.host import FunctionConfig, RuntimeHost
 from kumo.runtime.invocation import Invocation, InvocationResult
@@ -23,7 +25,7 @@ from kumo_gateway.local.pool import InstancePool, PoolThrottled
 from kumo_gateway.local.sandbox import LocalSandbox
 from kumo_gateway.local.versions_store import LocalVersions
 from kumo_gateway.metrics import InstanceCount
-from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, TooManyRequests
+from kumo_gateway.provider import FunctionNotFound, FunctionNotReady, InstanceUnavailable, TooManyRequests
 
 log = logging.getLogger("kumo.local")
 
@@ -142,13 +144,26 @@ class LocalProvider:
         finally:
             pool.release(host, reusable=instance.reusable)
 
-    def _opt_dir(self, name: str, version: str) -> Path | None:
-        if self.packages is None or version != LATEST:  # published versions: layers not frozen yet
+    def _opt_dir(self, name: str, version: str, spec: FunctionSpec) -> Path | None:
+        if self.packages is None:
             return None
         try:
-            return self.packages.opt_dir(name)
-        except CodeUnavailable as exc:
-            raise InstanceUnavailable(f"function {name}: {exc}") from None
+            if version == LATEST:
+                return self.packages.opt_dir(name)
+            return self.packages.layers.merged(spec.layers)  # a version's pinned NAME:N layers
+        except (CodeUnavailable, PackageError) as exc:
+            raise InstanceUnavailable(f"function {name}:{version}: {exc}") from None
+
+    def _version_code_dir(self, name: str, version: str, package: str | None) -> Path:
+        """A published version's code: its frozen package (by content address) or its own copy of the files."""
+        if self.versions is None:
+            raise FunctionNotFound(f"{name}:{version}")
+        if package is None:
+            return self.versions.code_dir(name, version)
+        path = self.state_dir / "packages" / package
+        if not path.is_dir():
+            raise InstanceUnavailable(f"function {name}:{version}: package {package[:12]} is missing from the cache")
+        return path
 
     def _pool(self, name: str, version: str) -> InstancePool:
         pool = self.pools.get((name, version))
@@ -161,6 +176,8 @@ class LocalProvider:
         min_instances = scaling.min_instances
         if version == LATEST:
             spec = function.spec
+            if self.packages is not None and name in self.packages.not_ready:
+                raise FunctionNotReady(self.packages.not_ready[name])
             try:
                 if self.packages is not None and is_package(spec):
                     code_dir = self.packages.code_dir(name)
@@ -171,9 +188,10 @@ class LocalProvider:
         else:
             # A published version: its frozen configuration and immutable code; scales to zero on its own.
             published = self.catalog.versions(name).get(version)
-            if published is None or self.versions is None:
+            if published is None:
                 raise FunctionNotFound(f"{name}:{version}")
-            spec, code_dir, min_instances = published.snapshot.spec, self.versions.code_dir(name, version), 0
+            spec, min_instances = published.snapshot.spec, 0
+            code_dir = self._version_code_dir(name, version, published.snapshot.package)
         config = FunctionConfig(
             name=name,
             handler=spec.handler,
@@ -201,7 +219,7 @@ class LocalProvider:
             config = dataclasses.replace(config, code_dir=self.sandbox.code_copy(name, identity, code_dir))
             tmp_root = self.sandbox.tmp_root(name, identity)
         config = dataclasses.replace(config, command=custom_runtime_command(spec.runtime, config.code_dir))
-        opt_dir = self._opt_dir(name, version)
+        opt_dir = self._opt_dir(name, version, spec)
         if opt_dir is not None:  # layers: the function's /opt (kumo.packages.layers)
             if self.sandbox is not None and identity is not None:
                 opt_dir = self.sandbox.code_copy(name, identity, opt_dir)

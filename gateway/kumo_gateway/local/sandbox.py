@@ -64,6 +64,19 @@ def make_readonly(root: Path) -> None:
             os.chmod(os.path.join(dirpath, name), 0o555)
 
 
+def link_or_copy(source: str, target: str) -> None:
+    """Hard-link ``source`` when it is read-only and owned by us (nobody can change it under the
+    link), else copy it; a link across file systems falls back to a copy."""
+    info = os.lstat(source)
+    if stat.S_ISREG(info.st_mode) and not info.st_mode & 0o222 and info.st_uid == os.geteuid():
+        try:
+            os.link(source, target)
+            return
+        except OSError:
+            pass
+    shutil.copy2(source, target)
+
+
 @functools.cache
 def runnable_interpreter(runtime: str, uid: int) -> str | None:
     """The first ``python3.X`` binary ``uid`` can run with Kumo's bootstrap (probed once as that uid);
@@ -135,7 +148,12 @@ class LocalSandbox:
         return runnable_interpreter(runtime, self.probe_uid)
 
     def code_copy(self, function: str, identity: Identity, code_dir: Path) -> Path:
-        """A read-only copy of ``code_dir`` only ``identity`` (and root) can read; made once per code."""
+        """A read-only copy of ``code_dir`` only ``identity`` (and root) can read; made once per code.
+
+        Files that are already immutable (read-only and ours, as every built package's are) are
+        hard-linked rather than copied: a package of any size costs its directory entries, not its
+        bytes, and functions sharing a package share its data (the gate stays per function).
+        """
         gate = self.root / "code" / function
         gate.mkdir(mode=0o750, exist_ok=True)
         os.chown(gate, 0, identity.gid)
@@ -145,7 +163,7 @@ class LocalSandbox:
             return target
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=gate))
         try:
-            shutil.copytree(code_dir, staging / "code", symlinks=False)
+            shutil.copytree(code_dir, staging / "code", symlinks=False, copy_function=link_or_copy)
             make_readonly(staging / "code")
             os.chmod(staging / "code", 0o555)
             os.rename(staging / "code", target)

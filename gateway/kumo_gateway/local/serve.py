@@ -10,8 +10,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kumo import platform_credential
@@ -19,6 +19,7 @@ from kumo.allowed_hosts import allowed_hosts as allowed_host_list
 from kumo.catalog import Catalog
 from kumo.event_loop import loop_factory
 from kumo.manifests import ManifestError, Manifests, load_manifests
+from kumo.packages.store import DEFAULT_CODE_STORAGE_BYTES
 from kumo.redis_server import PrivateRedis, RedisServerNotFoundError
 from kumo.runtime.sandbox import SandboxConfigError, make_non_dumpable
 from kumo_gateway.apigateway.authorizers.secrets import LocalSecrets
@@ -99,7 +100,10 @@ def run_up(
     allowed_hosts: Sequence[str] = (),
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
     async_options: AsyncOptions | None = None,
+    parameters: Mapping[str, str] | None = None,
+    code_storage_limit: int = DEFAULT_CODE_STORAGE_BYTES,
 ) -> int:
+    """``parameters``: SAM template parameter overrides (docs/sam.md)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if insecure_no_auth:
         if not is_loopback(host):
@@ -114,12 +118,17 @@ def run_up(
     if problem is not None:
         print(f"kumo up: --concurrency-limit: {problem}", file=sys.stderr)
         return 2
-    watch = Watch(list(paths), watch_interval_s, fingerprint(paths)) if watch_interval_s > 0 and paths else None
+    parameters = dict(parameters or {})
+    watch = (
+        Watch(list(paths), watch_interval_s, fingerprint(paths), parameters) if watch_interval_s > 0 and paths else None
+    )
     try:
-        manifests = load_manifests(paths)
+        manifests = load_manifests(paths, parameters)
     except ManifestError as exc:
         print(f"kumo up: invalid manifests:\n{exc}", file=sys.stderr)
         return 2
+    for item in manifests.unmapped:
+        log.warning("SAM template: not mapped: %s", item)
     for warning in manifests.check_references():
         log.warning("%s", warning)
     try:
@@ -136,20 +145,11 @@ def run_up(
                     allowed_hosts=allowed_hosts,
                     concurrency_limit=concurrency_limit,
                     async_options=async_options,
+                    code_storage_limit=code_storage_limit,
                 )
             )
     except KeyboardInterrupt:
         return 0
-
-
-async def queue_pollers(catalog: Catalog, redis_url: str, base_url: str, store: LocalKeyStore | None) -> None:
-    """The queue event source (``kumo_gateway.sqs.poller``), invoking through this gateway with its own key."""
-    from kumo.aws_signing import SigV4Auth
-    from kumo_gateway.sqs.poller import serve_queue_pollers
-
-    key = store.ensure("kumo:queue-pollers") if store is not None else None
-    auth = SigV4Auth(key.access_key_id, key.secret_access_key, "lambda", catalog.region) if key else None
-    await serve_queue_pollers(catalog, redis_url, base_url, auth)
 
 
 async def stream_pollers(
@@ -172,6 +172,8 @@ class Watch:
     paths: list[Path]
     interval_s: float
     seen: Fingerprint
+    #: SAM template parameter overrides, applied again on every reload.
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
 
 async def serve_local(
@@ -186,12 +188,14 @@ async def serve_local(
     allowed_hosts: Sequence[str] = (),
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
     async_options: AsyncOptions | None = None,
+    code_storage_limit: int = DEFAULT_CODE_STORAGE_BYTES,
 ) -> int:
     """``redis_url``: an external Redis for the shared state (several ``kumo up`` share one limit);
     without it a private one is started under ``<state-dir>/redis``. ``allowed_hosts``: Host names
     served besides loopback and ``host`` (:mod:`kumo.allowed_hosts`). ``async_options``: the async
     workers to run and their settings (``kumo worker``; default one)."""
     from kumo_gateway.app import serve_gateway
+    from kumo_gateway.local.api_functions import ApiFunctions
     from kumo_gateway.local.packages import LocalPackages
     from kumo_gateway.local.tables import LocalTables
 
@@ -215,12 +219,23 @@ async def serve_local(
         default = store.ensure(DEFAULT_KEY_NAME)
         credentials = (default.access_key_id, default.secret_access_key)
         auth = Authenticator(store.ring, account_id=catalog.account_id)
+    packages = LocalPackages(state_dir)
+    packages.build(manifests)  # before any instance starts; a failed package only affects its function
     versions = LocalVersions(catalog, state_dir, manifests.config_maps)
+    versions.packages = packages  # a version of a package function freezes its package and layers
     versions.load()
     for function in manifests.functions.values():
         versions.apply_manifest(function)  # spec.publish, spec.aliases
-    packages = LocalPackages(state_dir)
-    packages.build(manifests)  # before any instance starts; a failed package only affects its function
+    api_functions = ApiFunctions(
+        catalog,
+        state_dir,
+        packages,
+        versions,
+        storage_limit=code_storage_limit,
+        manifest_sources={name: path for (kind, name), path in manifests.sources.items() if kind == "Function"},
+    )
+    api_functions.load()  # functions created through the Lambda API (CreateFunction), built like the others
+    versions.api_functions = api_functions
     provider = LocalProvider(
         catalog,
         state_dir=state_dir,
@@ -232,6 +247,7 @@ async def serve_local(
         sandbox=sandbox,
     )
     versions.on_deleted = provider.retire_version
+    api_functions.provider = provider
     tables = LocalTables(state_dir, manifests.tables)
     async_options = async_options or AsyncOptions()
     shared_state = PrivateRedis(state_dir / "redis", async_options.appendfsync) if redis_url is None else None
@@ -245,14 +261,13 @@ async def serve_local(
             return 1
         redis_url = shared_state.url
 
-    pollers: list[asyncio.Task[None]] = []
+    pollers: list[asyncio.Task[None]] = []  # the table-stream event source (it reads this process's tables)
 
     def announce() -> None:
         print(
             banner(base_url, manifests.functions.values(), manifests.apis.values(), tables.table_names(), credentials),
             flush=True,
         )
-        pollers.append(asyncio.create_task(queue_pollers(catalog, redis_url, base_url, store), name="queue-pollers"))
         pollers.append(
             asyncio.create_task(stream_pollers(catalog, tables, redis_url, base_url, store), name="stream-pollers")
         )
@@ -261,7 +276,9 @@ async def serve_local(
     workers.start()  # they wait for the gateway themselves (an unreachable gateway is retried)
     watcher: asyncio.Task[None] | None = None
     if watch is not None:
-        reloader = Reloader(watch.paths, manifests, catalog, provider, versions, tables)
+        reloader = Reloader(
+            watch.paths, manifests, catalog, provider, versions, tables, watch.parameters, api_owned=api_functions.owns
+        )
         follow = ManifestWatcher(watch.paths, reloader.reload, interval_s=watch.interval_s, seen=watch.seen)
         watcher = asyncio.create_task(follow.run(), name="manifest-watch")
     try:
@@ -283,14 +300,15 @@ async def serve_local(
             allowed_hosts=allowed_host_list(host, allowed_hosts),
             concurrency_limit=concurrency_limit,
             layers=packages.layers,
+            functions=api_functions,
         )
     finally:
         began = time.monotonic()
-        workers.stop()
+        workers.stop()  # they run the async events, the schedules and the queue pollers
         for task in pollers:
             task.cancel()
         await asyncio.gather(*pollers, return_exceptions=True)
-        log.info("async workers and queue pollers stopped in %.1fs", time.monotonic() - began)
+        log.info("async workers and stream pollers stopped in %.1fs", time.monotonic() - began)
         if sandbox is not None:
             sandbox.close()
         if shared_state is not None:

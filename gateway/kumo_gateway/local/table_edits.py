@@ -1,6 +1,6 @@
 """Table manifests against served tables (pure): the description a manifest asks for, whether its key
 schema differs from a stored table's (refused, as DynamoDB cannot change a table's keys), and the
-settings an edit may change in place (billing, throughput, TTL attribute, stream)."""
+settings an edit may change in place (billing, throughput, TTL attribute, stream, GSIs added or removed)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from kumo.models.table import Table
-from kumo_gateway.dynamodb import descriptions
+from kumo_gateway.dynamodb import descriptions, manifest_indexes
 from kumo_gateway.dynamodbstreams import specification as streams
 
 #: Description fields a manifest edit changes on a served table (everything else is the table's).
@@ -49,3 +49,9 @@ def merged(stored: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
     """``stored`` with the manifest's settings (the keys must already agree)."""
     settings = {**stored, **{key: wanted[key] for key in SETTINGS if key in wanted}}
     return streams.follow(settings, wanted, time.time())
+
+
+def manifest_update(stored: dict[str, Any], wanted: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """:func:`merged` plus the manifest's GSIs added/removed/re-provisioned (as UpdateTable would); the
+    second value lists the index changes refused (see :mod:`kumo_gateway.dynamodb.manifest_indexes`)."""
+    return manifest_indexes.reconcile(merged(stored, wanted), wanted)

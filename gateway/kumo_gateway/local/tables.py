@@ -26,7 +26,7 @@ from kumo.models.table import Table
 from kumo_gateway.dynamodb import descriptions
 from kumo_gateway.dynamodb.table_directory import TableRoute
 from kumo_gateway.local.partitions import PartitionProcess
-from kumo_gateway.local.table_edits import key_schema_problem, merged, wanted_description
+from kumo_gateway.local.table_edits import key_schema_problem, manifest_update, wanted_description
 from kumo_tablestore.errors import InternalServerError, ResourceInUseException, ResourceNotFoundException
 from kumo_tablestore.partition_client import PartitionClient
 
@@ -114,8 +114,15 @@ class LocalTables:
             log.error("table %s: %s", name, problem)
             return
         self._warn_partitions(name, existing.description, manifest)
-        existing.description = merged(existing.description, wanted)
+        existing.description = self._updated(name, existing.description, wanted)
         existing.save()
+
+    @staticmethod
+    def _updated(name: str, stored: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+        description, problems = manifest_update(stored, wanted)
+        for problem in problems:
+            log.error("table %s: %s", name, problem)
+        return description
 
     @staticmethod
     def _warn_partitions(name: str, stored: dict[str, Any], manifest: Table) -> None:
@@ -175,13 +182,13 @@ class LocalTables:
                 log.error("table %s: could not start its partitions: %s", name, exc)
 
     async def change_manifest_table(self, name: str, manifest: Table) -> None:
-        """A Table's manifest changed (keys already checked equal): apply billing, throughput and TTL."""
+        """A Table's manifest changed (keys already checked equal): apply billing, throughput, TTL and GSIs."""
         async with self._lock:
             table = self.tables.get(name)
             if table is None:
                 return
             self._warn_partitions(name, table.description, manifest)
-            wanted = merged(table.description, wanted_description(name, manifest))
+            wanted = self._updated(name, table.description, wanted_description(name, manifest))
             if wanted != table.description:
                 table.description = wanted
                 await self._put_description(table)

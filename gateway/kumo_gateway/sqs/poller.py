@@ -5,9 +5,9 @@ poller receives up to ``batchSize`` messages (gathering for at most ``maximumBat
 the function synchronously through the gateway's Invoke API with an SQS event, then deletes what
 succeeded. Failed messages (a function error, a throttle, an unreachable gateway, or the ids the
 function named in ``batchItemFailures``) are left in flight and come back after the queue's visibility
-timeout. ``run_queue_pollers`` follows the catalog: mappings added, changed or removed start and stop
-their pollers. Host them with one call (a worker, ``kumo up``):
-``asyncio.create_task(serve_queue_pollers(catalog, redis_url, gateway_url, auth))``.
+timeout. ``run_queue_pollers`` follows the event sources (:mod:`kumo_gateway.event_sources`): mappings
+added, changed or removed start and stop their pollers. ``kumo worker`` runs them (every worker: the
+queue's consumer group shares the messages), so pollers scale with the workers.
 """
 
 from __future__ import annotations
@@ -24,15 +24,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import httpx
 
-from kumo.models import Function
+from kumo_gateway.event_sources import FunctionSources, SourceView
 from kumo_gateway.sqs import lambda_events
 from kumo_gateway.sqs.protocol import DEFAULT_VISIBILITY_S
 from kumo_gateway.sqs.queue_store import QueueStore, Received
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-
-    from kumo.catalog import Catalog
 
 log = logging.getLogger("kumo.queue_pollers")
 
@@ -53,19 +51,19 @@ class QueueMapping:
     timeout_s: float
 
 
-def queue_mappings(functions: Iterable[Function]) -> set[QueueMapping]:
+def queue_mappings(functions: Iterable[FunctionSources]) -> set[QueueMapping]:
     """The enabled queue mappings of ``functions`` (pure)."""
     found = set()
     for function in functions:
-        for source in function.spec.events:
+        for source in function.events:
             if source.queue is not None and source.enabled:
                 found.add(
                     QueueMapping(
-                        function.metadata.name,
+                        function.name,
                         source.queue,
                         source.batch_size,
                         source.maximum_batching_window,
-                        function.spec.timeout,
+                        function.timeout_s,
                     )
                 )
     return found
@@ -177,7 +175,7 @@ class QueuePoller:
 
 
 async def run_queue_pollers(
-    catalog: Catalog,
+    catalog: SourceView,
     redis: Redis,
     invoker: Invoker,
     *,
@@ -185,7 +183,7 @@ async def run_queue_pollers(
     pollers: dict[QueueMapping, QueuePoller] | None = None,
 ) -> None:
     """Run one poller per queue mapping of ``catalog``'s functions until cancelled (the mappings are
-    re-read when the catalog changes). ``pollers``, when given, is kept up to date with the running ones."""
+    re-read when its generation changes). ``pollers``, when given, is kept up to date with the running ones."""
     store = QueueStore(redis, consumer=f"{socket.gethostname()}-{os.getpid()}")
     running: dict[QueueMapping, tuple[QueuePoller, asyncio.Task[None]]] = {}
     seen = -1
@@ -193,7 +191,7 @@ async def run_queue_pollers(
         while True:
             if catalog.generation != seen:
                 seen = catalog.generation
-                wanted = queue_mappings(catalog.functions())
+                wanted = queue_mappings(catalog.sources())
                 for mapping in set(running) - wanted:
                     poller, task = running.pop(mapping)
                     task.cancel()
@@ -209,16 +207,3 @@ async def run_queue_pollers(
         for _, task in running.values():
             task.cancel()
         await asyncio.gather(*(task for _, task in running.values()), return_exceptions=True)
-
-
-async def serve_queue_pollers(catalog: Catalog, redis_url: str, gateway_url: str, auth: httpx.Auth | None) -> None:
-    """:func:`run_queue_pollers` with its own Redis client and a :class:`GatewayInvoker` on ``gateway_url``
-    (``auth``: SigV4 for ``lambda``, None when the gateway checks none), closed when cancelled."""
-    from redis.asyncio import Redis
-
-    redis, invoker = Redis.from_url(redis_url), GatewayInvoker(gateway_url, auth)
-    try:
-        await run_queue_pollers(catalog, redis, invoker)
-    finally:
-        await invoker.aclose()
-        await redis.aclose()

@@ -17,6 +17,7 @@ from kumo.event_loop import loop_factory
 from kumo.listeners import ConnectionGuard, ListenerLimits
 from kumo_tablestore import protocol, wire_json
 from kumo_tablestore.errors import DynamoError, InternalServerError, ResourceNotFoundException
+from kumo_tablestore.indexes import endpoints as index_endpoints
 from kumo_tablestore.server import json_body, stream_reader
 from kumo_tablestore.server.http_protocol import HttpServerProtocol
 from kumo_tablestore.server.operations import HANDLERS
@@ -80,6 +81,8 @@ async def _route(part: Partition, method: str, path: str, raw: bytes) -> Answer:
         if method == "DELETE":
             await part.delete_table()
             return _json({})
+    if path.startswith(protocol.INDEX_PREFIX):
+        return _json(await index_endpoints.handle(part, method, path, raw))
     if method == "GET" and path == protocol.HEALTH_PATH:
         return _json({"table": part.name, "partition": part.index, "items": part.engine.count()})
     if method == "GET" and path == protocol.STATS_PATH:

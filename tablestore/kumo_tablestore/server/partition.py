@@ -13,6 +13,9 @@ from typing import Any
 
 from kumo_tablestore import storage
 from kumo_tablestore.errors import ResourceNotFoundException, ValidationException
+from kumo_tablestore.indexes import feed as index_feed
+from kumo_tablestore.indexes.definitions import parse_indexes
+from kumo_tablestore.indexes.store import IndexStore
 from kumo_tablestore.protocol import META_TABLE_DESCRIPTION
 from kumo_tablestore.server import stream_reader
 from kumo_tablestore.server.batching import GroupWriter
@@ -50,6 +53,8 @@ class Partition:
             if table is not None and self.meta.name != table:
                 self.engine.close()
                 raise ValueError(f"{self.data_dir} holds table {self.meta.name!r}, not {table!r}")
+        self.indexes = IndexStore(self)
+        self.indexes.bind()  # opens its sub-database now: never inside a write transaction
         self.writer = GroupWriter(self.engine)
         self.throughput = Throughput(self.meta)
         self._sweep_stop = threading.Event()
@@ -117,10 +122,15 @@ class Partition:
         if self.table_name is not None and meta.name != self.table_name:
             raise ValidationException(f"This partition serves table {self.table_name}, not {meta.name}")
 
+        old_indexes = parse_indexes(old.description, old.key_names) if old is not None else {}
+        new_indexes = parse_indexes(desc, meta.key_names)
+
         def store() -> None:
             self.engine.set_meta(META_TABLE_DESCRIPTION, desc)
             if old is not None and old.ttl_attribute != meta.ttl_attribute:
                 self._reindex_expiry(meta)
+            self.meta = meta  # LSIs are maintained from the next write on
+            index_feed.sync_states(self, old_indexes, new_indexes)
 
         await self.writer.exclusive(store)
         self.meta = meta
@@ -152,6 +162,7 @@ class Partition:
             self.engine.close()
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.engine = storage.open(self.data_dir, durability=self.durability)
+            self.indexes.bind()
             self.writer.engine = self.engine
             self.meta = None
             self._start_sweeper()

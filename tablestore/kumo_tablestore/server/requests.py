@@ -37,6 +37,9 @@ LEGACY_PARAMETERS = {
 CAPACITY_MODES = ("NONE", "TOTAL", "INDEXES")
 #: The expressions a Query takes (the router checks them as the partition does before it routes a Query).
 QUERY_EXPRESSIONS = ("KeyConditionExpression", "FilterExpression", "ProjectionExpression")
+#: Queries (table or index) with a ``Limit`` up to this read on the event loop (like GetItem); larger
+#: ones in a thread.
+INLINE_LIMIT = 25
 
 
 def refuse_legacy(body: dict[str, Any]) -> None:

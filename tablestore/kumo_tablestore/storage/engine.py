@@ -70,7 +70,7 @@ class StorageEngine:
         self._env = lmdb.open(
             self.path,
             map_size=map_size,
-            max_dbs=8,
+            max_dbs=16,
             sync=durability != "off",
             metasync=durability == "full",
             readahead=False,
@@ -83,6 +83,8 @@ class StorageEngine:
         self._overflow = self._env.open_db(b"overflow")
         self._long = LongKeys(self._items, self._overflow, self._meta)
         self._lock = threading.RLock()
+        #: Called in the write transaction with each batch's change records (secondary indexes).
+        self.on_commit: Callable[[lmdb.Transaction, Sequence[ChangeRecord]], None] | None = None
         with self._env.begin(db=self._meta) as txn:
             raw = txn.get(_SEQ_KEY)
         self._last_seq = int.from_bytes(raw, "big") if raw else 0
@@ -220,6 +222,8 @@ class StorageEngine:
                 record.timestamp = stamp
             txn.put(_u64(record.seq), record.encode(), db=self._changes, append=True)
             seqs.append(record.seq)
+        if log and self.on_commit is not None:
+            self.on_commit(txn, log)
         return seqs
 
     def _apply_long(self, txn: lmdb.Transaction, op: WriteOp) -> None:
@@ -232,6 +236,21 @@ class StorageEngine:
             txn.delete(_u64(old_exp) + loc, db=self._expiry)
         if exp:
             txn.put(_u64(exp) + loc, op.key, db=self._expiry)
+
+    # ---- extra sub-databases (secondary indexes) ----------------------------------------------
+
+    def sub_database(self, name: bytes) -> Any:
+        """Open (creating) a named sub-database of this environment."""
+        with self._lock:
+            return self._env.open_db(name)
+
+    def write_txn(self, body: Callable[[lmdb.Transaction], Any]) -> Any:
+        """Run ``body(txn)`` in one write transaction under the engine lock (growing the map if needed)."""
+        return self._in_write_txn(body)
+
+    def read_txn(self) -> lmdb.Transaction:
+        """A read transaction (use as a context manager)."""
+        return self._env.begin()
 
     # ---- range reads ---------------------------------------------------------------------------
 

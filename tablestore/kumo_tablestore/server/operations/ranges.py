@@ -14,6 +14,7 @@ from typing import Any
 from kumo_tablestore import capacity, keys
 from kumo_tablestore.errors import ValidationException
 from kumo_tablestore.expressions import KeyCondition, analyze_key_condition, evaluate, project
+from kumo_tablestore.indexes import reads as index_reads
 from kumo_tablestore.partitioning import segment_of
 from kumo_tablestore.protocol import KUMO_SEGMENT, KUMO_TOTAL_SEGMENTS
 from kumo_tablestore.server import json_body
@@ -25,8 +26,7 @@ from kumo_tablestore.values import item_size
 
 PAGE_BYTES = 1024 * 1024
 MAX_TOTAL_SEGMENTS = 1_000_000
-#: Queries with a ``Limit`` up to this read on the event loop (like GetItem); larger ones in a thread.
-INLINE_LIMIT = 25
+INLINE_LIMIT = rq.INLINE_LIMIT
 SELECTS = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
 
 
@@ -176,6 +176,8 @@ async def query(part: Partition, body: dict[str, Any]) -> dict[str, Any] | bytes
         raise ValidationException(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
         )
+    if body.get("IndexName") is not None:
+        return await index_reads.query(part, body)
     plan = _plan(part, body, rq.QUERY_EXPRESSIONS)
     kc = analyze_key_condition(plan.exprs.key_condition, plan.meta.schema)
     if plan.exprs.filter is not None:
@@ -228,6 +230,8 @@ def _segment(body: dict[str, Any], router: dict[str, Any]) -> tuple[int, int] | 
 
 async def scan(part: Partition, body: dict[str, Any], router: dict[str, Any] | None = None) -> dict[str, Any] | bytes:
     segment = _segment(body, router or {})
+    if body.get("IndexName") is not None:
+        return await index_reads.scan(part, body, segment)
     plan = _plan(part, body, ("FilterExpression", "ProjectionExpression"))
     part.throughput.admit_read()
     engine = part.engine

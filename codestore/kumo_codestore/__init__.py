@@ -1,0 +1,1 @@
+"""Kumo's code store: deployment packages and layer archives by SHA-256, on a PersistentVolume."""

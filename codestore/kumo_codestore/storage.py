@@ -1,0 +1,77 @@
+"""Archives on disk by SHA-256: ``<root>/<aa>/<sha256>``, written through a staging file and a rename.
+
+An upload is hashed while it is written to ``<root>/.incoming/``; only a body whose SHA-256 is its
+address, within Lambda's limits and a readable zip, is renamed into place, so the store never holds
+a partial or mislabelled archive. Stored archives are read-only (0o444) and never rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import zipfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from kumo.packages.code_store import MAX_ZIPPED_BYTES, StoreError, check_zip_sizes, is_sha256
+
+
+class ArchiveStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.incoming = root / ".incoming"
+        self.incoming.mkdir(parents=True, exist_ok=True)
+        for leftover in self.incoming.iterdir():  # an upload cut by a restart
+            leftover.unlink(missing_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        if not is_sha256(sha256):
+            raise StoreError("InvalidAddress", f"{sha256!r} is not a lowercase hex SHA-256")
+        return self.root / sha256[:2] / sha256
+
+    def size(self, sha256: str) -> int | None:
+        try:
+            return self.path(sha256).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    async def put(self, sha256: str, chunks: AsyncIterator[bytes]) -> bool:
+        """Store the streamed body under ``sha256``; True when new, False when it was already there."""
+        final = self.path(sha256)
+        digest, total = hashlib.sha256(), 0
+        fd, staging = tempfile.mkstemp(dir=self.incoming)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                async for chunk in chunks:
+                    total += len(chunk)
+                    if total > MAX_ZIPPED_BYTES:
+                        raise StoreError(
+                            "PackageTooLarge", f"package is over {MAX_ZIPPED_BYTES} bytes (50 MB zipped)", 413
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+            actual = digest.hexdigest()
+            if actual != sha256:
+                raise StoreError("HashMismatch", f"body SHA-256 is {actual}, not {sha256} ({total} bytes)")
+            _check_zip(Path(staging), total)
+            if final.exists():
+                return False
+            final.parent.mkdir(exist_ok=True)
+            os.chmod(staging, 0o444)
+            os.replace(staging, final)
+            return True
+        finally:
+            if os.path.exists(staging):
+                os.unlink(staging)
+
+
+def _check_zip(path: Path, zipped: int) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unzipped = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise StoreError("InvalidZip", f"body is not a readable zip: {exc}") from None
+    problem = check_zip_sizes(zipped, unzipped)
+    if problem:
+        raise StoreError("PackageTooLarge", problem, 413)

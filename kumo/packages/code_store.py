@@ -1,0 +1,90 @@
+"""The code store's wire contract (pure): paths, the content address, limits, the hash check.
+
+The cluster's code store (``codestore/kumo_codestore``, docs/code-store.md) keeps deployment packages
+and layer archives by the SHA-256 of the archive's bytes:
+
+- ``PUT  /packages/<sha256>``: the body is the zip; the store hashes what it receives and refuses a
+  body whose SHA-256 is not ``<sha256>`` (400 ``HashMismatch``) or which is over the limits (413
+  ``PackageTooLarge``; 50 MB zipped, 250 MB unzipped). 201 when stored, 200 when already there.
+- ``GET  /packages/<sha256>`` / ``HEAD``: the archive (``Content-Length``, ``ETag: "<sha256>"``), 404
+  ``NotFound``.
+
+Every request carries the platform credential (``kumo.platform_credential.HEADER``; 403 without it).
+Errors are ``{"error": <code>, "message": ...}``. Every client (``kumo deploy`` through the gateway's
+admin API, the pod's fetch step, the operator's existence check) and the server use this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from kumo.packages.plan import MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES, check_zip_sizes
+
+PREFIX = "/packages/"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+_SHA256_RE = re.compile(SHA256_PATTERN)
+#: The code store's port (container and Service).
+PORT = 8090
+
+__all__ = ["MAX_UNZIPPED_BYTES", "MAX_ZIPPED_BYTES", "PREFIX", "PackageRef", "check_zip_sizes"]
+
+
+class StoreError(ValueError):
+    """A code store request failed or a package does not match its address; ``code`` names why."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+@dataclass(frozen=True)
+class PackageRef:
+    """An archive in the code store: its SHA-256 (hex) and size in bytes."""
+
+    sha256: str
+    size: int
+
+    def __post_init__(self) -> None:
+        if not is_sha256(self.sha256):
+            raise StoreError("InvalidAddress", f"{self.sha256!r} is not a lowercase hex SHA-256")
+        if not 0 < self.size <= MAX_ZIPPED_BYTES:
+            raise StoreError("InvalidSize", f"size {self.size} must be 1..{MAX_ZIPPED_BYTES} bytes")
+
+
+def is_sha256(text: str) -> bool:
+    return bool(_SHA256_RE.match(text))
+
+
+def package_path(sha256: str) -> str:
+    """``/packages/<sha256>``; a malformed address is a :class:`StoreError`."""
+    if not is_sha256(sha256):
+        raise StoreError("InvalidAddress", f"{sha256!r} is not a lowercase hex SHA-256")
+    return PREFIX + sha256
+
+
+def address_of(path: str) -> str:
+    """The ``<sha256>`` of a request path ``/packages/<sha256>`` (StoreError 404/400 otherwise)."""
+    if not path.startswith(PREFIX):
+        raise StoreError("NotFound", f"no such path {path!r}", 404)
+    sha = path[len(PREFIX) :]
+    if not is_sha256(sha):
+        raise StoreError("InvalidAddress", f"{sha!r} is not a lowercase hex SHA-256")
+    return sha
+
+
+def ref_of(data: bytes) -> PackageRef:
+    """The address of an archive's bytes."""
+    return PackageRef(hashlib.sha256(data).hexdigest(), len(data))
+
+
+def check_archive(expected: PackageRef | str, data: bytes) -> None:
+    """Raise :class:`StoreError` ``HashMismatch`` unless ``data`` is the archive ``expected`` names."""
+    sha = expected if isinstance(expected, str) else expected.sha256
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha:
+        raise StoreError("HashMismatch", f"SHA-256 mismatch: expected {sha}, got {actual} ({len(data)} bytes)")
+    if isinstance(expected, PackageRef) and expected.size != len(data):
+        raise StoreError("SizeMismatch", f"package {sha}: expected {expected.size} bytes, got {len(data)}")

@@ -1,0 +1,63 @@
+"""The chart's code store: PVC + Deployment + Service + NetworkPolicy, its URL in the platform's env."""
+
+from __future__ import annotations
+
+from chart_render import CHART, find, one, render, run_helm
+from test_chart_networkpolicy import pod_labels, selects
+
+from kumo.packages.code_store import PORT
+
+
+def env_of(deployment: dict) -> dict[str, str | None]:
+    (container, *_) = deployment["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def test_code_store_runs_over_a_claim_with_the_platform_credential() -> None:
+    objects = render()
+    claim = one(objects, "PersistentVolumeClaim", "kumo-codestore")
+    assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    assert "storageClassName" not in claim["spec"]
+    assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    deployment = one(objects, "Deployment", "kumo-codestore")
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}  # a ReadWriteOnce volume
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["args"] == ["codestore", "--root=/data", f"--port={PORT}"]
+    assert {"name": "data", "persistentVolumeClaim": {"claimName": "kumo-codestore"}} in pod["volumes"]
+    credential = next(e for e in container["env"] if e["name"] == "KUMO_PLATFORM_CREDENTIAL")
+    assert credential["valueFrom"]["secretKeyRef"]["name"] == "kumo-platform-credential"
+    service = one(objects, "Service", "kumo-codestore")
+    assert service["spec"]["ports"][0]["port"] == PORT
+    url = f"http://kumo-codestore.kumo.svc:{PORT}"
+    for name in ("kumo-gateway", "kumo-operator"):
+        assert env_of(one(objects, "Deployment", name))["KUMO_CODE_STORE_URL"] == url
+
+
+def test_size_storage_class_and_switching_it_off() -> None:
+    claim = one(render("codeStore.size=50Gi", "codeStore.storageClass=fast"), "PersistentVolumeClaim", "kumo-codestore")
+    assert claim["spec"]["resources"]["requests"]["storage"] == "50Gi"
+    assert claim["spec"]["storageClassName"] == "fast"
+    off = render("codeStore.enabled=false")
+    assert [o for o in off if "codestore" in o["metadata"]["name"]] == []
+    assert "KUMO_CODE_STORE_URL" not in env_of(one(off, "Deployment", "kumo-operator"))
+    bad = run_helm("template", "kumo", str(CHART), "--set", "codeStore.size=lots")
+    assert bad.returncode != 0 and "codeStore/size" in bad.stderr
+
+
+def test_network_policy_admits_gateway_operator_and_function_pods_only() -> None:
+    labels = pod_labels()
+    policy = one(render(), "NetworkPolicy", "kumo-codestore")
+    codestore = one(render(), "Deployment", "kumo-codestore")["spec"]["template"]["metadata"]["labels"]
+    assert selects(policy["spec"]["podSelector"], codestore)
+    [rule] = policy["spec"]["ingress"]
+    assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
+    admitted = [k for k in ("gateway", "operator", "function", "table") if any(
+        selects(peer["podSelector"], labels[k]) for peer in rule["from"]
+    )]  # fmt: skip
+    assert admitted == ["gateway", "operator", "function"]
+    functions_peer = rule["from"][2]
+    assert functions_peer["namespaceSelector"] == {}  # function pods of any watched namespace
+    scoped = one(render("watchNamespace=apps"), "NetworkPolicy", "kumo-codestore")["spec"]["ingress"][0]["from"][2]
+    assert scoped["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "apps"}}
+    assert find(render("networkPolicy.enabled=false"), "NetworkPolicy") == []
