@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from kumo.models import API_VERSION, KINDS, Api, Function, Table, format_validation_error
-from kumo.sam import LayerSource, TemplateError, Unmapped, is_sam_template, translate
+from kumo.sam import LayerSource, Output, TemplateError, Unmapped, is_sam_template, translate
 
 Resource = Function | Api | Table
 
@@ -38,9 +38,10 @@ class Manifests:
     #: ``data`` of plain ``v1`` ConfigMaps (so ``code.configMap`` works in local mode).
     config_maps: dict[str, dict[str, str]] = field(default_factory=dict)
     sources: dict[tuple[str, str], Path] = field(default_factory=dict)
-    #: From SAM templates (docs/sam.md): layers to publish at start, and what Kumo could not map.
+    #: From SAM templates (docs/sam.md): layers to publish at start, what Kumo could not map, Outputs.
     layers: list[LayerSource] = field(default_factory=list)
     unmapped: list[Unmapped] = field(default_factory=list)
+    outputs: list[Output] = field(default_factory=list)
 
     def check_references(self) -> list[str]:
         """Problems with references between the loaded objects (routes to unknown functions, ...)."""
@@ -174,6 +175,7 @@ def _sam_documents(text: str, path: Path, parameters: Mapping[str, str], result:
         raise ManifestError([message if message.startswith(str(path)) else f"{path}: {message}"]) from None
     result.layers.extend(translation.layers)
     result.unmapped.extend(translation.unmapped)
+    result.outputs.extend(translation.outputs)
     return [(1, manifest) for manifest in translation.manifests]
 
 

@@ -165,6 +165,14 @@ def _number(expression: str, text: str, names: dict[str, int] | None) -> int:
     return int(text)
 
 
+def check(expression: str) -> Schedule:
+    """The schedule of ``expression`` if Kumo can run it: it parses and fires at least once."""
+    parsed = parse(expression)
+    if next_tick(parsed, 0) is None:
+        raise ScheduleError(f"{expression!r} never fires")
+    return parsed
+
+
 def latest_tick(schedule: Schedule, t: float) -> int | None:
     """The most recent tick at or before ``t`` (epoch seconds), or None when there is none."""
     return schedule.latest(t)

@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 import yaml
 
+from kumo_cli.cli_options import DEFAULT_URL, Url
+
 sam_app = typer.Typer(help="AWS SAM templates (docs/sam.md).", no_args_is_help=True)
 
 OVERRIDES_HELP = "Template parameters: Key=Value (repeatable; also 'ParameterKey=K,ParameterValue=V')."
@@ -27,10 +29,12 @@ def overrides_or_exit(items: list[str] | None, command: str) -> dict[str, str]:
 def convert(
     template: Annotated[Path, typer.Argument(help="The SAM template (template.yaml).")],
     parameter_overrides: Annotated[list[str] | None, typer.Option("--parameter-overrides", help=OVERRIDES_HELP)] = None,
+    url: Url = DEFAULT_URL,
 ) -> None:
-    """Print the Kumo manifests of TEMPLATE on stdout; what Kumo cannot map goes to stderr."""
+    """Print the Kumo manifests of TEMPLATE on stdout; its Outputs and what Kumo cannot map go to stderr."""
     from kumo.manifests import ManifestError, parse_manifest
     from kumo.sam import TemplateError, translate
+    from kumo.sam.outputs import manifest_stages, output_lines
 
     overrides = overrides_or_exit(parameter_overrides, "kumo sam convert")
     try:
@@ -51,5 +55,9 @@ def convert(
             f"`kumo layer publish {layer.name} {layer.path}`",
             err=True,
         )
+    for queue in translation.queues:
+        typer.echo(f"# queue {queue.name} ({queue.logical_id}): a Kumo queue, created when first used", err=True)
+    for line in output_lines(translation.outputs, url, manifest_stages(translation.manifests)):
+        typer.echo(f"# output {line}", err=True)
     for item in translation.unmapped:
         typer.echo(f"# not mapped: {item}", err=True)

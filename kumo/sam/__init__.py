@@ -6,12 +6,14 @@ type, reason) — nothing is dropped silently.
 """
 
 from kumo.sam.loader import SAM_TRANSFORM, TemplateError, is_sam_template, load_template
-from kumo.sam.state import LayerSource, Translation, Unmapped
+from kumo.sam.state import LayerSource, Output, QueueSource, Translation, Unmapped
 from kumo.sam.template import parse_overrides, translate
 
 __all__ = [
     "SAM_TRANSFORM",
     "LayerSource",
+    "Output",
+    "QueueSource",
     "TemplateError",
     "Translation",
     "Unmapped",

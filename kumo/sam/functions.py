@@ -8,6 +8,7 @@ from typing import Any
 from kumo.models.function import HANDLER_PATTERN, SUPPORTED_RUNTIMES
 from kumo.sam.deployment import AUTO_ALIAS_ANNOTATION, DEPLOYMENT_ANNOTATION, check_deployment_type
 from kumo.sam.events import map_events
+from kumo.sam.invoke_config import async_config
 from kumo.sam.loader import TemplateError
 from kumo.sam.names import layer_from_arn
 from kumo.sam.state import Resource, as_int
@@ -80,24 +81,6 @@ def _scalar(value: Any) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-def _async(resource: Resource) -> dict[str, Any] | None:
-    config = resource.get("EventInvokeConfig")
-    if not isinstance(config, dict):
-        return None
-    result: dict[str, Any] = {}
-    if "MaximumRetryAttempts" in config:
-        result["maxRetryAttempts"] = as_int(config["MaximumRetryAttempts"], "MaximumRetryAttempts")
-    if "MaximumEventAgeInSeconds" in config:
-        result["maxEventAge"] = f"{as_int(config['MaximumEventAgeInSeconds'], 'MaximumEventAgeInSeconds')}s"
-    if "DestinationConfig" in config:
-        resource.build.unmapped(
-            f"{resource.logical_id}.EventInvokeConfig.DestinationConfig",
-            resource.type,
-            "destinations are given as Kumo Function or queue names (spec.async.onSuccess/onFailure), not ARNs",
-        )
-    return result
-
-
 def map_function(resource: Resource) -> None:
     """Add the Function manifest (or report it unmapped) and its routes and queue sources."""
     build = resource.build
@@ -141,9 +124,9 @@ def map_function(resource: Resource) -> None:
     if isinstance(provisioned, dict) and "ProvisionedConcurrentExecutions" in provisioned:
         warm = as_int(provisioned["ProvisionedConcurrentExecutions"], "ProvisionedConcurrentExecutions")
         spec["scaling"] = {"minInstances": warm, "maxInstances": max(warm, 10)}
-    async_config = _async(resource)
-    if async_config:
-        spec["async"] = async_config
+    invoke_config = async_config(resource, name)
+    if invoke_config:
+        spec["async"] = invoke_config
     annotations: dict[str, str] = {}
     target = name
     alias = resource.get("AutoPublishAlias")

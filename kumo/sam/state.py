@@ -35,13 +35,34 @@ class LayerSource:
     path: Path
 
 
+@dataclass(frozen=True)
+class QueueSource:
+    """An `AWS::SQS::Queue`: the Kumo queue `name` (created on first use)."""
+
+    logical_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Output:
+    """One of the template's `Outputs`: its value as the template gives it (AWS-shaped URLs are made
+    Kumo URLs by :func:`kumo.sam.outputs.resolve_urls`), or None and the reason it has none in Kumo."""
+
+    logical_id: str
+    value: str | None
+    description: str = ""
+    reason: str = ""
+
+
 @dataclass
 class Translation:
-    """Kumo manifests (dicts, as in YAML), layers to publish, and everything left unmapped."""
+    """Kumo manifests (dicts, as in YAML), layers to publish, queues, outputs, and everything left unmapped."""
 
     manifests: list[dict[str, Any]] = field(default_factory=list)
     layers: list[LayerSource] = field(default_factory=list)
     unmapped: list[Unmapped] = field(default_factory=list)
+    queues: list[QueueSource] = field(default_factory=list)
+    outputs: list[Output] = field(default_factory=list)
 
 
 @dataclass

@@ -14,6 +14,8 @@ from kumo.sam.intrinsics import Context
 from kumo.sam.layers import map_layer
 from kumo.sam.loader import SAM_TRANSFORM, TemplateError, load_template
 from kumo.sam.names import Names, explicit_name, kube_name
+from kumo.sam.outputs import evaluate_outputs
+from kumo.sam.queues import map_queue
 from kumo.sam.state import Build, Resource, Translation
 from kumo.sam.tables import map_dynamodb_table, map_simple_table
 
@@ -32,6 +34,7 @@ MAPPERS: dict[str, Callable[[Resource], None]] = {
     "AWS::Serverless::SimpleTable": map_simple_table,
     "AWS::DynamoDB::Table": map_dynamodb_table,
     "AWS::Serverless::LayerVersion": map_layer,
+    "AWS::SQS::Queue": map_queue,
 }
 GLOBAL_SECTIONS = {
     "AWS::Serverless::Function": "Function",
@@ -39,7 +42,6 @@ GLOBAL_SECTIONS = {
     "AWS::Serverless::HttpApi": "HttpApi",
     "AWS::Serverless::SimpleTable": "SimpleTable",
 }
-QUEUE_REASON = "Kumo queues have no manifest: they exist once used (CreateQueue, SendMessage or an SQS event)"
 
 
 def merge_globals(global_props: Mapping[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
@@ -128,8 +130,12 @@ def _names(resources: Mapping[str, dict[str, Any]], context: Context) -> Names:
             value = evaluate(given, context)
             name = str(value) if what is None else explicit_name(value, what, logical_id)
         names[logical_id] = name
-    for logical_id in (IMPLICIT_REST_API, IMPLICIT_HTTP_API):
+    for logical_id, kind in (
+        (IMPLICIT_REST_API, "AWS::Serverless::Api"),
+        (IMPLICIT_HTTP_API, "AWS::Serverless::HttpApi"),
+    ):
         names.setdefault(logical_id, kube_name(logical_id))
+        types.setdefault(logical_id, kind)
     return Names(names, types)
 
 
@@ -180,8 +186,6 @@ def translate(
             explicit_apis[logical_id] = item
         elif kind in MAPPERS:
             MAPPERS[kind](item)
-        elif kind == "AWS::SQS::Queue":
-            build.unmapped(logical_id, kind, QUEUE_REASON)
         else:
             build.unmapped(logical_id, kind, f"Kumo has no equivalent of {kind}")
     implicit = implicit_api_resources(build, set(explicit_apis), globals_)
@@ -191,4 +195,8 @@ def translate(
         if api_name not in {names.names[i.logical_id] for i in [*explicit_apis.values(), *implicit]}:
             for route in entry.routes:
                 build.unmapped(route.source, f"{entry.kind} event", f"Api {api_name!r} is not in the template")
+    outputs = template.get("Outputs") or {}
+    if not isinstance(outputs, dict):
+        raise TemplateError(f"{where}: Outputs must be a mapping")
+    build.result.outputs = evaluate_outputs(outputs, build)
     return build.result

@@ -54,11 +54,22 @@ Resources:
           Type: Schedule
           Properties:
             Schedule: rate(1 day)
+        Local:
+          Type: ScheduleV2
+          Properties:
+            ScheduleExpression: cron(0 8 * * ? *)
+            ScheduleExpressionTimezone: Europe/Paris
         Hi:
           Type: HttpApi
           Properties:
             Path: /hi
             Method: get
+Outputs:
+  HiUrl:
+    Description: The hi endpoint
+    Value: !Sub "https://${ServerlessHttpApi}.execute-api.${AWS::Region}.amazonaws.com/hi"
+  HelloArn:
+    Value: !GetAtt Hello.Arn
 """
 
 
@@ -100,7 +111,10 @@ def test_unsupported_resources_are_listed_and_the_rest_runs(tmp_path: Path) -> N
         assert kumo.stop() == 0
     log = kumo.log_path.read_text()
     assert "not mapped: Alerts (AWS::SNS::Topic): Kumo has no equivalent of AWS::SNS::Topic" in log
-    assert "not mapped: Hello.Events.Nightly (Schedule event)" in log
+    assert "not mapped: Hello.Events.Nightly" not in log  # a Kumo schedule now
+    assert "not mapped: Hello.Events.Local (ScheduleV2 event): Kumo schedules run in UTC" in log
+    assert f"SAM template: output HiUrl = {kumo.url}/serverless-http-api/$default/hi  (The hi endpoint)" in log
+    assert "SAM template: output HelloArn = arn:aws:lambda:us-east-1:000000000000:function:hello-sam" in log
     assert "layer shared: version 1 published" in log
 
 
@@ -119,12 +133,14 @@ def test_sam_convert_prints_manifests_that_load_back(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "# not mapped: Alerts (AWS::SNS::Topic)" in done.stderr
     assert "kumo layer publish shared" in done.stderr
+    assert "# output HiUrl = http://127.0.0.1:8080/serverless-http-api/$default/hi" in done.stderr
     converted = project / "kumo.yaml"  # beside the template: code paths are relative to it
     converted.write_text(done.stdout)
     manifests = load_manifests([converted])
     assert set(manifests.functions) == {"uses-layer", "hello-x"}
     assert manifests.functions["uses-layer"].spec.layers == ["shared"]
     assert manifests.apis["serverless-http-api"].spec.routes[0].function == "hello-x:live"
+    assert [source.schedule for source in manifests.functions["hello-x"].spec.events] == ["rate(1 day)"]
 
     missing = subprocess.run([*KUMO, "sam", "convert", str(template)], capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2

@@ -96,17 +96,17 @@ def test_function_mapping() -> None:
     assert spec["concurrency"] == {"reserved": 5}
     assert spec["scaling"]["minInstances"] == 2
     assert spec["async"] == {"maxRetryAttempts": 1, "maxEventAge": "120s"}
-    assert spec["events"] == [{"queue": "jobs", "batchSize": 5, "maximumBatchingWindow": "2s"}]
+    assert spec["events"] == [
+        {"queue": "jobs", "batchSize": 5, "maximumBatchingWindow": "2s"},
+        {"schedule": "rate(1 minute)"},
+    ]
     assert result.layers[0].name == "Libs" and result.layers[0].path == Path("/t/libs/")
     assert unmapped(result) == {
         ("Worker.Policies", "AWS::Serverless::Function"),
         ("Worker.Events.Stream", "DynamoDB event"),
-        ("Worker.Events.Tick", "Schedule event"),
         ("Libs.Metadata.BuildMethod", "AWS::Serverless::LayerVersion"),
-        ("Jobs", "AWS::SQS::Queue"),
     }
-    reasons = {item.logical_id: item.reason for item in result.unmapped}
-    assert "schedule" in reasons["Worker.Events.Tick"]
+    assert [(queue.logical_id, queue.name) for queue in result.queues] == [("Jobs", "jobs")]
 
 
 def test_no_requirements_file_means_no_requirements_and_zips_and_inline() -> None:

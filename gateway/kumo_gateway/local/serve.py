@@ -22,6 +22,7 @@ from kumo.manifests import ManifestError, Manifests, load_manifests
 from kumo.packages.store import DEFAULT_CODE_STORAGE_BYTES
 from kumo.redis_server import PrivateRedis, RedisServerNotFoundError
 from kumo.runtime.sandbox import SandboxConfigError, make_non_dumpable
+from kumo.sam.outputs import output_lines
 from kumo_gateway.apigateway.authorizers.secrets import LocalSecrets
 from kumo_gateway.auth.admin_token import local_admin_token
 from kumo_gateway.auth.authenticator import NO_AUTH, Auth, Authenticator
@@ -129,6 +130,9 @@ def run_up(
         return 2
     for item in manifests.unmapped:
         log.warning("SAM template: not mapped: %s", item)
+    stages = {name: [stage.name for stage in api.spec.effective_stages] for name, api in manifests.apis.items()}
+    for line in output_lines(manifests.outputs, f"http://{client_host(host)}:{port}", stages):
+        log.info("SAM template: output %s", line)
     for warning in manifests.check_references():
         log.warning("%s", warning)
     try:
