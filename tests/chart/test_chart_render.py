@@ -47,7 +47,8 @@ VALUE_SETS = {
 KUBE_VERSIONS = ("1.29", "1.35")
 
 GATEWAY_ALLOWED = (
-    expand("kumo.dev", ["functions", "apis", "tables"], ["get", "list", "watch"])
+    expand("kumo.dev", ["apis", "tables"], ["get", "list", "watch"])
+    | expand("kumo.dev", ["functions"], ["get", "list", "watch", "create", "update", "delete"])  # Lambda API
     | expand("apps", ["deployments"], ["get", "list", "watch"])
     | expand("apps", ["deployments/scale"], ["get", "patch", "update"])
     | expand("discovery.k8s.io", ["endpointslices"], ["get", "list", "watch"])

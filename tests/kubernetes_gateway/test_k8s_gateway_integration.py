@@ -67,9 +67,9 @@ def replicas(api: KubeApi, deployment: str) -> int:
 
 
 def invoke_when_known(client: httpx.Client, name: str, payload: dict) -> httpx.Response:
-    """The first request once the gateway's watch has the Function (404 until then)."""
+    """The first request once the gateway's watch has the Function Ready (404, then 409 Pending, until then)."""
     return wait_for(
-        lambda: (r := client.post(INVOKE.format(name), json=payload)).status_code != 404 and r,
+        lambda: (r := client.post(INVOKE.format(name), json=payload)).status_code not in (404, 409) and r,
         timeout_s=30,
         what=f"{name} served by the gateway",
     )

@@ -3,14 +3,18 @@ RBAC rules, least privilege. Namespaced rules go into a Role (watchNamespace set
 ClusterRole (every namespace); cluster-only rules exist only for a cluster-wide install.
 */}}
 
-{{/* Gateway: read Functions/Apis/Tables, map versions to Deployments, wake them via /scale,
+{{/* Gateway: read Functions/Apis/Tables, create/update/delete Functions (the Lambda management API:
+CreateFunction, UpdateFunction*, DeleteFunction write Function resources), map versions to Deployments, wake them via /scale,
 find instances through EndpointSlices, post Events, read Secrets: access keys (labelled
 kumo.dev/access-key; the operator writes one per Function, in the Function's namespace, so the
 gateway reads Secrets where Functions live), API keys (labelled kumo.dev/api-key=true; only their
 hashes reach Redis) and JWT authorizers' secretRefs. Nothing else. */}}
 {{- define "kumo.gateway.rules" -}}
 - apiGroups: ["kumo.dev"]
-  resources: ["functions", "apis", "tables"]
+  resources: ["functions"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
+- apiGroups: ["kumo.dev"]
+  resources: ["apis", "tables"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["apps"]
   resources: ["deployments"]

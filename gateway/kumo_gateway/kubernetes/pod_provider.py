@@ -4,7 +4,9 @@
 published version (``status.versions``: Deployment ``<fn>-v<N>``), or wakes
 the Deployment through ``/scale`` and holds the request until an endpoint is ready (bounded), or
 queues it behind busy endpoints (bounded; asking for more replicas below ``maxInstances``). The
-catalog is filled from watched Functions (only Ready ones) and Apis.
+catalog is filled from watched Functions and Apis; a Function the operator has not made Ready is in
+the catalog (the management API shows it ``Pending`` or ``Failed``) but invoking it answers
+``FunctionNotReady``. ``objects`` keeps each watched Function as the API server returned it.
 """
 
 from __future__ import annotations
@@ -21,12 +23,19 @@ from kumo.runtime.invocation import Invocation, InvocationResult
 from kumo.versions import FunctionVersions
 from kumo_gateway.kubernetes.endpoints import Endpoint, EndpointIndex
 from kumo_gateway.kubernetes.forward import EndpointBusy, EndpointUnreachable, Forwarder, ForwardFailed
+from kumo_gateway.kubernetes.function_objects import lambda_state
 from kumo_gateway.kubernetes.instances import EndpointSlots, QueueFull, WaitTimeout
 from kumo_gateway.kubernetes.load_reporter import LoadReporter, LoadTracker
-from kumo_gateway.kubernetes.resources import FunctionVersion, served_api, served_function, served_versions
+from kumo_gateway.kubernetes.resources import (
+    FunctionVersion,
+    parsed_function,
+    served_api,
+    served_function,
+    served_versions,
+)
 from kumo_gateway.kubernetes.waker import DeploymentMissing, Waker
 from kumo_gateway.metrics import InstanceCount
-from kumo_gateway.provider import FunctionNotFound, InstanceUnavailable, TooManyRequests
+from kumo_gateway.provider import FunctionNotFound, FunctionNotReady, InstanceUnavailable, TooManyRequests
 
 log = logging.getLogger("kumo.gateway.kubernetes")
 LATEST = "$LATEST"
@@ -93,6 +102,8 @@ class KubernetesProvider:
         self.index = EndpointIndex()
         self.tracker = LoadTracker()
         self.functions: dict[str, FunctionVersion] = {}
+        #: Function name -> the watched object (Ready or not), as the API server returned it.
+        self.objects: dict[str, dict[str, Any]] = {}
         #: Function name -> published version number -> its Deployment.
         self.published: dict[str, dict[str, FunctionVersion]] = {}
         self.slots: dict[tuple[str, str], EndpointSlots] = {}
@@ -155,6 +166,9 @@ class KubernetesProvider:
         if fv is not None and version != LATEST:
             fv = self.published.get(function, {}).get(version)
         if fv is None:
+            obj = self.objects.get(function)
+            if obj is not None and version == LATEST:
+                raise FunctionNotReady(lambda_state(obj).state)
             raise FunctionNotFound(function)
         if fv.max_instances < 1:
             raise TooManyRequests(f"Rate Exceeded: function {function} has a reserved concurrency of 0")
@@ -236,34 +250,49 @@ class KubernetesProvider:
         for obj in items:
             self._on_function("ADDED", obj)
             seen.add(((obj.get("metadata") or {}).get("namespace"), (obj.get("metadata") or {}).get("name")))
-        for name, fv in list(self.functions.items()):
-            if (fv.namespace, name) not in seen:
-                self._drop_function(fv.namespace, name)
+        for name, obj in list(self.objects.items()):
+            namespace = (obj.get("metadata") or {}).get("namespace") or "default"
+            if (namespace, name) not in seen:
+                self._drop_function(namespace, name)
+
+    def observe(self, obj: dict[str, Any], *, deleted: bool = False) -> None:
+        """A Function as this gateway just wrote (or deleted) it through the management API: seen at once,
+        not at the watch's next event."""
+        self._on_function("DELETED" if deleted else "MODIFIED", obj)
 
     def _on_function(self, event_type: str, obj: dict[str, Any]) -> None:
         meta = obj.get("metadata") or {}
         namespace, name = meta.get("namespace") or "default", meta.get("name") or ""
-        current = self.functions.get(name)
-        if current is not None and current.namespace != namespace:
-            log.warning("Function %s in %s shadowed by the one in %s", name, namespace, current.namespace)
+        known = self.objects.get(name)
+        known_namespace = ((known or {}).get("metadata") or {}).get("namespace") or "default"
+        if known is not None and known_namespace != namespace:
+            log.warning("Function %s in %s shadowed by the one in %s", name, namespace, known_namespace)
             return
+        if event_type != "DELETED" and _older(obj, known):
+            return  # a late event: this gateway already wrote a newer one (observe)
         served = None if event_type == "DELETED" else served_function(obj)
         if served is None:
             self._drop_function(namespace, name)
+            pending = None if event_type == "DELETED" else parsed_function(obj)
+            if pending is not None:  # not Ready (yet): shown by the management API, not invoked
+                self.objects[name] = obj
+                self.catalog.set_function(pending)
             return
         function, fv = served
         versions = served_versions(obj, function, fv)
-        if current != fv:
+        if self.functions.get(name) != fv:
             log.info("function %s: serving version %s (%s)", name, fv.version, fv.deployment)
         self.functions[name] = fv
+        self.objects[name] = obj
         self.published[name] = versions.deployments
         self.catalog.set_versions(name, versions.registry)
         self.catalog.set_function(function)
 
     def _drop_function(self, namespace: str, name: str) -> None:
-        current = self.functions.get(name)
-        if current is not None and current.namespace == namespace:
-            del self.functions[name]
+        known = self.objects.get(name)
+        if known is not None and ((known.get("metadata") or {}).get("namespace") or "default") == namespace:
+            del self.objects[name]
+            self.functions.pop(name, None)
             self.published.pop(name, None)
             self.catalog.remove_function(name)
             self.catalog.set_versions(name, FunctionVersions())
@@ -301,3 +330,14 @@ class KubernetesProvider:
             slots.set_endpoints(endpoints)
         if not endpoints and self.waker is not None:
             self.waker.forget(*key)
+
+
+def _older(obj: dict[str, Any], known: dict[str, Any] | None) -> bool:
+    """Whether ``obj`` is an earlier state of ``known`` (same uid, lower resourceVersion; both numeric)."""
+    if known is None:
+        return False
+    meta, known_meta = obj.get("metadata") or {}, known.get("metadata") or {}
+    if meta.get("uid") != known_meta.get("uid"):
+        return False
+    rv, known_rv = str(meta.get("resourceVersion") or ""), str(known_meta.get("resourceVersion") or "")
+    return rv.isdigit() and known_rv.isdigit() and int(rv) < int(known_rv)

@@ -57,6 +57,16 @@ def _model_input(obj: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def parsed_function(obj: Mapping[str, Any]) -> Function | None:
+    """The Function model of a watched object, Ready or not; ``None`` when it does not validate (logged)."""
+    try:
+        function = parse_manifest(_model_input(obj))
+    except ManifestError as exc:
+        log.warning("ignoring Function: %s", exc)
+        return None
+    return function if isinstance(function, Function) else None
+
+
 def served_function(obj: Mapping[str, Any]) -> tuple[Function, FunctionVersion] | None:
     """The model and current version of a Ready Function with ``status.version``; ``None`` otherwise."""
     version = (obj.get("status") or {}).get("version")

@@ -4,7 +4,8 @@ Tuning comes from the environment: ``KUMO_WAKE_TIMEOUT_S`` (hold a request while
 default 30), ``KUMO_QUEUE_TIMEOUT_S`` (wait behind busy endpoints, default 30), ``KUMO_QUEUE_LIMIT``
 (waiting requests per version, default 100), ``KUMO_REPORT_INTERVAL_S`` (load reports, default 1).
 ``KUMO_ADMIN_TOKEN`` (the chart sets it from its ``<release>-admin-token`` Secret) is the bearer token
-``/metrics`` asks for; without it ``/metrics`` answers 401 to everyone.
+``/metrics`` asks for; without it ``/metrics`` answers 401 to everyone. With ``KUMO_CODE_STORE_URL`` the
+Lambda management API creates and changes Functions (``kubernetes/api_functions.py``).
 """
 
 from __future__ import annotations
@@ -105,6 +106,15 @@ async def _serve(
     keys = SecretKeys(ring, namespace)
     await keys.start()
     api_keys = _api_key_secrets(redis_url, namespace)
+    code_store_url = os.environ.get("KUMO_CODE_STORE_URL") or None
+    functions = None
+    if code_store_url is not None:  # CreateFunction & co. write Function resources and the code store
+        from kumo import platform_credential
+        from kumo_gateway.kubernetes.api_functions import ClusterFunctions
+
+        functions = ClusterFunctions(
+            catalog, provider, namespace or "default", code_store_url, platform_credential.from_env()
+        )
     try:
         auth = Authenticator(ring, account_id=catalog.account_id)
         admin_token = admin_token_from_env(os.environ)
@@ -122,10 +132,13 @@ async def _serve(
             concurrency_limit=concurrency_limit,
             secrets=secrets,
             admin_token=admin_token,
-            code_store_url=os.environ.get("KUMO_CODE_STORE_URL") or None,
+            code_store_url=code_store_url,
+            functions=functions,
         )
     finally:
         await keys.stop()
+        if functions is not None:
+            functions.close()
         if api_keys is not None:
             api_keys.cancel()
             await asyncio.gather(api_keys, return_exceptions=True)

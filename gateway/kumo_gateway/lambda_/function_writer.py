@@ -1,5 +1,6 @@
 """What the management API needs from a backend that creates and changes functions (local mode:
-:class:`kumo_gateway.local.api_functions.ApiFunctions`), and the signed, expiring ``Code.Location`` URLs.
+:class:`kumo_gateway.local.api_functions.ApiFunctions`; a cluster:
+:class:`kumo_gateway.kubernetes.api_functions.ClusterFunctions`), and the signed, expiring ``Code.Location`` URLs.
 
 A ``Code.Location`` is ``/2015-03-31/kumo-code/<address>?function=&expires=&signature=``: an HMAC of the
 function, the package address and the expiry under a key only this gateway process holds, good for
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import inspect
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -42,13 +44,15 @@ class FunctionWriter(Protocol):
         """``FunctionConfiguration`` fields of ``$LATEST`` the backend knows (state, role, code hash …)."""
         ...
 
-    def code_address(self, name: str) -> str: ...
+    def code_address(self, name: str) -> str:
+        """Where ``Code.Location`` points (``""``: code the backend cannot serve, no ``Code.Location``)."""
+        ...
 
-    def open_code(self, address: str) -> bytes: ...
+    def open_code(self, address: str) -> bytes | Awaitable[bytes]: ...
 
     def tags(self, name: str) -> dict[str, str]: ...
 
-    def set_tags(self, name: str, tags: Mapping[str, str], remove: tuple[str, ...] = ()) -> None: ...
+    def set_tags(self, name: str, tags: Mapping[str, str], remove: tuple[str, ...] = ()) -> Awaitable[None] | None: ...
 
 
 class CodeLinks:
@@ -79,3 +83,8 @@ class CodeLinks:
         if int(expires) < self._clock():
             return "the URL has expired; call GetFunction again for a new Code.Location"
         return None
+
+
+async def settled(value: Any) -> Any:
+    """``value``, awaited when a backend answered with an awaitable (the cluster's I/O is async)."""
+    return await value if inspect.isawaitable(value) else value

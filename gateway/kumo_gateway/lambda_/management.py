@@ -34,7 +34,7 @@ from kumo_gateway.lambda_.function_requests import (
     parse_create,
     parse_update_code,
 )
-from kumo_gateway.lambda_.function_writer import CODE_PATH, CodeLinks, FunctionWriter
+from kumo_gateway.lambda_.function_writer import CODE_PATH, CodeLinks, FunctionWriter, settled
 from kumo_gateway.lambda_.signed_request import read_signed
 
 log = logging.getLogger("kumo.gateway")
@@ -119,7 +119,7 @@ class ManagementHandler:
     async def handle(self, request: Request) -> Response:
         request_id = new_request_id()
         if self.writer is not None and request.scope["path"].startswith(CODE_PATH) and request.method == "GET":
-            return self._download(request, request_id)
+            return await self._download(request, request_id)
         operation = shapes.match_operation(request.method, request.scope["path"])
         upload = operation is not None and operation.name in _UPLOADS and self.writer is not None
         if upload:
@@ -184,7 +184,8 @@ class ManagementHandler:
             response = shapes.get_function_response(self._configuration(ref), reserved)
             if self.writer is not None and self.writer.owns(ref.name):
                 address = self.writer.code_address(ref.name)
-                response["Code"]["Location"] = self.links.location(str(request.base_url), ref.name, address)
+                if address:
+                    response["Code"]["Location"] = self.links.location(str(request.base_url), ref.name, address)
                 response["Tags"] = self.writer.tags(ref.name)
             return 200, response
         if operation.name == "GetFunctionConfiguration":
@@ -313,7 +314,7 @@ class ManagementHandler:
             configuration.update(overlay)
         return configuration
 
-    def _download(self, request: Request, request_id: str) -> Response:
+    async def _download(self, request: Request, request_id: str) -> Response:
         """``GET`` of a ``Code.Location``: the stored zip, for a signed, unexpired URL."""
         assert self.writer is not None
         address = request.scope["path"][len(CODE_PATH) :]
@@ -321,7 +322,7 @@ class ManagementHandler:
         if problem is not None:
             return lambda_error(403, "AccessDeniedException", f"Code download refused: {problem}", request_id)
         try:
-            data = self.writer.open_code(address)
+            data = await settled(self.writer.open_code(address))
         except Exception as exc:
             return lambda_error(404, "ResourceNotFoundException", f"Code not found: {exc}", request_id)
         return Response(data, media_type="application/zip", headers={"x-amzn-RequestId": request_id})

@@ -19,7 +19,7 @@ from kumo_gateway.ids import new_request_id
 from kumo_gateway.lambda_.errors import auth_error, lambda_error, unknown_operation
 from kumo_gateway.lambda_.function_names import InvalidFunctionName, parse_function_name
 from kumo_gateway.lambda_.function_requests import RequestError, parse_tags
-from kumo_gateway.lambda_.function_writer import FunctionWriter
+from kumo_gateway.lambda_.function_writer import FunctionWriter, settled
 from kumo_gateway.lambda_.signed_request import read_signed
 
 TAGS_VERSION = "2017-03-31"
@@ -64,12 +64,12 @@ class TagsHandler:
                 body = json.loads(raw or b"{}")
                 if not isinstance(body, dict) or not body.get("Tags"):
                     raise RequestError("Tags is required: a map of keys to values")
-                self.writer.set_tags(ref.name, parse_tags(body["Tags"]))
+                await settled(self.writer.set_tags(ref.name, parse_tags(body["Tags"])))
             else:
                 keys = tuple(request.query_params.getlist("tagKeys"))
                 if not keys:
                     raise RequestError("TagKeys is required")
-                self.writer.set_tags(ref.name, {}, keys)
+                await settled(self.writer.set_tags(ref.name, {}, keys))
         except ValueError as exc:
             if isinstance(exc, RequestError):
                 return lambda_error(exc.status, exc.error_type, exc.message, request_id)

@@ -1,20 +1,15 @@
-"""The record of a function created through the Lambda API (``<state-dir>/api-functions/<name>.json``)
-and the check of an uploaded zip (as Lambda refuses it, before anything is stored)."""
+"""The record of a function created through the Lambda API (``<state-dir>/api-functions/<name>.json``;
+the check of an uploaded zip is :func:`kumo_gateway.lambda_.uploaded_zip.read_zip_bytes`, shared with the
+cluster's backend)."""
 
 from __future__ import annotations
 
 import base64
 import dataclasses
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from kumo.packages.build import PackageSource, read_zip
-from kumo.packages.plan import PackageError
-from kumo_gateway.lambda_.function_requests import FunctionSettings, RequestError
-
-UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try to upload again."
+from kumo_gateway.lambda_.function_requests import FunctionSettings
 
 
 @dataclasses.dataclass
@@ -58,16 +53,3 @@ class ApiFunction:
     @property
     def code_sha256(self) -> str:
         return base64.b64encode(bytes.fromhex(self.address)).decode()
-
-
-def read_zip_bytes(data: bytes) -> PackageSource:
-    with tempfile.TemporaryDirectory(prefix="kumo-upload-") as scratch:
-        path = Path(scratch) / "package.zip"
-        path.write_bytes(data)
-        try:
-            return read_zip(path)
-        except PackageError as exc:
-            detail = str(exc).removeprefix("package.zip: ")
-            if "limit is" in detail:
-                raise RequestError(f"Unzipped size must be smaller than 262144000 bytes: {detail}") from None
-            raise RequestError(f"{UNZIP_FAILED} ({detail})") from None

@@ -42,7 +42,8 @@ from kumo_gateway.lambda_.function_requests import (
     layer_ref,
     parse_tags,
 )
-from kumo_gateway.local.api_function_record import ApiFunction, read_zip_bytes
+from kumo_gateway.lambda_.uploaded_zip import read_zip_bytes
+from kumo_gateway.local.api_function_record import ApiFunction
 from kumo_gateway.local.packages import LocalPackages
 from kumo_gateway.local.versions_store import LocalVersions, lambda_timestamp, new_revision_id
 

@@ -1,0 +1,233 @@
+"""The Lambda management API's writes in a cluster (``kumo gateway --kubernetes`` with a code store).
+
+:class:`ClusterFunctions` implements :class:`kumo_gateway.lambda_.function_writer.FunctionWriter` over
+Function resources and the code store, so there is one source of truth:
+
+- ``CreateFunction``: the zip is checked as local mode checks it (``lambda_/uploaded_zip.py``), uploaded
+  to the code store with the platform credential (the store verifies its SHA-256 and the limits), then a
+  Function with ``code.package: {sha256, size}`` is created; the operator rolls it out and its ``Ready``
+  condition becomes the function's ``State`` (``kubernetes/function_objects.py``).
+- ``UpdateFunctionCode`` / ``UpdateFunctionConfiguration`` / tags: read the resource, change it, ``PUT`` it
+  back with its ``resourceVersion`` (a concurrent change answers ``ResourceConflictException``);
+  ``RevisionId`` is checked against the resource's.
+- ``DeleteFunction`` deletes the resource (the operator's children go with it).
+- Reads come from the provider's watch (``KubernetesProvider.objects``): kubectl-applied Functions too.
+
+Only Functions whose code is a ``code.package`` can be changed through the API; inline, ConfigMap and
+image Functions are read-only here (``ResourceConflictException``: change their manifest).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from kumo.catalog import Catalog
+from kumo.kube.client import KubeClient, KubeError, collection_path, object_path
+from kumo.kube.published import lambda_timestamp
+from kumo.packages.code_store import PackageRef, StoreError
+from kumo.packages.store_client import StoreClient, credential_headers
+from kumo.versions import Conflict, NotFound, PreconditionFailed
+from kumo_gateway.kubernetes import function_objects as objects
+from kumo_gateway.kubernetes.resources import parsed_function
+from kumo_gateway.lambda_.function_requests import CreateRequest, RequestError, apply_configuration, parse_tags
+from kumo_gateway.lambda_.uploaded_zip import read_zip_bytes
+
+log = logging.getLogger("kumo.gateway.kubernetes")
+
+_NO_PUBLISH = (
+    "Publish is not available through the Lambda API in a cluster yet: the operator publishes versions of "
+    "Functions with spec.publish: true"
+)
+
+
+def _now() -> str:
+    return lambda_timestamp(dt.datetime.now(dt.UTC))
+
+
+class ClusterFunctions:
+    """The cluster's backend of the management API's writes (see the module docstring)."""
+
+    def __init__(self, catalog: Catalog, provider: Any, namespace: str, store_url: str, credential: str | None) -> None:
+        #: ``provider``: the :class:`KubernetesProvider` (its watch, its API client, ``observe``).
+        self.catalog, self.provider, self.namespace = catalog, provider, namespace
+        self.store = StoreClient(store_url, credential_headers(credential))
+
+    def close(self) -> None:
+        self.store.client.close()
+
+    @property
+    def kube(self) -> KubeClient:
+        assert self.provider.kube is not None, "the provider has not started"
+        return self.provider.kube
+
+    # Reading (the watch's view)
+
+    def _object(self, name: str) -> dict[str, Any] | None:
+        obj = self.provider.objects.get(name)
+        if obj is None or ((obj.get("metadata") or {}).get("namespace") or "default") != self.namespace:
+            return None
+        return obj
+
+    def owns(self, name: str) -> bool:
+        return self._object(name) is not None
+
+    def overlay(self, name: str) -> dict[str, Any]:
+        obj = self._object(name) or {}
+        extra, state = objects.extra_settings(obj), objects.lambda_state(obj)
+        fields: dict[str, Any] = {
+            "Role": extra.get("role") or f"arn:aws:iam::{self.catalog.account_id}:role/kumo-function",
+            "Description": extra.get("description", ""),
+            "Architectures": [extra.get("architecture", "x86_64")],
+            "LastModified": objects.last_modified(obj),
+            "RevisionId": objects.revision_id(obj),
+            "State": state.state,
+            "LastUpdateStatus": state.last_update,
+        }
+        package = objects.package_of(obj)
+        if package is not None:
+            fields |= {"CodeSha256": _base64_sha(package.sha256), "CodeSize": package.size}
+        if state.state != "Active":
+            fields |= {"StateReason": state.reason, "StateReasonCode": state.reason_code}
+        if state.last_update != "Successful" and state.last_update_reason:
+            fields["LastUpdateStatusReason"] = state.last_update_reason
+            if state.last_update_reason_code:
+                fields["LastUpdateStatusReasonCode"] = state.last_update_reason_code
+        return fields
+
+    def code_address(self, name: str) -> str:
+        """The package's SHA-256; ``""`` for inline, ConfigMap and image code (no ``Code.Location``)."""
+        package = objects.package_of(self._object(name) or {})
+        return package.sha256 if package is not None else ""
+
+    async def open_code(self, address: str) -> bytes:
+        refs = [objects.package_of(obj) for obj in self.provider.objects.values()]
+        ref = next((r for r in refs if r is not None and r.sha256 == address), None)
+        if ref is None:
+            raise StoreError("NotFound", f"no function uses package {address}", 404)
+        return await asyncio.to_thread(self.store.get, ref)
+
+    def tags(self, name: str) -> dict[str, str]:
+        return objects.tags_of(self._object(name) or {})
+
+    async def set_tags(self, name: str, tags: Mapping[str, str], remove: tuple[str, ...] = ()) -> None:
+        obj = await self._changeable(name, None, check_state=False)
+        merged = {key: value for key, value in {**objects.tags_of(obj), **tags}.items() if key not in remove}
+        await self._replace(objects.with_tags(obj, parse_tags(merged)))
+
+    # Writing
+
+    async def create(self, request: CreateRequest) -> None:
+        if request.publish:
+            raise RequestError(_NO_PUBLISH)
+        objects.check_cluster_settings(request.settings)
+        if self.catalog.function(request.name) is not None:
+            raise Conflict(f"Function already exist: {request.name}")
+        package = await self._upload(request.zip_bytes)
+        body = objects.new_function(request.name, self.namespace, request.settings, package, request.tags, _now())
+        try:
+            created = await self.kube.create(collection_path("Function", self.namespace), body)
+        except KubeError as exc:
+            raise _kube_error(exc, request.name) from None
+        self.provider.observe(created)
+        log.info("function %s: created through the Lambda API (package %s)", request.name, package.sha256[:12])
+
+    async def update_code(self, name: str, zip_bytes: bytes, publish: bool, revision: str | None) -> str | None:
+        if publish:
+            raise RequestError(_NO_PUBLISH)
+        obj = await self._changeable(name, revision)
+        package = await self._upload(zip_bytes)
+        await self._replace(objects.with_package(obj, package, _now()))
+        log.info("function %s: new code through the Lambda API (package %s)", name, package.sha256[:12])
+        return None
+
+    async def update_configuration(self, name: str, body: Mapping[str, Any]) -> None:
+        obj = await self._changeable(name, body.get("RevisionId"))
+        function = parsed_function(obj)
+        if function is None:
+            raise Conflict(f"Function {name} does not validate; fix it with kubectl")
+        settings = apply_configuration(objects.settings_of(obj, function), body)
+        objects.check_cluster_settings(settings)
+        await self._replace(objects.with_settings(obj, settings, _now()))
+
+    async def delete(self, name: str) -> None:
+        await self._changeable(name, None, check_state=False)
+        try:
+            await self.kube.delete(object_path("Function", self.namespace, name))
+        except KubeError as exc:
+            raise _kube_error(exc, name) from None
+        self.provider.observe({"metadata": {"name": name, "namespace": self.namespace}}, deleted=True)
+        log.info("function %s: deleted through the Lambda API", name)
+
+    # Inside
+
+    async def _changeable(self, name: str, revision: Any, *, check_state: bool = True) -> dict[str, Any]:
+        """The resource as the API server has it now, if the API may change it."""
+        try:
+            obj = await self.kube.get(object_path("Function", self.namespace, name))
+        except KubeError as exc:
+            raise _kube_error(exc, name) from None
+        if obj is None:
+            raise NotFound(f"Function not found: {self.catalog.function_arn(name)}")
+        if objects.package_of(obj) is None:
+            raise Conflict(
+                f"Function {name} is managed by its manifest (its code is not a code.package): change it there "
+                "and kubectl apply (the Lambda API changes only Functions whose code is in the code store)"
+            )
+        if check_state:
+            state = objects.lambda_state(obj)
+            if state.state == "Pending" or state.last_update == "InProgress":
+                raise Conflict(
+                    "The operation cannot be performed at this time. An update is in progress for resource: "
+                    f"{self.catalog.function_arn(name)}"
+                )
+        if revision is not None and revision != objects.revision_id(obj):
+            raise PreconditionFailed("The Revision Id provided does not match the latest Revision Id.")
+        return obj
+
+    async def _replace(self, body: dict[str, Any]) -> None:
+        name = body["metadata"]["name"]
+        try:
+            answer = await self.kube.request("PUT", object_path("Function", self.namespace, name), body)
+        except KubeError as exc:
+            raise _kube_error(exc, name) from None
+        if answer is None:
+            raise NotFound(f"Function not found: {self.catalog.function_arn(name)}")
+        self.provider.observe(answer)
+
+    async def _upload(self, data: bytes) -> PackageRef:
+        """Check the zip as Lambda does, then store it (nothing is written when either refuses)."""
+        await asyncio.to_thread(read_zip_bytes, data)
+        try:
+            package, new = await asyncio.to_thread(self.store.put, data)
+        except StoreError as exc:
+            if 400 <= exc.status < 500:
+                raise RequestError(f"The code store refused the package: {exc}") from None
+            raise RequestError(f"The code store failed: {exc}", "ServiceException", 503) from None
+        except httpx.HTTPError as exc:
+            raise RequestError(f"The code store did not answer: {exc}", "ServiceException", 503) from None
+        log.info("package %s: %s the code store", package.sha256[:12], "uploaded to" if new else "already in")
+        return package
+
+
+def _base64_sha(sha256_hex: str) -> str:
+    return base64.b64encode(bytes.fromhex(sha256_hex)).decode()
+
+
+def _kube_error(exc: KubeError, name: str) -> Exception:
+    """An API server refusal in Lambda's terms (a write that raced another: ResourceConflictException)."""
+    if exc.status == 409:
+        if "already exists" in str(exc).lower():
+            return Conflict(f"Function already exist: {name}")
+        return Conflict(f"Function {name} was changed by someone else while being updated; try again")
+    if exc.status in (400, 422):
+        return RequestError(f"The Function resource was refused by the API server: {exc}")
+    if exc.status == 403:
+        return RequestError(f"The gateway may not change Function resources (RBAC): {exc}", "ServiceException", 503)
+    return RequestError(f"The Kubernetes API failed: {exc}", "ServiceException", 503)
