@@ -16,6 +16,7 @@ from kumo_tablestore.server.batching import GroupWriter
 from kumo_tablestore.server.table_meta import TableMeta
 from kumo_tablestore.server.throughput import Throughput
 from kumo_tablestore.server.ttl_sweeper import run_sweeper
+from kumo_tablestore.server.txn_state import TxnState
 from kumo_tablestore.storage import StorageEngine, WriteOp, load_item
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class Partition:
                 self.engine.close()
                 raise ValueError(f"{self.data_dir} holds table {self.meta.name!r}, not {table!r}")
         self.writer = GroupWriter(self.engine)
+        self.txns = TxnState(lambda: self.engine)  # transactions: locks and prepared changes (txn_state.py)
+        self.txns.guard(self.writer)
         self.throughput = Throughput(self.meta)
         self._sweep_stop = threading.Event()
         self._sweeper: threading.Thread | None = None
