@@ -61,17 +61,22 @@ class Prepared:
     holder: list[Any]  # [table, partition]
     created: float
     changes: list[Change]
+    #: Every key the transaction locked here (condition checks and no-op deletes change nothing).
+    keys: list[bytes]
 
     def to_json(self) -> dict[str, Any]:
-        return {"holder": self.holder, "created": self.created, "changes": [c.to_json() for c in self.changes]}
+        return {
+            "holder": self.holder,
+            "created": self.created,
+            "changes": [c.to_json() for c in self.changes],
+            "keys": [base64.b64encode(k).decode() for k in self.keys],
+        }
 
     @classmethod
     def from_json(cls, txid: str, data: dict[str, Any]) -> Prepared:
-        return cls(txid, list(data["holder"]), float(data["created"]), [Change.from_json(c) for c in data["changes"]])
-
-    @property
-    def keys(self) -> list[bytes]:
-        return [c.key for c in self.changes]
+        changes = [Change.from_json(c) for c in data["changes"]]
+        keys = [base64.b64decode(k) for k in data.get("keys", [])] or [c.key for c in changes]
+        return cls(txid, list(data["holder"]), float(data["created"]), changes, keys)
 
 
 class TxnState:

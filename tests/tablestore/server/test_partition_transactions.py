@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
-from partition_support import N, S, Client, describe
+from partition_support import Client, N, S, describe
 
 from kumo_tablestore import transactions as tx
 from kumo_tablestore.server import PartitionServer
@@ -130,3 +130,17 @@ async def test_one_phase_applies_at_once(client: Client) -> None:
     got = await client.ok("GetItem", {"TableName": "t", "Key": {"pk": S("d"), "sk": S("a")}})
     assert got["Item"]["bal"] == N(4)
     assert (await client.ok(tx.PENDING, {"OlderThan": 0}))["Pending"] == []
+
+
+async def test_condition_check_lock_is_released_at_commit(client: Client) -> None:
+    await client.put(pk=S("a"), sk=S("a"), bal=N(10))
+    check = {
+        "Kind": "ConditionCheck",
+        "Op": {"TableName": "t", "Key": KEY_A, "ConditionExpression": "attribute_exists(pk)"},
+    }
+    delete_missing = {"Kind": "Delete", "Op": {"TableName": "t", "Key": {"pk": S("none"), "sk": S("a")}}}
+    assert (await client.ok(tx.PREPARE, _prepare("t8", [check, delete_missing])))["Prepared"] is True
+    await client.error("PutItem", {"TableName": "t", "Item": {**KEY_A, "bal": N(1)}}, "TransactionConflictException")
+    await client.ok(tx.COMMIT, {"TxId": "t8", "Holder": True})
+    await client.ok("PutItem", {"TableName": "t", "Item": {**KEY_A, "bal": N(1)}})
+    await client.ok("PutItem", {"TableName": "t", "Item": {"pk": S("none"), "sk": S("a")}})

@@ -119,7 +119,7 @@ async def prepare(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
         if one_phase:
             state.apply_now(changes)
         else:
-            state.store_prepared(Prepared(txid, holder, now, changes))
+            state.store_prepared(Prepared(txid, holder, now, changes, keys))
         return {"Prepared": True, "Reasons": [], "Units": {str(i): u for i, u in units.items()}}
 
     try:
