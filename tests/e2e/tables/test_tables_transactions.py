@@ -91,7 +91,7 @@ def test_all_or_nothing_across_partitions_with_reasons_in_order(ddb):
     assert reasons[1]["Item"] == {"id": {"S": b}, "bal": {"N": "10"}}
     assert [int(i["bal"]["N"]) for i in _get_all(ddb, [a, b, c])] == [10, 10, 10]  # nothing applied
 
-    ddb.transact_write_items(TransactItems=_transfer(b, c, 4) + [{"Delete": {"TableName": "items", "Key": _key(a)}}])
+    ddb.transact_write_items(TransactItems=[*_transfer(b, c, 4), {"Delete": {"TableName": "items", "Key": _key(a)}}])
     got = _get_all(ddb, [a, b, c, "absent-" + uuid.uuid4().hex])
     assert got[0] is None and got[3] is None
     assert [int(got[1]["bal"]["N"]), int(got[2]["bal"]["N"])] == [6, 14]
