@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import uuid
 from typing import Any
 
@@ -101,7 +102,7 @@ class Coordinator:
 
     async def _write_once(self, actions: list[treq.Action]) -> list[tuple[str, float]]:
         groups = treq.group(actions)
-        txid = uuid.uuid4().hex
+        txid = f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"  # time first: decisions are pruned oldest first
         holder = next(iter(groups))
         one_phase = len(groups) == 1
 

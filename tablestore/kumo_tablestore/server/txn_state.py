@@ -139,10 +139,15 @@ class TxnState:
             self.prepared.pop(txid, None)
             self.locks.release_write(tx.keys, txid)
 
-    def prune_decisions(self, older_than_s: float, limit: int = 1000) -> int:
-        """Forget decisions older than ``older_than_s`` (returns how many)."""
+    def prune_decisions(self, older_than_s: float, limit: int = 100) -> int:
+        """Forget up to ``limit`` decisions older than ``older_than_s`` (transaction ids start with their
+        time, so the oldest come first); returns how many."""
         cutoff = time.time() - older_than_s
-        old = [n for n, v in self._engine().meta_with_prefix(DECISION_PREFIX)[:limit] if v.get("t", 0) < cutoff]
+        old = []
+        for name, value in self._engine().meta_with_prefix(DECISION_PREFIX, limit):
+            if value.get("t", 0) >= cutoff:
+                break
+            old.append(name)
         if old:
             self._engine().write_with_meta([], [], dict.fromkeys(old))
         return len(old)

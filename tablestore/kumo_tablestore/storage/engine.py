@@ -169,14 +169,14 @@ class StorageEngine:
 
         return self._in_write_txn(body)
 
-    def meta_with_prefix(self, prefix: str) -> list[tuple[str, Any]]:
-        """Every ``(name, value)`` of metadata whose name starts with ``prefix``, in name order."""
+    def meta_with_prefix(self, prefix: str, limit: int | None = None) -> list[tuple[str, Any]]:
+        """``(name, value)`` of metadata whose name starts with ``prefix``, in name order (at most ``limit``)."""
         start = self._meta_key(prefix)
         out: list[tuple[str, Any]] = []
         with self._env.begin(db=self._meta) as txn:
             cur = txn.cursor()
             ok = cur.set_range(start)
-            while ok and cur.key().startswith(start):
+            while ok and cur.key().startswith(start) and (limit is None or len(out) < limit):
                 out.append((cur.key().decode(), json.loads(cur.value())))
                 ok = cur.next()
         return out

@@ -144,3 +144,11 @@ async def test_condition_check_lock_is_released_at_commit(client: Client) -> Non
     await client.ok(tx.COMMIT, {"TxId": "t8", "Holder": True})
     await client.ok("PutItem", {"TableName": "t", "Item": {**KEY_A, "bal": N(1)}})
     await client.ok("PutItem", {"TableName": "t", "Item": {"pk": S("none"), "sk": S("a")}})
+
+
+async def test_old_decisions_are_pruned(server, client: Client) -> None:
+    await client.ok(tx.PREPARE, _prepare("0001", [_put("e", 1)]))
+    await client.ok(tx.COMMIT, {"TxId": "0001", "Holder": True})
+    state = server.partition.txns
+    assert state.prune_decisions(3600) == 0 and state.decision("0001") == "commit"
+    assert state.prune_decisions(-1) == 1 and state.decision("0001") is None

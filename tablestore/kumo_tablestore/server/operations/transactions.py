@@ -187,6 +187,7 @@ async def resolve(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
 async def pending(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
     older_than = float(body.get("OlderThan", 2.0))
     state = part.txns
+    await part.writer.exclusive(lambda: state.prune_decisions(tx.DECISION_RETENTION_S))
     out = [{"TxId": p.txid, "Holder": p.holder} for p in state.pending(older_than)]
     return {"Pending": out, "Table": part.name, "Partition": part.index}
 
