@@ -59,7 +59,7 @@ class TxnRecovery:
             return None
         return wire_json.loads(raw) if status == 200 else None
 
-    async def sweep(self) -> int:
+    async def sweep(self, stale_after: float = STALE_AFTER_S, undecided_after: float = UNDECIDED_AFTER_S) -> int:
         """One pass over every partition; returns how many transactions it finished."""
         finished = 0
         for name in self.directory.table_names():
@@ -67,13 +67,13 @@ class TxnRecovery:
             if route is None:
                 continue
             for endpoint in route.endpoints:
-                answer = await self._post(endpoint, tx.PENDING, {"OlderThan": STALE_AFTER_S})
+                answer = await self._post(endpoint, tx.PENDING, {"OlderThan": stale_after})
                 for entry in (answer or {}).get("Pending", []):
-                    if await self._finish(endpoint, entry):
+                    if await self._finish(endpoint, entry, undecided_after):
                         finished += 1
         return finished
 
-    async def _finish(self, endpoint: str, entry: dict[str, Any]) -> bool:
+    async def _finish(self, endpoint: str, entry: dict[str, Any], undecided_after: float) -> bool:
         txid, (table, partition) = entry["TxId"], entry["Holder"]
         holder_route = self.directory.route(table)
         if holder_route is None or partition >= len(holder_route.endpoints):
@@ -81,7 +81,7 @@ class TxnRecovery:
             holder_endpoint = None
         else:
             holder_endpoint = holder_route.endpoints[partition]
-            answer = await self._post(holder_endpoint, tx.RESOLVE, {"TxId": txid, "UndecidedAfter": UNDECIDED_AFTER_S})
+            answer = await self._post(holder_endpoint, tx.RESOLVE, {"TxId": txid, "UndecidedAfter": undecided_after})
             if answer is None:
                 return False  # holder unreachable: ask again next sweep
             decision = answer["Decision"]
