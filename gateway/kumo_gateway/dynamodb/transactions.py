@@ -46,6 +46,10 @@ def _error(status: int, raw: bytes) -> DynamoError:
         return InternalServerError()
 
 
+class OutcomeUnknown(ServiceUnavailable):
+    """The holder did not answer the commit: recovery decides; the client retries with its token."""
+
+
 class Coordinator:
     def __init__(self, client: PartitionClient, lookup: Any, tokens: TokenStore) -> None:
         self.client = client
@@ -76,6 +80,8 @@ class Coordinator:
                 return 200, stored
         try:
             answer = await self._write_with_retries(request, actions)
+        except OutcomeUnknown:
+            raise  # the token stays pending (until it expires): a retry must not run the transaction twice
         except BaseException:
             if token:
                 await self.tokens.forget(token)
@@ -123,14 +129,14 @@ class Coordinator:
             if not one_phase:
                 await self._abort_all(txid, list(groups), holder)
             if failure is not None:
-                if isinstance(failure, PartitionUnavailable):
-                    raise failure
                 raise failure
             reasons = [r for answer in refused for r in answer.get("Reasons", [])]
             raise TransactionCanceledException(tx.cancellation_reasons(len(actions), reasons))
         if not one_phase:
             try:
                 await self._call(holder, tx.COMMIT, {"TxId": txid, "Holder": True})
+            except PartitionUnavailable:
+                raise OutcomeUnknown() from None
             except DynamoError as exc:
                 if exc.type_name != tx.TxAborted().type_name:
                     raise
