@@ -147,6 +147,7 @@ class Partition:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.engine = storage.open(self.data_dir, durability=self.durability)
             self.writer.engine = self.engine
+            self.txns.reload()
             self.meta = None
             self._start_sweeper()
 
