@@ -1,6 +1,8 @@
 """TransactWriteItems/TransactGetItems against ``kumo up`` with real boto3 and PynamoDB, on the 3-partition
 ``items`` table: all or nothing, cancellation reasons in order, DynamoDB's errors, capacity, client
-tokens, and concurrent transfers whose total never changes, seen by transactional readers."""
+tokens, and concurrent transfers whose total never changes, seen by transactional readers.
+
+Its own ``kumo up`` with one table (``items``, 3 partitions), so the transactions see no other test's load."""
 
 from __future__ import annotations
 
@@ -15,11 +17,26 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
+from tables_support import clients, start_kumo, table_manifest
 
 from kumo_tablestore.keys import encode_value
 from kumo_tablestore.partitioning import SlotMap
 
 PARTITIONS = 3
+
+
+@pytest.fixture(scope="module")
+def tables_kumo(tmp_path_factory):
+    up = start_kumo(tmp_path_factory.mktemp("kumo-tx"), [table_manifest("items", ("id", "S"), partitions=PARTITIONS)])
+    try:
+        yield up
+    finally:
+        up.stop()
+
+
+@pytest.fixture(scope="module")
+def ddb(tables_kumo):
+    return clients(tables_kumo)[0]
 
 
 def _partition(key: str) -> int:
@@ -145,7 +162,7 @@ def test_client_request_token_is_idempotent(ddb):
     assert [int(i["bal"]["N"]) for i in _get_all(ddb, [a, b])] == [0, 106]
 
 
-def test_conflicting_single_item_write_gets_transaction_conflict(ddb, ddb_resource):
+def test_conflicting_single_item_write_gets_transaction_conflict(ddb):
     """A PutItem while a transaction holds the item (held here by a TransactGetItems' read lock, which
     is taken and released within the call): either it wins the race or it fails with the conflict."""
     keys = _keys_on_distinct_partitions("conf-" + uuid.uuid4().hex[:6])
