@@ -85,8 +85,11 @@ class TxnRecovery:
             if answer is None:
                 return False  # holder unreachable: ask again next sweep
             decision = answer["Decision"]
-        if decision == "pending" or endpoint == holder_endpoint:
-            return decision != "pending"  # the holder finished its own share while resolving
+        if decision == "pending":
+            return False
+        if endpoint == holder_endpoint:  # the holder finished its own share while resolving
+            log.info("transaction %s: recovered as %s on its holder %s", txid, decision, endpoint)
+            return True
         operation = tx.COMMIT if decision == "commit" else tx.ABORT
         done = await self._post(endpoint, operation, {"TxId": txid, "Holder": False})
         if done is not None:
