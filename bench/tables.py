@@ -18,6 +18,9 @@ and the median round is reported. For Kumo, the CPU each request costs in the ga
 servers and the load generator is measured too (``bench/process_cpu.py``); from it the report derives
 the most that more partitions could add on this machine.
 
+``--transactions``: TransactWriteItems instead (2 and 10 items, on one partition or spread over three;
+``bench/transact_bench.py``), Kumo with 3 partitions beside moto, in the same run.
+
 Run: ``.venv/bin/python bench/tables.py [--seconds 3] [--concurrency 32] [--rounds 3] [--only kumo-1p,moto]
 [--baseline DIR]`` (DIR: another checkout, e.g. ``git archive HEAD | tar -x -C DIR``, measured in the same run).
 """
@@ -292,6 +295,26 @@ def bench_kumo(
             stop(proc)
 
 
+def bench_transactions(target: str, seconds: float, concurrency: int) -> dict[str, dict]:
+    """TransactWriteItems on ``kumo-3p`` or ``moto`` (``bench/transact_bench.py``)."""
+    from transact_bench import run_transactions
+
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        if target == "moto":
+            argv, health = [sys.executable, "-m", "moto.server", "-p", str(port)], "/moto-api/"
+        else:
+            argv = [sys.executable, "-m", cli_module(None), "up", "--port", str(port), "--state-dir", tmp]
+            argv, health = [*argv, "--insecure-no-auth"], "/healthz"
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_http(f"http://127.0.0.1:{port}{health}", proc)
+            create_table(f"http://127.0.0.1:{port}/", None if target == "moto" else 3)
+            return run_transactions(f"http://127.0.0.1:{port}/", seconds, concurrency, WRK, HEADERS["Authorization"])
+        finally:
+            stop(proc)
+
+
 def bench_moto(seconds: float, concurrency: int, gsi: bool = False) -> dict[str, dict]:
     port = free_port()
     proc = subprocess.Popen(
@@ -439,7 +462,10 @@ def main() -> int:
         "--baseline", type=Path, help="another checkout (e.g. `git archive` of an older commit) to run as base-1p/3p"
     )
     parser.add_argument("--no-gsi", action="store_true", help="skip PutGSI/QueryGSI (the benchgsi table)")
+    parser.add_argument("--transactions", action="store_true", help="TransactWriteItems: kumo-3p beside moto")
     args = parser.parse_args()
+    if args.transactions:
+        return transactions_main(args)
     gsi = not args.no_gsi
     runners = {
         "kumo-1p": lambda: bench_kumo(1, args.seconds, args.concurrency, gsi=gsi),
@@ -466,6 +492,19 @@ def main() -> int:
         )
     if set(runners) <= set(results):
         print_ratios(results, args.baseline is not None)
+    return 0
+
+
+def transactions_main(args: argparse.Namespace) -> int:
+    rounds: dict[str, list[dict[str, dict]]] = {"kumo-3p": [], "moto": []}
+    for _ in range(max(1, args.rounds)):
+        for target in rounds:
+            rounds[target].append(bench_transactions(target, args.seconds, args.concurrency))
+    results = {name: median_results(runs) for name, runs in rounds.items()}
+    print_table(results, args)
+    print("ratios (ops/s):")
+    for op, r in results["kumo-3p"].items():
+        print(f"  {op:<12} kumo/moto {r['ops_s'] / (results['moto'][op]['ops_s'] or 1):5.1f}x (target >= 5x)")
     return 0
 
 

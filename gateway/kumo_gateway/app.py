@@ -121,7 +121,7 @@ def create_app(
     if tables is not None:
         from kumo_gateway.dynamodb.router import DynamoRouter
 
-        router = DynamoRouter(tables)
+        router = DynamoRouter(tables, redis=redis)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -27,7 +27,9 @@ TABLE_OPERATIONS = frozenset(
         "DescribeTimeToLive",
     }
 )
-OPERATIONS = DATA_OPERATIONS | TABLE_OPERATIONS
+#: Transactions (answered in a Task: the coordinator waits and retries).
+TRANSACT_OPERATIONS = frozenset({"TransactWriteItems", "TransactGetItems"})
+OPERATIONS = DATA_OPERATIONS | TABLE_OPERATIONS | TRANSACT_OPERATIONS
 _VALID_TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
 
 
@@ -110,8 +112,27 @@ def touched_tables(operation: str, body: bytes) -> tuple[str, ...] | None:
     if operation in ("BatchGetItem", "BatchWriteItem"):
         items = parsed.get("RequestItems")
         return tuple(str(name) for name in items) if isinstance(items, dict) else None
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        return _transact_tables(parsed.get("TransactItems"))
     name = parsed.get("TableName")
     return (name,) if isinstance(name, str) else None
+
+
+def _transact_tables(items: Any) -> tuple[str, ...] | None:
+    """The tables of a transaction's actions (None when malformed: the router answers the error)."""
+    if not isinstance(items, list):
+        return None
+    names: list[str] = []
+    for entry in items:
+        if not isinstance(entry, dict):
+            return None
+        for op in entry.values():
+            name = op.get("TableName") if isinstance(op, dict) else None
+            if not isinstance(name, str):
+                return None
+            if name not in names:
+                names.append(name)
+    return tuple(names)
 
 
 def require_table_name(body: dict[str, Any], field: str = "TableName") -> str:

@@ -26,6 +26,9 @@ from kumo_gateway.dynamodb.partition_choice import (
     value_partition,
 )
 from kumo_gateway.dynamodb.table_directory import TableDirectory, TableRoute
+from kumo_gateway.dynamodb.transactions import Coordinator
+from kumo_gateway.dynamodb.txn_recovery import TxnRecovery
+from kumo_gateway.dynamodb.txn_tokens import TokenStore
 from kumo_tablestore.errors import DynamoError, InternalServerError, ResourceNotFoundException, ValidationException
 from kumo_tablestore.expressions import analyze_key_condition
 from kumo_tablestore.expressions.key_condition import KeySchema
@@ -39,9 +42,11 @@ Answer = tuple[int, bytes]
 class DynamoRouter:
     """Answers DynamoDB operations by asking the right partition servers."""
 
-    def __init__(self, directory: TableDirectory, client: PartitionClient | None = None) -> None:
+    def __init__(self, directory: TableDirectory, client: PartitionClient | None = None, *, redis: Any = None) -> None:
         self.directory = directory
         self.client = client or PartitionClient()
+        self.transactions = Coordinator(self.client, directory.route, TokenStore(redis))
+        self.recovery = TxnRecovery(directory, self.client)
         self._handlers = {name[len("_op_") :]: getattr(self, name) for name in dir(self) if name.startswith("_op_")}
         self.index_feeder: IndexFeeder | None = None
 
@@ -55,10 +60,12 @@ class DynamoRouter:
         if self.index_feeder is not None:
             await self.index_feeder.stop()
             self.index_feeder = None
+        await self.recovery.stop()
         await self.client.close()
 
     async def handle(self, operation: str, raw: bytes) -> Answer:
         """``(status, body)`` for a request; never raises."""
+        self.recovery.ensure_started()
         try:
             request = parse_body(raw)
             return await self._handlers[operation](request, raw)
@@ -149,6 +156,14 @@ class DynamoRouter:
     async def _op_BatchWriteItem(self, request: dict[str, Any], raw: bytes) -> Answer:
         check_item_collection_metrics(request)
         return await fanout.batch_write(self.client, self._batch_routes(request), request)
+
+    # ---- transactions (transactions.py) -------------------------------------------------------
+
+    async def _op_TransactWriteItems(self, request: dict[str, Any], raw: bytes) -> Answer:
+        return await self.transactions.write(request, raw)
+
+    async def _op_TransactGetItems(self, request: dict[str, Any], raw: bytes) -> Answer:
+        return await self.transactions.read(request, raw)
 
     # ---- table management --------------------------------------------------------------------
 

@@ -73,6 +73,10 @@ class GroupWriter:
         self.stats = WriterStats()
         self._queue: asyncio.Queue[_Job | _Exclusive | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        #: ``locked(keys)``: whether a transaction holds any of them (the write is refused with a conflict).
+        self.locked: Callable[[list[bytes]], bool] | None = None
+        #: The error a write on a locked item fails with.
+        self.conflict: Callable[[], Exception] = lambda: RuntimeError("item locked")
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="kumo-partition-writer")
@@ -159,6 +163,9 @@ class GroupWriter:
             ops: list[WriteOp] = []
             changes: list[ChangeRecord] = []
             for job in jobs:
+                if self.locked is not None and self.locked(job.keys):
+                    outcomes.append(_Outcome(False, self.conflict()))
+                    continue
                 view = {k: state.get(k) for k in job.keys}
                 try:
                     answer, mutations = job.apply(view, now)

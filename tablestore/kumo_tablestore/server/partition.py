@@ -22,6 +22,7 @@ from kumo_tablestore.server.batching import GroupWriter
 from kumo_tablestore.server.table_meta import TableMeta
 from kumo_tablestore.server.throughput import Throughput
 from kumo_tablestore.server.ttl_sweeper import run_sweeper
+from kumo_tablestore.server.txn_state import TxnState
 from kumo_tablestore.storage import StorageEngine, WriteOp, load_item
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class Partition:
         self.indexes = IndexStore(self)
         self.indexes.bind()  # opens its sub-database now: never inside a write transaction
         self.writer = GroupWriter(self.engine)
+        self.txns = TxnState(lambda: self.engine)  # transactions: locks and prepared changes (txn_state.py)
+        self.txns.guard(self.writer)
         self.throughput = Throughput(self.meta)
         self._sweep_stop = threading.Event()
         self._sweeper: threading.Thread | None = None
@@ -164,6 +167,7 @@ class Partition:
             self.engine = storage.open(self.data_dir, durability=self.durability)
             self.indexes.bind()
             self.writer.engine = self.engine
+            self.txns.reload()
             self.meta = None
             self._start_sweeper()
 

@@ -155,6 +155,34 @@ class StorageEngine:
         """Group commit: several independent batches in one transaction (one fsync)."""
         return self._in_write_txn(lambda txn: [self._apply(txn, ops, log) for ops, log in batches])
 
+    def write_with_meta(
+        self, ops: Sequence[WriteOp], change_log: Sequence[ChangeRecord], meta: dict[str, Any]
+    ) -> list[int]:
+        """:meth:`write` plus metadata puts (``None``: delete) in the same transaction (transactions)."""
+
+        def body(txn: lmdb.Transaction) -> list[int]:
+            seqs = self._apply(txn, ops, change_log)
+            for name, value in meta.items():
+                if value is None:
+                    txn.delete(self._meta_key(name), db=self._meta)
+                else:
+                    txn.put(self._meta_key(name), json.dumps(value, separators=(",", ":")).encode(), db=self._meta)
+            return seqs
+
+        return self._in_write_txn(body)
+
+    def meta_with_prefix(self, prefix: str, limit: int | None = None) -> list[tuple[str, Any]]:
+        """``(name, value)`` of metadata whose name starts with ``prefix``, in name order (at most ``limit``)."""
+        start = self._meta_key(prefix)
+        out: list[tuple[str, Any]] = []
+        with self._env.begin(db=self._meta) as txn:
+            cur = txn.cursor()
+            ok = cur.set_range(start)
+            while ok and cur.key().startswith(start) and (limit is None or len(out) < limit):
+                out.append((cur.key().decode(), json.loads(cur.value())))
+                ok = cur.next()
+        return out
+
     def transact(
         self, keys: Iterable[bytes], fn: TransactFn, *, include_expired: bool = False, now: float | None = None
     ) -> list[int]:

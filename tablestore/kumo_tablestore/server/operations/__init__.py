@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from kumo_tablestore.server.operations import batch, items, ranges
+from kumo_tablestore.server.operations import batch, items, ranges, transactions
 from kumo_tablestore.server.partition import Partition
 
 #: ``handler(partition, client request, router fields)`` -> the answer as a dict, or as JSON bytes.
@@ -29,3 +29,4 @@ HANDLERS: dict[str, Handler] = {
     "BatchGetItem": _plain(batch.batch_get_item),
     "BatchWriteItem": _plain(batch.batch_write_item),
 }
+HANDLERS.update({name: _plain(fn) for name, fn in transactions.HANDLERS.items()})
