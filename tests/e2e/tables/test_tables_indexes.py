@@ -8,7 +8,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 from support import wait_until
-from tables_support import clients, start_kumo
+from tables_support import clients, partition_pids, start_kumo
 
 TABLE = "orders-idx"
 
@@ -302,24 +302,6 @@ def test_pynamodb_index_models(idx_kumo, ddb, orders):
     assert [(o.amount, o.note) for o in found] == [(40, "4"), (30, "3"), (20, "2")]
 
 
-def _partition_pids(state_dir, table: str) -> dict[int, int]:
-    from pathlib import Path
-
-    out = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"partition" in argv and b"--data-dir" in argv:
-            data_dir = argv[argv.index(b"--data-dir") + 1].decode()
-            if data_dir.startswith(str(state_dir / "tables" / table) + "/p"):
-                out[int(data_dir.rsplit("/p", 1)[1])] = int(entry.name)
-    return out
-
-
 def test_sigkill_of_a_partition_during_writes_leaves_the_gsi_exact(idx_kumo, ddb, orders):
     import os
     import signal
@@ -346,7 +328,7 @@ def test_sigkill_of_a_partition_during_writes_leaves_the_gsi_exact(idx_kumo, ddb
     thread = threading.Thread(target=writer)
     thread.start()
     time.sleep(1.0)
-    pids = _partition_pids(idx_kumo.state_dir, TABLE)
+    pids = partition_pids(idx_kumo.state_dir, TABLE)
     os.kill(pids[1], signal.SIGKILL)
     thread.join(timeout=120)
     stop.set()

@@ -15,7 +15,7 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 from support import wait_until
 from tables_support import clients, start_kumo, table_manifest
-from test_tables_durability import _partition_pids
+from tables_support import partition_pids
 
 ACCOUNTS = [f"acct-{i}" for i in range(9)]
 START = 1000
@@ -98,11 +98,11 @@ def test_sigkill_of_a_partition_during_transactions(tmp_path):
         burst = _Burst(ddb)
         wait_until(lambda: burst.ok >= 30, timeout=30, what="transactions to flow")
         state = kumo.state_dir.resolve()
-        pids = _partition_pids(state, "bank")
+        pids = partition_pids(state, "bank")
         for victim in (1, 2):
             os.kill(pids[victim], signal.SIGKILL)
             wait_until(
-                lambda v=victim: _partition_pids(state, "bank").get(v) not in (None, pids[v]),
+                lambda v=victim: partition_pids(state, "bank").get(v) not in (None, pids[v]),
                 timeout=30,
                 interval=0.1,
                 what=f"partition {victim} to be restarted",
@@ -126,7 +126,7 @@ def test_sigkill_of_a_partition_during_transactions(tmp_path):
 
 
 def _kill_leftovers(state: Path) -> None:
-    for pid in _partition_pids(state, "bank").values():
+    for pid in partition_pids(state, "bank").values():
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
@@ -144,7 +144,7 @@ def test_sigkill_of_the_gateway_during_transactions(tmp_path):
         burst.finish()
     finally:
         kumo.stop()
-        wait_until(lambda: (_kill_leftovers(state), not _partition_pids(state, "bank"))[1], timeout=30, what="cleanup")
+        wait_until(lambda: (_kill_leftovers(state), not partition_pids(state, "bank"))[1], timeout=30, what="cleanup")
 
     kumo = start_kumo(tmp_path, _manifests())
     try:
