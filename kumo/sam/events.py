@@ -1,21 +1,22 @@
 """A function's `Events` (pure): Api and HttpApi events become Api routes, SQS a queue event source,
-Schedule and ScheduleV2 a schedule source; the types whose Kumo feature does not exist are reported
-unmapped with the reason."""
+Schedule and ScheduleV2 a schedule source, DynamoDB a table stream source; the types whose Kumo feature
+does not exist are reported unmapped with the reason."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from kumo.sam.intrinsics import Unresolved
 from kumo.sam.loader import TemplateError
 from kumo.sam.names import queue_from_arn
 from kumo.sam.schedule_events import EXPRESSION, schedule_source
 from kumo.sam.state import Build, ImplicitApi, Resource, Route, as_int
+from kumo.sam.stream_events import stream_source
 
 IMPLICIT_REST_API = "ServerlessRestApi"
 IMPLICIT_HTTP_API = "ServerlessHttpApi"
 #: Event types Kumo cannot map yet, and why.
 UNMAPPED_EVENTS = {
-    "DynamoDB": "DynamoDB stream event sources are not available in Kumo yet (spec.events takes queues and schedules)",
     "Kinesis": "Kumo has no Kinesis streams",
     "S3": "Kumo has no S3 buckets",
     "SNS": "Kumo has no SNS topics",
@@ -82,7 +83,7 @@ def _queue_source(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def map_events(resource: Resource, function: str) -> list[dict[str, Any]]:
-    """Add the function's Api/HttpApi routes to `build.apis`; return its queue and schedule sources."""
+    """Add the function's Api/HttpApi routes to `build.apis`; return its queue, schedule and stream sources."""
     build = resource.build
     events = resource.properties.get("Events") or {}
     if not isinstance(events, dict):
@@ -94,13 +95,23 @@ def map_events(resource: Resource, function: str) -> list[dict[str, Any]]:
         if kind in UNMAPPED_EVENTS:
             build.unmapped(where, f"{kind} event", UNMAPPED_EVENTS[kind])
             continue
-        if kind not in ("Api", "HttpApi", "SQS", *EXPRESSION):
+        if kind not in ("Api", "HttpApi", "SQS", "DynamoDB", *EXPRESSION):
             build.unmapped(where, f"{kind} event", f"event type {kind!r} is not supported by Kumo")
             continue
         holder = Resource(where, f"{kind} event", event.get("Properties") or {}, build)
-        props = {key: holder.get(key) for key in holder.properties}
+        try:
+            props = {key: holder.get(key) for key in holder.properties}
+        except Unresolved as exc:
+            if kind != "DynamoDB":
+                raise
+            build.unmapped(where, f"{kind} event", f"{exc} (a table's StreamArn needs its StreamSpecification)")
+            continue
         if kind == "SQS":
             sources.append(_queue_source(props))
+        elif kind == "DynamoDB":
+            stream = stream_source(build, props, where)
+            if stream is not None:
+                sources.append(stream)
         elif kind in EXPRESSION:
             schedule = schedule_source(build, kind, props, where)
             if schedule is not None:

@@ -35,6 +35,8 @@ class Names:
 
     names: dict[str, str]
     types: dict[str, str]
+    #: Logical ids of the tables with a stream (`StreamSpecification.StreamViewType`).
+    streams: frozenset[str] = frozenset()
 
     def ref(self, logical_id: str) -> str | None:
         name = self.names.get(logical_id)
@@ -58,7 +60,15 @@ class Names:
             ("AWS::SQS::Queue", "Arn"): f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
             ("AWS::SQS::Queue", "QueueName"): name,
         }
+        if kind == "AWS::DynamoDB::Table" and attribute == "StreamArn" and logical_id in self.streams:
+            return stream_arn(name)
         return arns.get((kind or "", attribute))
+
+
+def stream_arn(table: str) -> str:
+    """The Kumo ARN of `table`'s stream, label `*`: the label is the time the stream is enabled (when the
+    table is created), read with `aws dynamodb describe-table` (`LatestStreamArn`; docs/streams.md)."""
+    return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}/stream/*"
 
 
 def function_from_arn(value: str) -> str:

@@ -117,9 +117,13 @@ def _names(resources: Mapping[str, dict[str, Any]], context: Context) -> Names:
 
     names: dict[str, str] = {}
     types: dict[str, str] = {}
+    streams: set[str] = set()
     for logical_id, resource in resources.items():
         kind = resource["Type"]
         types[logical_id] = kind
+        stream = (resource.get("Properties") or {}).get("StreamSpecification")
+        if kind == "AWS::DynamoDB::Table" and isinstance(stream, dict) and stream.get("StreamViewType"):
+            streams.add(logical_id)
         if kind not in NAMED:
             continue
         prop, what = NAMED[kind]
@@ -136,7 +140,7 @@ def _names(resources: Mapping[str, dict[str, Any]], context: Context) -> Names:
     ):
         names.setdefault(logical_id, kube_name(logical_id))
         types.setdefault(logical_id, kind)
-    return Names(names, types)
+    return Names(names, types, frozenset(streams))
 
 
 def translate(

@@ -67,7 +67,7 @@ Resources:
       Policies: [AWSLambdaBasicExecutionRole]
       Events:
         Jobs: {Type: SQS, Properties: {Queue: !GetAtt Jobs.Arn, BatchSize: 5, MaximumBatchingWindowInSeconds: 2}}
-        Stream: {Type: DynamoDB, Properties: {Stream: x, StartingPosition: LATEST}}
+        Stream: {Type: Kinesis, Properties: {Stream: x, StartingPosition: LATEST}}
         Tick: {Type: Schedule, Properties: {Schedule: rate(1 minute)}}
   Libs:
     Type: AWS::Serverless::LayerVersion
@@ -103,7 +103,7 @@ def test_function_mapping() -> None:
     assert result.layers[0].name == "Libs" and result.layers[0].path == Path("/t/libs/")
     assert unmapped(result) == {
         ("Worker.Policies", "AWS::Serverless::Function"),
-        ("Worker.Events.Stream", "DynamoDB event"),
+        ("Worker.Events.Stream", "Kinesis event"),
         ("Libs.Metadata.BuildMethod", "AWS::Serverless::LayerVersion"),
     }
     assert [(queue.logical_id, queue.name) for queue in result.queues] == [("Jobs", "jobs")]
