@@ -140,7 +140,7 @@ def create_app(
         calls = ConcurrencyGate(provider, catalog, LeaseStore(redis), concurrency_limit)
     async_store = AsyncStore(redis) if redis is not None else None
     invoke = InvokeHandler(catalog, calls, auth, Enqueuer(async_store) if async_store is not None else None)
-    limits = Limits(redis, metrics)
+    limits = Limits(redis, metrics, leases=calls if calls is not provider else None)  # type: ignore[arg-type]
     apis = ApiHandler(catalog, calls, rng=rng, metrics=metrics, redis=redis, secrets=secrets, limits=limits)
     app.router.add_route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)
 
