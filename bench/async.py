@@ -203,6 +203,9 @@ def main() -> None:
             "latency_202_to_start_ms": {"p50": round(p50, 2), "p99": round(p99, 2), "samples": len(delays)},
             "redis_round_trips_per_event": round(round_trips / events, 2),
             "gateway_round_trips_per_event": round(gateway_trips / events, 2),
+            "redis_calls_per_event_by_command": {
+                k: round(v / events, 3) for k, v in sorted(delta.items(), key=lambda kv: -kv[1]) if v
+            },
             "baseline_pipelined_xadd_per_s": round(xadd_rate),
             "accepted_vs_xadd_baseline": round(accepted_per_s / xadd_rate, 3),
         }

@@ -1,11 +1,16 @@
 """Redis I/O of async invocation: enqueue (one script call: the gateway's hot path), the worker's reads,
-claims and outcomes (each outcome one MULTI: recorded and acknowledged together), delayed retries and
-the dead-letter queues. Key names: :mod:`kumo_gateway.async_.keys`."""
+claims and outcomes, delayed retries and the dead-letter queues. Key names: :mod:`kumo_gateway.async_.keys`.
+
+An outcome is recorded and acknowledged together in one ``MULTI``; the outcomes of the events that end
+within :data:`COMMIT_WINDOW_S` of each other share that ``MULTI`` (one round trip for the batch), and
+each caller learns whether its own commands ran."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kumo import queue_contract
@@ -14,6 +19,11 @@ from kumo_gateway.async_ import keys
 if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.client import Pipeline
+
+#: How long an outcome waits for others to share its transaction (a bound on the added latency).
+COMMIT_WINDOW_S = 0.002
+#: Outcomes in one transaction at most.
+MAX_BATCH = 64
 
 #: Fields of an event entry: bytes keys/values as Redis returns them, decoded to str here.
 Fields = dict[str, str]
@@ -66,6 +76,9 @@ class AsyncStore:
         self.redis = redis
         self._enqueue = redis.register_script(_ENQUEUE)
         self._move_due = redis.register_script(_MOVE_DUE)
+        #: Outcomes waiting for the next shared transaction: (its commands, its caller's future).
+        self._outcomes: list[tuple[Callable[[Pipeline], None], asyncio.Future[None]]] = []
+        self._committing: set[asyncio.Task[None]] = set()
 
     # -- gateway ----------------------------------------------------------------------------------
 
@@ -165,20 +178,63 @@ class AsyncStore:
         pipe.xdel(stream, entry_id)
         pipe.hincrby(keys.STATS, stat, 1)
 
+    async def _commit(self, write: Callable[[Pipeline], None]) -> None:
+        """Run ``write``'s commands in the next shared transaction; raises when one of them failed."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._outcomes.append((write, done))
+        if len(self._outcomes) == 1:
+            loop.call_later(COMMIT_WINDOW_S, self._start_commit)
+        elif len(self._outcomes) >= MAX_BATCH:
+            self._start_commit()
+        await done
+
+    def _start_commit(self) -> None:
+        batch, self._outcomes = self._outcomes[:MAX_BATCH], self._outcomes[MAX_BATCH:]
+        if batch:
+            task = asyncio.ensure_future(self._run_batch(batch))
+            self._committing.add(task)
+            task.add_done_callback(self._committing.discard)
+        if self._outcomes:
+            asyncio.get_running_loop().call_later(COMMIT_WINDOW_S, self._start_commit)
+
+    async def _run_batch(self, batch: list[tuple[Callable[[Pipeline], None], asyncio.Future[None]]]) -> None:
+        spans = []
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for write, _ in batch:
+                    start = len(pipe.command_stack)
+                    write(pipe)
+                    spans.append((start, len(pipe.command_stack)))
+                results = await pipe.execute(raise_on_error=False)
+        except Exception as exc:
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        for (start, end), (_, done) in zip(spans, batch, strict=True):
+            failed = next((r for r in results[start:end] if isinstance(r, Exception)), None)
+            if not done.done():
+                done.set_exception(failed) if failed is not None else done.set_result(None)
+
     async def succeed(self, stream: str, entry_id: str, queue: str | None, record: dict[str, Any] | None) -> None:
         """Done: the success record to its queue (if any), acknowledged, in one transaction."""
-        async with self.redis.pipeline(transaction=True) as pipe:
+
+        def write(pipe: Pipeline) -> None:
             if queue is not None and record is not None:
                 self._to_queue(pipe, queue, record)
             self._ack(pipe, stream, entry_id, "succeeded")
-            await pipe.execute()
+
+        await self._commit(write)
 
     async def retry_later(self, stream: str, entry_id: str, fields: Fields, due_ms: int, stat: str) -> None:
         member = json.dumps({"s": stream, "f": fields}, separators=(",", ":"))
-        async with self.redis.pipeline(transaction=True) as pipe:
+
+        def write(pipe: Pipeline) -> None:
             pipe.zadd(keys.DELAYED, {member: due_ms})
             self._ack(pipe, stream, entry_id, stat)
-            await pipe.execute()
+
+        await self._commit(write)
 
     async def fail(
         self,
@@ -191,18 +247,18 @@ class AsyncStore:
         record: dict[str, Any] | None,
     ) -> None:
         """Failed or expired: to the failure queue, or the dead-letter queue; acknowledged; one transaction."""
-        async with self.redis.pipeline(transaction=True) as pipe:
+
+        def write(pipe: Pipeline) -> None:
             if queue is not None and record is not None:
                 self._to_queue(pipe, queue, record)
             if dlq_function is not None and dlq_record is not None:
                 pipe.xadd(keys.dlq(dlq_function), {"record": json.dumps(dlq_record, separators=(",", ":"))})
             self._ack(pipe, stream, entry_id, "failed")
-            await pipe.execute()
+
+        await self._commit(write)
 
     async def ack_only(self, stream: str, entry_id: str, stat: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            self._ack(pipe, stream, entry_id, stat)
-            await pipe.execute()
+        await self._commit(lambda pipe: self._ack(pipe, stream, entry_id, stat))
 
     def _to_queue(self, pipe: Pipeline, queue: str, record: dict[str, Any]) -> None:
         body = json.dumps(record, separators=(",", ":"))

@@ -24,6 +24,9 @@ from kumo_gateway.async_.store import AsyncStore, Fields, now_ms
 
 log = logging.getLogger("kumo.worker")
 
+#: While events run, a read waits this long for more free slots, so one ``XREADGROUP`` fetches several.
+READ_GATHER_S = 0.002
+
 
 @dataclass
 class WorkerSettings:
@@ -74,10 +77,17 @@ class Worker:
         return self.settings.concurrency - len(self.tasks)
 
     async def _read_loop(self) -> None:
+        batch = max(1, self.settings.concurrency // 4)
         while True:
             while self._free() <= 0:
                 self.freed.clear()
                 await self.freed.wait()
+            if self._free() < batch and self.tasks:  # busy: let a few more finish (fewer, larger reads)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(READ_GATHER_S):
+                        while self._free() < batch and self.tasks:
+                            self.freed.clear()
+                            await self.freed.wait()
             if not self.streams:
                 await asyncio.sleep(self.settings.tick_s)
                 continue
