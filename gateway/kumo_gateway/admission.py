@@ -135,6 +135,24 @@ def bulk(arg: str | bytes) -> bytes:
     return b"$%d\r\n%s\r\n" % (len(data), data)
 
 
+_NO_RELEASES = bulk("0")
+#: (operation, pool key, limit, ttl ms) -> the head in RESP before and after the lease id.
+_LEASE_HEADS: dict[tuple[str, str, int, int], tuple[bytes, bytes]] = {}
+
+
+def lease_head(op: str, pool_key: str, lease_id: str, limit: int, ttl_ms: int) -> bytes:
+    """``op pool_key lease_id limit ttl_ms`` in RESP; the parts around the lease id are packed once."""
+    parts = _LEASE_HEADS.get((op, pool_key, limit, ttl_ms))
+    if parts is None:
+        if len(_LEASE_HEADS) > 1024:  # a bound: pools and timeouts change with the catalog
+            _LEASE_HEADS.clear()
+        parts = _LEASE_HEADS[(op, pool_key, limit, ttl_ms)] = (
+            bulk(op) + bulk(pool_key),
+            bulk(str(limit)) + bulk(str(ttl_ms)),
+        )
+    return parts[0] + bulk(lease_id) + parts[1]
+
+
 class AdmissionScript:
     """Runs :data:`ADMISSION_SCRIPT` for every user of one Redis client, carrying queued releases."""
 
@@ -165,21 +183,50 @@ class AdmissionScript:
         return carried
 
     async def run(
-        self, head: list[str], tail_packed: bytes = b"", tail_count: int = 0, tail: Sequence[str] = ()
+        self,
+        head: list[str],
+        tail_packed: bytes = b"",
+        tail_count: int = 0,
+        tail: Sequence[str] = (),
+        timeout_s: float | None = None,
     ) -> Any:
         """The script with the queued releases, ``head`` (the operation and its first arguments) and a
-        tail: ``tail_packed`` (``tail_count`` arguments in RESP) on the lean link, ``tail`` otherwise."""
+        tail: ``tail_packed`` (``tail_count`` arguments in RESP) on the lean link, ``tail`` otherwise.
+        Raises ``TimeoutError`` when Redis has not answered within ``timeout_s``."""
+        if self.link is not None:
+            packed = b"".join(map(bulk, head))
+            return await self.run_packed(packed, len(head), tail_packed, tail_count, timeout_s)
         carried = self._carried()
         releases = [str(len(carried))] + [part for pair in carried for part in pair]
         try:
-            if self.link is None:
+            async with asyncio.timeout(timeout_s):
                 return await self._script(keys=[], args=[*releases, *head, *tail])
-            packed = b"".join(map(bulk, releases + head)) + tail_packed
-            return await self.link.run(packed, len(releases) + len(head) + tail_count)
         except BaseException:
-            self._releases[:0] = carried  # not run: they go with the next call (or expire)
-            del self._releases[:-MAX_QUEUED]
+            self._requeue(carried)
             raise
+
+    async def run_packed(
+        self, head: bytes, head_count: int, tail: bytes = b"", tail_count: int = 0, timeout_s: float | None = None
+    ) -> Any:
+        """:meth:`run` on the lean link with the head already in RESP (the hot path packs once per
+        pool, see :func:`lease_head`)."""
+        assert self.link is not None
+        carried = self._carried()
+        if carried:
+            releases = bulk(str(len(carried))) + b"".join(bulk(part) for pair in carried for part in pair)
+        else:
+            releases = _NO_RELEASES
+        try:
+            count = 1 + 2 * len(carried) + head_count + tail_count
+            return await self.link.run(releases + head + tail, count, timeout_s)
+        except BaseException:
+            self._requeue(carried)
+            raise
+
+    def _requeue(self, carried: list[tuple[str, str]]) -> None:
+        """Releases whose call did not run go with the next call (or expire)."""
+        self._releases[:0] = carried
+        del self._releases[:-MAX_QUEUED]
 
     def release_soon(self, key: str, lease_id: str) -> None:
         """Give a lease back with this replica's next call, or alone after :data:`RELEASE_DELAY_S`."""

@@ -222,7 +222,10 @@ def test_a_keyed_request_costs_the_script_calls_of_an_open_one(gateway: Gateway,
             assert gateway.http.get(path, headers=headers).status_code == 200
         time.sleep(0.1)  # the last release goes alone
         calls = _script_calls(redis_url) - before
-        assert requests <= calls <= requests + 1, (path, calls)  # +1: NOSCRIPT's EVAL on a fresh Redis
+        # One call takes the lease (with the checks, when keyed); its release rides on the next call or,
+        # when that is more than 2 ms away (one request after another here), goes alone: at most two
+        # per request, keyed or open (checks apart would make three). +1: NOSCRIPT's EVAL on a fresh Redis.
+        assert requests <= calls <= 2 * requests + 1, (path, calls)
     # Every lease was given back, and the quota counted each keyed request once.
     import redis as sync_redis
 

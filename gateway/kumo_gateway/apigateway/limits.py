@@ -9,7 +9,6 @@ alone follow ``KUMO_THROTTLE_WHEN_REDIS_DOWN`` (default ``allow``); never a 500.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -95,13 +94,15 @@ class Limits:
         try:
             if self.store is None:
                 raise RedisError("no Redis configured")
-            async with asyncio.timeout(REDIS_TIMEOUT_S):
-                if lease is None:
-                    outcome, key_id = await self.store.check(limits, digest, self.clock())
-                else:
-                    pool = lease.pool
-                    taken = (pool.key, lease.id, pool.limit, ttl_ms)
-                    outcome, key_id, leased = await self.store.check_and_lease(limits, digest, self.clock(), taken)
+            # The deadline rides on the script's own connection (no timer per request).
+            if lease is None:
+                outcome, key_id = await self.store.check(limits, digest, self.clock(), REDIS_TIMEOUT_S)
+            else:
+                pool = lease.pool
+                taken = (pool.key, lease.id, pool.limit, ttl_ms)
+                outcome, key_id, leased = await self.store.check_and_lease(
+                    limits, digest, self.clock(), taken, REDIS_TIMEOUT_S
+                )
         except (RedisError, OSError, TimeoutError) as exc:
             self._warn(exc)
             outcome, key_id = usage_plans.when_redis_is_down(limits, self.throttle_policy), None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from kumo_gateway.admission import AdmissionScript, bulk
+from kumo_gateway.admission import AdmissionScript, bulk, lease_head
 from kumo_gateway.apigateway import api_keys, usage_plans
 from kumo_gateway.apigateway.api_keys import KeyRecord
 from kumo_gateway.apigateway.script_link import ScriptLink
@@ -46,6 +46,7 @@ def script_args(limits: RouteLimits, key_digest: str | None, checks: list[Check]
 
 
 _bulk = bulk
+_CHECKS_ONLY = bulk("c")
 
 
 #: Stands for a key's digest (hex SHA-256: 64 characters) in a route's packed arguments.
@@ -75,31 +76,44 @@ class LimitsStore:
     def link(self, value: ScriptLink | None) -> None:
         self.script.link = value
 
-    async def check(self, limits: RouteLimits, key_digest: str | None, now_s: float) -> tuple[Outcome, str | None]:
+    async def check(
+        self, limits: RouteLimits, key_digest: str | None, now_s: float, timeout_s: float | None = None
+    ) -> tuple[Outcome, str | None]:
         """Run the route's checks atomically: ``(outcome, key id or None)``; raises redis errors when
-        Redis is unreachable. ``now_s`` (the gateway's clock) picks the quota periods."""
-        outcome, key_id, _ = await self._run(["c"], limits, key_digest, now_s)
+        Redis is unreachable (``TimeoutError`` past ``timeout_s``). ``now_s`` (the gateway's clock)
+        picks the quota periods."""
+        outcome, key_id, _ = await self._run(["c"], limits, key_digest, now_s, timeout_s)
         return outcome, key_id
 
     async def check_and_lease(
-        self, limits: RouteLimits, key_digest: str | None, now_s: float, lease: tuple[str, str, int, int]
+        self,
+        limits: RouteLimits,
+        key_digest: str | None,
+        now_s: float,
+        lease: tuple[str, str, int, int],
+        timeout_s: float | None = None,
     ) -> tuple[Outcome, str | None, bool]:
         """The checks, then — when they pass — the concurrency ``lease`` (pool key, lease id, limit, ttl
         ms), in one script call: ``(outcome, key id or None, leased)``."""
         pool_key, lease_id, limit, ttl_ms = lease
-        return await self._run(["ca", pool_key, lease_id, str(limit), str(ttl_ms)], limits, key_digest, now_s)
+        head = ["ca", pool_key, lease_id, str(limit), str(ttl_ms)]
+        return await self._run(head, limits, key_digest, now_s, timeout_s)
 
     async def _run(
-        self, head: list[str], limits: RouteLimits, key_digest: str | None, now_s: float
+        self, head: list[str], limits: RouteLimits, key_digest: str | None, now_s: float, timeout_s: float | None
     ) -> tuple[Outcome, str | None, bool]:
         if self.script.link is None:
             checks = usage_plans.checks_for(limits, key_digest, now_s)
-            answer = await self.script.run(head, tail=script_args(limits, key_digest, checks))
+            answer = await self.script.run(head, tail=script_args(limits, key_digest, checks), timeout_s=timeout_s)
         else:
             count, packed = self._packed(limits, int(now_s))
             if key_digest is not None:
                 packed = packed.replace(_PLACEHOLDER_BYTES, key_digest.encode())
-            answer = await self.script.run(head, packed, count)
+            if len(head) == 5:
+                packed_head = lease_head(head[0], head[1], head[2], int(head[3]), int(head[4]))
+            else:
+                packed_head = _CHECKS_ONLY
+            answer = await self.script.run_packed(packed_head, len(head), packed, count, timeout_s)
         key_id = _text(answer[1]) or None
         return _OUTCOMES[int(answer[0])], key_id, int(answer[3]) == 1
 

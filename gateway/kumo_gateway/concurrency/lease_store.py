@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from kumo_gateway.admission import AdmissionScript
+from kumo_gateway.admission import AdmissionScript, lease_head
 from kumo_gateway.apigateway.script_link import ScriptLink
 
 if TYPE_CHECKING:
@@ -38,7 +38,10 @@ class LeaseStore:
 
     async def acquire(self, key: str, lease_id: str, limit: int, ttl_ms: int) -> bool:
         """Take a lease in pool ``key`` (at most ``limit``) living ``ttl_ms`` unless released."""
-        answer = await self.script.run(["a", key, lease_id, str(limit), str(ttl_ms)])
+        if self.script.link is not None:
+            answer = await self.script.run_packed(lease_head("a", key, lease_id, limit, ttl_ms), 5)
+        else:
+            answer = await self.script.run(["a", key, lease_id, str(limit), str(ttl_ms)])
         return int(answer[3]) == 1
 
     async def release(self, key: str, lease_id: str) -> bool:
