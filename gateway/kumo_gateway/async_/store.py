@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 #: How long an outcome waits for others to share its script call (a bound on the added latency).
-COMMIT_WINDOW_S = 0.002
+COMMIT_WINDOW_S = 0.01
 #: Outcomes in one script call at most.
 MAX_BATCH = 64
 

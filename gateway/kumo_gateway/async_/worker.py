@@ -25,7 +25,7 @@ from kumo_gateway.async_.store import AsyncStore, Fields, now_ms
 log = logging.getLogger("kumo.worker")
 
 #: While events run, a read waits this long for more free slots, so one ``XREADGROUP`` fetches several.
-READ_GATHER_S = 0.002
+READ_GATHER_S = 0.01
 
 
 @dataclass
