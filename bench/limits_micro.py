@@ -10,7 +10,11 @@ and Redis' own CPU time (``INFO cpu``; on a 2-core machine it competes too). Cas
 - ``redis-py EVALSHA return 0``: the same through ``evalsha`` (an empty script);
 - ``floor: raw EVALSHA return 0``: one pre-encoded EVALSHA on an asyncio protocol, replies matched in
   order (no client library): the least a round trip per request can cost;
-- ``Limits.check``: the real check (key hash, checks, script), what each keyed request pays.
+- ``Limits.check``: the real check (key hash, checks, script), what each keyed request pays;
+- ``open: gate lease``: an open route's Redis work, the concurrency gate taking a lease and giving it
+  back (the release rides on a later call);
+- ``keyed: Limits.admit + lease``: a keyed route's, the checks and the lease in one script call, the
+  lease handed to the gate and given back. The last two differ by what a keyed request costs more.
 
 Run: ``.venv/bin/python bench/limits_micro.py``. Everything runs on a private Unix socket.
 """
@@ -90,11 +94,21 @@ class RawEval(asyncio.Protocol):
 
 
 async def main_async(socket_path: str) -> None:
+    from contextlib import asynccontextmanager
+
     from redis.asyncio import Redis
 
-    from kumo.models import Api
+    from kumo.catalog import Catalog
+    from kumo.models import Api, Function
     from kumo_gateway.apigateway.access_log import RequestNote
     from kumo_gateway.apigateway.limits import Limits
+    from kumo_gateway.concurrency.gate import ConcurrencyGate
+    from kumo_gateway.concurrency.lease_store import LeaseStore
+
+    class NoInstances:  # the gate's wrapped provider: an instance at once (only the leases are measured)
+        @asynccontextmanager
+        async def acquire(self, function: str, version: str):  # type: ignore[no-untyped-def]
+            yield None
 
     redis = Redis.from_url(f"unix://{socket_path}")
     api = Api.model_validate(
@@ -116,7 +130,17 @@ async def main_async(socket_path: str) -> None:
             },
         }
     )
-    limits = Limits(redis)
+    catalog = Catalog()
+    catalog.set_function(
+        Function.model_validate(
+            {
+                "metadata": {"name": "pets"},
+                "spec": {"runtime": "python3.11", "handler": "app.handler", "code": {"inline": {"app.py": ""}}},
+            }
+        )
+    )
+    gate = ConcurrencyGate(NoInstances(), catalog, LeaseStore(redis), 1000)  # type: ignore[arg-type]
+    limits = Limits(redis, leases=gate)
     assert limits.store is not None
     _, value = await limits.store.create_key("pets", "bench", "bench")
     headers = {"x-api-key": value}
@@ -126,6 +150,16 @@ async def main_async(socket_path: str) -> None:
         denied = await limits.check(api, "prod", "GET /keyed", headers, RequestNote())
         assert denied is None, denied
 
+    async def open_lease() -> None:
+        async with gate.acquire("pets", "$LATEST"):
+            pass
+
+    async def keyed_lease() -> None:
+        denied, lease = await limits.admit(api, "prod", "GET /keyed", headers, RequestNote(), "pets")
+        assert denied is None, denied
+        async with gate.acquire("pets", "$LATEST", lease):
+            pass
+
     reader, writer = await asyncio.get_running_loop().create_unix_connection(RawEval, socket_path)
     raw_command = f"*3\r\n$7\r\nEVALSHA\r\n$40\r\n{sha}\r\n$1\r\n0\r\n".encode()
 
@@ -134,8 +168,11 @@ async def main_async(socket_path: str) -> None:
     await _measure("redis-py EVALSHA return 0", lambda: redis.evalsha(sha, 0), redis)
     await _measure("floor: raw EVALSHA return 0", lambda: writer.send(raw_command), redis)
     await _measure("Limits.check (key + plan)", check, redis)
+    for _ in range(int(os.environ.get("BENCH_PAIRS", "2"))):  # interleaved: other load shifts both alike
+        await _measure("open: gate lease", open_lease, redis)
+        await _measure("keyed: Limits.admit + lease", keyed_lease, redis)
     reader.close()
-    await limits.close() if hasattr(limits, "close") else None
+    limits.close()
     await redis.aclose()
 
 

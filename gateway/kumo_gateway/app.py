@@ -162,7 +162,7 @@ def create_app(
     async_store = AsyncStore(redis) if redis is not None else None
     enqueuer = Enqueuer(async_store) if async_store is not None else None
     invoke = InvokeHandler(catalog, calls, auth, enqueuer)
-    limits = Limits(redis, metrics)
+    limits = Limits(redis, metrics, leases=calls if calls is not provider else None)  # type: ignore[arg-type]
     apis = ApiHandler(
         catalog, calls, rng=rng, metrics=metrics, redis=redis, secrets=secrets, limits=limits, enqueuer=enqueuer
     )

@@ -198,3 +198,41 @@ def test_redis_down_refuses_keys_with_503_allows_throttles_and_recovers(tmp_path
     finally:
         gw.close()
         server.stop()
+
+
+def _script_calls(redis_url: str) -> int:
+    import redis as sync_redis
+
+    client = sync_redis.Redis.from_url(redis_url)
+    try:
+        stats = client.info("commandstats")
+        return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "eval"))
+    finally:
+        client.close()
+
+
+def test_a_keyed_request_costs_the_script_calls_of_an_open_one(gateway: Gateway, redis_url: str) -> None:
+    """The usage-plan checks and the concurrency lease are one script call; the release rides on the
+    next call (or goes alone within milliseconds): about one call per request, keyed or open."""
+    key = gateway.new_key("basic")["value"]
+    requests = 3  # the basic plan's quota
+    for path, headers in (("/pets/prod/free", {}), ("/pets/prod/pets", {"X-Api-Key": key})):
+        before = _script_calls(redis_url)
+        for _ in range(requests):
+            assert gateway.http.get(path, headers=headers).status_code == 200
+        time.sleep(0.1)  # the last release goes alone
+        calls = _script_calls(redis_url) - before
+        # One call takes the lease (with the checks, when keyed); its release rides on the next call or,
+        # when that is more than 2 ms away (one request after another here), goes alone: at most two
+        # per request, keyed or open (checks apart would make three). +1: NOSCRIPT's EVAL on a fresh Redis.
+        assert requests <= calls <= 2 * requests + 1, (path, calls)
+    # Every lease was given back, and the quota counted each keyed request once.
+    import redis as sync_redis
+
+    client = sync_redis.Redis.from_url(redis_url)
+    try:
+        assert client.zcard("kumo:concurrency:unreserved") == 0
+    finally:
+        client.close()
+    over = gateway.get("/pets/prod/pets", key)
+    assert (over.status_code, over.json()) == (429, LIMIT_EXCEEDED)

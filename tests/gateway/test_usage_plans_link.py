@@ -14,6 +14,7 @@ import redis as sync_redis
 from redis.asyncio import Redis
 from redis.asyncio.connection import SSLConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis_process import RedisProcess
 from support import free_port
 
@@ -209,3 +210,42 @@ def test_the_app_closes_the_link_when_it_stops(redis_url: str) -> None:
         assert transport.is_closing() and store.link._protocol is None
 
     asyncio.run(run())
+
+
+def test_a_call_past_its_deadline_times_out_and_the_late_reply_is_dropped(tmp_path: Path) -> None:
+    server = RedisProcess(tmp_path)
+    server.start()
+
+    async def run() -> None:
+        client = Redis.from_url(server.url)
+        store = LimitsStore(client)
+        limits = usage_plans.route_limits(api(), "prod", "GET /pets")
+        try:
+            assert store.link is not None
+            _, value = await store.create_key("pets", "basic", "alice")
+            digest = key_hash(value)
+            assert (await store.check(limits, digest, NOW, timeout_s=1.0))[0] == Outcome.ALLOW
+            first = store.link._protocol
+            assert server.proc is not None
+            server.proc.send_signal(19)  # SIGSTOP: Redis holds the reply
+            try:
+                started = time.monotonic()
+                with pytest.raises(RedisTimeoutError):
+                    await store.check(limits, digest, NOW, timeout_s=0.2)
+                assert 0.15 <= time.monotonic() - started < 1.0
+            finally:
+                server.proc.send_signal(18)  # SIGCONT
+            # Same connection: the late reply met its own (expired) call, the next call gets its own.
+            _, other = await store.create_key("pets", "basic", "bob")
+            outcome, key_id = await store.check(limits, key_hash(other), NOW, timeout_s=1.0)
+            assert outcome == Outcome.ALLOW and key_id is not None
+            assert store.link._protocol is first
+            assert not first.deadlines  # nothing left for the watchdog
+        finally:
+            store.link.close()  # type: ignore[union-attr]
+            await client.aclose()
+
+    try:
+        asyncio.run(run())
+    finally:
+        server.stop()

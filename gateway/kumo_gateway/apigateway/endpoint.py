@@ -237,67 +237,91 @@ class ApiHandler:
         )
         if isinstance(authorizer, HttpResponse):
             return authorizer
-        if self.limits is not None:
-            denied = await self.limits.check(compiled.api, stage, match.route_key, request.headers, note)
-            if denied is not None:
-                return denied
-        payload_format = PAYLOAD_FORMATS.get(compiled.payload_format)
-        if payload_format is None:
-            log.error("Api %s: payload format %r is not supported", api_name, compiled.payload_format)
-            return internal_server_error()
-        build_event, map_result = payload_format
-
-        body = await read_body(request, MAX_API_PAYLOAD)
-        if body is None:
-            return request_too_large()
-        http_request = request_parts.http_request(scope, stage, rest, body=body)
-        context = request_parts.request_context(
-            self.catalog.account_id,
-            api_name,
-            stage,
-            match,
-            request_id,
-            stage_variables,
-            binary_media_types=compiled.binary_media_types,
-            authorizer=authorizer,
-        )
-        payload = json.dumps(build_event(http_request, context), separators=(",", ":")).encode()
-        if len(payload) > MAX_SYNC_PAYLOAD:
-            return request_too_large()
-
         route = match.route
         where = f"Api {api_name} stage {stage}{' (canary)' if side.canary else ''} route {match.route_key}"
         try:
             function, qualifier = stages.resolve_target(route.function, route.qualifier, stage_variables)
+            target_error: stages.TargetError | None = None
         except stages.TargetError as exc:
-            log.warning("%s: target %s: %s", where, stages.describe_target(route.function, route.qualifier), exc)
-            return internal_server_error()
+            function, qualifier, target_error = None, None, exc
         # The one place a resolved target meets the catalog: a version, an alias (weighted) or $LATEST.
-        resolution = self.catalog.resolve(function, qualifier)
-        if resolution is None:
-            log.warning("%s: function %s not found", where, stages.describe_target(function, qualifier))
-            return internal_server_error()
-        invocation = Invocation(
-            request_id=new_request_id(),
-            payload=payload,
-            invoked_function_arn=self.catalog.function_arn(function, qualifier),
-            trace_id=request.headers.get("x-amzn-trace-id"),
-        )
-        timeout_s = getattr(route, "timeout", None) or DEFAULT_TIMEOUT_S
-        note.version = resolution.version
-        if getattr(route, "async_", False):
-            return await self._enqueue(where, function, qualifier, resolution.version, invocation)
+        resolution = self.catalog.resolve(function, qualifier) if function is not None else None
+        lease = None
+        if self.limits is not None:
+            # The usage-plan checks and the invocation's concurrency lease: one Redis script call.
+            try:
+                denied, lease = await self.limits.admit(
+                    compiled.api,
+                    stage,
+                    match.route_key,
+                    request.headers,
+                    note,
+                    # an async route's lease is the worker's, taken when it invokes
+                    function if resolution and not getattr(route, "async_", False) else None,
+                )
+            except TooManyRequests:
+                return too_many_requests()
+            if denied is not None:
+                return denied
         try:
-            result = await self.integration.invoke(function, resolution.version, invocation, timeout_s)
-        except IntegrationTimeout:
-            log.warning("%s: no answer from %s within %gs: 504 (the invocation runs on)", where, function, timeout_s)
-            return endpoint_timed_out()
-        except FunctionNotFound:
-            log.warning("%s: function %s not found", where, function)
-            return internal_server_error()
-        except TooManyRequests:
-            return too_many_requests()
-        except InstanceUnavailable as exc:
-            log.warning("Api %s route %s: no instance: %s", api_name, match.route_key, exc)
-            return service_unavailable()
-        return map_result(result.payload, result.function_error)
+            payload_format = PAYLOAD_FORMATS.get(compiled.payload_format)
+            if payload_format is None:
+                log.error("Api %s: payload format %r is not supported", api_name, compiled.payload_format)
+                return internal_server_error()
+            build_event, map_result = payload_format
+
+            body = await read_body(request, MAX_API_PAYLOAD)
+            if body is None:
+                return request_too_large()
+            http_request = request_parts.http_request(scope, stage, rest, body=body)
+            context = request_parts.request_context(
+                self.catalog.account_id,
+                api_name,
+                stage,
+                match,
+                request_id,
+                stage_variables,
+                binary_media_types=compiled.binary_media_types,
+                authorizer=authorizer,
+            )
+            payload = json.dumps(build_event(http_request, context), separators=(",", ":")).encode()
+            if len(payload) > MAX_SYNC_PAYLOAD:
+                return request_too_large()
+
+            route = match.route
+            if target_error is not None or function is None:
+                target = stages.describe_target(route.function, route.qualifier)
+                log.warning("%s: target %s: %s", where, target, target_error)
+                return internal_server_error()
+            if resolution is None:
+                log.warning("%s: function %s not found", where, stages.describe_target(function, qualifier))
+                return internal_server_error()
+            invocation = Invocation(
+                request_id=new_request_id(),
+                payload=payload,
+                invoked_function_arn=self.catalog.function_arn(function, qualifier),
+                trace_id=request.headers.get("x-amzn-trace-id"),
+            )
+            timeout_s = getattr(route, "timeout", None) or DEFAULT_TIMEOUT_S
+            note.version = resolution.version
+            if getattr(route, "async_", False):
+                return await self._enqueue(where, function, qualifier, resolution.version, invocation)
+            try:
+                result = await self.integration.invoke(function, resolution.version, invocation, timeout_s, lease)
+            except IntegrationTimeout:
+                log.warning(
+                    "%s: no answer from %s within %gs: 504 (the invocation runs on)", where, function, timeout_s
+                )
+                return endpoint_timed_out()
+            except FunctionNotFound:
+                log.warning("%s: function %s not found", where, function)
+                return internal_server_error()
+            except TooManyRequests:
+                return too_many_requests()
+            except InstanceUnavailable as exc:
+                log.warning("Api %s route %s: no instance: %s", api_name, match.route_key, exc)
+                return service_unavailable()
+            return map_result(result.payload, result.function_error)
+        finally:
+            if lease is not None and not lease.handed:
+                lease.release()  # not the gate's yet (the gate gives back what it was handed)

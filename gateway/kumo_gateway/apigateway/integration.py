@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from kumo.runtime.invocation import Invocation, InvocationResult
 from kumo_gateway.apigateway.gateway_responses import HttpResponse, message_response
 from kumo_gateway.provider import Provider
+
+if TYPE_CHECKING:
+    from kumo_gateway.concurrency.gate import Lease
 
 log = logging.getLogger("kumo.gateway")
 
@@ -45,10 +49,13 @@ class Integration:
         #: Invocations whose request timed out (or went away), still running; strong references.
         self.background: set[asyncio.Task[InvocationResult]] = set()
 
-    async def invoke(self, function: str, version: str, invocation: Invocation, timeout_s: float) -> InvocationResult:
-        """The result, or :class:`IntegrationTimeout` after ``timeout_s``; provider errors propagate."""
+    async def invoke(
+        self, function: str, version: str, invocation: Invocation, timeout_s: float, lease: Lease | None = None
+    ) -> InvocationResult:
+        """The result, or :class:`IntegrationTimeout` after ``timeout_s``; provider errors propagate.
+        ``lease``: a concurrency lease taken already (with the usage-plan checks), for the gate."""
         acquired = asyncio.Event()
-        task = asyncio.create_task(self._run(function, version, invocation, acquired))
+        task = asyncio.create_task(self._run(function, version, invocation, acquired, lease))
         try:
             done, _ = await asyncio.wait((task,), timeout=timeout_s)
         except asyncio.CancelledError:
@@ -60,9 +67,14 @@ class Integration:
         raise IntegrationTimeout(f"function {function} did not answer within {timeout_s:g}s")
 
     async def _run(
-        self, function: str, version: str, invocation: Invocation, acquired: asyncio.Event
+        self, function: str, version: str, invocation: Invocation, acquired: asyncio.Event, lease: Lease | None
     ) -> InvocationResult:
-        async with self.provider.acquire(function, version) as instance:
+        # Only the concurrency gate hands out leases, so a lease means the provider is the gate.
+        if lease is not None:
+            held = self.provider.acquire(function, version, lease=lease)  # type: ignore[call-arg]
+        else:
+            held = self.provider.acquire(function, version)
+        async with held as instance:
             acquired.set()
             return await instance.invoke(invocation)
 

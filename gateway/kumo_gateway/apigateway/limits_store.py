@@ -4,7 +4,8 @@
   ``name``, ``enabled``, ``created``, ``source``); ``kumo:apikeys:<api>`` maps each key id to that
   digest, for listing and deleting. The value itself is never stored.
 - A request's checks (:func:`usage_plans.checks_for`) run in **one Lua script** (``EVALSHA``, one round
-  trip): look the key up, then every bucket and quota in order; only when all pass are the tokens
+  trip; :mod:`kumo_gateway.admission`, which also takes the invocation's concurrency lease in the same
+  call): look the key up, then every bucket and quota in order; only when all pass are the tokens
   taken and the quota counted, so a refused request costs nothing.
 - Buckets refill on Redis' clock (``TIME`` inside the script), so replicas with skewed clocks still
   share one bucket exactly; they expire once they would be full again. Quota counters are named by
@@ -13,10 +14,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import TYPE_CHECKING
 
+from kumo_gateway.admission import AdmissionScript, bulk, lease_head
 from kumo_gateway.apigateway import api_keys, usage_plans
 from kumo_gateway.apigateway.api_keys import KeyRecord
 from kumo_gateway.apigateway.script_link import ScriptLink
@@ -24,55 +25,6 @@ from kumo_gateway.apigateway.usage_plans import KEY_INDEX, KEY_RECORD, Check, Ou
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-
-#: ARGV: key digest ('' = no key), api, number of allowed plans, the plan names, then 6 per check:
-#: outcome, kind (tb|q), redis key, a, b, plan ('' = every request). Answers {outcome, key id, plan}.
-CHECK_SCRIPT = """
-local now_t = redis.call('TIME')
-local now = tonumber(now_t[1]) * 1000 + tonumber(now_t[2]) / 1000
-local digest, api, nplans = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local keyid, plan = '', ''
-if digest ~= '' then
-  local rec = redis.call('HMGET', 'kumo:apikey:' .. digest, 'id', 'api', 'plan', 'enabled')
-  if not rec[1] or rec[2] ~= api or rec[4] ~= '1' then return {1, '', ''} end
-  keyid, plan = rec[1], rec[3]
-  local listed = false
-  for i = 1, nplans do
-    if ARGV[3 + i] == plan then listed = true end
-  end
-  if not listed then return {1, keyid, plan} end
-end
-local first = 4 + nplans
-local writes = {}
-for base = first, #ARGV, 6 do
-  local outcome, kind, key = tonumber(ARGV[base]), ARGV[base + 1], ARGV[base + 2]
-  local a, b, p = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4]), ARGV[base + 5]
-  if p == '' or p == plan then
-    if kind == 'tb' then
-      local v = redis.call('HMGET', key, 't', 'ts')
-      local tokens = b
-      if v[1] and v[2] then
-        tokens = math.min(b, tonumber(v[1]) + math.max(0, now - tonumber(v[2])) * a / 1000)
-      end
-      if tokens < 1 then return {outcome, keyid, plan} end
-      writes[#writes + 1] = {'tb', key, tokens - 1, math.ceil(b / a * 1000) + 1000}
-    else
-      local used = tonumber(redis.call('GET', key) or '0')
-      if used >= a then return {outcome, keyid, plan} end
-      writes[#writes + 1] = {'q', key, b}
-    end
-  end
-end
-for _, w in ipairs(writes) do
-  if w[1] == 'tb' then
-    redis.call('HSET', w[2], 't', string.format('%.6f', w[3]), 'ts', string.format('%.3f', now))
-    redis.call('PEXPIRE', w[2], w[4])
-  else
-    if redis.call('INCR', w[2]) == 1 then redis.call('EXPIRE', w[2], w[3]) end
-  end
-end
-return {0, keyid, plan}
-"""
 
 
 def _text(value: bytes | str | None) -> str:
@@ -86,16 +38,15 @@ def _number(value: float) -> str:
 
 
 def script_args(limits: RouteLimits, key_digest: str | None, checks: list[Check]) -> list[str]:
-    """The script's ARGV for a request (see :data:`CHECK_SCRIPT`)."""
+    """The checks' arguments of a request (see :data:`kumo_gateway.admission.ADMISSION_SCRIPT`)."""
     args: list[str] = [key_digest or "", limits.api, str(len(limits.plans)), *limits.plan_names]
     for check in checks:
         args += [str(int(check.outcome)), check.kind, check.key, _number(check.a), _number(check.b), check.plan]
     return args
 
 
-def _bulk(arg: str) -> bytes:
-    data = arg.encode()
-    return b"$%d\r\n%s\r\n" % (len(data), data)
+_bulk = bulk
+_CHECKS_ONLY = bulk("c")
 
 
 #: Stands for a key's digest (hex SHA-256: 64 characters) in a route's packed arguments.
@@ -111,26 +62,60 @@ class LimitsStore:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self._script = redis.register_script(CHECK_SCRIPT)
-        sha = hashlib.sha1(CHECK_SCRIPT.encode()).hexdigest()
-        #: The hot path's own connection (None: redis-py's, for TLS and other connection kinds).
-        self.link = ScriptLink.for_client(redis, CHECK_SCRIPT, sha)
+        #: The hot path's one script and its lean connection, shared with the concurrency leases.
+        self.script = AdmissionScript.shared(redis)
         #: id(route limits) -> (those limits, second, argument count, packed arguments).
         self._templates: dict[int, tuple[RouteLimits, int, int, bytes]] = {}
 
-    async def check(self, limits: RouteLimits, key_digest: str | None, now_s: float) -> tuple[Outcome, str | None]:
+    @property
+    def link(self) -> ScriptLink | None:
+        """The lean connection (None: redis-py's script call, for TLS and other connection kinds)."""
+        return self.script.link
+
+    @link.setter
+    def link(self, value: ScriptLink | None) -> None:
+        self.script.link = value
+
+    async def check(
+        self, limits: RouteLimits, key_digest: str | None, now_s: float, timeout_s: float | None = None
+    ) -> tuple[Outcome, str | None]:
         """Run the route's checks atomically: ``(outcome, key id or None)``; raises redis errors when
-        Redis is unreachable. ``now_s`` (the gateway's clock) picks the quota periods."""
-        if self.link is None:
+        Redis is unreachable (``TimeoutError`` past ``timeout_s``). ``now_s`` (the gateway's clock)
+        picks the quota periods."""
+        outcome, key_id, _ = await self._run(["c"], limits, key_digest, now_s, timeout_s)
+        return outcome, key_id
+
+    async def check_and_lease(
+        self,
+        limits: RouteLimits,
+        key_digest: str | None,
+        now_s: float,
+        lease: tuple[str, str, int, int],
+        timeout_s: float | None = None,
+    ) -> tuple[Outcome, str | None, bool]:
+        """The checks, then — when they pass — the concurrency ``lease`` (pool key, lease id, limit, ttl
+        ms), in one script call: ``(outcome, key id or None, leased)``."""
+        pool_key, lease_id, limit, ttl_ms = lease
+        head = ["ca", pool_key, lease_id, str(limit), str(ttl_ms)]
+        return await self._run(head, limits, key_digest, now_s, timeout_s)
+
+    async def _run(
+        self, head: list[str], limits: RouteLimits, key_digest: str | None, now_s: float, timeout_s: float | None
+    ) -> tuple[Outcome, str | None, bool]:
+        if self.script.link is None:
             checks = usage_plans.checks_for(limits, key_digest, now_s)
-            answer = await self._script(keys=[], args=script_args(limits, key_digest, checks))
+            answer = await self.script.run(head, tail=script_args(limits, key_digest, checks), timeout_s=timeout_s)
         else:
             count, packed = self._packed(limits, int(now_s))
             if key_digest is not None:
                 packed = packed.replace(_PLACEHOLDER_BYTES, key_digest.encode())
-            answer = await self.link.run(packed, count)
+            if len(head) == 5:
+                packed_head = lease_head(head[0], head[1], head[2], int(head[3]), int(head[4]))
+            else:
+                packed_head = _CHECKS_ONLY
+            answer = await self.script.run_packed(packed_head, len(head), packed, count, timeout_s)
         key_id = _text(answer[1]) or None
-        return _OUTCOMES[int(answer[0])], key_id
+        return _OUTCOMES[int(answer[0])], key_id, int(answer[3]) == 1
 
     def _packed(self, limits: RouteLimits, second: int) -> tuple[int, bytes]:
         """The route's script arguments in RESP, with a placeholder for the key's digest (digests all

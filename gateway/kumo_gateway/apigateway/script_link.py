@@ -8,8 +8,11 @@ first out) and parses replies with hiredis. It is used only for plain TCP and Un
 anything else (TLS, Sentinel, custom connection classes) goes through redis-py (:mod:`limits_store`).
 
 Failures raise redis-py's exceptions (``ConnectionError``, ``TimeoutError``, ``ResponseError``), so
-callers handle them like redis-py's. A reply that does not come (the caller's timeout cancels its
-wait) closes the connection: the next call reconnects, no reply can be matched to the wrong request.
+callers handle them like redis-py's. A call may carry a deadline (``timeout_s``): one watchdog per
+connection (every :data:`WATCH_EVERY_S`) fails the calls past theirs with ``TimeoutError`` and keeps
+their places in the queue, so a late reply still meets its own call and is dropped (no timer per
+call: ``asyncio.timeout`` costs ~10 us of the hot path). A caller that cancels its wait instead
+closes the connection: the next call reconnects, no reply can be matched to the wrong request.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ import hiredis
 from redis.asyncio.connection import Connection, UnixDomainSocketConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+#: How often a connection with calls waiting looks for calls past their deadline (seconds).
+WATCH_EVERY_S = 0.05
 
 
 def pack(*args: str | bytes) -> bytes:
@@ -37,20 +44,45 @@ class _Replies(asyncio.Protocol):
     def __init__(self) -> None:
         self.reader = hiredis.Reader()
         self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
+        #: Deadlines (loop time) of the calls that have one: (deadline, its future).
+        self.deadlines: collections.deque[tuple[float, asyncio.Future[Any]]] = collections.deque()
+        self._watchdog: asyncio.TimerHandle | None = None
         self.transport: asyncio.Transport | None = None
         self.lost: BaseException | None = None
         #: Commands written by this loop iteration's requests, sent together when it ends.
         self.outgoing: list[bytes] = []
 
-    def send(self, command: bytes) -> asyncio.Future[Any]:
-        """Queue a command; the requests of one loop iteration share one write (one wake-up of Redis)."""
+    def send(self, command: bytes, timeout_s: float | None = None) -> asyncio.Future[Any]:
+        """Queue a command; the requests of one loop iteration share one write (one wake-up of Redis).
+        With ``timeout_s``, the future fails with ``TimeoutError`` once that is past (within
+        :data:`WATCH_EVERY_S`) if no reply came."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self.waiting.append(future)
         if not self.outgoing:
             loop.call_soon(self.flush)
         self.outgoing.append(command)
+        if timeout_s is not None:
+            self.deadlines.append((loop.time() + timeout_s, future))
+            if self._watchdog is None:
+                self._watchdog = loop.call_later(WATCH_EVERY_S, self._watch)
         return future
+
+    def _watch(self) -> None:
+        self._watchdog = None
+        deadlines = self.deadlines
+        while deadlines and deadlines[0][1].done():
+            deadlines.popleft()
+        if not deadlines:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for deadline, future in deadlines:
+            if deadline <= now and not future.done():
+                future.set_exception(RedisTimeoutError("no answer from Redis in time"))
+        self.deadlines = collections.deque(item for item in deadlines if not item[1].done())
+        if self.deadlines:
+            self._watchdog = loop.call_later(WATCH_EVERY_S, self._watch)
 
     def flush(self) -> None:
         outgoing, self.outgoing = self.outgoing, []
@@ -70,12 +102,18 @@ class _Replies(asyncio.Protocol):
                 self.close()
                 return
             future = self.waiting.popleft()
+            if self.deadlines and self.deadlines[0][1] is future:
+                self.deadlines.popleft()
             if not future.done():
                 future.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = RedisConnectionError(f"connection to Redis lost: {exc or 'closed'}")
         self.transport = None
+        self.deadlines.clear()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         while self.waiting:
             future = self.waiting.popleft()
             if not future.done():
@@ -94,6 +132,7 @@ class ScriptLink:
         self.address = address
         self.script = script
         self.sha = sha
+        self._sha = sha.encode()
         self._protocol: _Replies | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connecting: asyncio.Future[_Replies] | None = None
@@ -118,27 +157,32 @@ class ScriptLink:
         address["db"] = int(kwargs.get("db") or 0)
         return cls(address, script, sha)
 
-    async def run(self, packed_args: bytes, count: int) -> Any:
-        """``EVALSHA sha 0 <args>``: ``packed_args`` are the ``count`` arguments already in RESP."""
-        head = b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$1\r\n0\r\n" % (count + 3, self.sha.encode())
-        reply = await self._send(head + packed_args)
+    async def run(self, packed_args: bytes, count: int, timeout_s: float | None = None) -> Any:
+        """``EVALSHA sha 0 <args>``: ``packed_args`` are the ``count`` arguments already in RESP;
+        ``TimeoutError`` when no answer came within ``timeout_s`` (connecting included)."""
+        head = b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$1\r\n0\r\n" % (count + 3, self._sha)
+        reply = await self._send(head + packed_args, timeout_s)
         if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOSCRIPT"):
             body = self.script.encode()
             head = b"*%d\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n" % (count + 3, len(body), body)
-            reply = await self._send(head + packed_args)  # EVAL also caches the script for the next EVALSHA
+            reply = await self._send(head + packed_args, timeout_s)  # EVAL also caches it for EVALSHA
         if isinstance(reply, hiredis.ReplyError):
             message = str(reply)
             raise NoScriptError(message) if message.startswith("NOSCRIPT") else ResponseError(message)
         return reply
 
-    async def _send(self, command: bytes) -> Any:
+    async def _send(self, command: bytes, timeout_s: float | None = None) -> Any:
         protocol = self._protocol
         transport = protocol.transport if protocol is not None else None
         if transport is None or transport.is_closing() or self._loop is not asyncio.get_running_loop():
-            protocol = await self._connect()
+            if timeout_s is None:
+                protocol = await self._connect()
+            else:
+                async with asyncio.timeout(timeout_s):
+                    protocol = await self._connect()
             transport = protocol.transport
         assert protocol is not None and transport is not None
-        future = protocol.send(command)
+        future = protocol.send(command, timeout_s)
         try:
             return await future
         except asyncio.CancelledError:  # the caller gave up (timeout): the stream may be out of step

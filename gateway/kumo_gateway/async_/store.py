@@ -1,19 +1,31 @@
 """Redis I/O of async invocation: enqueue (one script call: the gateway's hot path), the worker's reads,
-claims and outcomes (each outcome one MULTI: recorded and acknowledged together), delayed retries and
-the dead-letter queues. Key names: :mod:`kumo_gateway.async_.keys`."""
+claims and outcomes, delayed retries and the dead-letter queues. Key names: :mod:`kumo_gateway.async_.keys`.
+
+An outcome is recorded and acknowledged together by one script (:data:`_SETTLE`), and only if the entry
+was still pending: when two workers ran the same entry (a stale claim), the second to finish writes
+nothing and counts a ``duplicates`` (so ``succeeded`` counts events, not runs). The outcomes of the
+events that end within :data:`COMMIT_WINDOW_S` of each other share one script call (one round trip for
+the batch), and each caller learns whether its own outcome was recorded."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import ResponseError
 
 from kumo import queue_contract
 from kumo_gateway.async_ import keys
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-    from redis.asyncio.client import Pipeline
+
+#: How long an outcome waits for others to share its script call (a bound on the added latency).
+COMMIT_WINDOW_S = 0.01
+#: Outcomes in one script call at most.
+MAX_BATCH = 64
 
 #: Fields of an event entry: bytes keys/values as Redis returns them, decoded to str here.
 Fields = dict[str, str]
@@ -60,12 +72,54 @@ return #due
 """
 
 
+# KEYS: stats hash. ARGV: group, then per outcome: stream, entry id, stat, number of writes, and per
+# write: command, key, number of arguments, arguments. An outcome whose entry is no longer pending (another
+# worker acknowledged it) writes nothing: 0. Otherwise its writes run (an error is reported, not raised,
+# as a MULTI would), the entry is acknowledged and deleted and its stat counted: 1 or the first error.
+_SETTLE = """
+local group, answers, i = ARGV[1], {}, 2
+while i <= #ARGV do
+  local stream, id, stat, writes = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  i = i + 4
+  local pending = redis.call('XACK', stream, group, id) == 1
+  local answer = 0
+  if pending then answer = 1 end
+  for _ = 1, writes do
+    local command, key, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+    if pending then
+      local reply = redis.pcall(command, key, unpack(ARGV, i + 3, i + 2 + n))
+      if type(reply) == 'table' and reply.err and answer == 1 then answer = reply.err end
+    end
+    i = i + 3 + n
+  end
+  if pending then
+    redis.call('XDEL', stream, id)
+    redis.call('HINCRBY', KEYS[1], stat, 1)
+  else
+    redis.call('HINCRBY', KEYS[1], 'duplicates', 1)
+  end
+  answers[#answers + 1] = answer
+end
+return answers
+"""
+
+#: One write of an outcome: (command, key, arguments).
+Write = tuple[str, str, list[Any]]
+#: One outcome: (stream, entry id, stat, writes).
+Settlement = tuple[str, str, str, list[Write]]
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _fields(raw: dict[Any, Any]) -> Fields:
     return {_text(k): _text(v) for k, v in raw.items()}
+
+
+def _queue_write(queue: str, record: dict[str, Any]) -> Write:
+    fields = queue_contract.message_fields(json.dumps(record, separators=(",", ":")))
+    return ("XADD", queue_contract.queue_key(queue), ["*", *(x for kv in fields.items() for x in kv)])
 
 
 def now_ms() -> int:
@@ -80,6 +134,10 @@ class AsyncStore:
         self._enqueue = redis.register_script(_ENQUEUE)
         self._move_due = redis.register_script(_MOVE_DUE)
         self._fire_tick = redis.register_script(_FIRE_TICK)
+        self._settle = redis.register_script(_SETTLE)
+        #: Outcomes waiting for the next shared script call: (the outcome, its caller's future).
+        self._outcomes: list[tuple[Settlement, asyncio.Future[bool]]] = []
+        self._committing: set[asyncio.Task[None]] = set()
 
     # -- gateway ----------------------------------------------------------------------------------
 
@@ -165,8 +223,6 @@ class AsyncStore:
         return sorted(_text(name) for name in await self.redis.smembers(keys.FUNCTIONS))
 
     async def ensure_group(self, stream: str) -> None:
-        from redis.exceptions import ResponseError
-
         try:
             await self.redis.xgroup_create(stream, keys.GROUP, id="0", mkstream=True)
         except ResponseError as exc:
@@ -200,25 +256,57 @@ class AsyncStore:
         """Move delayed retries that are due back to their streams (at most ``limit``)."""
         return int(await self._move_due(keys=[keys.DELAYED], args=[now_ms(), limit]))
 
-    def _ack(self, pipe: Pipeline, stream: str, entry_id: str, stat: str) -> None:
-        pipe.xack(stream, keys.GROUP, entry_id)
-        pipe.xdel(stream, entry_id)
-        pipe.hincrby(keys.STATS, stat, 1)
+    async def _commit(self, settlement: Settlement) -> bool:
+        """Record and acknowledge ``settlement`` in the next shared script call: True when recorded, False
+        when its entry was no longer pending (another worker finished it: a duplicate run, nothing written).
+        Raises when the call failed or one of its writes did."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[bool] = loop.create_future()
+        self._outcomes.append((settlement, done))
+        if len(self._outcomes) == 1:
+            loop.call_later(COMMIT_WINDOW_S, self._start_commit)
+        elif len(self._outcomes) >= MAX_BATCH:
+            self._start_commit()
+        return await done
 
-    async def succeed(self, stream: str, entry_id: str, queue: str | None, record: dict[str, Any] | None) -> None:
-        """Done: the success record to its queue (if any), acknowledged, in one transaction."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if queue is not None and record is not None:
-                self._to_queue(pipe, queue, record)
-            self._ack(pipe, stream, entry_id, "succeeded")
-            await pipe.execute()
+    def _start_commit(self) -> None:
+        batch, self._outcomes = self._outcomes[:MAX_BATCH], self._outcomes[MAX_BATCH:]
+        if batch:
+            task = asyncio.ensure_future(self._run_batch(batch))
+            self._committing.add(task)
+            task.add_done_callback(self._committing.discard)
+        if self._outcomes:
+            asyncio.get_running_loop().call_later(COMMIT_WINDOW_S, self._start_commit)
 
-    async def retry_later(self, stream: str, entry_id: str, fields: Fields, due_ms: int, stat: str) -> None:
+    async def _run_batch(self, batch: list[tuple[Settlement, asyncio.Future[bool]]]) -> None:
+        args: list[Any] = [keys.GROUP]
+        for (stream, entry_id, stat, writes), _ in batch:
+            args += [stream, entry_id, stat, len(writes)]
+            for command, key, arguments in writes:
+                args += [command, key, len(arguments), *arguments]
+        try:
+            answers = await self._settle(keys=[keys.STATS], args=args)
+        except Exception as exc:
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        for answer, (_, done) in zip(answers, batch, strict=True):
+            if done.done():
+                continue
+            if isinstance(answer, int):
+                done.set_result(answer == 1)
+            else:
+                done.set_exception(ResponseError(_text(answer)))
+
+    async def succeed(self, stream: str, entry_id: str, queue: str | None, record: dict[str, Any] | None) -> bool:
+        """Done: the success record to its queue (if any), acknowledged, together."""
+        writes = [_queue_write(queue, record)] if queue is not None and record is not None else []
+        return await self._commit((stream, entry_id, "succeeded", writes))
+
+    async def retry_later(self, stream: str, entry_id: str, fields: Fields, due_ms: int, stat: str) -> bool:
         member = json.dumps({"s": stream, "f": fields}, separators=(",", ":"))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(keys.DELAYED, {member: due_ms})
-            self._ack(pipe, stream, entry_id, stat)
-            await pipe.execute()
+        return await self._commit((stream, entry_id, stat, [("ZADD", keys.DELAYED, [due_ms, member])]))
 
     async def fail(
         self,
@@ -229,24 +317,16 @@ class AsyncStore:
         dlq_record: dict[str, Any] | None,
         queue: str | None,
         record: dict[str, Any] | None,
-    ) -> None:
-        """Failed or expired: to the failure queue, or the dead-letter queue; acknowledged; one transaction."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if queue is not None and record is not None:
-                self._to_queue(pipe, queue, record)
-            if dlq_function is not None and dlq_record is not None:
-                pipe.xadd(keys.dlq(dlq_function), {"record": json.dumps(dlq_record, separators=(",", ":"))})
-            self._ack(pipe, stream, entry_id, "failed")
-            await pipe.execute()
+    ) -> bool:
+        """Failed or expired: to the failure queue, or the dead-letter queue; acknowledged; together."""
+        writes = [_queue_write(queue, record)] if queue is not None and record is not None else []
+        if dlq_function is not None and dlq_record is not None:
+            body = json.dumps(dlq_record, separators=(",", ":"))
+            writes.append(("XADD", keys.dlq(dlq_function), ["*", "record", body]))
+        return await self._commit((stream, entry_id, "failed", writes))
 
-    async def ack_only(self, stream: str, entry_id: str, stat: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            self._ack(pipe, stream, entry_id, stat)
-            await pipe.execute()
-
-    def _to_queue(self, pipe: Pipeline, queue: str, record: dict[str, Any]) -> None:
-        body = json.dumps(record, separators=(",", ":"))
-        pipe.xadd(queue_contract.queue_key(queue), queue_contract.message_fields(body))
+    async def ack_only(self, stream: str, entry_id: str, stat: str) -> bool:
+        return await self._commit((stream, entry_id, stat, []))
 
     async def stats(self) -> dict[str, int]:
         return {_text(k): int(v) for k, v in (await self.redis.hgetall(keys.STATS)).items()}

@@ -29,6 +29,9 @@ log = logging.getLogger("kumo.worker")
 #: Pause after a failed upkeep tick (Redis unreachable) before the next.
 UPKEEP_PAUSE_S = 1.0
 
+#: While events run, a read waits this long for more free slots, so one ``XREADGROUP`` fetches several.
+READ_GATHER_S = 0.01
+
 
 @dataclass
 class WorkerSettings:
@@ -107,10 +110,17 @@ class Worker:
         return self.settings.concurrency - len(self.tasks)
 
     async def _read_loop(self) -> None:
+        batch = max(1, self.settings.concurrency // 4)
         while True:
             while self._free() <= 0:
                 self.freed.clear()
                 await self.freed.wait()
+            if self._free() < batch and self.tasks:  # busy: let a few more finish (fewer, larger reads)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(READ_GATHER_S):
+                        while self._free() < batch and self.tasks:
+                            self.freed.clear()
+                            await self.freed.wait()
             if not self.streams:
                 await asyncio.sleep(self.settings.tick_s)
                 continue

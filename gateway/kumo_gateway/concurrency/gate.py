@@ -4,12 +4,12 @@ wrapped provider's instance and gives it back after, so every invocation through
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -23,6 +23,28 @@ from kumo_gateway.provider import Instance, Provider, TooManyRequests
 log = logging.getLogger("kumo.gateway.concurrency")
 #: Seconds between two warnings that Redis is unreachable (calls run uncounted meanwhile).
 _WARN_EVERY_S = 30.0
+
+
+@dataclass
+class Lease:
+    """A lease taken before the invocation (with the usage-plan checks, in one script call) and handed
+    to :meth:`ConcurrencyGate.acquire`; ``counted`` False: Redis could not be asked, the call runs
+    uncounted. :meth:`release` is idempotent."""
+
+    gate: ConcurrencyGate
+    function: str
+    pool: rules.Pool
+    id: str
+    counted: bool = True
+    released: bool = False
+    #: The gate has it: the gate gives it back when the invocation ends.
+    handed: bool = False
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            if self.counted:
+                self.gate.release_soon(self.pool, self.id)
 
 
 class ConcurrencyGate:
@@ -43,7 +65,6 @@ class ConcurrencyGate:
         self.store = store
         self.account_limit = account_limit
         self._warned_at = 0.0
-        self._releasing: set[asyncio.Future[None]] = set()
         #: ((catalog generation, API reservations' version), reservations summed at it)
         self._reserved: tuple[tuple[int, int], int] = ((-1, -1), 0)
 
@@ -70,43 +91,52 @@ class ConcurrencyGate:
             self._reserved = (generation, total)
         return rules.pool_for(function, reserved, self.account_limit, total), rules.lease_ttl_ms(timeout_s)
 
-    @asynccontextmanager
-    async def acquire(self, function: str, version: str) -> AsyncIterator[Instance]:
+    def new_lease(self, function: str) -> tuple[Lease, int]:
+        """A lease of ``function``'s pool, not taken yet, and its life (ms): for a caller that takes it
+        together with other checks (:meth:`kumo_gateway.apigateway.limits.Limits.admit`)."""
         pool, ttl_ms = self.pool(function)
-        lease = os.urandom(8).hex()
-        leased = await self._acquire(pool, lease, ttl_ms)
+        return Lease(self, function, pool, os.urandom(8).hex()), ttl_ms
+
+    def refuse(self, pool: rules.Pool) -> TooManyRequests:
+        return TooManyRequests(pool.message, pool.reason, rules.RETRY_AFTER_S)
+
+    @asynccontextmanager
+    async def acquire(self, function: str, version: str, lease: Lease | None = None) -> AsyncIterator[Instance]:
+        """An instance of ``function`` under a lease: ``lease`` when one was taken already (it is given
+        back here, whatever happens), else one taken now (429 when its pool is full)."""
+        if lease is None or lease.function != function:
+            if lease is not None:
+                lease.release()
+            pool, ttl_ms = self.pool(function)
+            lease = Lease(self, function, pool, os.urandom(8).hex())
+            lease.counted = await self._acquire(pool, lease.id, ttl_ms)
+        lease.handed = True
         try:
             async with self.provider.acquire(function, version) as instance:
                 yield instance
         finally:
-            if leased:
-                # Not awaited: the answer need not wait for Redis. The release is queued on the link's one
-                # connection before this replica's next acquire (Redis runs them in order), so a client
-                # calling again after the answer finds its slot free.
-                task = asyncio.ensure_future(self._release(pool, lease))
-                self._releasing.add(task)
-                task.add_done_callback(self._releasing.discard)
+            # Not awaited: the answer need not wait for Redis. The release rides on this replica's next
+            # script call, ahead of its acquire (or goes alone within milliseconds), so a client calling
+            # again after the answer finds its slot free.
+            lease.release()
+
+    def release_soon(self, pool: rules.Pool, lease: str) -> None:
+        self.store.release_soon(pool.key, lease)
 
     async def _acquire(self, pool: rules.Pool, lease: str, ttl_ms: int) -> bool:
         """True when leased, False when Redis could not be asked (the call runs uncounted)."""
         if pool.limit <= 0:
-            raise TooManyRequests(pool.message, pool.reason, rules.RETRY_AFTER_S)
+            raise self.refuse(pool)
         try:
             granted = await self.store.acquire(pool.key, lease, pool.limit, ttl_ms)
         except (RedisError, OSError) as exc:
-            self._warn(exc)
+            self.warn(exc)
             return False
         if not granted:
-            raise TooManyRequests(pool.message, pool.reason, rules.RETRY_AFTER_S)
+            raise self.refuse(pool)
         return True
 
-    async def _release(self, pool: rules.Pool, lease: str) -> None:
-        try:
-            await self.store.release(pool.key, lease)
-        except (RedisError, OSError) as exc:  # the lease expires on its own
-            self._warn(exc)
-
-    def _warn(self, exc: BaseException) -> None:
+    def warn(self, exc: BaseException) -> None:
         now = time.monotonic()
         if now - self._warned_at >= _WARN_EVERY_S:
             self._warned_at = now
