@@ -14,8 +14,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 from support import wait_until
-from tables_support import clients, start_kumo, table_manifest
-from tables_support import partition_pids
+from tables_support import clients, partition_pids, start_kumo, table_manifest
 
 ACCOUNTS = [f"acct-{i}" for i in range(9)]
 START = 1000
