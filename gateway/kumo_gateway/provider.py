@@ -38,9 +38,11 @@ class InstanceUnavailable(Exception):
 class FunctionNotReady(InstanceUnavailable):
     """The function is not Active (Lambda's ``State``: ``Pending`` while created, ``Failed``)."""
 
-    def __init__(self, state: str) -> None:
+    def __init__(self, state: str, reason: str | None = None) -> None:
         super().__init__(state)
         self.state = state
+        #: Why (Lambda's ``StateReason``), told to the caller after the state.
+        self.reason = reason
 
 
 class Instance(Protocol):

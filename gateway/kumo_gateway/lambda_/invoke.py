@@ -177,6 +177,8 @@ class InvokeHandler:
                 "The operation cannot be performed at this time. "
                 f"The function is currently in the following state: {exc.state}"
             )
+            if exc.reason:
+                message += f". StateReason: {exc.reason}"
             return lambda_error(409, "ResourceConflictException", message, request_id)
         except InstanceUnavailable as exc:
             return service_error(f"No instance of the function became available: {exc}", request_id, 503)

@@ -178,6 +178,8 @@ class LocalProvider:
             spec = function.spec
             if self.packages is not None and name in self.packages.not_ready:
                 raise FunctionNotReady(self.packages.not_ready[name])
+            if self.packages is not None and name in self.packages.problems:
+                raise FunctionNotReady("Failed", self.packages.problems[name])  # its package or layers did not build
             try:
                 if self.packages is not None and is_package(spec):
                     code_dir = self.packages.code_dir(name)
