@@ -58,8 +58,13 @@ def test_function_key_signs_requests_and_reaches_the_gateway_from_the_pod(
         key = function_key(kube_api)
         assert key.name == "function:caller"
         lam = signing.client("lambda", gateway.url, key)
-        # the gateway accepts the operator's key once its Secret watch has it (the Function too)
-        found = wait_for(lambda: lam.get_function(FunctionName="caller"), timeout_s=30, what="key and Function")
+        # the gateway accepts the operator's key once its Secret watch has it, and the Function once it is
+        # Ready (before that it is listed as Pending, and an invoke answers 409 as Lambda's does)
+        found = wait_for(
+            lambda: (f := lam.get_function(FunctionName="caller"))["Configuration"].get("State") == "Active" and f,
+            timeout_s=30,
+            what="key and an Active Function",
+        )
         assert found["Configuration"]["FunctionName"] == "caller"
 
         answer = lam.invoke(FunctionName="caller", Payload=b"{}")
