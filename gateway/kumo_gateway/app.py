@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from kumo.packages.layers import LayerStore
     from kumo_gateway.apigateway.authorizers.secrets import SecretSource
     from kumo_gateway.dynamodb.table_directory import TableDirectory
-    from kumo_gateway.lambda_.function_writer import FunctionWriter
+    from kumo_gateway.lambda_.function_writer import FunctionView, FunctionWriter
 
 LAMBDA_PREFIX = f"/{LAMBDA_VERSION}"
 _HEALTHY = b'{"status":"ok"}'
@@ -89,6 +89,7 @@ def create_app(
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
     layers: LayerStore | None = None,
     functions: FunctionWriter | None = None,
+    function_view: FunctionView | None = None,
     code_store_url: str | None = None,
 ) -> FastAPI:
     """The gateway app; its lifespan starts and stops ``provider``.
@@ -111,7 +112,8 @@ def create_app(
     ``concurrency_limit`` is the account's concurrent executions; with ``redis`` every invocation takes
     a lease (:mod:`kumo_gateway.concurrency`) against it and the function's reserved concurrency
     (0: no limit, no leases). ``functions`` creates and changes functions through the management API
-    (CreateFunction, UpdateFunctionCode, tags …; local mode's ``local/api_functions.py``).
+    (CreateFunction, UpdateFunctionCode, tags …; local mode's ``local/api_functions.py``);
+    ``function_view`` shows the functions' ``State`` where there is no writer (a cluster without a code store).
     ``code_store_url``: the cluster's code store, reached for ``kumo deploy``
     through ``/_kumo/packages/<sha256>`` (:mod:`kumo_gateway.code_store_upload`).
     Metrics are served at ``/metrics`` (:mod:`kumo_gateway.metrics`) to holders of ``admin_token``
@@ -191,7 +193,9 @@ def create_app(
 
     uploads = CodeStoreUpload(code_store_url, admin_token)
     app.router.routes.append(_any_method(f"{PATH_PREFIX}/packages/{{rest:path}}", uploads.handle))
-    management = ManagementHandler(catalog, versions, auth=auth, writer=functions, reservations=reservations)
+    management = ManagementHandler(
+        catalog, versions, auth=auth, writer=functions, view=function_view, reservations=reservations
+    )
     app.router.routes.append(_any_method(f"{LAMBDA_PREFIX}/{{rest:path}}", management.handle))
     if functions is not None:  # TagResource, UntagResource, ListTags
         from kumo_gateway.lambda_.tags_api import TAGS_PREFIX, TagsHandler
@@ -263,6 +267,7 @@ async def serve_gateway(
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
     layers: LayerStore | None = None,
     functions: FunctionWriter | None = None,
+    function_view: FunctionView | None = None,
     code_store_url: str | None = None,
 ) -> int:
     """The process body both providers share (``kumo up``, ``kumo gateway --kubernetes``): start the
@@ -300,6 +305,7 @@ async def serve_gateway(
         concurrency_limit=concurrency_limit,
         layers=layers,
         functions=functions,
+        function_view=function_view,
         code_store_url=code_store_url,
     )
     try:

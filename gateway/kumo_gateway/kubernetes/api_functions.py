@@ -20,7 +20,6 @@ image Functions are read-only here (``ResourceConflictException``: change their 
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
 import logging
 from collections.abc import Mapping
@@ -36,6 +35,7 @@ from kumo.packages.store_client import StoreClient, credential_headers
 from kumo.versions import Conflict, NotFound, PreconditionFailed
 from kumo_gateway.kubernetes import function_objects as objects
 from kumo_gateway.kubernetes.resources import parsed_function
+from kumo_gateway.kubernetes.watched_functions import WatchedFunctions
 from kumo_gateway.lambda_.function_requests import CreateRequest, RequestError, apply_configuration, parse_tags
 from kumo_gateway.lambda_.uploaded_zip import read_zip_bytes
 
@@ -51,12 +51,12 @@ def _now() -> str:
     return lambda_timestamp(dt.datetime.now(dt.UTC))
 
 
-class ClusterFunctions:
+class ClusterFunctions(WatchedFunctions):
     """The cluster's backend of the management API's writes (see the module docstring)."""
 
     def __init__(self, catalog: Catalog, provider: Any, namespace: str, store_url: str, credential: str | None) -> None:
         #: ``provider``: the :class:`KubernetesProvider` (its watch, its API client, ``observe``).
-        self.catalog, self.provider, self.namespace = catalog, provider, namespace
+        super().__init__(catalog, provider, namespace)
         self.store = StoreClient(store_url, credential_headers(credential))
 
     def close(self) -> None:
@@ -66,40 +66,6 @@ class ClusterFunctions:
     def kube(self) -> KubeClient:
         assert self.provider.kube is not None, "the provider has not started"
         return self.provider.kube
-
-    # Reading (the watch's view)
-
-    def _object(self, name: str) -> dict[str, Any] | None:
-        obj = self.provider.objects.get(name)
-        if obj is None or ((obj.get("metadata") or {}).get("namespace") or "default") != self.namespace:
-            return None
-        return obj
-
-    def owns(self, name: str) -> bool:
-        return self._object(name) is not None
-
-    def overlay(self, name: str) -> dict[str, Any]:
-        obj = self._object(name) or {}
-        extra, state = objects.extra_settings(obj), objects.lambda_state(obj)
-        fields: dict[str, Any] = {
-            "Role": extra.get("role") or f"arn:aws:iam::{self.catalog.account_id}:role/kumo-function",
-            "Description": extra.get("description", ""),
-            "Architectures": [extra.get("architecture", "x86_64")],
-            "LastModified": objects.last_modified(obj),
-            "RevisionId": objects.revision_id(obj),
-            "State": state.state,
-            "LastUpdateStatus": state.last_update,
-        }
-        package = objects.package_of(obj)
-        if package is not None:
-            fields |= {"CodeSha256": _base64_sha(package.sha256), "CodeSize": package.size}
-        if state.state != "Active":
-            fields |= {"StateReason": state.reason, "StateReasonCode": state.reason_code}
-        if state.last_update != "Successful" and state.last_update_reason:
-            fields["LastUpdateStatusReason"] = state.last_update_reason
-            if state.last_update_reason_code:
-                fields["LastUpdateStatusReasonCode"] = state.last_update_reason_code
-        return fields
 
     def code_address(self, name: str) -> str:
         """The package's SHA-256; ``""`` for inline, ConfigMap and image code (no ``Code.Location``)."""
@@ -214,10 +180,6 @@ class ClusterFunctions:
             raise RequestError(f"The code store did not answer: {exc}", "ServiceException", 503) from None
         log.info("package %s: %s the code store", package.sha256[:12], "uploaded to" if new else "already in")
         return package
-
-
-def _base64_sha(sha256_hex: str) -> str:
-    return base64.b64encode(bytes.fromhex(sha256_hex)).decode()
 
 
 def _kube_error(exc: KubeError, name: str) -> Exception:

@@ -93,6 +93,7 @@ async def _serve(
     from kumo_gateway.kubernetes.access_keys import SecretKeys
     from kumo_gateway.kubernetes.pod_provider import KubernetesProvider
     from kumo_gateway.kubernetes.tables import KubernetesTables
+    from kumo_gateway.kubernetes.watched_functions import WatchedFunctions
 
     catalog = Catalog(region=os.environ.get("KUMO_REGION") or os.environ.get("AWS_REGION") or "us-east-1")
     provider = KubernetesProvider(catalog, namespace=namespace, redis_url=redis_url, **settings)
@@ -108,11 +109,13 @@ async def _serve(
     api_keys = _api_key_secrets(redis_url, namespace)
     code_store_url = os.environ.get("KUMO_CODE_STORE_URL") or None
     functions = None
+    # GetFunction's State & co. come from the watched Functions, with or without a code store
+    view = WatchedFunctions(catalog, provider, namespace or "default")
     if code_store_url is not None:  # CreateFunction & co. write Function resources and the code store
         from kumo import platform_credential
         from kumo_gateway.kubernetes.api_functions import ClusterFunctions
 
-        functions = ClusterFunctions(
+        functions = view = ClusterFunctions(
             catalog, provider, namespace or "default", code_store_url, platform_credential.from_env()
         )
     try:
@@ -134,6 +137,7 @@ async def _serve(
             admin_token=admin_token,
             code_store_url=code_store_url,
             functions=functions,
+            function_view=view,
         )
     finally:
         await keys.stop()

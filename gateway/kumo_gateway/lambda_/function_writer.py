@@ -25,11 +25,19 @@ CODE_PATH = "/2015-03-31/kumo-code/"
 LOCATION_TTL_S = 600
 
 
-class FunctionWriter(Protocol):
+class FunctionView(Protocol):
+    """What a backend knows of a function beyond its catalog entry (its ``State`` above all)."""
+
     def owns(self, name: str) -> bool:
-        """Whether ``name`` was created through the API (and so may be changed through it)."""
+        """Whether the backend knows ``name`` (and, for a writer, may change it through the API)."""
         ...
 
+    def overlay(self, name: str) -> dict[str, Any]:
+        """``FunctionConfiguration`` fields of ``$LATEST`` the backend knows (state, role, code hash …)."""
+        ...
+
+
+class FunctionWriter(FunctionView, Protocol):
     async def create(self, request: CreateRequest) -> None: ...
 
     async def update_code(self, name: str, zip_bytes: bytes, publish: bool, revision: str | None) -> str | None:
@@ -39,10 +47,6 @@ class FunctionWriter(Protocol):
     async def update_configuration(self, name: str, body: Mapping[str, Any]) -> None: ...
 
     async def delete(self, name: str) -> None: ...
-
-    def overlay(self, name: str) -> dict[str, Any]:
-        """``FunctionConfiguration`` fields of ``$LATEST`` the backend knows (state, role, code hash …)."""
-        ...
 
     def code_address(self, name: str) -> str:
         """Where ``Code.Location`` points (``""``: code the backend cannot serve, no ``Code.Location``)."""

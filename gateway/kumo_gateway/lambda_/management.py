@@ -34,7 +34,7 @@ from kumo_gateway.lambda_.function_requests import (
     parse_create,
     parse_update_code,
 )
-from kumo_gateway.lambda_.function_writer import CODE_PATH, CodeLinks, FunctionWriter, settled
+from kumo_gateway.lambda_.function_writer import CODE_PATH, CodeLinks, FunctionView, FunctionWriter, settled
 from kumo_gateway.lambda_.signed_request import read_signed
 
 log = logging.getLogger("kumo.gateway")
@@ -105,6 +105,7 @@ class ManagementHandler:
         *,
         auth: Auth,
         writer: FunctionWriter | None = None,
+        view: FunctionView | None = None,
         reservations: Reservations | None = None,
     ) -> None:
         self.catalog = catalog
@@ -114,6 +115,9 @@ class ManagementHandler:
         self.auth = auth
         #: Creates and changes functions (local mode); without it those calls answer as unknown.
         self.writer = writer
+        #: The functions' state (and what else the backend knows) for reads: the writer's, or a read-only
+        #: view of it (a cluster gateway without a code store still shows a Pending function as Pending).
+        self.view: FunctionView | None = view or writer
         self.links = CodeLinks()
 
     async def handle(self, request: Request) -> Response:
@@ -307,8 +311,8 @@ class ManagementHandler:
             last_modified=modified,
             account_id=self.catalog.account_id,
         )
-        if self.writer is not None and self.writer.owns(ref.name):
-            overlay = self.writer.overlay(ref.name)
+        if self.view is not None and self.view.owns(ref.name):
+            overlay = self.view.overlay(ref.name)
             if version != LATEST:  # a published version keeps its own code, description and date
                 overlay = {key: overlay[key] for key in ("Role", "Architectures")}
             configuration.update(overlay)
