@@ -8,7 +8,6 @@ reservation must leave at least 100 concurrent executions unreserved (a tenth of
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -20,10 +19,8 @@ from kumo.versions import LATEST
 from kumo_gateway.auth.authenticator import Auth
 from kumo_gateway.concurrency import rules
 from kumo_gateway.concurrency.reservations import Reservations
-from kumo_gateway.ids import new_request_id
-from kumo_gateway.lambda_.errors import auth_error, lambda_error, service_error, unknown_operation
-from kumo_gateway.lambda_.function_names import InvalidFunctionName, parse_function_name
-from kumo_gateway.lambda_.signed_request import read_signed
+from kumo_gateway.lambda_.errors import resource_not_found, service_error, unknown_operation
+from kumo_gateway.lambda_.signed_call import open_signed_call
 
 PUT_VERSION, GET_VERSION, ACCOUNT_VERSION = "2017-10-31", "2019-09-30", "2016-08-19"
 VERSIONS = (PUT_VERSION, GET_VERSION, ACCOUNT_VERSION)
@@ -65,70 +62,59 @@ class ConcurrencyHandler:
         self.code_size = code_size
 
     async def handle(self, request: Request) -> Response:
-        request_id = new_request_id()
-        signed = await read_signed(request, self.auth, _MAX_BODY, request_id)
-        if isinstance(signed, Response):
-            return signed
-        raw, identity = signed
+        call = await open_signed_call(request, self.auth, _MAX_BODY)
+        if isinstance(call, Response):
+            return call
         parts = request.scope["path"].strip("/").split("/")
         if parts[0] == ACCOUNT_VERSION:
             if request.method != "GET" or parts[1:] != ["account-settings"]:
-                return unknown_operation(request_id)
-            denied = self.auth.authorize(identity, "lambda:GetAccountSettings", ("*",), "*")
+                return unknown_operation(call.request_id)
+            denied = call.authorize("lambda:GetAccountSettings", ("*",), "*")
             if denied is not None:
-                return auth_error(denied, request_id)
+                return denied
             await self._fresh()
             sizes = [self._code_size(f.metadata.name) for f in self.catalog.functions()]
-            body = account_settings(self.account_limit, self.reservations.total(self.catalog), sizes)
-            return _json(body, 200, request_id)
+            return call.json(account_settings(self.account_limit, self.reservations.total(self.catalog), sizes))
         operation = _OPERATIONS.get((request.method, parts[0]))
         if operation is None or len(parts) != 4 or parts[1] != "functions" or parts[3] != "concurrency":
-            return unknown_operation(request_id)
-        try:
-            ref = parse_function_name(parts[2])
-        except InvalidFunctionName as exc:
-            return lambda_error(400, exc.error_type, exc.message, request_id)
-        denied = self.auth.authorize(
-            identity, f"lambda:{operation}", (f"function:{ref.name}",), self.catalog.function_arn(ref.name)
-        )
-        if denied is not None:
-            return auth_error(denied, request_id)
+            return unknown_operation(call.request_id)
+        ref = call.function(self.catalog, operation, parts[2])
+        if isinstance(ref, Response):
+            return ref
         if ref.qualifier is not None and ref.qualifier != LATEST:
-            return lambda_error(
+            return call.error(
                 400,
                 "InvalidParameterValueException",
                 "Reserved concurrency applies to the whole function: give its name without a qualifier.",
-                request_id,
             )
         function = self.catalog.function(ref.name)
         if function is None:
-            arn = self.catalog.function_arn(ref.name)
-            return lambda_error(404, "ResourceNotFoundException", f"Function not found: {arn}", request_id)
+            return resource_not_found(self.catalog.function_arn(ref.name), call.request_id)
         if self.reservations.redis is None:
-            return service_error("Reserved concurrency needs the platform's Redis; this gateway has none.", request_id)
+            return service_error(
+                "Reserved concurrency needs the platform's Redis; this gateway has none.", call.request_id
+            )
         await self._fresh()
         manifest = function.spec.concurrency.reserved
         if operation == "GetFunctionConcurrency":
             reserved = self.reservations.effective(ref.name, manifest)
-            return _json({} if reserved is None else {"ReservedConcurrentExecutions": reserved}, 200, request_id)
+            return call.json({} if reserved is None else {"ReservedConcurrentExecutions": reserved})
         if operation == "DeleteFunctionConcurrency":
             await self.reservations.delete(ref.name)
-            return Response(status_code=204, headers={"x-amzn-RequestId": request_id})
+            return call.no_content()
         try:
-            body = untrusted_json.loads(raw or b"{}")
+            body = untrusted_json.loads(call.raw or b"{}")
         except ValueError as exc:
-            return lambda_error(400, "InvalidParameterValueException", f"The body is not JSON: {exc}", request_id)
+            return call.error(400, "InvalidParameterValueException", f"The body is not JSON: {exc}")
         if not isinstance(body, dict) or "ReservedConcurrentExecutions" not in body:
-            return lambda_error(
-                400, "InvalidParameterValueException", "ReservedConcurrentExecutions is required.", request_id
-            )
+            return call.error(400, "InvalidParameterValueException", "ReservedConcurrentExecutions is required.")
         value = body["ReservedConcurrentExecutions"]
         others = self.reservations.others(self.catalog, ref.name)
         problem = rules.check_reservation(value, self.account_limit, others)
         if problem is not None:
-            return lambda_error(400, "InvalidParameterValueException", problem, request_id)
+            return call.error(400, "InvalidParameterValueException", problem)
         await self.reservations.put(ref.name, value)
-        return _json({"ReservedConcurrentExecutions": value}, 200, request_id)
+        return call.json({"ReservedConcurrentExecutions": value})
 
     async def _fresh(self) -> None:
         """Decide on the latest reservations (another replica may have changed them)."""
@@ -141,7 +127,3 @@ class ConcurrencyHandler:
             return int(self.code_size(name))
         except Exception:
             return 0
-
-
-def _json(data: Any, status: int, request_id: str) -> Response:
-    return Response(json.dumps(data), status, media_type="application/json", headers={"x-amzn-RequestId": request_id})

@@ -9,7 +9,6 @@ the manifest has ``spec.async``, else ResourceNotFoundException (as Lambda does 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -20,10 +19,8 @@ from kumo.catalog import Catalog
 from kumo_gateway.async_ import event_config
 from kumo_gateway.async_.store import AsyncStore
 from kumo_gateway.auth.authenticator import Auth
-from kumo_gateway.ids import new_request_id
-from kumo_gateway.lambda_.errors import auth_error, lambda_error, service_error, unknown_operation
-from kumo_gateway.lambda_.function_names import InvalidFunctionName, parse_function_name
-from kumo_gateway.lambda_.signed_request import read_signed
+from kumo_gateway.lambda_.errors import lambda_error, resource_not_found, service_error, unknown_operation
+from kumo_gateway.lambda_.signed_call import open_signed_call
 
 #: The API version segment of these operations.
 EVENT_CONFIG_VERSION = "2019-09-25"
@@ -44,11 +41,10 @@ class EventInvokeConfigHandler:
         self.auth = auth
 
     async def handle(self, request: Request) -> Response:
-        request_id = new_request_id()
-        signed = await read_signed(request, self.auth, _MAX_BODY, request_id)
-        if isinstance(signed, Response):
-            return signed
-        raw, identity = signed
+        call = await open_signed_call(request, self.auth, _MAX_BODY)
+        if isinstance(call, Response):
+            return call
+        request_id = call.request_id
         # /2019-09-25/functions/{name}/event-invoke-config[/list]
         parts = request.scope["path"].strip("/").split("/")
         listing = len(parts) == 5 and parts[4] == "list"
@@ -62,19 +58,13 @@ class EventInvokeConfigHandler:
         operation = _OPERATIONS.get((request.method, listing))
         if operation is None:
             return unknown_operation(request_id)
-        try:
-            ref = parse_function_name(parts[2], request.query_params.get("Qualifier") or None)
-        except InvalidFunctionName as exc:
-            return lambda_error(400, exc.error_type, exc.message, request_id)
-        denied = self.auth.authorize(
-            identity, f"lambda:{operation}", (f"function:{ref.name}",), self.catalog.function_arn(ref.name)
-        )
-        if denied is not None:
-            return auth_error(denied, request_id)
+        ref = call.function(self.catalog, operation, parts[2], request.query_params.get("Qualifier") or None)
+        if isinstance(ref, Response):
+            return ref
         function = self.catalog.function(ref.name)
         arn = self.catalog.function_arn(ref.name, ref.qualifier)
         if function is None or self.catalog.resolve(ref.name, ref.qualifier) is None:
-            return lambda_error(404, "ResourceNotFoundException", f"Function not found: {arn}", request_id)
+            return resource_not_found(arn, request_id)
         if self.store is None:
             return service_error("Event invoke configs need the platform's Redis; this gateway has none.", request_id)
         field = f"{ref.name}:{ref.qualifier}" if ref.qualifier else ref.name
@@ -97,20 +87,20 @@ class EventInvokeConfigHandler:
                             self.catalog.function_arn(ref.name, qualifier),
                         )
                     )
-            return _json({"FunctionEventInvokeConfigs": items}, 200, request_id)
+            return call.json({"FunctionEventInvokeConfigs": items})
         stored = await self.store.get_config(field)
         if request.method == "GET":
             if stored is not None:
-                return _json(shape(event_config.EventConfig.from_json(stored[0]), stored[1], arn), 200, request_id)
+                return call.json(shape(event_config.EventConfig.from_json(stored[0]), stored[1], arn))
             if "async_" in function.spec.model_fields_set and ref.qualifier is None:
-                return _json(shape(manifest, 0.0, arn), 200, request_id)
+                return call.json(shape(manifest, 0.0, arn))
             return _not_configured(ref.name, request_id)
         if request.method == "DELETE":
             if not await self.store.delete_config(field):
                 return _not_configured(ref.name, request_id)
-            return Response(status_code=204, headers={"x-amzn-RequestId": request_id})
+            return call.no_content()
         try:
-            body = untrusted_json.loads(raw or b"{}")
+            body = untrusted_json.loads(call.raw or b"{}")
             if not isinstance(body, dict):
                 raise event_config.ConfigError("the request body must be a JSON object")
             if request.method == "POST" and stored is None:
@@ -118,13 +108,9 @@ class EventInvokeConfigHandler:
             base = event_config.EventConfig.from_json(stored[0]) if stored is not None else manifest
             config = event_config.apply_api_body(base, body, update=request.method == "POST")
         except (ValueError, event_config.ConfigError) as exc:
-            return lambda_error(400, "InvalidParameterValueException", str(exc), request_id)
+            return call.error(400, "InvalidParameterValueException", str(exc))
         modified = await self.store.put_config(field, config.to_json())
-        return _json(shape(config, modified, arn), 200, request_id)
-
-
-def _json(data: Any, status: int, request_id: str) -> Response:
-    return Response(json.dumps(data), status, media_type="application/json", headers={"x-amzn-RequestId": request_id})
+        return call.json(shape(config, modified, arn))
 
 
 def _not_configured(name: str, request_id: str) -> Response:

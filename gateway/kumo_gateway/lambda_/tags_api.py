@@ -15,12 +15,10 @@ from starlette.responses import Response
 from kumo.catalog import Catalog
 from kumo.versions import VersionError
 from kumo_gateway.auth.authenticator import Auth
-from kumo_gateway.ids import new_request_id
-from kumo_gateway.lambda_.errors import auth_error, lambda_error, unknown_operation
-from kumo_gateway.lambda_.function_names import InvalidFunctionName, parse_function_name
+from kumo_gateway.lambda_.errors import resource_not_found, unknown_operation
 from kumo_gateway.lambda_.function_requests import RequestError, parse_tags
 from kumo_gateway.lambda_.function_writer import FunctionWriter, settled
-from kumo_gateway.lambda_.signed_request import read_signed
+from kumo_gateway.lambda_.signed_call import open_signed_call
 
 TAGS_VERSION = "2017-03-31"
 TAGS_PREFIX = f"/{TAGS_VERSION}/tags/"
@@ -33,35 +31,26 @@ class TagsHandler:
         self.catalog, self.writer, self.auth = catalog, writer, auth
 
     async def handle(self, request: Request) -> Response:
-        request_id = new_request_id()
-        signed = await read_signed(request, self.auth, MAX_BODY, request_id)
-        if isinstance(signed, Response):
-            return signed
-        raw, identity = signed
+        call = await open_signed_call(request, self.auth, MAX_BODY)
+        if isinstance(call, Response):
+            return call
         path = request.scope["path"]
         operation = _OPERATIONS.get(request.method)
         if operation is None or not path.startswith(TAGS_PREFIX):
-            return unknown_operation(request_id)
+            return unknown_operation(call.request_id)
         arn = path[len(TAGS_PREFIX) :]
-        try:
-            ref = parse_function_name(arn)
-        except InvalidFunctionName as exc:
-            return lambda_error(400, "InvalidParameterValueException", exc.message, request_id)
-        denied = self.auth.authorize(
-            identity, f"lambda:{operation}", (f"function:{ref.name}",), self.catalog.function_arn(ref.name)
-        )
-        if denied is not None:
-            return auth_error(denied, request_id)
+        ref = call.function(self.catalog, operation, arn, invalid_type="InvalidParameterValueException")
+        if isinstance(ref, Response):
+            return ref
         try:
             if not arn.startswith("arn:") or ref.qualifier is not None:
                 raise RequestError(f"{operation} takes an unqualified function ARN, got {arn!r}")
             if self.catalog.function(ref.name) is None:
-                return lambda_error(404, "ResourceNotFoundException", f"Function not found: {arn}", request_id)
+                return resource_not_found(arn, call.request_id)
             if operation == "ListTags":
-                tags = self.writer.tags(ref.name) if self.writer.owns(ref.name) else {}
-                return _json({"Tags": tags}, 200, request_id)
+                return call.json({"Tags": self.writer.tags(ref.name) if self.writer.owns(ref.name) else {}})
             if operation == "TagResource":
-                body = json.loads(raw or b"{}")
+                body = json.loads(call.raw or b"{}")
                 if not isinstance(body, dict) or not body.get("Tags"):
                     raise RequestError("Tags is required: a map of keys to values")
                 await settled(self.writer.set_tags(ref.name, parse_tags(body["Tags"])))
@@ -71,15 +60,7 @@ class TagsHandler:
                     raise RequestError("TagKeys is required")
                 await settled(self.writer.set_tags(ref.name, {}, keys))
         except ValueError as exc:
-            if isinstance(exc, RequestError):
-                return lambda_error(exc.status, exc.error_type, exc.message, request_id)
-            if isinstance(exc, VersionError):
-                return lambda_error(exc.status, exc.error_type, exc.message, request_id)
-            return lambda_error(400, "InvalidParameterValueException", "Could not parse request body", request_id)
-        return Response(status_code=204, headers={"x-amzn-RequestId": request_id})
-
-
-def _json(data: object, status: int, request_id: str) -> Response:
-    return Response(
-        json.dumps(data), status_code=status, media_type="application/json", headers={"x-amzn-RequestId": request_id}
-    )
+            if isinstance(exc, (RequestError, VersionError)):
+                return call.error(exc.status, exc.error_type, exc.message)
+            return call.error(400, "InvalidParameterValueException", "Could not parse request body")
+        return call.no_content()
