@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from kumo_cli.platform_access import admin_call
+from kumo_cli.platform_access import admin_result
 
 
 def _keys_path(api: str) -> str:
@@ -20,32 +20,33 @@ def create(url: str, api: str, plan: str, name: str | None, headers: dict[str, s
     body: dict[str, Any] = {"plan": plan}
     if name:
         body["name"] = name
-    _, data, problem = admin_call("POST", url, _keys_path(api), headers, body)
-    if problem is not None:
-        return 1, f"kumo api-keys create: {problem}"
-    return 0, (
-        f"created API key {data['id']} ({data['name']}) on plan {data['plan']} of Api {api}\n"
-        f"{data['value']}\n"
-        "(the key is shown only now; send it as the x-api-key header)"
-    )
+
+    def created(data: dict[str, Any]) -> str:
+        return (
+            f"created API key {data['id']} ({data['name']}) on plan {data['plan']} of Api {api}\n"
+            f"{data['value']}\n"
+            "(the key is shown only now; send it as the x-api-key header)"
+        )
+
+    return admin_result("kumo api-keys create", "POST", url, _keys_path(api), headers, created, body)
 
 
 def list_keys(url: str, api: str, headers: dict[str, str]) -> tuple[int, str]:
-    _, data, problem = admin_call("GET", url, _keys_path(api), headers)
-    if problem is not None:
-        return 1, f"kumo api-keys list: {problem}"
-    items = data.get("items") or []
-    if not items:
-        return 0, f"Api {api} has no API keys"
-    lines = [f"{'ID':<12} {'PLAN':<16} {'ENABLED':<8} {'SOURCE':<8} NAME"]
-    for item in items:
-        enabled = "yes" if item.get("enabled") else "no"
-        lines.append(f"{item['id']:<12} {item['plan']:<16} {enabled:<8} {item.get('source', ''):<8} {item['name']}")
-    return 0, "\n".join(lines)
+    def table(data: dict[str, Any]) -> str:
+        items = data.get("items") or []
+        if not items:
+            return f"Api {api} has no API keys"
+        lines = [f"{'ID':<12} {'PLAN':<16} {'ENABLED':<8} {'SOURCE':<8} NAME"]
+        for item in items:
+            enabled = "yes" if item.get("enabled") else "no"
+            lines.append(f"{item['id']:<12} {item['plan']:<16} {enabled:<8} {item.get('source', ''):<8} {item['name']}")
+        return "\n".join(lines)
+
+    return admin_result("kumo api-keys list", "GET", url, _keys_path(api), headers, table)
 
 
 def delete(url: str, api: str, key_id: str, headers: dict[str, str]) -> tuple[int, str]:
-    _, _, problem = admin_call("DELETE", url, f"{_keys_path(api)}/{quote(key_id, safe='')}", headers)
-    if problem is not None:
-        return 1, f"kumo api-keys delete: {problem}"
-    return 0, f"deleted API key {key_id} of Api {api}"
+    path = f"{_keys_path(api)}/{quote(key_id, safe='')}"
+    return admin_result(
+        "kumo api-keys delete", "DELETE", url, path, headers, lambda _: f"deleted API key {key_id} of Api {api}"
+    )

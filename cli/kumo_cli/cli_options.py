@@ -23,7 +23,8 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 
 
 def finish(result: tuple[int, str]) -> None:
-    """Print the output (to stderr on failure) and exit with the code."""
+    """Print the output (to stderr on failure; nothing when empty) and exit with the code."""
     code, output = result
-    typer.echo(output, err=code != 0)
+    if output:
+        typer.echo(output, err=code != 0)
     raise typer.Exit(code)

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from kumo_cli.cli_options import DEFAULT_STATE_DIR, DEFAULT_URL, Kubernetes, Namespace, StateDir, Url, finish
-from kumo_cli.platform_access import admin_call, admin_headers
+from kumo_cli.platform_access import admin_headers, admin_result
 
 app = typer.Typer(
     help="Manage the access keys a running platform accepts (admin token required).", no_args_is_help=True
 )
 
 
-def _call(method: str, url: str, path: str, state_dir: Path, body: Any = None) -> dict[str, Any]:
-    _, data, problem = admin_call(method, url, f"/credentials{path}", admin_headers(state_dir), body)
-    if problem is not None:
-        typer.echo(f"kumo credentials: {problem}", err=True)
-        raise typer.Exit(1)
-    return data or {}
+def _admin(
+    method: str, url: str, path: str, state_dir: Path, answer: Callable[[Any], str], body: Any = None
+) -> tuple[int, str]:
+    """One call to the admin API's ``/credentials`` as the command's ``(exit code, output)``."""
+    return admin_result("kumo credentials", method, url, f"/credentials{path}", admin_headers(state_dir), answer, body)
+
+
+def _created(data: dict[str, Any]) -> str:
+    key = data["credential"]
+    return f"AWS_ACCESS_KEY_ID={key['accessKeyId']}\nAWS_SECRET_ACCESS_KEY={key['secretAccessKey']}"
 
 
 @app.command()
@@ -44,10 +49,10 @@ def create(
 
         finish(create_credential(namespace, name, allow or [], resource or []))
     policy = {"actions": allow or ["*"], "resources": resource or ["*"]}
-    key = _call("POST", url, "", state_dir, {"name": name, "policy": policy})["credential"]
-    typer.echo(f"AWS_ACCESS_KEY_ID={key['accessKeyId']}")
-    typer.echo(f"AWS_SECRET_ACCESS_KEY={key['secretAccessKey']}")
-    typer.echo("(the secret is not shown again)", err=True)
+    result = _admin("POST", url, "", state_dir, _created, {"name": name, "policy": policy})
+    if result[0] == 0:
+        typer.echo("(the secret is not shown again)", err=True)
+    finish(result)
 
 
 @app.command("list")
@@ -62,8 +67,7 @@ def list_keys(
         from kumo_cli.cluster_keys import list_credentials
 
         finish(list_credentials(namespace))
-    for key in _call("GET", url, "", state_dir)["credentials"]:
-        typer.echo(json.dumps(key))
+    finish(_admin("GET", url, "", state_dir, lambda data: "\n".join(json.dumps(key) for key in data["credentials"])))
 
 
 @app.command()
@@ -79,5 +83,4 @@ def revoke(
         from kumo_cli.cluster_keys import revoke_credential
 
         finish(revoke_credential(namespace, access_key_id))
-    _call("DELETE", url, f"/{access_key_id}", state_dir)
-    typer.echo(f"revoked {access_key_id}")
+    finish(_admin("DELETE", url, f"/{access_key_id}", state_dir, lambda _: f"revoked {access_key_id}"))

@@ -4,13 +4,15 @@
   with the default access key of the state directory (``<state-dir>/credentials.json``, what ``kumo up``
   created), else with ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` from the environment; unsigned
   when neither exists.
-- Admin API calls (``kumo api promote``, ``kumo credentials``) send ``Authorization: Bearer <token>``
-  from ``KUMO_ADMIN_TOKEN``, else ``<state-dir>/admin-token``.
+- Admin API calls (``kumo api promote``, ``kumo credentials``, ``kumo api-keys``) send
+  ``Authorization: Bearer <token>`` from ``KUMO_ADMIN_TOKEN``, else ``<state-dir>/admin-token``;
+  :func:`admin_result` turns one into a command's ``(exit code, output)``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +79,20 @@ def admin_call(
     if response.status_code >= 400:
         return response.status_code, data, str(data.get("message") or f"HTTP {response.status_code}")
     return response.status_code, data, None
+
+
+def admin_result(
+    command: str,
+    method: str,
+    url: str,
+    path: str,
+    headers: dict[str, str],
+    answer: Callable[[Any], str],
+    body: Any = None,
+) -> tuple[int, str]:
+    """One admin API call as a command's ``(exit code, output)``: ``(0, answer(data))`` (``data`` is None
+    for a 204), or ``(1, "<command>: <problem>")`` (:func:`admin_call`'s problem)."""
+    _, data, problem = admin_call(method, url, path, headers, body)
+    if problem is not None:
+        return 1, f"{command}: {problem}"
+    return 0, answer(data)

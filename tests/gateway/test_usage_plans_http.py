@@ -121,6 +121,24 @@ def test_key_routes_refuse_missing_unknown_deleted_and_other_plans_keys(gateway:
     assert gateway.get("/pets/prod/free").status_code == 200
 
 
+def test_the_cli_api_keys_calls_create_list_and_delete_through_the_admin_api(gateway: Gateway) -> None:
+    from kumo_cli import api_keys
+
+    url, headers = gateway.server.base_url, {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert api_keys.list_keys(url, "pets", headers) == (0, "Api pets has no API keys")
+    code, output = api_keys.create(url, "pets", "basic", "carol", headers)
+    assert code == 0 and output.startswith("created API key ") and "on plan basic of Api pets" in output
+    key_id, value = output.split()[3], output.splitlines()[1]
+    assert gateway.get("/pets/prod/pets", value).text == "pets"
+    code, table = api_keys.list_keys(url, "pets", headers)
+    assert code == 0 and key_id in table and "carol" in table and value not in table
+    assert api_keys.delete(url, "pets", key_id, headers) == (0, f"deleted API key {key_id} of Api pets")
+    code, problem = api_keys.delete(url, "pets", key_id, headers)
+    assert code == 1 and problem.startswith("kumo api-keys delete: ")
+    code, problem = api_keys.create(url, "pets", "basic", None, {})
+    assert code == 1 and problem.startswith("kumo api-keys create: ")
+
+
 def test_admin_api_refuses_unknown_plans_and_bad_bodies(gateway: Gateway) -> None:
     assert gateway.http.post("/_kumo/apis/pets/keys", json={"plan": "gold"}).status_code == 404
     assert gateway.http.post("/_kumo/apis/pets/keys", content=b"{").status_code == 400

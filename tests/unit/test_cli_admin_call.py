@@ -1,5 +1,6 @@
 """``kumo_cli.platform_access.admin_call``, the one way CLI commands reach the admin API, against real
-HTTP servers on 127.0.0.1: the admin API's own errors, a server that is not it, and none at all."""
+HTTP servers on 127.0.0.1: the admin API's own errors, a server that is not it, and none at all; and
+``admin_result``, one call as a command's ``(exit code, output)``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from support import free_port
 
-from kumo_cli.platform_access import admin_call
+from kumo_cli.platform_access import admin_call, admin_result
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -67,3 +68,18 @@ def test_a_server_without_an_admin_api_and_no_server_at_all(url: str) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     status, data, problem = admin_call("POST", closed, "/ok", {})
     assert (status, data) == (0, None) and problem is not None and problem.startswith(f"cannot reach {closed}")
+
+
+def test_one_call_as_a_commands_exit_code_and_output(url: str) -> None:
+    seen = []
+
+    def answer(data: object) -> str:
+        seen.append(data)
+        return f"done: {data}"
+
+    ok = admin_result("kumo thing", "POST", url, "/ok", {}, answer, {"b": 2})
+    assert ok == (0, "done: {'got': {'b': 2}, 'auth': None}")
+    assert admin_result("kumo thing", "POST", url, "/gone", {}, answer) == (0, "done: None")
+    refused = admin_result("kumo thing", "POST", url, "/refused", {}, answer)
+    assert refused == (1, "kumo thing: the admin token is missing")
+    assert seen == [{"got": {"b": 2}, "auth": None}, None]  # never asked to describe a problem
