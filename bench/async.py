@@ -31,12 +31,10 @@ import httpx
 import redis
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from support import free_port, wait_http  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_support import default_key, kumo_up, p99, shared_work_dir, stop
 
-from kumo.aws_signing import SigV4Auth, sign_headers  # noqa: E402
-from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, read_keys  # noqa: E402
+from kumo.aws_signing import SigV4Auth, sign_headers
 
 NOOP = """
 import os, time
@@ -106,11 +104,7 @@ def main() -> None:
     parser.add_argument("--accept-seconds", type=float, default=3.0)
     parser.add_argument("--latency-samples", type=int, default=200)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="kumo-bench-async-"))
-    shared = work / "shared"  # the function runs as a sandbox uid (kumo up as root): a dir it may write
-    shared.mkdir()
-    os.chmod(work, 0o711)
-    os.chmod(shared, 0o1777)
+    work, shared = shared_work_dir("kumo-bench-async-")
     out = shared / "starts.txt"
     manifest = {
         "apiVersion": "kumo.dev/v1alpha1",
@@ -125,19 +119,16 @@ def main() -> None:
         },
     }
     (work / "m.yaml").write_text(yaml.safe_dump(manifest))
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     state = work / "state"
     log = (work / "kumo-up.log").open("wb")
     worker: subprocess.Popen | None = None
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kumo_cli", "up", str(work / "m.yaml"), "--port", str(port), "--state-dir", str(state),
-         "--watch-interval", "0", "--async-workers", "0"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
     try:
-        wait_http(f"{base}/healthz", proc=proc, timeout_s=30)
-        key = next(k for k in read_keys(state) if k.name == DEFAULT_KEY_NAME)
+        proc, base = kumo_up(work / "m.yaml", state, log, ["--async-workers", "0"])
+    except BaseException:
+        log.close()
+        raise
+    try:
+        key = default_key(state)
         auth = SigV4Auth(key.access_key_id, key.secret_access_key, "lambda")
         url = f"{base}/2015-03-31/functions/noop/invocations"
         httpx.post(url, content=b"{}", auth=auth, timeout=30).raise_for_status()  # warm
@@ -190,7 +181,7 @@ def main() -> None:
             time.sleep(0.1)
         delays = sorted(max(float(starts[i]) - accepted_at[i], 0.0) * 1000 for i in accepted_at if i in starts)
         p50 = statistics.median(delays)
-        p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
+        p99_ms = p99(delays)
 
         # 3. Baseline: pipelined XADD on the same Redis.
         pipe_started = time.perf_counter()
@@ -206,7 +197,7 @@ def main() -> None:
             "events": events,
             "accepted_per_s": round(accepted_per_s),
             "processed_per_s": round(events / processed_s),
-            "latency_202_to_start_ms": {"p50": round(p50, 2), "p99": round(p99, 2), "samples": len(delays)},
+            "latency_202_to_start_ms": {"p50": round(p50, 2), "p99": round(p99_ms, 2), "samples": len(delays)},
             "redis_round_trips_per_event": round(round_trips / events, 2),
             "script_calls_per_event": round(script_calls / events, 2),
             "redis_calls_per_event_by_command": {
@@ -218,14 +209,8 @@ def main() -> None:
         print(json.dumps(figures, indent=2))
     finally:
         if worker is not None:
-            worker.terminate()
-            worker.wait(20)
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            stop(worker, 20)
+        stop(proc, 20)
         log.close()
 
 

@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -33,50 +31,26 @@ from pathlib import Path
 import httpx
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from support import free_port, wait_http  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# start, stop, wrk and DURATION_S are imported from here by the other benches too.
+from bench_support import (
+    DURATION_S,
+    ROOT,
+    free_port,
+    interleaved,
+    p99,
+    paired_medians,
+    start,
+    stop,
+    write_post_script,
+    wrk,
+)
 
 HELLO = (ROOT / "examples/hello/function.yaml").read_text()
 PAYLOAD = '{"name": "bench"}'
-DURATION_S = int(os.environ.get("BENCH_DURATION", "5"))
 CONCURRENCY = [1, 4, 16]
 COLD_SAMPLES = int(os.environ.get("BENCH_COLD_SAMPLES", "25"))
 SPLIT_SAMPLES = 200  # invocations of split:live counted by executed version before the wrk runs
-
-
-def start(args: list[str], url: str, log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(args, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT)
-    wait_http(url, proc=proc, timeout_s=30)
-    return proc
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def wrk(url: str, connections: int, script: Path) -> dict[str, float]:
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{DURATION_S}s", "--latency", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        timeout=DURATION_S + 60,
-        check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-
-    def pct(p: str) -> float:
-        value, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50": pct("50"), "p99": pct("99"), "errors": int(errors.group(1)) if errors else 0}
 
 
 def cold_starts(url: str, idle_s: float) -> list[float]:
@@ -141,16 +115,8 @@ def paired_cold_starts(urls: dict[str, str], idle_s: float) -> tuple[dict[str, l
 
 def alias_rounds(latest: str, alias: str, c: int, script: Path, rounds: int) -> dict[str, list[float]]:
     """Req/s of ``$LATEST`` and the alias, ``rounds`` each, interleaved and alternating which goes first."""
-    runs: dict[str, list[float]] = {"$LATEST": [], "live": []}
-    for r in range(rounds):
-        order = [("$LATEST", latest), ("live", alias)]
-        for name, url in order if r % 2 == 0 else reversed(order):
-            runs[name].append(wrk(url, c, script)["rps"])
-    return runs
-
-
-def paired_ratios(runs: dict[str, list[float]]) -> list[float]:
-    return [a / b for a, b in zip(runs["live"], runs["$LATEST"], strict=True)]
+    urls = {"$LATEST": latest, "live": alias}
+    return interleaved(rounds, "$LATEST", "live", lambda name: wrk(urls[name], c, script)["rps"])
 
 
 def main() -> int:
@@ -164,10 +130,7 @@ def main() -> int:
         print("bench/invoke.py needs wrk: apt-get install wrk", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="kumo-bench-"))
-    script = work / "post.lua"
-    script.write_text(
-        f"wrk.method = 'POST'\nwrk.body = '{PAYLOAD}'\nwrk.headers['Content-Type'] = 'application/json'\n"
-    )
+    script = write_post_script(work / "post.lua", PAYLOAD)
     hello = yaml.safe_load(HELLO)
     cold = json.loads(json.dumps(hello))
     cold["metadata"]["name"] = "cold"
@@ -287,8 +250,7 @@ def main() -> int:
     print(f"rounds of {DURATION_S}s per target and concurrency (wrk -t1); req/s medians, ratio target >= 0.95")
     print(f"{'conc':>5}{'$LATEST':>10}{'live':>10}{'ratio':>8}{'paired':>8}   per-round live/$LATEST")
     for c, runs in splits.items():
-        latest, live = statistics.median(runs["$LATEST"]), statistics.median(runs["live"])
-        ratios = paired_ratios(runs)
+        live, latest, ratios = paired_medians(runs["live"], runs["$LATEST"])
         listed = " ".join(f"{r:.2f}" for r in ratios)
         print(f"{c:>5}{latest:>10.0f}{live:>10.0f}{live / latest:>8.2f}{statistics.median(ratios):>8.2f}   {listed}")
     share = executed.count("2") / len(executed)
@@ -309,9 +271,8 @@ def main() -> int:
     print(f"  gateway p50 - direct p50 at c=1: {added:+.2f} ms  (target <= 1 ms)")
     colds.sort()
     p50 = statistics.median(colds)
-    p99 = colds[min(len(colds) - 1, int(len(colds) * 0.99))]
     print(f"\nCold start (request -> response, no instance running), {len(colds)} samples:")
-    print(f"  p50 {p50:.1f} ms  p99 {p99:.1f} ms  min {colds[0]:.1f} ms  (target p50 <= 100 ms, goal 50 ms)")
+    print(f"  p50 {p50:.1f} ms  p99 {p99(colds):.1f} ms  min {colds[0]:.1f} ms  (target p50 <= 100 ms, goal 50 ms)")
     print(f"  cold p50 / warm gateway p50 at c=1: {p50 / results[('gateway', 1)]['p50']:.1f}x")
     report_heavy(paired, imports, heavy_bytes)
     return 0

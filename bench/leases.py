@@ -4,7 +4,7 @@ leases), in interleaved rounds (with, without, then without, with, …) so a dri
 hits both. Reports req/s and p50 medians and the median of the per-round ratios (with / without).
 
 Run: ``.venv/bin/python bench/leases.py [--rounds 3]`` (``BENCH_DURATION`` seconds per run, default 5).
-Uses bench/invoke.py's machinery (wrk in its own process); every process started here is stopped here.
+Uses bench/bench_support.py (wrk in its own process, interleaved rounds); every process started here is stopped here.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from invoke import DURATION_S, HELLO, PAYLOAD, free_port, start, stop, wrk
+from bench_support import DURATION_S, free_port, interleaved, paired_medians, start, stop, write_post_script, wrk
+from invoke import HELLO, PAYLOAD
 
 CONCURRENCY = [1, 4, 16]
 
@@ -32,13 +33,10 @@ def main() -> int:
         print("bench/leases.py needs wrk: apt-get install wrk", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="kumo-bench-leases-"))
-    script = work / "post.lua"
-    script.write_text(
-        f"wrk.method = 'POST'\nwrk.body = '{PAYLOAD}'\nwrk.headers['Content-Type'] = 'application/json'\n"
-    )
+    script = write_post_script(work / "post.lua", PAYLOAD)
     (work / "manifests.yaml").write_text(HELLO)
     procs = []
-    runs: dict[int, dict[str, list[dict[str, float]]]] = {c: {"with": [], "without": []} for c in CONCURRENCY}
+    runs: dict[int, dict[str, list[dict[str, float]]]] = {}
     try:
         urls = {}
         for label, extra in (("with", []), ("without", ["--concurrency-limit", "0"])):
@@ -53,10 +51,7 @@ def main() -> int:
             for _ in range(20):  # warm up an instance per gateway
                 httpx.post(urls[label], content=PAYLOAD, timeout=30).raise_for_status()
         for c in CONCURRENCY:
-            for r in range(args.rounds):
-                order = ("with", "without") if r % 2 == 0 else ("without", "with")
-                for label in order:
-                    runs[c][label].append(wrk(urls[label], c, script))
+            runs[c] = interleaved(args.rounds, "with", "without", lambda label, c=c: wrk(urls[label], c, script))
     finally:
         for proc in reversed(procs):
             stop(proc)
@@ -66,14 +61,14 @@ def main() -> int:
     print(f"rounds of {DURATION_S}s per gateway and concurrency (wrk -t1); medians")
     print(f"{'conc':>5}{'with r/s':>10}{'w/o r/s':>10}{'ratio':>8}{'paired':>8}{'p50 with':>10}{'p50 w/o':>10}")
     for c, both in runs.items():
-        with_rps = statistics.median(x["rps"] for x in both["with"])
-        without_rps = statistics.median(x["rps"] for x in both["without"])
-        paired = statistics.median(w["rps"] / o["rps"] for w, o in zip(both["with"], both["without"], strict=True))
+        rps = {label: [x["rps"] for x in both[label]] for label in both}
+        with_rps, without_rps, ratios = paired_medians(rps["with"], rps["without"])
+        per_round = statistics.median(ratios)
         p50w = statistics.median(x["p50"] for x in both["with"])
         p50o = statistics.median(x["p50"] for x in both["without"])
         errors = sum(x["errors"] for x in both["with"] + both["without"])
         print(
-            f"{c:>5}{with_rps:>10.0f}{without_rps:>10.0f}{with_rps / without_rps:>8.2f}{paired:>8.2f}"
+            f"{c:>5}{with_rps:>10.0f}{without_rps:>10.0f}{with_rps / without_rps:>8.2f}{per_round:>8.2f}"
             f"{p50w:>9.2f}ms{p50o:>8.2f}ms" + (f"  ({errors} non-2xx)" if errors else "")
         )
     return 0

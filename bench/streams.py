@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,11 +21,8 @@ import boto3
 import yaml
 from botocore.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from support import free_port, wait_http  # noqa: E402
-
-from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, read_keys  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_support import default_key, kumo_up, p99, shared_work_dir, stop
 
 HANDLER = """
 import os, time
@@ -45,11 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=200)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="kumo-bench-streams-"))
-    shared = work / "shared"  # the function runs as a sandbox uid (kumo up as root): a dir it may write
-    shared.mkdir()
-    os.chmod(work, 0o711)
-    os.chmod(shared, 0o1777)
+    work, shared = shared_work_dir("kumo-bench-streams-")
     out = shared / "seen.txt"
     manifests = [
         {
@@ -73,18 +62,15 @@ def main() -> None:
         },
     ]
     (work / "m.yaml").write_text(yaml.safe_dump_all(manifests))
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     state = work / "state"
     log = (work / "kumo-up.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kumo_cli", "up", str(work / "m.yaml"), "--port", str(port), "--state-dir", str(state),
-         "--watch-interval", "0"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
     try:
-        wait_http(f"{base}/healthz", proc=proc, timeout_s=60)
-        key = next(k for k in read_keys(state) if k.name == DEFAULT_KEY_NAME)
+        proc, base = kumo_up(work / "m.yaml", state, log, timeout_s=60)
+    except BaseException:
+        log.close()
+        raise
+    try:
+        key = default_key(state)
         ddb = boto3.client(
             "dynamodb",
             endpoint_url=base,
@@ -121,19 +107,14 @@ def main() -> None:
             "samples": len(acknowledged),
             "delivered": len(seen),
             "lag_p50_ms": round(statistics.median(lags), 2),
-            "lag_p99_ms": round(lags[min(len(lags) - 1, int(len(lags) * 0.99))], 2),
+            "lag_p99_ms": round(p99(lags), 2),
             "write_p50_ms": round(statistics.median(write_ms), 2),
             "target_p50_ms": 50,
         }
         print(json.dumps(figures, indent=2))
         assert len(seen) == len(acknowledged), "some writes never reached the function"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 60)
         log.close()
 
 
