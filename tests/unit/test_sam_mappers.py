@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,18 @@ def by_kind(result, kind: str) -> dict[str, dict[str, Any]]:
 
 def unmapped(result) -> set[tuple[str, str]]:
     return {(item.logical_id, item.type) for item in result.unmapped}
+
+
+def with_function(properties: str, resources: str = "") -> str:
+    """A template body whose first resource is ``Fn`` (python3.11, inline code) with more ``properties``,
+    then the other ``resources`` (each YAML written from its own left margin)."""
+
+    def block(yaml: str, margin: int) -> str:
+        return textwrap.indent(textwrap.dedent(yaml).strip("\n") + "\n", " " * margin) if yaml.strip() else ""
+
+    head = "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+    fn = 'Runtime: python3.11\nHandler: index.handler\nInlineCode: "x"\n'
+    return head + block(fn, 6) + block(properties, 6) + block(resources, 2)
 
 
 def test_names_from_logical_ids() -> None:
@@ -128,45 +141,42 @@ Resources:
 
 
 def test_http_api_events_explicit_api_cors_and_authorizers() -> None:
-    body = """
-Resources:
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Runtime: python3.11
-      Handler: index.handler
-      InlineCode: "x"
-      Events:
-        Catch: {Type: HttpApi}
-        Get:
-          Type: HttpApi
+    body = with_function(
+        """
+        Events:
+          Catch: {Type: HttpApi}
+          Get:
+            Type: HttpApi
+            Properties:
+              ApiId: !Ref Shop
+              Path: /items/{id}
+              Method: GET
+              TimeoutInMillis: 5000
+              Auth: {Authorizer: Jwt, AuthorizationScopes: [read]}
+          Open: {Type: HttpApi, Properties: {ApiId: !Ref Shop, Path: /open, Method: get, Auth: {Authorizer: NONE}}}
+        """,
+        """
+        Authz: {Type: AWS::Serverless::Function, Properties: {Runtime: python3.11, Handler: i.h, InlineCode: "x"}}
+        Shop:
+          Type: AWS::Serverless::HttpApi
           Properties:
-            ApiId: !Ref Shop
-            Path: /items/{id}
-            Method: GET
-            TimeoutInMillis: 5000
-            Auth: {Authorizer: Jwt, AuthorizationScopes: [read]}
-        Open: {Type: HttpApi, Properties: {ApiId: !Ref Shop, Path: /open, Method: get, Auth: {Authorizer: NONE}}}
-  Authz: {Type: AWS::Serverless::Function, Properties: {Runtime: python3.11, Handler: i.h, InlineCode: "x"}}
-  Shop:
-    Type: AWS::Serverless::HttpApi
-    Properties:
-      StageName: prod
-      StageVariables: {color: blue}
-      CorsConfiguration: {AllowOrigins: ["https://a.example"], AllowMethods: [GET], MaxAge: 60}
-      DefaultRouteSettings: {ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20}
-      Auth:
-        DefaultAuthorizer: Lam
-        Authorizers:
-          Jwt:
-            JwtConfiguration: {issuer: "https://issuer.example", audience: [shop]}
-            IdentitySource: "$request.header.Authorization"
-          Lam:
-            FunctionArn: !GetAtt Authz.Arn
-            AuthorizerPayloadFormatVersion: "2.0"
-            EnableSimpleResponses: true
-            Identity: {Headers: [Authorization], ReauthorizeEvery: 60}
-"""
+            StageName: prod
+            StageVariables: {color: blue}
+            CorsConfiguration: {AllowOrigins: ["https://a.example"], AllowMethods: [GET], MaxAge: 60}
+            DefaultRouteSettings: {ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20}
+            Auth:
+              DefaultAuthorizer: Lam
+              Authorizers:
+                Jwt:
+                  JwtConfiguration: {issuer: "https://issuer.example", audience: [shop]}
+                  IdentitySource: "$request.header.Authorization"
+                Lam:
+                  FunctionArn: !GetAtt Authz.Arn
+                  AuthorizerPayloadFormatVersion: "2.0"
+                  EnableSimpleResponses: true
+                  Identity: {Headers: [Authorization], ReauthorizeEvery: 60}
+        """,
+    )
     result = run(body)
     apis = by_kind(result, "Api")
     implicit = apis["serverless-http-api"]["spec"]
@@ -197,31 +207,28 @@ Resources:
 
 
 def test_rest_api_usage_plan_api_keys_and_cors_strings() -> None:
-    body = """
-Resources:
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Runtime: python3.11
-      Handler: index.handler
-      InlineCode: "x"
-      Events:
-        List: {Type: Api, Properties: {RestApiId: !Ref Pets, Path: /pets, Method: get}}
-        Free: {Type: Api, Properties: {Path: /free, Method: any}}
-  Pets:
-    Type: AWS::Serverless::Api
-    Properties:
-      StageName: prod
-      Cors: "'https://a.example'"
-      DefinitionBody: {openapi: "3.0"}
-      Auth:
-        ApiKeyRequired: true
-        UsagePlan:
-          CreateUsagePlan: PER_API
-          Throttle: {RateLimit: 5, BurstLimit: 10}
-          Quota: {Limit: 1000, Period: DAY}
-  Unused: {Type: AWS::Serverless::Api, Properties: {StageName: x}}
-"""
+    body = with_function(
+        """
+        Events:
+          List: {Type: Api, Properties: {RestApiId: !Ref Pets, Path: /pets, Method: get}}
+          Free: {Type: Api, Properties: {Path: /free, Method: any}}
+        """,
+        """
+        Pets:
+          Type: AWS::Serverless::Api
+          Properties:
+            StageName: prod
+            Cors: "'https://a.example'"
+            DefinitionBody: {openapi: "3.0"}
+            Auth:
+              ApiKeyRequired: true
+              UsagePlan:
+                CreateUsagePlan: PER_API
+                Throttle: {RateLimit: 5, BurstLimit: 10}
+                Quota: {Limit: 1000, Period: DAY}
+        Unused: {Type: AWS::Serverless::Api, Properties: {StageName: x}}
+        """,
+    )
     result = run(body)
     apis = by_kind(result, "Api")
     pets = apis["pets"]["spec"]
@@ -294,22 +301,19 @@ Resources:
 
 
 def test_auto_publish_alias_and_deployment_preference() -> None:
-    body = """
-Resources:
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Runtime: python3.11
-      Handler: index.handler
-      InlineCode: "x"
-      AutoPublishAlias: live
-      DeploymentPreference: {Type: Linear10PercentEvery1Minute, Hooks: {PreTraffic: !Ref Fn}}
-      Events:
-        Get: {Type: HttpApi, Properties: {Path: /, Method: get}}
-  Packaged:
-    Type: AWS::Serverless::Function
-    Properties: {Runtime: python3.11, Handler: app.h, CodeUri: src/, AutoPublishAlias: live}
-"""
+    body = with_function(
+        """
+        AutoPublishAlias: live
+        DeploymentPreference: {Type: Linear10PercentEvery1Minute, Hooks: {PreTraffic: !Ref Fn}}
+        Events:
+          Get: {Type: HttpApi, Properties: {Path: /, Method: get}}
+        """,
+        """
+        Packaged:
+          Type: AWS::Serverless::Function
+          Properties: {Runtime: python3.11, Handler: app.h, CodeUri: src/, AutoPublishAlias: live}
+        """,
+    )
     result = run(body)
     fn = by_kind(result, "Function")["fn"]
     assert fn["spec"]["publish"] is True
