@@ -194,6 +194,10 @@ def test_functions_survive_restart_and_an_altered_package_fails_cleanly(tmp_path
             client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=WAIT)
         versions = client.list_versions_by_function(FunctionName="keeper")["Versions"]
         assert [v["Version"] for v in versions] == ["$LATEST", "1"]
+        again = client.publish_version(FunctionName="keeper")  # nothing changed: the same version
+        assert again["Version"] == "1" and again["CodeSha256"] == versions[0]["CodeSha256"]
+        # The version runs the built package by its content address (kumo.packages.freeze): no copy.
+        assert not (kumo.state_dir / "versions" / "keeper" / "1").exists()
     finally:
         kumo.stop()
     address = hashlib.sha256(package("victim")).hexdigest()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
 import logging
 import os
@@ -29,10 +28,10 @@ from typing import Any
 from kumo.catalog import Catalog
 from kumo.models import Function
 from kumo.packages.build import PackageSource, build_package, read_zip
+from kumo.packages.freeze import package_snapshot
 from kumo.packages.plan import PackageError
 from kumo.packages.store import LocalPackageStore, StoreError, address_of
-from kumo.versions import Conflict, FunctionVersions, NotFound, PreconditionFailed, Snapshot, VersionError
-from kumo.versions import versioned_config as _versioned_config
+from kumo.versions import Conflict, FunctionVersions, NotFound, PreconditionFailed, VersionError
 from kumo_gateway.lambda_.function_requests import (
     CreateRequest,
     FunctionSettings,
@@ -214,7 +213,8 @@ class ApiFunctions:
         self._save(function)
 
     def publish(self, name: str, description: str = "", code_sha256: str | None = None) -> Any:
-        """PublishVersion of an API function: its built package is copied as the version's code."""
+        """PublishVersion of an API function: the version freezes its built package's content address, as a
+        manifest package function's does (kumo.packages.freeze), with the uploaded zip's ``CodeSha256``."""
         function = self._function(name)
         if function.settings.layers:
             raise VersionError(
@@ -222,25 +222,10 @@ class ApiFunctions:
             )
         if function.state != "Active" or function.last_update != "Successful":
             raise _not_ready(self.catalog.function_arn(name), function)
-        if code_sha256 and code_sha256 != function.code_sha256:
-            raise VersionError(
-                f"CodeSHA256 ({code_sha256}) is different from current CodeSHA256 in $LATEST "
-                f"({function.code_sha256}). Please try again with the CodeSHA256 in $LATEST."
-            )
         spec = self.catalog.function(name).spec  # type: ignore[union-attr]
-        config = json.dumps(_versioned_config(spec), sort_keys=True)
-        fingerprint = hashlib.sha256(f"{function.address}\n{config}".encode()).hexdigest()
-        snapshot = Snapshot(spec.model_copy(deep=True), function.code_sha256, function.size, fingerprint)
-        registry = self.catalog.versions(name)
-        if registry.unchanged(snapshot) is None:
-            target = self.versions.code_dir(name, str(registry.next_number))
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(self.packages.code_dir(name), target)
-        published, created = registry.publish(snapshot, description, lambda_timestamp())
-        if created:
-            self.versions.save(name)
-            log.info("function %s: published version %s", name, published.version)
-        return published
+        address = self.packages.code_dir(name).name
+        snapshot = package_snapshot(spec, address=address, code_sha256=function.code_sha256, code_size=function.size)
+        return self.versions.publish_snapshot(name, snapshot, None, description, code_sha256)
 
     async def wait_builds(self) -> None:
         if self._builds:
@@ -273,7 +258,7 @@ class ApiFunctions:
         return function
 
     def _forget(self, address: str) -> None:
-        """Remove a stored zip no function uses any more (published versions keep their built copy)."""
+        """Remove a stored zip no function uses any more (published versions run their built package)."""
         if all(other.address != address for other in self.functions.values()):
             self.store.delete(address)
 

@@ -126,6 +126,19 @@ class LocalVersions:
         if self.api_functions is not None and self.api_functions.owns(name):
             return self.api_functions.publish(name, description, code_sha256)
         snapshot, files = self._current(self._function(name))
+        return self.publish_snapshot(name, snapshot, files, description, code_sha256)
+
+    def publish_snapshot(
+        self,
+        name: str,
+        snapshot: Snapshot,
+        files: dict[str, str] | None,
+        description: str = "",
+        code_sha256: str | None = None,
+    ) -> PublishedVersion:
+        """Publish what ``snapshot`` freezes, unless the last version already is that: ``files`` are the code
+        written with a new version (None: it runs a built package, by its address); ``code_sha256`` the
+        caller's expected ``$LATEST`` code (PublishVersion's ``CodeSha256``)."""
         if code_sha256 and code_sha256 != snapshot.code_sha256:
             raise VersionError(
                 f"CodeSHA256 ({code_sha256}) is different from current CodeSHA256 in $LATEST "
