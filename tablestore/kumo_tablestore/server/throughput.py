@@ -72,6 +72,10 @@ class Throughput:
         self._read, self._write = _pair(table, share, now)
         self._gsi = {name: _pair(self._gsi.get(name), rates, now) for name, rates in meta.gsi_provisioned.items()}
 
+    @property
+    def provisioned(self) -> bool:
+        return self._write is not None
+
     # ---- GSIs ----------------------------------------------------------------------------------
 
     def exhausted_indexes(self) -> frozenset[str]:

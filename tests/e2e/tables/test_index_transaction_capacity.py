@@ -106,6 +106,15 @@ def test_gsi_write_capacity_throttles_table_writes(ddb):
         )
     assert exc.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
 
+    # In a batch, the first request that changes the GSI ends the processed prefix.
+    batch = [
+        {"PutRequest": {"Item": {"id": {"S": k}, **extra}}}
+        for k, extra in (("e", {}), ("f", {"owner": {"S": "fay"}}), ("g", {}))
+    ]
+    out = ddb.batch_write_item(RequestItems={"gsi-writes": batch}, ReturnConsumedCapacity="TOTAL")
+    assert out["UnprocessedItems"] == {"gsi-writes": batch[1:]}
+    assert out["ConsumedCapacity"] == [{"TableName": "gsi-writes", "CapacityUnits": 1.0, "WriteCapacityUnits": 1.0}]
+
     # More write capacity for the GSI (UpdateTable): the debt refills at 1000 units/s.
     ddb.update_table(
         TableName="gsi-writes",
@@ -156,7 +165,7 @@ def test_gsi_query_reads_its_own_capacity(ddb):
         "GlobalSecondaryIndexes": {"byOwner": {"CapacityUnits": 50.0, "ReadCapacityUnits": 50.0}},
     }
     served = 1
-    for _ in range(10):  # 50 units each (plus the waits' half units): the 300 of burst last 6 queries at most
+    for _ in range(10):  # 50 units each: a query is admitted while anything is left, then the bucket is in debt
         try:
             ddb.query(**query)
         except ClientError as exc:
@@ -165,7 +174,7 @@ def test_gsi_query_reads_its_own_capacity(ddb):
         served += 1
     else:
         raise AssertionError("the GSI's reads were never throttled")
-    assert 5 <= served <= 6
+    assert 5 <= served <= 7  # 300 / 50, give or take the waits' half units and one admitted on what refilled
     # The table's own read capacity is untouched by the GSI's reads.
     got = ddb.get_item(
         TableName="gsi-reads", Key={"id": {"S": "a"}}, ConsistentRead=True, ReturnConsumedCapacity="TOTAL"

@@ -124,7 +124,7 @@ async def batch_write_item(part: Partition, body: dict[str, Any]) -> dict[str, A
     estimates = [capacity.write_units(s or 0) for s in sizes]
     done = part.throughput.take_writes(estimates)
     admitted = writes[:done]
-    indexes, exhausted = write_costs(part)
+    indexes, exhausted = write_costs(part, mode)
 
     def apply(state: dict[bytes, Item | None], now: float) -> tuple[Any, list[Mutation]]:
         """Apply the admitted requests in order; one that changes a GSI out of capacity ends the prefix."""
@@ -152,10 +152,8 @@ async def batch_write_item(part: Partition, body: dict[str, Any]) -> dict[str, A
 
     try:
         used, applied = await part.writer.submit([k for k, _, _ in admitted], apply)
-    except ProvisionedThroughputExceededException:
-        part.throughput.charge_write(-sum(estimates[:done]))  # nothing written: the estimates back
-        raise
-    part.throughput.charge_write(-sum(estimates[:done]))
+    finally:
+        part.throughput.charge_write(-sum(estimates[:done]))  # the estimates back: the real units follow
     part.throughput.charge(used)
     out: dict[str, Any] = {"UnprocessedItems": {name: share[applied:]} if applied < len(share) else {}}
     if (consumed := used.to_wire(name, mode)) is not None:  # type: ignore[arg-type]

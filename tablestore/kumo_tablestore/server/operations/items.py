@@ -28,8 +28,11 @@ def _capacity(body: dict[str, Any], table: str, mode: str, used: capacity.Consum
     return body
 
 
-def write_costs(part: Partition) -> tuple[tuple[IndexDef, ...], frozenset[str]]:
-    """The indexes a write may change and the GSIs out of write capacity, taken before the write."""
+def write_costs(part: Partition, mode: str = "TOTAL") -> tuple[tuple[IndexDef, ...], frozenset[str]]:
+    """The indexes whose write units a write must count (none when neither a bucket nor the answer needs
+    them: on-demand without ``ReturnConsumedCapacity``) and the GSIs out of write capacity, taken before it."""
+    if mode == "NONE" and not part.throughput.provisioned:
+        return (), frozenset()
     return tuple(part.indexes.definitions().values()), part.throughput.exhausted_indexes()
 
 
@@ -91,7 +94,7 @@ async def put_item(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
     mode = rq.capacity_mode(body)
     cond = rq.compile_expressions(body, ("ConditionExpression",)).condition
     part.throughput.admit_write()
-    indexes, exhausted = write_costs(part)
+    indexes, exhausted = write_costs(part, mode)
 
     def apply(state: dict[bytes, Item | None], now: float) -> tuple[Any, list[Mutation]]:
         old = state[key]
@@ -119,7 +122,7 @@ async def delete_item(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
     mode = rq.capacity_mode(body)
     cond = rq.compile_expressions(body, ("ConditionExpression",)).condition
     part.throughput.admit_write()
-    indexes, exhausted = write_costs(part)
+    indexes, exhausted = write_costs(part, mode)
 
     def apply(state: dict[bytes, Item | None], now: float) -> tuple[Any, list[Mutation]]:
         old = state[key]
@@ -148,7 +151,7 @@ async def update_item(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
     mode = rq.capacity_mode(body)
     exprs = rq.compile_expressions(body, ("ConditionExpression", "UpdateExpression"))
     part.throughput.admit_write()
-    indexes, exhausted = write_costs(part)
+    indexes, exhausted = write_costs(part, mode)
 
     def apply(state: dict[bytes, Item | None], now: float) -> tuple[Any, list[Mutation]]:
         old = state[key]
