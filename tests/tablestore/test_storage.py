@@ -106,6 +106,20 @@ def test_batch_is_atomic_with_its_change_log(engine: StorageEngine) -> None:
     assert engine.write([], [ChangeRecord("MODIFY", {})]) == [3]
 
 
+def test_last_sequence_counts_only_committed_records(engine: StorageEngine) -> None:
+    """A reader on another thread (a stream long poll) never sees the number of a record its write
+    transaction has not committed: it would read an empty page, or a GSI would start past it."""
+    seen_inside: list[tuple[int, int]] = []
+
+    def during_commit(txn: object, log: object) -> None:
+        seen_inside.append((engine.last_sequence, len(engine.read_change_log(0))))
+
+    engine.on_commit = during_commit
+    engine.write([WriteOp.put(keys.table_key(pk("a")), item("a", 1))], [ChangeRecord("INSERT", {"pk": {"S": "a"}})])
+    assert seen_inside == [(0, 0)]
+    assert engine.last_sequence == 1 and len(engine.read_change_log(0)) == 1
+
+
 def test_transact_conditional_writers_do_not_lose_updates(engine: StorageEngine) -> None:
     key = keys.table_key(pk("counter"))
 

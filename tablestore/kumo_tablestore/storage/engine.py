@@ -88,6 +88,9 @@ class StorageEngine:
         with self._env.begin(db=self._meta) as txn:
             raw = txn.get(_SEQ_KEY)
         self._last_seq = int.from_bytes(raw, "big") if raw else 0
+        #: ``_last_seq`` as of the last committed write: readers on other threads never see a number
+        #: whose record a write transaction has not committed yet.
+        self._committed_seq = self._last_seq
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -103,8 +106,8 @@ class StorageEngine:
 
     @property
     def last_sequence(self) -> int:
-        """Sequence number of the newest change-log record ever written (0: none)."""
-        return self._last_seq
+        """Sequence number of the newest committed change-log record ever written (0: none)."""
+        return self._committed_seq
 
     # ---- point reads -------------------------------------------------------------------------
 
@@ -210,6 +213,7 @@ class StorageEngine:
                         result = body(txn)
                         if self._last_seq != seq_before:
                             txn.put(_SEQ_KEY, _u64(self._last_seq), db=self._meta)
+                    self._committed_seq = self._last_seq  # committed: readers may see it now
                     return result
                 except lmdb.MapFullError:
                     self._last_seq = seq_before
