@@ -26,8 +26,10 @@ def function(**status: object) -> dict:
 
 def test_a_function_refers_to_its_package_its_layers_and_its_published_versions() -> None:
     assert function_archives(function()) == {PKG, LAYER}
-    published = function(versions=[{"version": "1", "package": {"sha256": OLD_PKG, "size": 3}}, "junk"])
-    assert function_archives(published) == {PKG, LAYER, OLD_PKG}
+    # a package version's entry records its package with its layers (h-layers' operator)
+    record = {"version": "1", "package": {"sha256": OLD_PKG, "size": 3, "layers": [{"sha256": LOOSE, "size": 2}]}}
+    published = function(versions=[record, "junk"])
+    assert function_archives(published) == {PKG, LAYER, OLD_PKG, LOOSE}
     assert function_archives({"spec": {"code": {"inline": {"app.py": "x"}}}}) == set()
     # not a SHA-256 (e.g. Lambda's base64 CodeSha256, or garbage): not an address
     odd = {"spec": {"code": {"package": {"sha256": "AB" * 32}}}, "status": {"versions": [{"codeSha256": "q80="}]}}
