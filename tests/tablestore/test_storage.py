@@ -241,6 +241,32 @@ def test_sweeper_thread_deletes_expired_items(engine: StorageEngine) -> None:
     assert len(engine.read_change_log(0)) == 30
 
 
+def test_sweep_skips_locked_items_and_reads_the_stored_expiry_again(engine: StorageEngine) -> None:
+    now = 1_700_000_000.0
+    held = put(engine, "h", 1, expires_at=int(now) - 5)
+    free = put(engine, "h", 2, expires_at=int(now) - 5)
+    key_map = lambda k: keys.decode_key(k, "pk", "sk")  # noqa: E731
+    # The sweeper reads each stored item with its expiry in its own write transaction.
+    seen: dict = {}
+    engine.transact_stored([held, free, b"\x53none"], lambda current: (seen.update(current), ([], []))[1])
+    assert seen == {held: (item("h", 1), int(now) - 5), free: (item("h", 2), int(now) - 5), b"\x53none": None}
+    assert ttl_sweeper.sweep_once(engine, key_map, now=now, locked=lambda k: k == held) == 1
+    assert engine.get(held, include_expired=True, now=now) == item("h", 1)  # left for a later pass
+    assert [r.keys for r in engine.read_change_log(0)] == [{"pk": {"S": "h"}, "sk": {"N": "2"}}]
+    assert ttl_sweeper.sweep_once(engine, key_map, now=now, locked=lambda k: k == held) == 0
+    assert ttl_sweeper.sweep_once(engine, key_map, now=now) == 1  # the lock is gone: swept
+    assert engine.get(held, include_expired=True, now=now) is None
+    assert engine.check_integrity() == []
+
+
+def test_sweepable_rule() -> None:
+    now = 1_700_000_000
+    assert ttl.sweepable(now, now, locked=False)
+    assert not ttl.sweepable(now, now, locked=True)  # a transaction holds it: a later pass
+    assert not ttl.sweepable(now + 10, now, locked=False)  # renewed since the expiry index was read
+    assert not ttl.sweepable(None, now, locked=False)  # its TTL attribute was removed
+
+
 def test_ttl_decision_rules() -> None:
     now = 1_700_000_000
     assert ttl.expiry_of({"e": {"N": str(now)}}, "e", now) == now + 1

@@ -42,6 +42,8 @@ from kumo_tablestore.ttl import is_expired
 Durability = Literal["full", "normal", "off"]
 Batch = tuple[Sequence[WriteOp], Sequence[ChangeRecord]]
 TransactFn = Callable[[dict[bytes, Item | None]], Batch]
+#: What :meth:`StorageEngine.transact_stored` passes: each key's stored item and expiry, or ``None``.
+StoredFn = Callable[[dict[bytes, tuple[Item, int | None] | None]], Batch]
 
 _U64 = 8
 _SEQ_KEY = b"\x00last_seq"
@@ -186,9 +188,7 @@ class StorageEngine:
                 ok = cur.next()
         return out
 
-    def transact(
-        self, keys: Iterable[bytes], fn: TransactFn, *, include_expired: bool = False, now: float | None = None
-    ) -> list[int]:
+    def transact(self, keys: Iterable[bytes], fn: TransactFn, *, now: float | None = None) -> list[int]:
         """Read-modify-write under the write lock in one transaction.
 
         ``fn`` gets the current items (``None`` when absent or expired) and returns ``(ops,
@@ -198,7 +198,22 @@ class StorageEngine:
 
         def body(txn: lmdb.Transaction) -> list[int]:
             t = time.time() if now is None else now
-            current = {k: self._load(self._value(txn, k), t, include_expired) for k in keys}
+            current = {k: self._load(self._value(txn, k), t, False) for k in keys}
+            ops, log = fn(current)
+            return self._apply(txn, ops, log)
+
+        return self._in_write_txn(body)
+
+    def transact_stored(self, keys: Iterable[bytes], fn: StoredFn) -> list[int]:
+        """:meth:`transact` for the TTL sweeper: ``fn`` gets each stored item, expired or not, with its
+        expiry second (``None``: never), read in the same write transaction it writes in."""
+        keys = list(keys)
+
+        def body(txn: lmdb.Transaction) -> list[int]:
+            values = {k: self._value(txn, k) for k in keys}
+            current = {
+                k: None if v is None else (load_item(stored_json(v)), _exp(v) or None) for k, v in values.items()
+            }
             ops, log = fn(current)
             return self._apply(txn, ops, log)
 
