@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -179,3 +180,29 @@ def answered_publish(obj: Mapping[str, Any], token: str) -> str | None:
     """The version the operator published for request ``token`` (``None`` until it has answered)."""
     answer = (obj.get("status") or {}).get("publishRequest") or {}
     return str(answer["version"]) if answer.get("request") == token and answer.get("version") else None
+
+
+#: On a Function written by the Lambda API: its ``Layers`` (``[{"Arn", "CodeSize"}]``, JSON), whose archives
+#: are its ``code.package.layers``. A published version's ``status.versions`` entry keeps a copy.
+LAYERS_ANNOTATION = "lambda.kumo.dev/layers"
+
+
+def layers_shown(value: Any) -> list[dict[str, Any]]:
+    """``Layers`` as Lambda shows them, from the annotation's JSON text or a version entry's list."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value else []
+        except ValueError:
+            return []
+    if not isinstance(value, list):
+        return []
+    return [
+        {"Arn": str(item["Arn"]), "CodeSize": int(item.get("CodeSize") or 0)}
+        for item in value
+        if isinstance(item, Mapping) and "Arn" in item
+    ]
+
+
+def function_layers(obj: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``Layers`` annotation of a Function resource."""
+    return layers_shown(((obj.get("metadata") or {}).get("annotations") or {}).get(LAYERS_ANNOTATION))

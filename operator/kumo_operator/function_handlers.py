@@ -13,6 +13,7 @@ from kumo.kube.client import KubeClient, collection_path, object_path
 from kumo.kube.names import FUNCTION_LABEL, GROUP, VERSION_LABEL, is_published_label
 from kumo.kube.published import (
     created_at,
+    function_layers,
     lambda_timestamp,
     plan_publish,
     plan_requested_publish,
@@ -132,6 +133,8 @@ async def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[
             record["image"] = spec.code.image  # the code of an image version (no ConfigMap to rebuild from)
         if spec.code.package is not None:  # the archives in the code store are the version's code
             record["package"] = spec.code.package.model_dump(mode="json", by_alias=True, exclude_none=True)
+            if function_layers(fn):  # the layer version ARNs the Lambda API shows for this version
+                record["layers"] = function_layers(fn)
         versions.append(record)
         events.append(("Normal", "VersionPublished", f"published version {published.version} ({frozen.name})"))
     versions, rebuilt, failures = await heal_published(kube, fn, spec, config, versions)

@@ -31,7 +31,7 @@ def test_service_accounts_get_what_the_chart_grants_and_403_otherwise(kube_api: 
 
     refused = kubectl_as(kube_api, gateway, "delete", "configmap", "c")
     assert refused.returncode != 0
-    assert "configmaps \"c\" is forbidden" in refused.stderr
+    assert 'configmaps "c" is forbidden' in refused.stderr
     assert f'User "{gateway}" cannot delete resource "configmaps" in API group "" in the namespace "default"' in (
         refused.stderr
     )

@@ -156,9 +156,6 @@ class ClusterFunctions(WatchedFunctions):
         self.provider.observe({"metadata": {"name": name, "namespace": self.namespace}}, deleted=True)
         log.info("function %s: deleted through the Lambda API", name)
 
-    def overlay(self, name: str) -> dict[str, Any]:
-        return super().overlay(name) | {"Layers": objects.layers_of(self._object(name) or {})}
-
     # Inside
 
     async def _layers(self, arns: tuple[str, ...]) -> list[objects.FunctionLayer]:

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kumo.kube.published import PUBLISH_REQUEST_ANNOTATION, lambda_timestamp
+from kumo.kube.published import LAYERS_ANNOTATION, PUBLISH_REQUEST_ANNOTATION, function_layers, lambda_timestamp
 from kumo.models import Function
 from kumo.packages.code_store import PackageRef
 from kumo_gateway.lambda_.function_requests import FunctionSettings
@@ -38,7 +38,6 @@ FunctionLayer = tuple[str, LayerVersion]
 SETTINGS_ANNOTATION = "lambda.kumo.dev/settings"
 TAGS_ANNOTATION = "lambda.kumo.dev/tags"
 MODIFIED_ANNOTATION = "lambda.kumo.dev/last-modified"
-LAYERS_ANNOTATION = "lambda.kumo.dev/layers"
 #: Set on Functions created through the Lambda API (informational: what may be changed is decided by the code).
 MANAGED_BY = ("app.kubernetes.io/managed-by", "kumo-lambda-api")
 API_VERSION = "kumo.dev/v1alpha1"
@@ -116,18 +115,7 @@ def tags_of(obj: Mapping[str, Any]) -> dict[str, str]:
 
 def layers_of(obj: Mapping[str, Any]) -> list[dict[str, Any]]:
     """``Layers`` as GetFunction shows them: ``[{"Arn", "CodeSize"}]`` (given through the API)."""
-    raw = ((obj.get("metadata") or {}).get("annotations") or {}).get(LAYERS_ANNOTATION)
-    try:
-        value = json.loads(raw) if raw else []
-    except ValueError:
-        return []
-    if not isinstance(value, list):
-        return []
-    return [
-        {"Arn": str(item["Arn"]), "CodeSize": int(item.get("CodeSize") or 0)}
-        for item in value
-        if isinstance(item, dict) and "Arn" in item
-    ]
+    return function_layers(obj)
 
 
 def extra_settings(obj: Mapping[str, Any]) -> dict[str, str]:
