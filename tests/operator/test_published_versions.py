@@ -27,6 +27,7 @@ from kumo.versions import code_sha256
 from kumo_gateway.kubernetes.resources import served_function, served_versions
 from kumo_operator.autoscale_timer import scaled_versions
 from kumo_operator.function_resources import build_function_version
+from kumo_operator.published_children import rebuild_spec
 
 NOW = "2024-05-01T12:00:00.000+0000"
 LATER = "2024-05-02T12:00:00.000+0000"
@@ -180,3 +181,12 @@ def test_a_publish_request_publishes_one_version_of_a_package_function() -> None
     obj["status"] = {"publishRequest": {"request": "t1", "version": "1"}}
     assert publish_request(obj) is None and answered_publish(obj, "t1") == "1"
     assert answered_publish(obj, "t2") is None
+
+
+def test_a_package_version_is_rebuilt_from_its_recorded_archives() -> None:
+    package = {"sha256": "ab" * 32, "size": 10, "layers": [{"sha256": "cd" * 32, "size": 4}]}
+    _, fn = function(code={"package": {"sha256": "ef" * 32, "size": 3}})  # $LATEST moved on
+    record = {"version": "1", "config": {"memory": "256Mi"}, "package": package}
+    spec = rebuild_spec(fn.spec, record, None)
+    assert spec.code.package is not None and spec.code.package.sha256 == "ab" * 32
+    assert [layer.sha256 for layer in spec.code.package.layers] == ["cd" * 32] and spec.memory == 256
