@@ -9,10 +9,12 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import botocore.exceptions
 import pytest
+import signing
 from cluster import KubeApi
 from controllers import DeploymentController
 from k8s_gateway_support import GatewayProcess, PodFarm
@@ -54,6 +56,11 @@ def layer_zip(who: str) -> bytes:
     return buffer.getvalue()
 
 
+def racer(client: Any, index: int) -> int:
+    """One publisher with its own client (made in the main thread: boto3's default session is not thread-safe)."""
+    return client.publish_layer_version(LayerName="race", Content={"ZipFile": layer_zip(str(index))})["Version"]
+
+
 def invoke(lam: Any, **qualifier: str) -> dict[str, Any]:
     response = lam.invoke(FunctionName="layered", Payload=b"{}", **qualifier)
     assert "FunctionError" not in response, response["Payload"].read()
@@ -77,6 +84,12 @@ def test_layers_and_publish_through_the_lambda_api(
         arn1, arn2 = first["LayerVersionArn"], second["LayerVersionArn"]
         assert arn1.endswith(":layer:helpers:1") and first["CompatibleRuntimes"] == ["python3.12"]
 
+        # Publishers racing (no lock in the gateway: the API server's 409 on a taken name decides).
+        clients = [signing.client("lambda", gateway.url) for _ in range(4)]
+        with ThreadPoolExecutor(4) as pool:
+            raced = list(pool.map(racer, clients, range(4)))
+        assert sorted(raced) == [1, 2, 3, 4]
+
         # kubectl shows the versions; the archives are in the code store.
         shown = kube_api.kubectl("get", "configmaps", "-n", "default", "-l", "kumo.dev/layer=helpers", "-o", "json")
         assert shown.returncode == 0, shown.stderr
@@ -86,7 +99,10 @@ def test_layers_and_publish_through_the_lambda_api(
             assert client.head(stored["sha256"]) == int(stored["size"])
 
         layers = lam.list_layers()["Layers"]
-        assert [(x["LayerName"], x["LatestMatchingVersion"]["Version"]) for x in layers] == [("helpers", 2)]
+        assert [(x["LayerName"], x["LatestMatchingVersion"]["Version"]) for x in layers] == [
+            ("helpers", 2),
+            ("race", 4),
+        ]
         assert lam.get_layer_version(LayerName="helpers", VersionNumber=1)["Description"] == "first"
         assert lam.get_layer_version_by_arn(Arn=arn2)["Version"] == 2
         assert [v["Version"] for v in lam.list_layer_versions(LayerName="helpers")["LayerVersions"]] == [2, 1]
