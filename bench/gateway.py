@@ -1,20 +1,24 @@
 """Gateway authentication bench: a SigV4-signed Invoke vs an unsigned one, same run, interleaved.
 
 Two ``kumo up`` processes serve the same warm function: one checks signatures (its default key), one
-runs with ``--insecure-no-auth``. Rounds alternate between them; each round sends sequential
-invocations for ``BENCH_ROUND_S`` seconds over one keep-alive connection. The signed requests carry
-a signature computed once per round (valid 15 minutes; the gateway still verifies every request in
-full), so the client's signing cost is not measured. Reported: the median throughput of each side
-and their ratio (target >= 0.9). Everything runs on 127.0.0.1; every process started is stopped.
+runs with ``--insecure-no-auth``. Load comes from ``wrk`` (``BENCH_CONNECTIONS`` keep-alive connections,
+``BENCH_DURATION`` seconds a round); rounds alternate A B B A … between the two, so neither side always
+runs first. The signed requests carry a signature computed once per round (valid 15 minutes; the gateway
+still verifies every request in full: canonical request, payload hash, HMAC), so the client's signing
+cost is not measured. Reported: the median throughput of each side and their ratio (target >= 0.9), and
+CPU per request of each side's processes (gateway, private Redis, function runtimes, wrk) from
+``/proc`` — their ratio is what the throughput ratio would be on a machine nothing else shares.
+Everything runs on 127.0.0.1; every process started is stopped.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -23,71 +27,97 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
-from invoke import start, stop  # noqa: E402
+from gateway_limits import measured  # noqa: E402
+from invoke import start, stop, wrk  # noqa: E402
 from support import free_port  # noqa: E402
 
 from kumo.aws_signing import sign_headers  # noqa: E402
 from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, read_keys  # noqa: E402
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "6"))
-ROUND_S = float(os.environ.get("BENCH_ROUND_S", "2"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "8"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+TARGET = 0.9
 PAYLOAD = b'{"name": "bench"}'
 
 
-def round_rps(client: httpx.Client, url: str, headers: dict[str, str]) -> float:
-    count, began = 0, time.perf_counter()
-    deadline = began + ROUND_S
-    while time.perf_counter() < deadline:
-        client.post(url, content=PAYLOAD, headers=headers).raise_for_status()
-        count += 1
-    return count / (time.perf_counter() - began)
+def wrk_script(path: Path, headers: dict[str, str]) -> Path:
+    """A wrk script POSTing ``PAYLOAD`` with ``headers``."""
+    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(PAYLOAD.decode())}"]
+    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def main() -> int:
+    if not shutil.which("wrk"):
+        print("bench/gateway.py needs wrk: apt-get install wrk", file=sys.stderr)
+        return 2
     hello = yaml.safe_load((ROOT / "examples/hello/function.yaml").read_text())
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="kumo-bench-auth-") as tmp:
         work = Path(tmp)
         (work / "manifests.yaml").write_text(yaml.safe_dump(hello))
         signed_port, open_port = free_port(), free_port()
         up = [sys.executable, "-m", "kumo_cli", "up", str(work / "manifests.yaml"), "--watch-interval", "0"]
-        procs = []
+        procs = {}
         try:
-            procs.append(
-                start([*up, "--port", str(signed_port), "--state-dir", str(work / "signed")],
-                      f"http://127.0.0.1:{signed_port}/healthz", work / "signed.log")
-            )  # fmt: skip
-            procs.append(
-                start([*up, "--insecure-no-auth", "--port", str(open_port), "--state-dir", str(work / "open")],
-                      f"http://127.0.0.1:{open_port}/healthz", work / "open.log")
-            )  # fmt: skip
+            procs["signed"] = start(
+                [*up, "--port", str(signed_port), "--state-dir", str(work / "signed")],
+                f"http://127.0.0.1:{signed_port}/healthz",
+                work / "signed.log",
+            )
+            procs["unsigned"] = start(
+                [*up, "--insecure-no-auth", "--port", str(open_port), "--state-dir", str(work / "open")],
+                f"http://127.0.0.1:{open_port}/healthz",
+                work / "open.log",
+            )
             key = next(k for k in read_keys(work / "signed") if k.name == DEFAULT_KEY_NAME)
             name = hello["metadata"]["name"]
-            signed_url = f"http://127.0.0.1:{signed_port}/2015-03-31/functions/{name}/invocations"
-            open_url = f"http://127.0.0.1:{open_port}/2015-03-31/functions/{name}/invocations"
-            signed, unsigned = [], []
-            with httpx.Client(timeout=30) as client:
-                for url in (signed_url, open_url):  # warm both instances
-                    headers = sign_headers(
-                        "POST", url, PAYLOAD, {}, key_id=key.access_key_id, secret=key.secret_access_key,
-                        service="lambda",
-                    ) if url == signed_url else {}  # fmt: skip
-                    client.post(url, content=PAYLOAD, headers=headers).raise_for_status()
-                for _ in range(ROUNDS):
-                    headers = sign_headers(
-                        "POST", signed_url, PAYLOAD, {}, key_id=key.access_key_id, secret=key.secret_access_key,
-                        service="lambda",
+            urls = {
+                "signed": f"http://127.0.0.1:{signed_port}/2015-03-31/functions/{name}/invocations",
+                "unsigned": f"http://127.0.0.1:{open_port}/2015-03-31/functions/{name}/invocations",
+            }
+
+            def headers_for(side: str) -> dict[str, str]:
+                headers = {"content-type": "application/json"}
+                if side == "signed":
+                    headers |= sign_headers(
+                        "POST", urls[side], PAYLOAD, headers, key_id=key.access_key_id,
+                        secret=key.secret_access_key, service="lambda",
                     )  # fmt: skip
-                    signed.append(round_rps(client, signed_url, headers))
-                    unsigned.append(round_rps(client, open_url, {}))
+                return headers
+
+            def script(side: str) -> Path:
+                return wrk_script(work / f"{side}.lua", headers_for(side))
+
+            for side in urls:  # a signature the gateway accepts, then warm every instance
+                httpx.post(urls[side], content=PAYLOAD, headers=headers_for(side), timeout=30).raise_for_status()
+                wrk(urls[side], CONNECTIONS, script(side))
+            rps: dict[str, list[float]] = {"signed": [], "unsigned": []}
+            cpu: dict[str, list[dict[str, float]]] = {"signed": [], "unsigned": []}
+            for i in range(ROUNDS):
+                order = ("signed", "unsigned") if i % 4 in (0, 3) else ("unsigned", "signed")
+                for side in order:
+                    run, used = measured(procs[side].pid, urls[side], script(side))
+                    assert run["errors"] == 0, run
+                    rps[side].append(run["rps"])
+                    cpu[side].append(used)
         finally:
-            for proc in reversed(procs):
+            for proc in reversed(procs.values()):
                 stop(proc)
-    s, u = statistics.median(signed), statistics.median(unsigned)
-    print(f"Invoke, sequential, {ROUNDS} interleaved rounds of {ROUND_S:g}s (median req/s)")
-    print(f"  signed (SigV4 verified):  {s:8.0f}")
-    print(f"  unsigned (--insecure-no-auth): {u:8.0f}")
-    print(f"  signed / unsigned: {s / u:.2f}  (target >= 0.90)")
-    return 0
+    s, u = statistics.median(rps["signed"]), statistics.median(rps["unsigned"])
+    print(f"\nInvoke, wrk -c{CONNECTIONS}, {ROUNDS} interleaved rounds (A B B A …), median req/s:")
+    print(f"  signed (SigV4 verified):       {s:8.0f}  {[round(r) for r in rps['signed']]}")
+    print(f"  unsigned (--insecure-no-auth): {u:8.0f}  {[round(r) for r in rps['unsigned']]}")
+    print(f"  signed / unsigned: {s / u:.2f}  (target >= {TARGET})")
+    print("CPU per request, median us (gateway / redis / runtimes / wrk = total):")
+    totals = {}
+    for side, rounds in cpu.items():
+        medians = {part: statistics.median(r[part] for r in rounds) for part in rounds[0]}
+        totals[side] = statistics.median(sum(r.values()) for r in rounds)
+        print(f"  {side:<8} {' / '.join(f'{v:.0f}' for v in medians.values())} = {totals[side]:.0f}")
+    cpu_ratio = totals["unsigned"] / totals["signed"]
+    print(f"  CPU ratio unsigned/signed (throughput ratio on an unshared machine): {cpu_ratio:.2f}")
+    return 0 if s / u >= TARGET else 1
 
 
 if __name__ == "__main__":

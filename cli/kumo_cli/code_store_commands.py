@@ -38,23 +38,32 @@ def fetch(
     code_dir: Annotated[Path, typer.Option(help="Extract the package here (the task root).")] = Path("/var/task"),
     layer: Annotated[list[str] | None, typer.Option(help="<sha256>:<size> of a layer, in order (repeatable).")] = None,
     opt_dir: Annotated[Path, typer.Option(help="Extract layers here.")] = Path("/opt"),
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="The node's archive cache (looked up first, verified, then filled).")
+    ] = None,
+    cache_max_bytes: Annotated[
+        int | None, typer.Option(min=0, help="Trim the node cache to this many bytes (default 2 GiB).")
+    ] = None,
 ) -> None:
     """Download the package (and layers), verify their SHA-256, extract; exit 1 and say why otherwise."""
     from kumo import platform_credential
     from kumo.packages.fetch import FetchRefused, fetch_packages, parse_ref
+    from kumo.packages.node_cache import NodeCache
     from kumo.packages.store_client import StoreClient, credential_headers
 
+    cache = NodeCache(cache_dir, cache_max_bytes) if cache_dir is not None else None
     try:
         ref = parse_ref(package)
         layers = [parse_ref(text) for text in layer or []]
         with StoreClient(store_url, credential_headers(platform_credential.from_env())) as client:
-            done = fetch_packages(client, ref, code_dir, layers, opt_dir if layers else None)
+            done = fetch_packages(client, ref, code_dir, layers, opt_dir if layers else None, cache)
     except FetchRefused as exc:
         print(f"kumo package fetch: REFUSED: {exc}", file=sys.stderr, flush=True)
         raise typer.Exit(1) from None
     print(
         f"kumo package fetch: package {ref.sha256} verified, {done.files} files in {code_dir}"
         + (f", {len(layers)} layer(s) ({done.layer_files} files) in {opt_dir}" if layers else "")
+        + (f", {done.cached} archive(s) from the node cache" if cache is not None else "")
         + f" in {done.seconds:.2f}s",
         flush=True,
     )

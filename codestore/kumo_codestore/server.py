@@ -1,4 +1,5 @@
-"""The code store's HTTP server (aiohttp): PUT / GET / HEAD ``/packages/<sha256>``, ``/healthz``.
+"""The code store's HTTP server (aiohttp): PUT / GET / HEAD / DELETE ``/packages/<sha256>``, the listing
+``GET /packages``, ``/healthz``.
 
 The wire contract is :mod:`kumo.packages.code_store`. Every request but ``/healthz`` needs the
 platform credential (:mod:`kumo.platform_credential`); the store refuses to start without one, so a
@@ -16,7 +17,16 @@ from pathlib import Path
 from aiohttp import web
 
 from kumo import platform_credential
-from kumo.packages.code_store import MAX_ZIPPED_BYTES, PORT, StoreError, address_of
+from kumo.packages.code_store import (
+    LIST_PATH,
+    MAX_ZIPPED_BYTES,
+    OLDER_THAN,
+    PORT,
+    StoreError,
+    address_of,
+    listing_body,
+    parse_older_than,
+)
 from kumo_codestore.storage import ArchiveStore
 
 log = logging.getLogger("kumo.codestore")
@@ -40,11 +50,21 @@ def build_app(store: ArchiveStore, credential: str) -> web.Application:
         if not platform_credential.matches(credential, request.headers.get(platform_credential.HEADER)):
             return _error(403, "Forbidden", f"the code store needs the {platform_credential.HEADER} header")
         try:
+            if request.path.rstrip("/") == LIST_PATH:
+                if request.method != "GET":
+                    return _error(405, "MethodNotAllowed", "list with GET")
+                body = await asyncio.to_thread(lambda: listing_body(store.entries()))
+                return web.Response(text=body, content_type="application/json")
             sha = address_of(request.path)
             if request.method == "PUT":
                 return await _put(store, sha, request)
+            if request.method == "DELETE":
+                if not store.delete(sha, parse_older_than(request.query.get(OLDER_THAN))):
+                    return _error(404, "NotFound", f"no package {sha}")
+                log.info("deleted package %s", sha)
+                return web.Response(status=204)
             if request.method not in ("GET", "HEAD"):
-                return _error(405, "MethodNotAllowed", "use PUT, GET or HEAD")
+                return _error(405, "MethodNotAllowed", "use PUT, GET, HEAD or DELETE")
             size = store.size(sha)
             if size is None:
                 return _error(404, "NotFound", f"no package {sha}")
@@ -57,6 +77,7 @@ def build_app(store: ArchiveStore, credential: str) -> web.Application:
 
     app = web.Application(client_max_size=MAX_ZIPPED_BYTES)
     app.router.add_get("/healthz", healthz)
+    app.router.add_route("*", LIST_PATH, packages)
     app.router.add_route("*", "/packages/{tail:.*}", packages)
     return app
 

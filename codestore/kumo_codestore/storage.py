@@ -2,7 +2,9 @@
 
 An upload is hashed while it is written to ``<root>/.incoming/``; only a body whose SHA-256 is its
 address, within Lambda's limits and a readable zip, is renamed into place, so the store never holds
-a partial or mislabelled archive. Stored archives are read-only (0o444) and never rewritten.
+a partial or mislabelled archive. Stored archives are read-only (0o444) and never rewritten; an
+archive's modification time is its last upload (uploading it again refreshes it), which is what the
+operator's garbage collection's grace period counts from (:meth:`ArchiveStore.delete`).
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-from kumo.packages.code_store import MAX_ZIPPED_BYTES, StoreError, check_zip_sizes, is_sha256
+from kumo.packages.code_store import MAX_ZIPPED_BYTES, ArchiveEntry, StoreError, check_zip_sizes, is_sha256
 
 
 class ArchiveStore:
@@ -36,6 +39,36 @@ class ArchiveStore:
         except FileNotFoundError:
             return None
 
+    def entries(self) -> Iterator[ArchiveEntry]:
+        """Every stored archive (``<root>/<aa>/<sha256>``; staging files and strays are not archives)."""
+        for shard in sorted(self.root.iterdir()):
+            if len(shard.name) != 2 or not shard.is_dir():
+                continue
+            for path in sorted(shard.iterdir()):
+                if not is_sha256(path.name) or path.name[:2] != shard.name:
+                    continue
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:  # deleted meanwhile
+                    continue
+                yield ArchiveEntry(path.name, stat.st_size, stat.st_mtime)
+
+    def delete(self, sha256: str, older_than_s: float, now: float | None = None) -> bool:
+        """Remove ``sha256`` unless it was uploaded within ``older_than_s``; False when it is not stored.
+
+        StoreError ``TooRecent`` (409) when it is younger: someone uploaded it again since the caller
+        listed it, most likely for a Function about to be created.
+        """
+        path = self.path(sha256)
+        try:
+            age = (time.time() if now is None else now) - path.stat().st_mtime
+        except FileNotFoundError:
+            return False
+        if age < older_than_s:
+            raise StoreError("TooRecent", f"package {sha256} was uploaded {age:.0f}s ago (< {older_than_s:.0f}s)", 409)
+        path.unlink(missing_ok=True)
+        return True
+
     async def put(self, sha256: str, chunks: AsyncIterator[bytes]) -> bool:
         """Store the streamed body under ``sha256``; True when new, False when it was already there."""
         final = self.path(sha256)
@@ -56,6 +89,7 @@ class ArchiveStore:
                 raise StoreError("HashMismatch", f"body SHA-256 is {actual}, not {sha256} ({total} bytes)")
             _check_zip(Path(staging), total)
             if final.exists():
+                os.utime(final)  # uploaded again: young again for the garbage collection's grace period
                 return False
             final.parent.mkdir(exist_ok=True)
             os.chmod(staging, 0o444)

@@ -42,10 +42,10 @@ from kumo_gateway.provider import Provider
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from kumo.packages.layers import LayerStore
     from kumo_gateway.apigateway.authorizers.secrets import SecretSource
     from kumo_gateway.dynamodb.table_directory import TableDirectory
     from kumo_gateway.lambda_.function_writer import FunctionView, FunctionWriter
+    from kumo_gateway.lambda_.layer_versions import LayerVersionStore
 
 LAMBDA_PREFIX = f"/{LAMBDA_VERSION}"
 _HEALTHY = b'{"status":"ok"}'
@@ -87,7 +87,7 @@ def create_app(
     redis: Redis | None = None,
     secrets: SecretSource | None = None,
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
-    layers: LayerStore | None = None,
+    layers: LayerVersionStore | None = None,
     functions: FunctionWriter | None = None,
     function_view: FunctionView | None = None,
     code_store_url: str | None = None,
@@ -202,7 +202,7 @@ def create_app(
 
         tags = TagsHandler(catalog, functions, auth=auth)
         app.router.routes.append(_any_method(f"{TAGS_PREFIX}{{rest:path}}", tags.handle))
-    if layers is not None:  # PublishLayerVersion, ListLayers, … (local mode's layer store)
+    if layers is not None:  # PublishLayerVersion, ListLayers, … (local: the state dir; cluster: code store)
         from kumo_gateway.lambda_.layers_api import LAYERS_PREFIX, LayersHandler
 
         layer_api = LayersHandler(layers, auth=auth, region=catalog.region, account_id=catalog.account_id)
@@ -265,7 +265,7 @@ async def serve_gateway(
     secrets: SecretSource | None = None,
     allowed_hosts: frozenset[str] | None = None,
     concurrency_limit: int = DEFAULT_ACCOUNT_LIMIT,
-    layers: LayerStore | None = None,
+    layers: LayerVersionStore | None = None,
     functions: FunctionWriter | None = None,
     function_view: FunctionView | None = None,
     code_store_url: str | None = None,

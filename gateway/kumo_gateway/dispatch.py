@@ -51,7 +51,7 @@ def pick_handler(
     if len(parts) > 2 and parts[1] == TAGS_VERSION and parts[2] == "tags":
         return None  # Lambda's tag calls (local mode: kumo_gateway.lambda_.tags_api)
     if len(parts) > 2 and parts[1] == LAYERS_VERSION and parts[2] == "layers":
-        return None  # Lambda's layer calls (local mode: kumo_gateway.lambda_.layers_api; else the catch-all)
+        return None  # Lambda's layer calls (kumo_gateway.lambda_.layers_api where a layer store is; else the catch-all)
     if len(parts) > 2 and parts[1] == ADMIN_SEGMENT and parts[2] == "packages":
         return None  # the code store's uploads: a framework route (kumo_gateway.code_store_upload)
     if admin is not None and len(parts) > 1 and parts[1] == ADMIN_SEGMENT:

@@ -10,6 +10,10 @@ GROUP = "kumo.dev"
 FUNCTION_LABEL = "kumo.dev/function"
 VERSION_LABEL = "kumo.dev/version"
 TABLE_LABEL = "kumo.dev/table"
+#: Label of the ConfigMaps recording a cluster layer version; its archive's address is the data key
+#: ``LAYER_SHA256_KEY`` (the code store's garbage collection keeps every archive one names).
+LAYER_LABEL = "kumo.dev/layer"
+LAYER_SHA256_KEY = "sha256"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "kumo"
 #: Annotation on children: the ``metadata.generation`` of the resource they were built from.

@@ -8,8 +8,10 @@ version" and ``CodeSha256`` are :mod:`kumo.versions`' rules.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,6 +24,7 @@ from kumo.versions import (
     PublishedVersion,
     Snapshot,
     VersionError,
+    make_snapshot,
     take_snapshot,
     versioned_config,
 )
@@ -55,6 +58,13 @@ def code_files_of(spec: FunctionSpec, config_map_data: Mapping[str, str] | None 
 
 
 def snapshot_of(spec: FunctionSpec, config_map_data: Mapping[str, str] | None = None) -> Snapshot:
+    """What a version freezes. A ``code.package`` is frozen by its address (and its layers' archives): its
+    ``CodeSha256``/``CodeSize`` are the zip's, as Lambda reports them for that deployment package."""
+    package = spec.code.package
+    if package is not None:
+        address = ",".join(archive.sha256 for archive in (package, *package.layers))
+        sha = base64.b64encode(bytes.fromhex(package.sha256)).decode()
+        return make_snapshot(spec, sha, package.size, package=address)
     return take_snapshot(spec, code_files_of(spec, config_map_data))
 
 
@@ -139,3 +149,60 @@ def plan_publish(
     registry = registry_from_status(spec, records)
     published, created = registry.publish(snapshot_of(spec, config_map_data), "", now)
     return published if created else None
+
+
+def plan_requested_publish(
+    spec: FunctionSpec,
+    records: Sequence[Mapping[str, Any]],
+    now: str,
+    config_map_data: Mapping[str, str] | None = None,
+) -> tuple[PublishedVersion, bool]:
+    """A publish someone asked for (``CreateFunction``/``UpdateFunctionCode`` with ``Publish``, through the
+    request annotation :data:`PUBLISH_REQUEST_ANNOTATION`): ``(version, created)`` -- the last version again,
+    not created, when code and configuration are unchanged (Lambda's ``PublishVersion`` rule)."""
+    registry = registry_from_status(spec, records)
+    return registry.publish(snapshot_of(spec, config_map_data), "", now)
+
+
+#: On a Function: a token asking the operator to publish one version of the current spec. The operator
+#: answers in ``status.publishRequest: {request: <token>, version: "<N>"}`` (the gateway waits for it).
+PUBLISH_REQUEST_ANNOTATION = "lambda.kumo.dev/publish-request"
+
+
+def publish_request(obj: Mapping[str, Any]) -> str | None:
+    """The publish request a Function carries that the operator has not answered yet."""
+    token = ((obj.get("metadata") or {}).get("annotations") or {}).get(PUBLISH_REQUEST_ANNOTATION)
+    answered = ((obj.get("status") or {}).get("publishRequest") or {}).get("request")
+    return str(token) if token and token != answered else None
+
+
+def answered_publish(obj: Mapping[str, Any], token: str) -> str | None:
+    """The version the operator published for request ``token`` (``None`` until it has answered)."""
+    answer = (obj.get("status") or {}).get("publishRequest") or {}
+    return str(answer["version"]) if answer.get("request") == token and answer.get("version") else None
+
+
+#: On a Function written by the Lambda API: its ``Layers`` (``[{"Arn", "CodeSize"}]``, JSON), whose archives
+#: are its ``code.package.layers``. A published version's ``status.versions`` entry keeps a copy.
+LAYERS_ANNOTATION = "lambda.kumo.dev/layers"
+
+
+def layers_shown(value: Any) -> list[dict[str, Any]]:
+    """``Layers`` as Lambda shows them, from the annotation's JSON text or a version entry's list."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value else []
+        except ValueError:
+            return []
+    if not isinstance(value, list):
+        return []
+    return [
+        {"Arn": str(item["Arn"]), "CodeSize": int(item.get("CodeSize") or 0)}
+        for item in value
+        if isinstance(item, Mapping) and "Arn" in item
+    ]
+
+
+def function_layers(obj: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``Layers`` annotation of a Function resource."""
+    return layers_shown(((obj.get("metadata") or {}).get("annotations") or {}).get(LAYERS_ANNOTATION))

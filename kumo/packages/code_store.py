@@ -8,6 +8,11 @@ and layer archives by the SHA-256 of the archive's bytes:
   ``PackageTooLarge``; 50 MB zipped, 250 MB unzipped). 201 when stored, 200 when already there.
 - ``GET  /packages/<sha256>`` / ``HEAD``: the archive (``Content-Length``, ``ETag: "<sha256>"``), 404
   ``NotFound``.
+- ``GET  /packages``: every stored archive, ``{"archives": [{"sha256", "size", "modified"}]}``
+  (``modified``: Unix seconds of the upload; re-uploading an archive the store has refreshes it).
+- ``DELETE /packages/<sha256>?olderThan=<seconds>``: remove the archive (204) unless it was uploaded
+  within the last ``<seconds>`` (409 ``TooRecent``: it was uploaded again since the caller looked); 404
+  ``NotFound``. The operator's garbage collection is the one caller.
 
 Every request carries the platform credential (``kumo.platform_credential.HEADER``; 403 without it).
 Errors are ``{"error": <code>, "message": ...}``. Every client (``kumo deploy`` through the gateway's
@@ -17,18 +22,24 @@ admin API, the pod's fetch step, the operator's existence check) and the server 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kumo.packages.plan import MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES, check_zip_sizes
 
 PREFIX = "/packages/"
+#: ``GET`` lists every archive.
+LIST_PATH = "/packages"
+#: The query parameter of a conditional ``DELETE``.
+OLDER_THAN = "olderThan"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 _SHA256_RE = re.compile(SHA256_PATTERN)
 #: The code store's port (container and Service).
 PORT = 8090
 
-__all__ = ["MAX_UNZIPPED_BYTES", "MAX_ZIPPED_BYTES", "PREFIX", "PackageRef", "check_zip_sizes"]
+__all__ = ["MAX_UNZIPPED_BYTES", "MAX_ZIPPED_BYTES", "PREFIX", "ArchiveEntry", "PackageRef", "check_zip_sizes"]
 
 
 class StoreError(ValueError):
@@ -52,6 +63,44 @@ class PackageRef:
             raise StoreError("InvalidAddress", f"{self.sha256!r} is not a lowercase hex SHA-256")
         if not 0 < self.size <= MAX_ZIPPED_BYTES:
             raise StoreError("InvalidSize", f"size {self.size} must be 1..{MAX_ZIPPED_BYTES} bytes")
+
+
+@dataclass(frozen=True)
+class ArchiveEntry:
+    """One archive the store holds (``GET /packages``): its address, size and upload time (Unix seconds)."""
+
+    sha256: str
+    size: int
+    modified: float
+
+
+def listing_body(entries: Iterable[ArchiveEntry]) -> str:
+    """The JSON body of ``GET /packages``."""
+    archives = [{"sha256": e.sha256, "size": e.size, "modified": e.modified} for e in entries]
+    return json.dumps({"archives": archives})
+
+
+def parse_listing(body: bytes | str) -> list[ArchiveEntry]:
+    """The entries of a ``GET /packages`` body (StoreError ``InvalidListing`` when it is not that shape)."""
+    try:
+        archives = json.loads(body)["archives"]
+        entries = [ArchiveEntry(str(a["sha256"]), int(a["size"]), float(a["modified"])) for a in archives]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise StoreError("InvalidListing", f"the code store's listing is malformed: {exc}") from None
+    if not all(is_sha256(e.sha256) for e in entries):
+        raise StoreError("InvalidListing", "the code store's listing names an address that is not a SHA-256")
+    return entries
+
+
+def parse_older_than(text: str | None) -> float:
+    """The ``olderThan`` of a ``DELETE`` (seconds, required, >= 0; StoreError ``InvalidParameter`` otherwise)."""
+    try:
+        value = float(text) if text is not None else -1.0
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise StoreError("InvalidParameter", f"{OLDER_THAN} must be a number of seconds >= 0, got {text!r}")
+    return value
 
 
 def is_sha256(text: str) -> bool:

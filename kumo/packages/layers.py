@@ -48,10 +48,27 @@ class LayerStore:
         self.cache = state_dir / "packages"
 
     def versions(self, name: str) -> list[int]:
+        """The versions of `name`, without deleted ones (DeleteLayerVersion)."""
+        deleted = self.deleted(name)
+        return [number for number in self._numbers(name) if number not in deleted]
+
+    def _numbers(self, name: str) -> list[int]:
+        """Every version ever published (a deleted one keeps its dir: functions using it keep working)."""
         folder = self.root / name
         if not folder.is_dir():
             return []
-        return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit())
+        return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and p.is_dir())
+
+    def deleted(self, name: str) -> set[int]:
+        folder = self.root / name
+        if not folder.is_dir():
+            return set()
+        return {int(p.stem) for p in folder.glob("*.deleted") if p.stem.isdigit()}
+
+    def delete(self, name: str, version: int) -> None:
+        """Hide version `version` from listings and from `NAME` (latest); its number is never reused."""
+        if version in self._numbers(name):
+            (self.root / name / f"{version}.deleted").touch()
 
     def publish(self, name: str, source: Path, runtime: str = "python3.12") -> int:
         """A new version N of layer `name` from a directory, a zip, or a requirements file (→ `python/`)."""
@@ -75,7 +92,7 @@ class LayerStore:
         try:
             _write(staging, content)
             for _ in range(100):  # another publisher may take the number first
-                version = (self.versions(name) or [0])[-1] + 1
+                version = (self._numbers(name) or [0])[-1] + 1
                 try:
                     os.rename(staging, folder / str(version))
                     return version
@@ -110,11 +127,11 @@ class LayerStore:
         for ref in refs:
             name, version = parse_layer_ref(ref)
             known = self.versions(name)
-            if not known:
-                raise PackageError(f"layer {name!r} has no published version")
             if version is None:
+                if not known:
+                    raise PackageError(f"layer {name!r} has no published version")
                 version = known[-1]
-            if version not in known:
+            if version not in self._numbers(name):  # a deleted version still serves who names it
                 raise PackageError(f"layer {name}:{version} not found (versions: {', '.join(map(str, known))})")
             dirs.append(self.root / name / str(version))
         return dirs

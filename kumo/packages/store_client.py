@@ -13,7 +13,18 @@ from collections.abc import Mapping
 import httpx
 
 from kumo import platform_credential
-from kumo.packages.code_store import MAX_ZIPPED_BYTES, PackageRef, StoreError, check_archive, package_path, ref_of
+from kumo.packages.code_store import (
+    LIST_PATH,
+    MAX_ZIPPED_BYTES,
+    OLDER_THAN,
+    ArchiveEntry,
+    PackageRef,
+    StoreError,
+    check_archive,
+    package_path,
+    parse_listing,
+    ref_of,
+)
 
 #: Seconds for a whole package transfer (50 MB at a slow few MB/s) and for connecting.
 TRANSFER_TIMEOUT_S = 120.0
@@ -108,3 +119,39 @@ async def missing_archives(
                 size = response.headers.get("content-length")
                 problems.append(f"package {ref.sha256}: the store holds {size} bytes, the Function says {ref.size}")
     return problems
+
+
+class AsyncStoreAdmin:
+    """The garbage collection's calls (platform credential only): list every archive, delete one."""
+
+    def __init__(self, base_url: str, headers: Mapping[str, str], *, timeout_s: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client = httpx.AsyncClient(headers=dict(headers), timeout=timeout_s, trust_env=False)
+
+    async def __aenter__(self) -> AsyncStoreAdmin:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.client.aclose()
+
+    async def _send(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        try:
+            return await self.client.request(method, self.base_url + path, **kwargs)  # type: ignore[arg-type]
+        except httpx.HTTPError as exc:
+            raise StoreError("Unreachable", f"code store at {self.base_url} unreachable: {exc}", 503) from None
+
+    async def list(self) -> list[ArchiveEntry]:
+        response = await self._send("GET", LIST_PATH)
+        if response.status_code != 200:
+            raise _error(response)
+        return parse_listing(response.content)
+
+    async def delete(self, sha256: str, older_than_s: float) -> bool:
+        """Delete ``sha256`` if uploaded more than ``older_than_s`` ago: True when deleted, False when it is
+        gone already or was uploaded again meanwhile (``TooRecent``)."""
+        response = await self._send("DELETE", package_path(sha256), params={OLDER_THAN: f"{older_than_s:g}"})
+        if response.status_code == 204:
+            return True
+        if response.status_code in (404, 409):
+            return False
+        raise _error(response)

@@ -7,11 +7,21 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kumo.packages.node_cache import DEFAULT_MAX_BYTES
+
 DEFAULT_RUNTIME_IMAGE = "kumo-runtime-python:{version}"
 
 
 class OperatorConfigError(ValueError):
     """A setting is malformed."""
+
+
+@dataclass(frozen=True)
+class NodeCacheSetting:
+    """The node's archive cache (chart: codeStore.nodeCache): a hostPath directory, the size fetch trims it to."""
+
+    host_path: str
+    max_bytes: int
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,20 @@ class OperatorConfig:
     #: The code store runtime pods fetch ``code.package`` from (``KUMO_CODE_STORE_URL``; ``None``: the
     #: chart runs none and such Functions are not deployed).
     code_store_url: str | None = None
+    #: Seconds between the code store's garbage collection passes (``KUMO_CODE_STORE_GC_INTERVAL_S``;
+    #: ``None``, set as ``0``: no collection).
+    code_store_gc_interval_s: float | None = 600.0
+    #: Unreferenced archives uploaded within this many seconds are kept (``KUMO_CODE_STORE_GC_GRACE_S``).
+    code_store_gc_grace_s: float = 3600.0
+    #: The node's directory caching fetched archives (``KUMO_NODE_CACHE_DIR``, a hostPath mounted into
+    #: the fetch init container; ``None``: no cache, the default) and its size bound in bytes.
+    node_cache_dir: str | None = None
+    node_cache_max_bytes: int = DEFAULT_MAX_BYTES
+
+    @property
+    def node_cache(self) -> NodeCacheSetting | None:
+        """The fetch init container's node cache, when ``KUMO_NODE_CACHE_DIR`` is set."""
+        return NodeCacheSetting(self.node_cache_dir, self.node_cache_max_bytes) if self.node_cache_dir else None
 
     def runtime_image(self, runtime: str) -> str:
         """The image for a runtime such as ``python3.12`` (``provided*``: the ``kumo`` image, which runs any
@@ -65,6 +89,28 @@ def _float(env: Mapping[str, str], key: str, default: float) -> float:
     return value
 
 
+def _non_negative(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise OperatorConfigError(f"{key} must be a number, got {raw!r}") from None
+    if not 0 <= value < float("inf"):
+        raise OperatorConfigError(f"{key} must be a number of seconds >= 0, got {raw!r}")
+    return value
+
+
+def _node_cache_dir(env: Mapping[str, str]) -> str | None:
+    raw = (env.get("KUMO_NODE_CACHE_DIR") or "").strip()
+    if not raw:
+        return None
+    if not raw.startswith("/") or raw.rstrip("/") == "":
+        raise OperatorConfigError(f"KUMO_NODE_CACHE_DIR must be an absolute directory on the node, got {raw!r}")
+    return raw.rstrip("/")
+
+
 def config_from_env(env: Mapping[str, str] | None = None) -> OperatorConfig:
     """Read the operator's settings.
 
@@ -72,7 +118,9 @@ def config_from_env(env: Mapping[str, str] | None = None) -> OperatorConfig:
     ``KUMO_RUNTIME_IMAGES`` (``{"python3.12": "..."}``) pick runtime images; ``KUMO_IMAGE``,
     ``KUMO_GATEWAY_INTERNAL_URL``, ``KUMO_GATEWAY_PUBLIC_URL``, ``KUMO_REGION``,
     ``KUMO_TABLE_STORAGE_SIZE``, ``KUMO_TABLE_STORAGE_CLASS``, ``KUMO_REDIS_URL``,
-    ``KUMO_STABLE_WINDOW_S``, ``KUMO_AUTOSCALE_INTERVAL_S``, ``KUMO_PLATFORM_CREDENTIAL``, ``KUMO_CODE_STORE_URL``.
+    ``KUMO_STABLE_WINDOW_S``, ``KUMO_AUTOSCALE_INTERVAL_S``, ``KUMO_PLATFORM_CREDENTIAL``, ``KUMO_CODE_STORE_URL``,
+    ``KUMO_CODE_STORE_GC_INTERVAL_S``, ``KUMO_CODE_STORE_GC_GRACE_S``, ``KUMO_NODE_CACHE_DIR``,
+    ``KUMO_NODE_CACHE_MAX_BYTES``.
     """
     env = os.environ if env is None else env
     images: dict[str, str] = {}
@@ -103,4 +151,8 @@ def config_from_env(env: Mapping[str, str] | None = None) -> OperatorConfig:
         autoscale_interval_s=_float(env, "KUMO_AUTOSCALE_INTERVAL_S", defaults.autoscale_interval_s),
         platform_credential=(env.get("KUMO_PLATFORM_CREDENTIAL") or "").strip() or None,
         code_store_url=(env.get("KUMO_CODE_STORE_URL") or "").strip().rstrip("/") or None,
+        code_store_gc_interval_s=_non_negative(env, "KUMO_CODE_STORE_GC_INTERVAL_S", 600.0) or None,
+        code_store_gc_grace_s=_non_negative(env, "KUMO_CODE_STORE_GC_GRACE_S", defaults.code_store_gc_grace_s),
+        node_cache_dir=_node_cache_dir(env),
+        node_cache_max_bytes=int(_float(env, "KUMO_NODE_CACHE_MAX_BYTES", defaults.node_cache_max_bytes)),
     )

@@ -11,7 +11,15 @@ import kopf
 
 from kumo.kube.client import KubeClient, collection_path, object_path
 from kumo.kube.names import FUNCTION_LABEL, GROUP, VERSION_LABEL, is_published_label
-from kumo.kube.published import created_at, lambda_timestamp, plan_publish, version_record
+from kumo.kube.published import (
+    created_at,
+    function_layers,
+    lambda_timestamp,
+    plan_publish,
+    plan_requested_publish,
+    publish_request,
+    version_record,
+)
 from kumo.models import Function
 from kumo_operator import api_handlers
 from kumo_operator.apply import create_once, ensure
@@ -73,6 +81,16 @@ async def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[
             events.append(("Warning", "InvalidSpec", message))
         return changes, events
     spec = model.spec
+    if spec.layers:  # names are resolved where code is packaged: kumo deploy, or the Lambda API's Layers
+        message = (
+            "spec.layers is not resolved in a cluster: deploy with `kumo deploy` (it writes the layers' archives "
+            "into code.package.layers) or give Layers (layer version ARNs) to CreateFunction"
+        )
+        desired = ready_status(status, generation, False, "LayersNotResolved", message, now)
+        changes = status_changes(status, desired)
+        if changes:
+            events.append(("Warning", "LayersNotResolved", message))
+        return changes, events
     code_files = None
     if spec.code.config_map is not None:
         source = await kube.get(object_path("ConfigMap", meta["namespace"], spec.code.config_map.name))
@@ -98,7 +116,14 @@ async def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[
     deployment = results["Deployment"][1]
     removed = await remove_old_versions(kube, fn, built.version)
     versions = list(status.get("versions") or [])
-    published = plan_publish(spec, versions, lambda_timestamp(dt.datetime.now(dt.UTC)), code_files)
+    stamp = lambda_timestamp(dt.datetime.now(dt.UTC))
+    request, answer = publish_request(fn), None
+    if request is not None:  # Publish on CreateFunction/UpdateFunctionCode: exactly one version of this code
+        published, created = plan_requested_publish(spec, versions, stamp, code_files)
+        answer = {"request": request, "version": published.version}
+        published = published if created else None
+    else:
+        published = plan_publish(spec, versions, stamp, code_files)
     if published is not None:
         frozen = build_function_version(fn, spec, config, code_files=code_files, published=published.version)
         made = {obj["kind"]: (await create_once(kube, obj))[1] for obj in frozen.children}
@@ -106,6 +131,10 @@ async def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[
         record = version_record(replace(published, last_modified=when))
         if spec.code.image is not None:
             record["image"] = spec.code.image  # the code of an image version (no ConfigMap to rebuild from)
+        if spec.code.package is not None:  # the archives in the code store are the version's code
+            record["package"] = spec.code.package.model_dump(mode="json", by_alias=True, exclude_none=True)
+            if function_layers(fn):  # the layer version ARNs the Lambda API shows for this version
+                record["layers"] = function_layers(fn)
         versions.append(record)
         events.append(("Normal", "VersionPublished", f"published version {published.version} ({frozen.name})"))
     versions, rebuilt, failures = await heal_published(kube, fn, spec, config, versions)
@@ -128,6 +157,8 @@ async def reconcile_function(state: OperatorState, fn: dict[str, Any]) -> tuple[
     }
     if versions:
         desired["versions"] = versions
+    if answer is not None:
+        desired["publishRequest"] = answer
     had_condition = any(c.get("type") == VERSIONS_CONDITION for c in desired["conditions"])
     if failures or had_condition:
         message = "; ".join(failures) if failures else "every published version has its children"

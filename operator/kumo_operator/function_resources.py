@@ -143,11 +143,13 @@ def _pod_spec(
     env = runtime_env(fn_name, version, spec, config, lambda_version) | package_runtime_env(spec, CODE_DIR)
     init_containers = []
     if spec.code.package is not None:  # fetched from the code store at start (kumo_operator.package_pods)
-        package_vols, package_mounts = package_volumes(spec, CODE_DIR)
+        package_vols, package_mounts = package_volumes(spec, CODE_DIR, config.node_cache)
         volumes += package_vols
         mounts += package_mounts
         init_containers.append(
-            fetch_init_container(spec, image, config.code_store_url, config.platform_credential, CODE_DIR)
+            fetch_init_container(
+                spec, image, config.code_store_url, config.platform_credential, CODE_DIR, config.node_cache
+            )
         )
     container = {
         "name": "function",

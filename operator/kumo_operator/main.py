@@ -1,4 +1,5 @@
-"""Start the operator: kopf with the Function, Table and Api handlers and the autoscaler timer."""
+"""Start the operator: kopf with the Function, Table and Api handlers, the autoscaler timer and the code
+store's garbage collection."""
 
 from __future__ import annotations
 
@@ -12,11 +13,18 @@ import kopf
 
 from kumo.kube.client import KubeClient
 from kumo.kube.config import load_configuration
-from kumo_operator import api_handlers, autoscale_timer, child_handlers, function_handlers, table_handlers
+from kumo_operator import (
+    api_handlers,
+    archive_gc_loop,
+    autoscale_timer,
+    child_handlers,
+    function_handlers,
+    table_handlers,
+)
 from kumo_operator.config import OperatorConfig, OperatorConfigError, config_from_env
 from kumo_operator.state import OperatorState, state_of
 
-HANDLER_MODULES = (function_handlers, api_handlers, table_handlers, child_handlers, autoscale_timer)
+HANDLER_MODULES = (function_handlers, api_handlers, table_handlers, child_handlers, autoscale_timer, archive_gc_loop)
 
 
 @kopf.on.startup()
@@ -68,7 +76,7 @@ def run_operator(
     if redis_url:
         settings = dataclasses.replace(settings, redis_url=redis_url)
     assert all(HANDLER_MODULES)  # imported for their kopf registrations
-    state = OperatorState(config=settings, kube_configuration=load_configuration())
+    state = OperatorState(config=settings, kube_configuration=load_configuration(), namespace=namespace)
     kopf_settings = kopf.OperatorSettings()
     # A namespaced install's RBAC is a Role in its namespace only (the chart grants list/watch on
     # namespaces and CRDs to cluster-wide installs alone): kopf must not observe those, else it retries

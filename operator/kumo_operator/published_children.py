@@ -1,7 +1,8 @@
 """Published versions are self-healing: each reconcile checks every ``status.versions`` entry's children
 (``<fn>-v<N>``: immutable code ConfigMap, Deployment, Service) and rebuilds a deleted Deployment or
 Service from the version's frozen configuration (``config`` in the entry) and its frozen code (the
-immutable ConfigMap; for ``code.image`` versions the ``image`` in the entry). If the ConfigMap itself is
+immutable ConfigMap; for ``code.image`` versions the ``image`` in the entry, for ``code.package`` versions
+the ``package`` in the entry: its archives stay in the code store). If the ConfigMap itself is
 gone the code is lost: the entry is kept and marked ``state: Failed`` with a ``stateReason`` (Lambda's
 ``State``/``StateReason`` words), and the Function's ``PublishedVersions`` condition says which.
 """
@@ -38,7 +39,12 @@ def rebuild_spec(current: FunctionSpec, record: Mapping[str, Any], files: Mappin
     """The version's own spec: its frozen configuration, its code (files, or the recorded image)."""
     spec = frozen_spec(current, record.get("config") or {})
     data = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
-    data["code"] = {"inline": dict(files)} if files is not None else {"image": record["image"]}
+    if files is not None:
+        data["code"] = {"inline": dict(files)}
+    elif "package" in record:
+        data["code"] = {"package": record["package"]}
+    else:
+        data["code"] = {"image": record["image"]}
     return FunctionSpec.model_validate(data)
 
 
@@ -65,7 +71,7 @@ async def heal_published(
             failures.append(f"version {number}: {record.get('stateReason', '')}")
             continue
         files: dict[str, str] | None = None
-        if "image" not in record:
+        if "image" not in record and "package" not in record:
             config_map = await kube.get(object_path("ConfigMap", meta["namespace"], name))
             if config_map is None:
                 reason = (

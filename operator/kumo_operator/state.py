@@ -27,6 +27,10 @@ class OperatorState:
     redis: Any = None
     #: (read time, loads by field) shared by every Function's timer within one interval.
     loads_cache: tuple[float, dict[str, list[Any]]] | None = None
+    #: The namespace the operator watches (``None``: every namespace).
+    namespace: str | None = None
+    #: The code store's garbage collection (kumo_operator.archive_gc_loop), while it runs.
+    gc_task: Any = None
 
     @property
     def kube(self) -> KubeClient:

@@ -8,6 +8,13 @@ Rules (DynamoDB developer guide, "Read/write capacity mode" and "Item sizes and 
   read and round once. Reading nothing still costs one (half) unit.
 - writes: 1 KB units, at least one; PutItem/UpdateItem charge the larger of the old and new item,
   DeleteItem the deleted item; transactional writes double; BatchWriteItem charges per item.
+- secondary indexes ("Provisioned throughput considerations for Global Secondary Indexes", "Local
+  secondary indexes: write capacity"): a table write that changes an index entry also writes the
+  index, 1 KB units of the projected entry: a put when the item enters the index, a delete when it
+  leaves, both when its index key changes, one write (the larger entry) when only projected
+  attributes change, nothing when the entry is unchanged or the item is in the index neither before
+  nor after. GSI writes draw on the GSI's own write capacity, LSI writes on the table's. Index
+  writes are not doubled for transactions (only the transaction's own item reads and writes are).
 """
 
 from __future__ import annotations
@@ -15,7 +22,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from kumo_tablestore.values import Item, item_size
+
+if TYPE_CHECKING:
+    from kumo_tablestore.indexes.definitions import IndexDef
 
 READ_UNIT_BYTES = 4096
 WRITE_UNIT_BYTES = 1024
@@ -69,6 +81,40 @@ def batch_write_units(sizes: Iterable[tuple[int | None, int | None]]) -> float:
     return sum(delete_units(old) if new is None else put_units(old, new) for old, new in sizes)
 
 
+def index_write_units(old: tuple[bytes, Item] | None, new: tuple[bytes, Item] | None) -> float:
+    """Write units one table write costs an index; ``old``/``new`` are the item's ``(entry key, projected
+    entry)`` before and after (``None``: not in the index)."""
+    if old is None and new is None:
+        return 0.0
+    if old is None or new is None:
+        _, entry = old or new  # type: ignore[misc]
+        return write_units(item_size(entry))
+    if old[0] != new[0]:  # the index key changed: delete the old entry, put the new one
+        return write_units(item_size(old[1])) + write_units(item_size(new[1]))
+    if old[1] == new[1]:
+        return 0.0
+    return put_units(item_size(old[1]), item_size(new[1]))
+
+
+def index_entry(index: IndexDef, item: Item | None, base_key: bytes) -> tuple[bytes, Item] | None:
+    """``(entry key, projected entry)`` of ``item`` (table key ``base_key``) in ``index``; ``None`` if not in it."""
+    if not item:
+        return None
+    key = index.entry_key(item, base_key)
+    return None if key is None else (key, index.project(item))
+
+
+def index_writes(
+    indexes: Iterable[IndexDef], base_key: bytes, old: Item | None, new: Item | None, into: Consumption
+) -> Consumption:
+    """Add to ``into`` the index write units of one table write (``old`` → ``new``; ``None``: absent)."""
+    for index in indexes:
+        units = index_write_units(index_entry(index, old, base_key), index_entry(index, new, base_key))
+        if units:
+            into.add_index(index.name, write=units, local=index.kind == "LSI")
+    return into
+
+
 @dataclass
 class Consumption:
     """Units one request consumed on the table and on each index it touched."""
@@ -82,6 +128,42 @@ class Consumption:
         target = self.lsi if local else self.gsi
         r, w = target.get(name, (0.0, 0.0))
         target[name] = (r + read, w + write)
+
+    def add(self, other: Consumption) -> None:
+        """Sum ``other`` into this one (the same table)."""
+        self.table_read += other.table_read
+        self.table_write += other.table_write
+        for name, (r, w) in other.gsi.items():
+            self.add_index(name, r, w)
+        for name, (r, w) in other.lsi.items():
+            self.add_index(name, r, w, local=True)
+
+    @property
+    def lsi_write(self) -> float:
+        """LSI write units (charged to the table's write capacity)."""
+        return sum(w for _, w in self.lsi.values())
+
+    @property
+    def lsi_read(self) -> float:
+        return sum(r for r, _ in self.lsi.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain form for the partition → coordinator protocol (:meth:`from_dict` reads it back)."""
+        out: dict[str, Any] = {"R": self.table_read, "W": self.table_write}
+        if self.gsi:
+            out["GSI"] = {n: list(v) for n, v in self.gsi.items()}
+        if self.lsi:
+            out["LSI"] = {n: list(v) for n, v in self.lsi.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Consumption:
+        out = cls(float(raw.get("R", 0.0)), float(raw.get("W", 0.0)))
+        for name, (r, w) in (raw.get("GSI") or {}).items():
+            out.add_index(name, float(r), float(w))
+        for name, (r, w) in (raw.get("LSI") or {}).items():
+            out.add_index(name, float(r), float(w), local=True)
+        return out
 
     @property
     def total(self) -> float:

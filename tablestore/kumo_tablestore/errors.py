@@ -44,12 +44,21 @@ class ResourceInUseException(DynamoError):
         super().__init__("ResourceInUseException", message)
 
 
+#: DynamoDB's messages for a provisioned table, and for one of its GSIs, out of capacity (the same
+#: text in ``ProvisionedThroughputExceededException`` and in a transaction's cancellation reason).
+TABLE_THROUGHPUT_EXCEEDED = (
+    "The level of configured provisioned throughput for the table was exceeded. "
+    "Consider increasing your provisioning level with the UpdateTable API."
+)
+GSI_THROUGHPUT_EXCEEDED = (
+    "The level of configured provisioned throughput for one or more global secondary indexes of the table was "
+    "exceeded. Consider increasing your provisioning level for the under-provisioned global secondary indexes "
+    "with the UpdateTable API."
+)
+
+
 class ProvisionedThroughputExceededException(DynamoError):
-    def __init__(
-        self,
-        message: str = "The level of configured provisioned throughput for the table was exceeded. "
-        "Consider increasing your provisioning level with the UpdateTable API.",
-    ) -> None:
+    def __init__(self, message: str = TABLE_THROUGHPUT_EXCEEDED) -> None:
         super().__init__("ProvisionedThroughputExceededException", message)
 
 

@@ -3,9 +3,13 @@
 Operations on the partition protocol (``POST /op/<name>``, JSON bodies as below):
 
 - ``TxPrepare`` ``{TxId, Holder: [table, partition], OnePhase, Actions: [{Index, Kind, Op}]}`` →
-  ``{Prepared: bool, Reasons: [{Index, Code, Message?, Item?}], Units: {index: units}}``. Validates
-  and evaluates every action against the current items, write-locks the keys and stores the prepared
-  changes durably (``OnePhase``: applies them at once instead, for a transaction on one partition).
+  ``{Prepared: bool, Reasons: [{Index, Code, Message?, Item?}], Units: {index: consumption}}``
+  (``consumption``: :meth:`kumo_tablestore.capacity.Consumption.to_dict`, the table's and each
+  index's units). Validates and evaluates every action against the current items, write-locks the
+  keys and stores the prepared changes durably (``OnePhase``: applies them at once instead, for a
+  transaction on one partition). On a provisioned table with no capacity left, or an action changing
+  a GSI with none, the reasons are ``ProvisionedThroughputExceeded``; a prepared transaction's units
+  are charged to the partition's buckets.
 - ``TxCommit`` ``{TxId, Holder: bool}`` → ``{}``: apply the prepared changes; at the holder the same
   local transaction writes the durable decision ``commit``. The holder refuses (``TxAborted``) once
   it decided ``abort``.
@@ -13,7 +17,8 @@ Operations on the partition protocol (``POST /op/<name>``, JSON bodies as below)
 - ``TxResolve`` ``{TxId, UndecidedAfter}`` (to the holder) → ``{Decision: commit|abort|pending}``.
 - ``TxPending`` ``{OlderThan}`` → ``{Pending: [{TxId, Holder}]}``: prepared, undecided transactions.
 - ``TxRead`` ``{ReadId, Lock, Gets: [{Index, Key, ProjectionExpression?, ExpressionAttributeNames?}]}``
-  → ``{Conflict: [index...]}`` or ``{Items: {index: item|null}, Units: {index: units}}``;
+  → ``{Conflict: [index...]}``, ``{Throttled: [index...]}`` (no read capacity left) or
+  ``{Items: {index: item|null}, Units: {index: units}}``;
   ``TxRelease`` ``{ReadId}`` drops the read locks ``TxRead`` took.
 """
 
@@ -22,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kumo_tablestore.errors import DynamoError
+from kumo_tablestore.errors import GSI_THROUGHPUT_EXCEEDED, TABLE_THROUGHPUT_EXCEEDED, DynamoError
 
 PREPARE = "TxPrepare"
 COMMIT = "TxCommit"
@@ -61,6 +66,12 @@ class TxAborted(DynamoError):
 
 def conflict_reason() -> dict[str, Any]:
     return {"Code": "TransactionConflict", "Message": CONFLICT_MESSAGE}
+
+
+def throughput_reason(gsi: bool = False) -> dict[str, Any]:
+    """A provisioned table (or one of its GSIs) had no capacity left for the action."""
+    message = GSI_THROUGHPUT_EXCEEDED if gsi else TABLE_THROUGHPUT_EXCEEDED
+    return {"Code": "ProvisionedThroughputExceeded", "Message": message}
 
 
 def condition_reason(item: dict[str, Any] | None) -> dict[str, Any]:

@@ -35,3 +35,14 @@ def expiry_of(item: dict[str, Any], ttl_attribute: str | None, now: float) -> in
 def is_expired(expires_at: int | None, now: float) -> bool:
     """True when an item stored with ``expires_at`` must be hidden at time ``now``."""
     return bool(expires_at) and now >= expires_at  # type: ignore[operator]
+
+
+def sweepable(expires_at: int | None, now: float, locked: bool) -> bool:
+    """Whether the TTL sweeper deletes an item at ``now``.
+
+    ``expires_at`` is the item's stored expiry read again in the sweeper's own write transaction (a
+    write since the expiry index was read may have renewed the item). A ``locked`` item is held by a
+    transaction, which computed its changes from it: the sweeper honours the lock as writers do and
+    leaves the item to a later pass, after the decision, so a TTL delete never splits a transaction.
+    """
+    return not locked and is_expired(expires_at, now)

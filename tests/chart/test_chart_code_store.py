@@ -61,3 +61,36 @@ def test_network_policy_admits_gateway_operator_and_function_pods_only() -> None
     scoped = one(render("watchNamespace=apps"), "NetworkPolicy", "kumo-codestore")["spec"]["ingress"][0]["from"][2]
     assert scoped["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "apps"}}
     assert find(render("networkPolicy.enabled=false"), "NetworkPolicy") == []
+
+
+def test_garbage_collection_settings_reach_the_operator() -> None:
+    env = env_of(one(render(), "Deployment", "kumo-operator"))
+    assert (env["KUMO_CODE_STORE_GC_INTERVAL_S"], env["KUMO_CODE_STORE_GC_GRACE_S"]) == ("600", "3600")
+    tuned = render("codeStore.gc.intervalSeconds=0", "codeStore.gc.graceSeconds=86400")
+    env = env_of(one(tuned, "Deployment", "kumo-operator"))
+    assert (env["KUMO_CODE_STORE_GC_INTERVAL_S"], env["KUMO_CODE_STORE_GC_GRACE_S"]) == ("0", "86400")
+    bad = run_helm("template", "kumo", str(CHART), "--set", "codeStore.gc.graceSeconds=-1")
+    assert bad.returncode != 0 and "codeStore/gc/graceSeconds" in bad.stderr
+
+
+def test_the_node_cache_is_off_by_default_and_reaches_the_operator_when_enabled() -> None:
+    for objects in (render(), render("codeStore.nodeCache.enabled=false")):
+        env = env_of(one(objects, "Deployment", "kumo-operator"))
+        assert "KUMO_NODE_CACHE_DIR" not in env and "KUMO_NODE_CACHE_MAX_BYTES" not in env
+    on = render(
+        "codeStore.nodeCache.enabled=true",
+        "codeStore.nodeCache.hostPath=/mnt/kumo",
+        "codeStore.nodeCache.maxSizeMiB=512",
+    )
+    env = env_of(one(on, "Deployment", "kumo-operator"))
+    assert env["KUMO_NODE_CACHE_DIR"] == "/mnt/kumo"
+    assert env["KUMO_NODE_CACHE_MAX_BYTES"] == str(512 * 1024 * 1024)
+    # the platform's own pods never mount the node's directory: only function pods' fetch step does
+    assert not any("hostPath" in str(o) for o in on)
+    no_store = env_of(
+        one(render("codeStore.enabled=false", "codeStore.nodeCache.enabled=true"), "Deployment", "kumo-operator")
+    )
+    assert "KUMO_NODE_CACHE_DIR" not in no_store
+    for value in ("codeStore.nodeCache.hostPath=relative", "codeStore.nodeCache.maxSizeMiB=0"):
+        bad = run_helm("template", "kumo", str(CHART), "--set", value)
+        assert bad.returncode != 0 and "codeStore/nodeCache" in bad.stderr, value

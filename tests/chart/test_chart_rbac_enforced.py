@@ -29,16 +29,16 @@ def test_service_accounts_get_what_the_chart_grants_and_403_otherwise(kube_api: 
     assert kubectl_as(kube_api, operator, "create", "configmap", "c", "--from-literal=a=b").returncode == 0
     assert_only_granted_calls(kube_api.emulator.access_control, gateway, operator)
 
-    refused = kubectl_as(kube_api, gateway, "create", "configmap", "g", "--from-literal=a=b")
+    refused = kubectl_as(kube_api, gateway, "delete", "configmap", "c")
     assert refused.returncode != 0
-    assert "configmaps is forbidden" in refused.stderr
-    assert f'User "{gateway}" cannot create resource "configmaps" in API group "" in the namespace "default"' in (
+    assert 'configmaps "c" is forbidden' in refused.stderr
+    assert f'User "{gateway}" cannot delete resource "configmaps" in API group "" in the namespace "default"' in (
         refused.stderr
     )
-    assert kube_api.request("GET", "/api/v1/namespaces/default/configmaps/g").status_code == 404  # not created
+    assert kube_api.request("GET", "/api/v1/namespaces/default/configmaps/c").status_code == 200  # not deleted
     with pytest.raises(AssertionError) as report:
         assert_only_granted_calls(kube_api.emulator.access_control, gateway)
-    assert f"{gateway}: create configmaps.core (namespace default)" in str(report.value)
+    assert f"{gateway}: delete configmaps.core c (namespace default)" in str(report.value)
 
 
 def test_recording_reports_calls_even_without_enforcement(kube_api: KubeApi) -> None:

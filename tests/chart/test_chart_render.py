@@ -54,6 +54,7 @@ GATEWAY_ALLOWED = (
     | expand("discovery.k8s.io", ["endpointslices"], ["get", "list", "watch"])
     | expand("", ["events"], ["create"])
     | expand("", ["secrets"], ["get", "list", "watch"])  # access keys, API keys, JWT secretRefs
+    | expand("", ["configmaps"], ["list", "create"])  # layer versions: created once, never changed
 )
 CRUD = ["get", "list", "watch", "create", "update", "patch", "delete"]
 OPERATOR_NAMESPACED = (
@@ -210,7 +211,9 @@ def test_gateway_rbac_is_exactly_the_allowed_set() -> None:
     granted = permissions(role["rules"])
     assert granted == GATEWAY_ALLOWED
     assert all("*" not in part for perm in granted for part in perm)
-    assert not {r for _, r, _ in granted} & {"pods/exec", "pods", "configmaps"}
+    assert not {r for _, r, _ in granted} & {"pods/exec", "pods"}
+    # layer versions are ConfigMaps it creates; it can change or delete none (function code lives in some)
+    assert {verb for _, r, verb in granted if r == "configmaps"} == {"list", "create"}
     # access keys, API keys (labelled Secrets) and JWT secretRefs, read only
     assert {verb for _, r, verb in granted if r == "secrets"} == {"get", "list", "watch"}
     binding = one(objects, "ClusterRoleBinding", "kumo-gateway")

@@ -6,6 +6,7 @@ import pytest
 
 from kumo_gateway.dynamodb import transact_requests as treq
 from kumo_gateway.dynamodb.table_directory import TableRoute
+from kumo_tablestore.capacity import Consumption
 from kumo_tablestore.errors import DynamoError
 from kumo_tablestore.partitioning import SlotMap
 
@@ -70,9 +71,36 @@ def test_fingerprint_ignores_only_the_token_and_key_order() -> None:
 
 
 def test_consumed_capacity_per_table() -> None:
-    assert treq.consumed_capacity([("t", 2.0)], "NONE", write=True) is None
-    out = treq.consumed_capacity([("t", 2.0), ("u", 4.0), ("t", 2.0)], "TOTAL", write=True)
+    assert treq.consumed_capacity([("t", Consumption(table_write=2.0))], "NONE") is None
+    writes = [
+        ("t", Consumption(table_write=2.0)),
+        ("u", Consumption(table_write=4.0)),
+        ("t", Consumption(table_write=2.0)),
+    ]
+    out = treq.consumed_capacity(writes, "TOTAL")
     assert out == [
         {"TableName": "t", "CapacityUnits": 4.0, "WriteCapacityUnits": 4.0},
         {"TableName": "u", "CapacityUnits": 4.0, "WriteCapacityUnits": 4.0},
+    ]
+    reads = treq.consumed_capacity([("t", Consumption(table_read=2.0))], "TOTAL")
+    assert reads == [{"TableName": "t", "CapacityUnits": 2.0, "ReadCapacityUnits": 2.0}]
+
+
+def test_consumed_capacity_indexes_breakdown() -> None:
+    """INDEXES: the table's doubled item units, each GSI's and LSI's own units, summed per table."""
+    one = Consumption(table_write=2.0)
+    one.add_index("byOwner", write=1.0)
+    two = Consumption(table_write=4.0)
+    two.add_index("byOwner", write=2.0)
+    two.add_index("byDate", write=1.0, local=True)
+    out = treq.consumed_capacity([("t", one), ("t", two)], "INDEXES")
+    assert out == [
+        {
+            "TableName": "t",
+            "CapacityUnits": 10.0,
+            "WriteCapacityUnits": 10.0,
+            "Table": {"CapacityUnits": 6.0, "WriteCapacityUnits": 6.0},
+            "GlobalSecondaryIndexes": {"byOwner": {"CapacityUnits": 3.0, "WriteCapacityUnits": 3.0}},
+            "LocalSecondaryIndexes": {"byDate": {"CapacityUnits": 1.0, "WriteCapacityUnits": 1.0}},
+        }
     ]

@@ -48,6 +48,10 @@ def test_publish_list_get_layer_versions_with_boto3(tmp_path: Path) -> None:
         assert got["Description"] == "first" and got["Version"] == 1
         listed = client.list_layer_versions(LayerName="helpers")["LayerVersions"]
         assert [v["Version"] for v in listed] == [2, 1]
+        assert client.get_layer_version_by_arn(Arn=first["LayerVersionArn"])["Description"] == "first"
+        with pytest.raises(ClientError) as not_arn:
+            client.get_layer_version_by_arn(Arn="arn:aws:lambda:us-east-1:000000000000:layer:helpers")
+        assert not_arn.value.response["Error"]["Code"] == "InvalidParameterValueException"
 
         with pytest.raises(ClientError) as missing:
             client.get_layer_version(LayerName="helpers", VersionNumber=7)
@@ -93,5 +97,10 @@ def test_publish_list_get_layer_versions_with_boto3(tmp_path: Path) -> None:
             return None if "FunctionError" in response else json.loads(response["Payload"].read()).get("helper")
 
         wait_until(lambda: helper() == "one", timeout=60, what="layer version 1 served", ignore=(Exception,))
+
+        client.delete_layer_version(LayerName="helpers", VersionNumber=2)  # the latest: its number stays taken
+        assert [v["Version"] for v in client.list_layer_versions(LayerName="helpers")["LayerVersions"]] == [1]
+        third = client.publish_layer_version(LayerName="helpers", Content={"ZipFile": layer_zip("three")})
+        assert third["Version"] == 3
     finally:
         kumo.stop()

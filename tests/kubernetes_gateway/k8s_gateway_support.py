@@ -112,12 +112,22 @@ class PodFarm:
         env |= self._secret_env(container)
         code_dir = self.root / f"{name}-{index}" / "code"
         code_dir.mkdir(parents=True, exist_ok=True)
-        config_map = self.api.get(f"/api/v1/namespaces/default/configmaps/{name}")
-        volume = next(v for v in pod["volumes"] if "configMap" in v)
-        for item in volume["configMap"]["items"]:
-            target = code_dir / item["path"]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(config_map["data"][item["key"]])
+        fetch = next((c for c in pod.get("initContainers") or [] if c["name"] == "fetch-package"), None)
+        if fetch is not None:  # a code.package pod: its init container, for real, into local dirs
+            opt_dir = self.root / f"{name}-{index}" / "opt"
+            self._fetch(name, index, fetch, code_dir, opt_dir)
+            platform = env.get("KUMO_PLATFORM_ENVIRONMENT")
+            if platform:  # /opt is the fetched layers' dir here
+                env["KUMO_PLATFORM_ENVIRONMENT"] = platform.replace('"/opt', f'"{opt_dir}').replace(
+                    ":/opt", f":{opt_dir}"
+                )
+        else:
+            config_map = self.api.get(f"/api/v1/namespaces/default/configmaps/{name}")
+            volume = next(v for v in pod["volumes"] if "configMap" in v)
+            for item in volume["configMap"]["items"]:
+                target = code_dir / item["path"]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(config_map["data"][item["key"]])
         port = free_port()
         env |= {"KUMO_CODE_DIR": str(code_dir), "KUMO_HOST": "127.0.0.1", "KUMO_PORT": str(port)}
         log = open(self.root / f"{name}-{index}" / "runtime.log", "wb")  # noqa: SIM115
@@ -131,6 +141,20 @@ class PodFarm:
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout_s=30, proc=proc)
         self.started += 1
         return proc, port
+
+    def _fetch(self, name: str, index: int, container: dict[str, Any], code_dir: Path, opt_dir: Path) -> None:
+        """``kumo package fetch`` as the init container runs it, with the pod's emptyDirs as local dirs."""
+        command = list(container["command"])
+        assert command[:3] == ["kumo", "package", "fetch"], command
+        for flag, local in (("--code-dir", code_dir), ("--opt-dir", opt_dir)):
+            if flag in command:
+                command[command.index(flag) + 1] = str(local)
+        env = {e["name"]: e["value"] for e in container.get("env", []) if "value" in e} | self._secret_env(container)
+        with open(self.root / f"{name}-{index}" / "fetch.log", "wb") as log:
+            done = subprocess.run(
+                [*KUMO, *command[1:]], env=os.environ | env, stdout=log, stderr=subprocess.STDOUT, timeout=120
+            )
+        assert done.returncode == 0, (self.root / f"{name}-{index}" / "fetch.log").read_text()
 
     def _secret_env(self, container: dict[str, Any]) -> dict[str, str]:
         """What the kubelet puts in the environment for ``valueFrom.secretKeyRef`` entries."""

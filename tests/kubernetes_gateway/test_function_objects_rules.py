@@ -10,7 +10,8 @@ import pytest
 from kumo.manifests import parse_manifest
 from kumo.packages.code_store import PackageRef
 from kumo_gateway.kubernetes import function_objects as fo
-from kumo_gateway.lambda_.function_requests import FunctionSettings, RequestError
+from kumo_gateway.lambda_.function_requests import FunctionSettings
+from kumo_gateway.lambda_.layer_versions import LayerVersion
 
 SHA1, SHA2 = "a" * 64, "b" * 64
 SETTINGS = FunctionSettings("python3.12", "app.handler", "arn:aws:iam::1:role/r", "desc", 256, 10, {"A": "1"})
@@ -104,7 +105,22 @@ def test_kubectl_applied_functions_read_with_defaults() -> None:
     assert fo.last_modified(obj) == "2024-05-01T12:00:00.000+0000"
 
 
-def test_layers_through_the_api_are_refused_in_a_cluster() -> None:
-    arn = "arn:aws:lambda:us-east-1:000000000000:layer:tools:1"
-    with pytest.raises(RequestError, match="kumo deploy"):
-        fo.check_cluster_settings(FunctionSettings("python3.12", "app.handler", "", layers=(arn,)))
+def test_layers_go_into_the_package_and_their_arns_into_an_annotation() -> None:
+    arn = "arn:aws:lambda:us-east-1:000000000000:layer:tools:2"
+    tools = LayerVersion("tools", 2, "cd" * 32, 77)
+    settings = FunctionSettings("python3.12", "app.handler", "", layers=(arn,))
+    body = fo.new_function("f", "default", settings, PackageRef("ab" * 32, 10), {}, "now", [(arn, tools)])
+    assert body["spec"]["code"]["package"]["layers"] == [{"sha256": "cd" * 32, "size": 77}]
+    assert fo.layers_of(body) == [{"Arn": arn, "CodeSize": 77}]
+    body["metadata"]["generation"] = 1
+    kept = fo.with_settings(body, settings, "later")  # no Layers in the request: the layers stay
+    assert kept["spec"]["code"]["package"]["layers"] == [{"sha256": "cd" * 32, "size": 77}]
+    assert fo.settings_of(kept, parse_manifest(kept)).layers == (arn,)
+    removed = fo.with_settings(body, settings, "later", [])
+    assert removed["spec"]["code"]["package"]["layers"] == [] and fo.layers_of(removed) == []
+    new_code = fo.with_package(body, PackageRef("ef" * 32, 11), "later")
+    assert new_code["spec"]["code"]["package"] == {
+        "sha256": "ef" * 32,
+        "size": 11,
+        "layers": [{"sha256": "cd" * 32, "size": 77}],
+    }

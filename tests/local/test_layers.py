@@ -57,3 +57,19 @@ def test_publish_resolve_and_merge(tmp_path: Path) -> None:
     with pytest.raises(PackageError, match="layer name"):
         store.publish("bad/name", one)
     assert not list((tmp_path / "state" / "layers" / "L").glob(".staging-*"))
+
+
+def test_a_deleted_version_is_hidden_its_number_never_reused_and_it_still_serves_who_names_it(tmp_path: Path) -> None:
+    store = LayerStore(tmp_path / "state")
+    one = layer(tmp_path, "one", {"python/x.py": "1"})
+    assert store.publish("L", one) == 1 and store.publish("L", one) == 2
+    store.delete("L", 2)
+    store.delete("L", 9)  # not there: nothing happens, as on Lambda
+    assert store.versions("L") == [1] and store.deleted("L") == {2}
+    assert store.resolve(["L"]) == [store.root / "L" / "1"]  # the latest left
+    assert store.resolve(["L:2"]) == [store.root / "L" / "2"]  # its files stay for functions naming it
+    assert store.publish("L", one) == 3
+    store.delete("L", 1)
+    store.delete("L", 3)
+    with pytest.raises(PackageError, match="has no published version"):
+        store.resolve(["L"])

@@ -99,3 +99,25 @@ def test_bad_package_references_are_refused_by_the_model() -> None:
     ):
         with pytest.raises(ValueError, match=needle):
             Function.model_validate(body | {"spec": body["spec"] | {"code": {"package": package}}})
+
+
+def test_the_node_cache_is_mounted_into_the_fetch_step_only_when_enabled() -> None:
+    body, fn = function(layers=[{"sha256": LAYER, "size": 10}])
+    plain = pod(body, fn)
+    assert not any("hostPath" in v for v in plain["volumes"])
+    assert "--cache-dir" not in plain["initContainers"][0]["command"]
+
+    cached = pod(
+        body, fn, operator_config({"KUMO_CODE_STORE_URL": STORE, "KUMO_NODE_CACHE_DIR": "/var/lib/kumo-cache"})
+    )
+    (volume,) = [v for v in cached["volumes"] if "hostPath" in v]
+    assert volume == {
+        "name": "package-cache",
+        "hostPath": {"path": "/var/lib/kumo-cache", "type": "DirectoryOrCreate"},
+    }
+    init, main = cached["initContainers"][0], cached["containers"][0]
+    assert {"name": "package-cache", "mountPath": "/var/cache/kumo-packages"} in init["volumeMounts"]
+    assert init["command"][-4:] == ["--cache-dir", "/var/cache/kumo-packages", "--cache-max-bytes", str(2 * 1024**3)]
+    assert "--layer" in init["command"]  # the layers are still fetched (through the cache)
+    assert all(m["name"] != "package-cache" for m in main["volumeMounts"])  # user code never sees the cache
+    assert init["securityContext"]["runAsNonRoot"] is True

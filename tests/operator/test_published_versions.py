@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from typing import Any
 
@@ -10,10 +11,14 @@ from test_function_resources import CONFIG, container, function
 from kumo.catalog import Catalog
 from kumo.kube.names import VERSION_LABEL, is_published_label, published_label
 from kumo.kube.published import (
+    PUBLISH_REQUEST_ANNOTATION,
+    answered_publish,
     apply_spec_aliases,
     created_at,
     lambda_timestamp,
     plan_publish,
+    plan_requested_publish,
+    publish_request,
     registry_from_status,
     version_record,
 )
@@ -22,6 +27,7 @@ from kumo.versions import code_sha256
 from kumo_gateway.kubernetes.resources import served_function, served_versions
 from kumo_operator.autoscale_timer import scaled_versions
 from kumo_operator.function_resources import build_function_version
+from kumo_operator.published_children import rebuild_spec
 
 NOW = "2024-05-01T12:00:00.000+0000"
 LATER = "2024-05-02T12:00:00.000+0000"
@@ -153,3 +159,34 @@ def test_bad_aliases_are_reported_not_applied() -> None:
     registry = registry_from_status(fn.spec, [])
     problems = apply_spec_aliases(registry, fn.spec)
     assert registry.aliases == {} and len(problems) == 1 and "spec.aliases.live" in problems[0]
+
+
+def test_a_publish_request_publishes_one_version_of_a_package_function() -> None:
+    package = {"sha256": "ab" * 32, "size": 10, "layers": [{"sha256": "cd" * 32, "size": 4}]}
+    _, fn = function(code={"package": package})
+    published, created = plan_requested_publish(fn.spec, [], NOW)
+    assert created and published.version == "1"
+    assert published.snapshot.code_sha256 == base64.b64encode(bytes.fromhex("ab" * 32)).decode()
+    assert published.snapshot.code_size == 10
+    records = [version_record(published)]
+    again, created = plan_requested_publish(fn.spec, records, LATER)  # unchanged: version 1 answers
+    assert not created and again.version == "1"
+    other_layer = {**package, "layers": [{"sha256": "ef" * 32, "size": 4}]}
+    _, changed = function(code={"package": other_layer})
+    newer, created = plan_requested_publish(changed.spec, records, LATER)  # another layer archive: new code
+    assert created and newer.version == "2"
+
+    obj: dict[str, Any] = {"metadata": {"annotations": {PUBLISH_REQUEST_ANNOTATION: "t1"}}}
+    assert publish_request(obj) == "t1" and answered_publish(obj, "t1") is None
+    obj["status"] = {"publishRequest": {"request": "t1", "version": "1"}}
+    assert publish_request(obj) is None and answered_publish(obj, "t1") == "1"
+    assert answered_publish(obj, "t2") is None
+
+
+def test_a_package_version_is_rebuilt_from_its_recorded_archives() -> None:
+    package = {"sha256": "ab" * 32, "size": 10, "layers": [{"sha256": "cd" * 32, "size": 4}]}
+    _, fn = function(code={"package": {"sha256": "ef" * 32, "size": 3}})  # $LATEST moved on
+    record = {"version": "1", "config": {"memory": "256Mi"}, "package": package}
+    spec = rebuild_spec(fn.spec, record, None)
+    assert spec.code.package is not None and spec.code.package.sha256 == "ab" * 32
+    assert [layer.sha256 for layer in spec.code.package.layers] == ["cd" * 32] and spec.memory == 256

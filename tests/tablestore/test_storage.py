@@ -106,6 +106,20 @@ def test_batch_is_atomic_with_its_change_log(engine: StorageEngine) -> None:
     assert engine.write([], [ChangeRecord("MODIFY", {})]) == [3]
 
 
+def test_last_sequence_counts_only_committed_records(engine: StorageEngine) -> None:
+    """A reader on another thread (a stream long poll) never sees the number of a record its write
+    transaction has not committed: it would read an empty page, or a GSI would start past it."""
+    seen_inside: list[tuple[int, int]] = []
+
+    def during_commit(txn: object, log: object) -> None:
+        seen_inside.append((engine.last_sequence, len(engine.read_change_log(0))))
+
+    engine.on_commit = during_commit
+    engine.write([WriteOp.put(keys.table_key(pk("a")), item("a", 1))], [ChangeRecord("INSERT", {"pk": {"S": "a"}})])
+    assert seen_inside == [(0, 0)]
+    assert engine.last_sequence == 1 and len(engine.read_change_log(0)) == 1
+
+
 def test_transact_conditional_writers_do_not_lose_updates(engine: StorageEngine) -> None:
     key = keys.table_key(pk("counter"))
 
@@ -225,6 +239,32 @@ def test_sweeper_thread_deletes_expired_items(engine: StorageEngine) -> None:
         thread.join(timeout=10)
     assert engine.count() == 0
     assert len(engine.read_change_log(0)) == 30
+
+
+def test_sweep_skips_locked_items_and_reads_the_stored_expiry_again(engine: StorageEngine) -> None:
+    now = 1_700_000_000.0
+    held = put(engine, "h", 1, expires_at=int(now) - 5)
+    free = put(engine, "h", 2, expires_at=int(now) - 5)
+    key_map = lambda k: keys.decode_key(k, "pk", "sk")  # noqa: E731
+    # The sweeper reads each stored item with its expiry in its own write transaction.
+    seen: dict = {}
+    engine.transact_stored([held, free, b"\x53none"], lambda current: (seen.update(current), ([], []))[1])
+    assert seen == {held: (item("h", 1), int(now) - 5), free: (item("h", 2), int(now) - 5), b"\x53none": None}
+    assert ttl_sweeper.sweep_once(engine, key_map, now=now, locked=lambda k: k == held) == 1
+    assert engine.get(held, include_expired=True, now=now) == item("h", 1)  # left for a later pass
+    assert [r.keys for r in engine.read_change_log(0)] == [{"pk": {"S": "h"}, "sk": {"N": "2"}}]
+    assert ttl_sweeper.sweep_once(engine, key_map, now=now, locked=lambda k: k == held) == 0
+    assert ttl_sweeper.sweep_once(engine, key_map, now=now) == 1  # the lock is gone: swept
+    assert engine.get(held, include_expired=True, now=now) is None
+    assert engine.check_integrity() == []
+
+
+def test_sweepable_rule() -> None:
+    now = 1_700_000_000
+    assert ttl.sweepable(now, now, locked=False)
+    assert not ttl.sweepable(now, now, locked=True)  # a transaction holds it: a later pass
+    assert not ttl.sweepable(now + 10, now, locked=False)  # renewed since the expiry index was read
+    assert not ttl.sweepable(None, now, locked=False)  # its TTL attribute was removed
 
 
 def test_ttl_decision_rules() -> None:

@@ -8,7 +8,9 @@ CreateFunction, UpdateFunction*, DeleteFunction write Function resources), map v
 find instances through EndpointSlices, post Events, read Secrets: access keys (labelled
 kumo.dev/access-key; the operator writes one per Function, in the Function's namespace, so the
 gateway reads Secrets where Functions live), API keys (labelled kumo.dev/api-key=true; only their
-hashes reach Redis) and JWT authorizers' secretRefs. Nothing else. */}}
+hashes reach Redis) and JWT authorizers' secretRefs; list and create ConfigMaps: one per layer version
+(PublishLayerVersion, DeleteLayerVersion's tombstone), never updated or deleted, so it cannot change the
+ConfigMaps that hold function code. Nothing else. */}}
 {{- define "kumo.gateway.rules" -}}
 - apiGroups: ["kumo.dev"]
   resources: ["functions"]
@@ -31,6 +33,9 @@ hashes reach Redis) and JWT authorizers' secretRefs. Nothing else. */}}
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["list", "create"]
 {{- end -}}
 
 {{/* Operator: reconcile kumo.dev resources (kopf patches them for its progress annotations and

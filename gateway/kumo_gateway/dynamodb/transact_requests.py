@@ -15,6 +15,7 @@ from typing import Any
 from kumo_gateway.dynamodb.json_protocol import SerializationError, check_table_name, dumps
 from kumo_gateway.dynamodb.partition_choice import item_partition, key_identity, key_partition
 from kumo_gateway.dynamodb.table_directory import TableRoute
+from kumo_tablestore.capacity import Consumption
 from kumo_tablestore.errors import DynamoError, ResourceNotFoundException, ValidationException
 from kumo_tablestore.server.requests import compile_expressions
 
@@ -187,18 +188,14 @@ def _sorted(value: Any) -> Any:
     return value
 
 
-def consumed_capacity(units: list[tuple[str, float]], mode: str | None, write: bool) -> list[dict[str, Any]] | None:
-    """``ConsumedCapacity`` per table (in first-seen order) for ``units`` ``(table, units)``; None if not asked."""
-    if mode in (None, "NONE"):
+def consumed_capacity(units: list[tuple[str, Consumption]], mode: str | None) -> list[dict[str, Any]] | None:
+    """``ConsumedCapacity`` per table (in first-seen order) of each action's ``(table, units)``; None if not asked.
+
+    ``INDEXES`` adds the ``Table`` / ``GlobalSecondaryIndexes`` / ``LocalSecondaryIndexes`` breakdown.
+    """
+    if mode not in ("TOTAL", "INDEXES"):
         return None
-    totals: dict[str, float] = {}
-    for table, u in units:
-        totals[table] = totals.get(table, 0.0) + u
-    kind = "WriteCapacityUnits" if write else "ReadCapacityUnits"
-    out = []
-    for table, total in totals.items():
-        entry: dict[str, Any] = {"TableName": table, "CapacityUnits": total, kind: total}
-        if mode == "INDEXES":
-            entry["Table"] = {"CapacityUnits": total, kind: total}
-        out.append(entry)
-    return out
+    totals: dict[str, Consumption] = {}
+    for table, used in units:
+        totals.setdefault(table, Consumption()).add(used)
+    return [used.to_wire(table, mode) for table, used in totals.items()]  # type: ignore[misc,arg-type]

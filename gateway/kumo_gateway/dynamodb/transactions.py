@@ -23,6 +23,7 @@ from kumo_gateway.dynamodb.table_directory import TableRoute
 from kumo_gateway.dynamodb.txn_tokens import TokenStore
 from kumo_tablestore import transactions as tx
 from kumo_tablestore import wire_json
+from kumo_tablestore.capacity import Consumption
 from kumo_tablestore.errors import DynamoError, InternalServerError, TransactionCanceledException
 from kumo_tablestore.partition_client import PartitionClient, PartitionUnavailable
 
@@ -100,13 +101,13 @@ class Coordinator:
                 await asyncio.sleep(random.uniform(0.001, 0.004) * (2**attempt))
                 continue
             out: dict[str, Any] = {}
-            consumed = treq.consumed_capacity(units, request.get("ReturnConsumedCapacity"), write=True)
+            consumed = treq.consumed_capacity(units, request.get("ReturnConsumedCapacity"))
             if consumed is not None:
                 out["ConsumedCapacity"] = consumed
             return 200, dumps(out)
         raise AssertionError("unreachable")
 
-    async def _write_once(self, actions: list[treq.Action]) -> list[tuple[str, float]]:
+    async def _write_once(self, actions: list[treq.Action]) -> list[tuple[str, Consumption]]:
         groups = treq.group(actions)
         txid = f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"  # time first: decisions are pruned oldest first
         holder = next(iter(groups))
@@ -151,14 +152,11 @@ class Coordinator:
             for g, d in zip(others, done, strict=True):
                 if isinstance(d, BaseException):
                     log.warning("transaction %s: commit on %s/p%d left to recovery: %s", txid, g[0], g[1], d)
-        units: list[tuple[str, float]] = []
-        by_index = {a.index: a for a in actions}
+        used: dict[int, Consumption] = {}
         for answer in results:
             assert isinstance(answer, dict)
-            for index, u in answer.get("Units", {}).items():
-                units.append((by_index[int(index)].table, float(u)))
-        units.sort(key=lambda x: [a.table for a in actions].index(x[0]))
-        return units
+            used.update({int(i): Consumption.from_dict(u) for i, u in answer.get("Units", {}).items()})
+        return [(a.table, used[a.index]) for a in actions if a.index in used]
 
     async def _abort_all(self, txid: str, groups: list[Group], holder: Group) -> None:
         async def abort(group: Group) -> None:
@@ -190,7 +188,8 @@ class Coordinator:
         responses = [({"Item": items[a.index]} if items.get(a.index) is not None else {}) for a in actions]
         out: dict[str, Any] = {"Responses": responses}
         consumed = treq.consumed_capacity(
-            [(a.table, units.get(a.index, 0.0)) for a in actions], request.get("ReturnConsumedCapacity"), write=False
+            [(a.table, Consumption(table_read=units.get(a.index, 0.0))) for a in actions],
+            request.get("ReturnConsumedCapacity"),
         )
         if consumed is not None:
             out["ConsumedCapacity"] = consumed
@@ -219,6 +218,11 @@ class Coordinator:
                 raise ServiceUnavailable()
             if isinstance(a, BaseException):
                 raise a
+        throttled = [i for a in answers if isinstance(a, dict) for i in a.get("Throttled", [])]
+        if throttled:  # a provisioned table out of read capacity: cancelled at once, not waited for
+            count = sum(len(acts) for acts in groups.values())
+            reasons = [{"Index": i, **tx.throughput_reason()} for i in throttled]
+            raise TransactionCanceledException(tx.cancellation_reasons(count, reasons))
         if any(a.get("Conflict") for a in answers if isinstance(a, dict)):
             return None
         items: dict[int, Any] = {}

@@ -29,22 +29,29 @@ import httpx
 
 from kumo.catalog import Catalog
 from kumo.kube.client import KubeClient, KubeError, collection_path, object_path
-from kumo.kube.published import lambda_timestamp
+from kumo.kube.published import answered_publish, lambda_timestamp
 from kumo.packages.code_store import PackageRef, StoreError
 from kumo.packages.store_client import StoreClient, credential_headers
 from kumo.versions import Conflict, NotFound, PreconditionFailed
 from kumo_gateway.kubernetes import function_objects as objects
+from kumo_gateway.kubernetes.layer_versions import ClusterLayerVersions
 from kumo_gateway.kubernetes.resources import parsed_function
 from kumo_gateway.kubernetes.watched_functions import WatchedFunctions
-from kumo_gateway.lambda_.function_requests import CreateRequest, RequestError, apply_configuration, parse_tags
+from kumo_gateway.lambda_.function_requests import (
+    CreateRequest,
+    RequestError,
+    apply_configuration,
+    layer_ref,
+    parse_tags,
+)
+from kumo_gateway.lambda_.layer_versions import LayerError
 from kumo_gateway.lambda_.uploaded_zip import read_zip_bytes
 
 log = logging.getLogger("kumo.gateway.kubernetes")
 
-_NO_PUBLISH = (
-    "Publish is not available through the Lambda API in a cluster yet: the operator publishes versions of "
-    "Functions with spec.publish: true"
-)
+#: How long CreateFunction/UpdateFunctionCode with Publish wait for the operator's answer (then ``$LATEST``).
+PUBLISH_WAIT_S = 20.0
+_POLL_S = 0.05
 
 
 def _now() -> str:
@@ -54,10 +61,21 @@ def _now() -> str:
 class ClusterFunctions(WatchedFunctions):
     """The cluster's backend of the management API's writes (see the module docstring)."""
 
-    def __init__(self, catalog: Catalog, provider: Any, namespace: str, store_url: str, credential: str | None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        provider: Any,
+        namespace: str,
+        store_url: str,
+        credential: str | None,
+        *,
+        publish_wait_s: float = PUBLISH_WAIT_S,
+    ) -> None:
         #: ``provider``: the :class:`KubernetesProvider` (its watch, its API client, ``observe``).
         super().__init__(catalog, provider, namespace)
         self.store = StoreClient(store_url, credential_headers(credential))
+        self.layers = ClusterLayerVersions(lambda: self.kube, self.store, namespace)
+        self.publish_wait_s = publish_wait_s
 
     def close(self) -> None:
         self.store.client.close()
@@ -90,28 +108,35 @@ class ClusterFunctions(WatchedFunctions):
     # Writing
 
     async def create(self, request: CreateRequest) -> None:
-        if request.publish:
-            raise RequestError(_NO_PUBLISH)
-        objects.check_cluster_settings(request.settings)
         if self.catalog.function(request.name) is not None:
             raise Conflict(f"Function already exist: {request.name}")
+        layers = await self._layers(request.settings.layers)
         package = await self._upload(request.zip_bytes)
-        body = objects.new_function(request.name, self.namespace, request.settings, package, request.tags, _now())
+        body = objects.new_function(
+            request.name, self.namespace, request.settings, package, request.tags, _now(), layers
+        )
+        token = objects.publish_token() if request.publish else None
+        if token is not None:
+            objects.with_publish_request(body, token)
         try:
             created = await self.kube.create(collection_path("Function", self.namespace), body)
         except KubeError as exc:
             raise _kube_error(exc, request.name) from None
         self.provider.observe(created)
         log.info("function %s: created through the Lambda API (package %s)", request.name, package.sha256[:12])
+        if token is not None:
+            await self._published(request.name, token)
 
     async def update_code(self, name: str, zip_bytes: bytes, publish: bool, revision: str | None) -> str | None:
-        if publish:
-            raise RequestError(_NO_PUBLISH)
         obj = await self._changeable(name, revision)
         package = await self._upload(zip_bytes)
-        await self._replace(objects.with_package(obj, package, _now()))
+        body = objects.with_package(obj, package, _now())
+        token = objects.publish_token() if publish else None
+        if token is not None:
+            objects.with_publish_request(body, token)
+        await self._replace(body)
         log.info("function %s: new code through the Lambda API (package %s)", name, package.sha256[:12])
-        return None
+        return await self._published(name, token) if token is not None else None
 
     async def update_configuration(self, name: str, body: Mapping[str, Any]) -> None:
         obj = await self._changeable(name, body.get("RevisionId"))
@@ -119,8 +144,8 @@ class ClusterFunctions(WatchedFunctions):
         if function is None:
             raise Conflict(f"Function {name} does not validate; fix it with kubectl")
         settings = apply_configuration(objects.settings_of(obj, function), body)
-        objects.check_cluster_settings(settings)
-        await self._replace(objects.with_settings(obj, settings, _now()))
+        layers = await self._layers(settings.layers) if body.get("Layers") is not None else None
+        await self._replace(objects.with_settings(obj, settings, _now(), layers))
 
     async def delete(self, name: str) -> None:
         await self._changeable(name, None, check_state=False)
@@ -132,6 +157,33 @@ class ClusterFunctions(WatchedFunctions):
         log.info("function %s: deleted through the Lambda API", name)
 
     # Inside
+
+    async def _layers(self, arns: tuple[str, ...]) -> list[objects.FunctionLayer]:
+        """Each layer version ARN with the version it names (an unknown one: InvalidParameterValueException)."""
+        found = []
+        for arn in arns:
+            name, _, number = layer_ref(arn).partition(":")
+            try:
+                layer = await self.layers.resolve(name, int(number))
+            except LayerError as exc:
+                raise RequestError(exc.message, exc.error_type, exc.status) from None
+            if layer is None:
+                raise RequestError(f"Layers: layer {name}:{number} not found ({arn})")
+            found.append((arn, layer))
+        return found
+
+    async def _published(self, name: str, token: str) -> str | None:
+        """The version the operator published for ``token``, waited for (bounded) on the watch; ``None``
+        (the answer shows ``$LATEST``) when it has not answered in time -- it still publishes that version."""
+        deadline = asyncio.get_running_loop().time() + self.publish_wait_s
+        while True:
+            version = answered_publish(self._object(name) or {}, token)
+            if version is not None or asyncio.get_running_loop().time() >= deadline:
+                break
+            await asyncio.sleep(_POLL_S)
+        if version is None:
+            log.warning("function %s: the operator has not published yet; answering $LATEST", name)
+        return version
 
     async def _changeable(self, name: str, revision: Any, *, check_state: bool = True) -> dict[str, Any]:
         """The resource as the API server has it now, if the API may change it."""

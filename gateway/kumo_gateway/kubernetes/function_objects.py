@@ -6,7 +6,9 @@ the same way. Lambda's fields the Function spec has no place for live in annotat
 
 - ``lambda.kumo.dev/settings``: ``{"role", "description", "architecture"}`` (JSON);
 - ``lambda.kumo.dev/tags``: the function's tags (JSON; label values are too narrow for Lambda's tags);
-- ``lambda.kumo.dev/last-modified``: ``LastModified`` of the last change through the API.
+- ``lambda.kumo.dev/last-modified``: ``LastModified`` of the last change through the API;
+- ``lambda.kumo.dev/layers``: the ``Layers`` given (``[{"Arn", "CodeSize"}]``), whose archives are in
+  ``code.package.layers`` (what the pods fetch into ``/opt``).
 
 ``State`` and ``LastUpdateStatus`` come from the operator's ``Ready`` condition and
 ``observedGeneration``; ``RevisionId`` from the resource's uid and ``metadata.generation`` (so a
@@ -24,10 +26,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kumo.kube.published import lambda_timestamp
+from kumo.kube.published import LAYERS_ANNOTATION, PUBLISH_REQUEST_ANNOTATION, function_layers, lambda_timestamp
 from kumo.models import Function
 from kumo.packages.code_store import PackageRef
-from kumo_gateway.lambda_.function_requests import FunctionSettings, RequestError
+from kumo_gateway.lambda_.function_requests import FunctionSettings
+from kumo_gateway.lambda_.layer_versions import LayerVersion
+
+#: A function's layer: its version ARN and the version it names.
+FunctionLayer = tuple[str, LayerVersion]
 
 SETTINGS_ANNOTATION = "lambda.kumo.dev/settings"
 TAGS_ANNOTATION = "lambda.kumo.dev/tags"
@@ -107,6 +113,11 @@ def tags_of(obj: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in _annotation_json(obj, TAGS_ANNOTATION).items()}
 
 
+def layers_of(obj: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``Layers`` as GetFunction shows them: ``[{"Arn", "CodeSize"}]`` (given through the API)."""
+    return function_layers(obj)
+
+
 def extra_settings(obj: Mapping[str, Any]) -> dict[str, str]:
     """``role``, ``description``, ``architecture`` as the API stored them (absent keys: not set)."""
     return {k: str(v) for k, v in _annotation_json(obj, SETTINGS_ANNOTATION).items() if isinstance(v, str)}
@@ -137,16 +148,15 @@ def settings_of(obj: Mapping[str, Any], function: Function) -> FunctionSettings:
         environment=dict(spec.environment),
         architecture=extra.get("architecture", "x86_64"),
         ephemeral_storage=int(spec.ephemeral_storage),
+        layers=tuple(layer["Arn"] for layer in layers_of(obj)),
     )
 
 
-def check_cluster_settings(settings: FunctionSettings) -> None:
-    """What the cluster's API cannot do yet, refused before anything is written."""
-    if settings.layers:
-        raise RequestError(
-            "Layers cannot be given through the Lambda API in a cluster yet: deploy functions with layers "
-            "with `kumo deploy` (code.package.layers)"
-        )
+def _apply_layers(body: dict[str, Any], layers: list[FunctionLayer]) -> None:
+    """The layers' archives into ``code.package.layers`` (in order), their ARNs into the annotation."""
+    body["spec"]["code"]["package"]["layers"] = [{"sha256": v.sha256, "size": v.size} for _, v in layers]
+    shown = [{"Arn": arn, "CodeSize": v.size} for arn, v in layers]
+    _annotations(body)[LAYERS_ANNOTATION] = json.dumps(shown)
 
 
 def _apply_settings(body: dict[str, Any], settings: FunctionSettings) -> None:
@@ -177,6 +187,7 @@ def new_function(
     package: PackageRef,
     tags: Mapping[str, str],
     now: str,
+    layers: list[FunctionLayer] | None = None,
 ) -> dict[str, Any]:
     """The Function resource ``CreateFunction`` creates."""
     body: dict[str, Any] = {
@@ -187,6 +198,8 @@ def new_function(
     }
     _apply_settings(body, settings)
     _annotations(body).update({TAGS_ANNOTATION: json.dumps(dict(tags), sort_keys=True), MODIFIED_ANNOTATION: now})
+    if layers:
+        _apply_layers(body, layers)
     return body
 
 
@@ -197,9 +210,14 @@ def _writable(obj: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def with_settings(obj: Mapping[str, Any], settings: FunctionSettings, now: str) -> dict[str, Any]:
+def with_settings(
+    obj: Mapping[str, Any], settings: FunctionSettings, now: str, layers: list[FunctionLayer] | None = None
+) -> dict[str, Any]:
+    """The resource with new settings; ``layers`` (``None``: unchanged) replaces the package's layers."""
     body = _writable(obj)
     _apply_settings(body, settings)
+    if layers is not None:
+        _apply_layers(body, layers)
     _annotations(body)[MODIFIED_ANNOTATION] = now
     return body
 
@@ -210,6 +228,16 @@ def with_package(obj: Mapping[str, Any], package: PackageRef, now: str) -> dict[
     stored = body["spec"]["code"]["package"]
     stored.update(sha256=package.sha256, size=package.size)
     _annotations(body)[MODIFIED_ANNOTATION] = now
+    return body
+
+
+def publish_token() -> str:
+    return uuid.uuid4().hex
+
+
+def with_publish_request(body: dict[str, Any], token: str) -> dict[str, Any]:
+    """Ask the operator to publish one version of this spec (``kumo/kube/published.py``)."""
+    _annotations(body)[PUBLISH_REQUEST_ANNOTATION] = token
     return body
 
 

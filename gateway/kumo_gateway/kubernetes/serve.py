@@ -5,7 +5,8 @@ default 30), ``KUMO_QUEUE_TIMEOUT_S`` (wait behind busy endpoints, default 30), 
 (waiting requests per version, default 100), ``KUMO_REPORT_INTERVAL_S`` (load reports, default 1).
 ``KUMO_ADMIN_TOKEN`` (the chart sets it from its ``<release>-admin-token`` Secret) is the bearer token
 ``/metrics`` asks for; without it ``/metrics`` answers 401 to everyone. With ``KUMO_CODE_STORE_URL`` the
-Lambda management API creates and changes Functions (``kubernetes/api_functions.py``).
+Lambda management API creates and changes Functions (``kubernetes/api_functions.py``) and serves the
+layer calls (``kubernetes/layer_versions.py``).
 """
 
 from __future__ import annotations
@@ -138,6 +139,7 @@ async def _serve(
             code_store_url=code_store_url,
             functions=functions,
             function_view=view,
+            layers=functions.layers if functions is not None else None,
         )
     finally:
         await keys.stop()

@@ -12,6 +12,7 @@ import base64
 from typing import Any
 
 from kumo.catalog import Catalog
+from kumo.kube.published import layers_shown
 from kumo_gateway.kubernetes import function_objects as objects
 
 
@@ -42,6 +43,7 @@ class WatchedFunctions:
             "RevisionId": objects.revision_id(obj),
             "State": state.state,
             "LastUpdateStatus": state.last_update,
+            "Layers": objects.layers_of(obj),
         }
         package = objects.package_of(obj)
         if package is not None:
@@ -53,6 +55,13 @@ class WatchedFunctions:
             if state.last_update_reason_code:
                 fields["LastUpdateStatusReasonCode"] = state.last_update_reason_code
         return fields
+
+    def version_overlay(self, name: str, version: str) -> dict[str, Any]:
+        """A published version's ``Layers``, as the operator recorded them when it published it."""
+        for record in ((self._object(name) or {}).get("status") or {}).get("versions") or []:
+            if isinstance(record, dict) and str(record.get("version")) == version:
+                return {"Layers": layers_shown(record.get("layers"))}
+        return {}
 
 
 def _base64_sha(sha256_hex: str) -> str:

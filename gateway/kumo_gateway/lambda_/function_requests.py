@@ -20,10 +20,9 @@ from kumo.models import FunctionSpec
 from kumo.models.base import DNS_LABEL_PATTERN
 from kumo.packages.plan import MAX_ZIPPED_BYTES
 from kumo.versions import MAX_DESCRIPTION
+from kumo_gateway.lambda_.layer_versions import LAYER_VERSION_ARN as _LAYER_ARN
 
 ARCHITECTURES = ("x86_64", "arm64")
-#: ``arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION`` (Lambda requires the version in a function's layers).
-_LAYER_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:layer:([A-Za-z0-9_-]{1,140}):([1-9][0-9]{0,8})$")
 _TAG_KEY = re.compile(r"^(?!aws:)[\w\s.:/=+\-@]{1,128}$")
 MAX_TAGS = 50
 #: A CreateFunction/UpdateFunctionCode body: a base64 zip of up to 50 MB, in JSON.

@@ -36,6 +36,10 @@ class FunctionView(Protocol):
         """``FunctionConfiguration`` fields of ``$LATEST`` the backend knows (state, role, code hash …)."""
         ...
 
+    def version_overlay(self, name: str, version: str) -> dict[str, Any]:
+        """Fields of a published version the backend knows beyond its snapshot (a cluster's ``Layers``)."""
+        ...
+
 
 class FunctionWriter(FunctionView, Protocol):
     async def create(self, request: CreateRequest) -> None: ...

@@ -315,6 +315,7 @@ class ManagementHandler:
             overlay = self.view.overlay(ref.name)
             if version != LATEST:  # a published version keeps its own code, description and date
                 overlay = {key: overlay[key] for key in ("Role", "Architectures")}
+                overlay |= self.view.version_overlay(ref.name, version)
             configuration.update(overlay)
         return configuration
 

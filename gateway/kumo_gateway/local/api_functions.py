@@ -197,6 +197,9 @@ class ApiFunctions:
             fields["LastUpdateStatusReasonCode"] = function.last_update_reason_code
         return fields
 
+    def version_overlay(self, name: str, version: str) -> dict[str, Any]:
+        return {}  # a version's snapshot says it all (versions of functions with layers are refused here)
+
     def code_address(self, name: str) -> str:
         return self.functions[name].address
 

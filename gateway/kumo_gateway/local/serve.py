@@ -200,6 +200,7 @@ async def serve_local(
     workers to run and their settings (``kumo worker``; default one)."""
     from kumo_gateway.app import serve_gateway
     from kumo_gateway.local.api_functions import ApiFunctions
+    from kumo_gateway.local.layer_versions import LocalLayerVersions
     from kumo_gateway.local.packages import LocalPackages
     from kumo_gateway.local.tables import LocalTables
 
@@ -303,7 +304,7 @@ async def serve_local(
             secrets=LocalSecrets(state_dir),
             allowed_hosts=allowed_host_list(host, allowed_hosts),
             concurrency_limit=concurrency_limit,
-            layers=packages.layers,
+            layers=LocalLayerVersions(packages.layers),
             functions=api_functions,
         )
     finally:

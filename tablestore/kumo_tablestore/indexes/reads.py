@@ -131,8 +131,10 @@ class _Page:
         if not done and last is not None:
             out["LastEvaluatedKey"] = self.index.key_of(last)
         units = capacity.query_units([size], self.consistent)
-        self.part.throughput.charge_read(units)
-        consumed = capacity.Consumption(table_read=units).to_wire(self.meta.name, self.mode)  # type: ignore[arg-type]
+        self.part.throughput.charge_index_read(self.index.name, units)
+        used = capacity.Consumption()
+        used.add_index(self.index.name, read=units, local=self.index.kind == "LSI")
+        consumed = used.to_wire(self.meta.name, self.mode)  # type: ignore[arg-type]
         if consumed is not None:
             out["ConsumedCapacity"] = consumed
         return out
@@ -158,7 +160,7 @@ async def query(part: Any, body: dict[str, Any]) -> dict[str, Any]:
     ):
         raise ValidationException("The provided starting key is invalid: it is not in the queried partition key")
     forward = rq.boolean(body, "ScanIndexForward", True)
-    part.throughput.admit_read()
+    part.throughput.admit_index_read(index.name)
     if page.limit is not None and page.limit <= rq.INLINE_LIMIT:  # a few entries: a thread hop costs more
         return page.run(part.indexes.rows(lo, hi, forward, page.start, chunk=page.limit + 1))
     return await asyncio.to_thread(page.run, part.indexes.rows(lo, hi, forward, page.start))
@@ -170,7 +172,7 @@ async def scan(part: Any, body: dict[str, Any], segment: tuple[int, int] | None)
     rq.check_table(body, meta)
     index = require_index(part.indexes.definitions(), body.get("IndexName"))
     page = _Page(part, index, body, ("FilterExpression", "ProjectionExpression"))
-    part.throughput.admit_read()
+    part.throughput.admit_index_read(index.name)
     lo = index.prefix
     hi = keys.prefix_successor(lo)
 

@@ -85,6 +85,7 @@ class Partition:
         self._sweeper = threading.Thread(
             target=run_sweeper,
             args=(self.engine, self._key_of, self._sweep_stop, self.ttl_interval_s),
+            kwargs={"locked": self._txn_locked},
             name="kumo-ttl-sweeper",
             daemon=True,
         )
@@ -95,6 +96,10 @@ class Partition:
         if self._sweeper is not None:
             self._sweeper.join()
             self._sweeper = None
+
+    def _txn_locked(self, key: bytes) -> bool:
+        """Whether a transaction holds ``key`` (the TTL sweeper leaves it, as a single-item write would)."""
+        return self.txns.locks.blocks_write((key,))
 
     def _key_of(self, key: bytes) -> dict[str, Any]:
         meta = self.meta

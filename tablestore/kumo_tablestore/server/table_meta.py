@@ -10,7 +10,7 @@ through the general validation, so answers and messages are the same either way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kumo_tablestore import keys, ttl
@@ -55,6 +55,8 @@ class TableMeta:
     partition_index: int
     #: Which partition owns which slots; ``None`` when this partition owns every key.
     slot_map: SlotMap | None = None
+    #: Per-partition ``(read, write)`` units per second of each GSI when the table is PROVISIONED.
+    gsi_provisioned: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @classmethod
     def from_description(cls, desc: Any) -> TableMeta:
@@ -86,6 +88,7 @@ class TableMeta:
             ttl_attr = ttl_desc.get("AttributeName") or None
         count = _int(desc.get("PartitionCount", 1), 1)
         index = _int(desc.get("PartitionIndex", 0), 0)
+        provisioned = _provisioned_share(desc, count)
         return cls(
             slot_map=_slot_map(desc.get("SlotMap"), count, index),
             description=desc,
@@ -95,9 +98,10 @@ class TableMeta:
             sk=range_name,
             sk_type=types.get(range_name) if range_name else None,
             ttl_attribute=ttl_attr,
-            provisioned=_provisioned_share(desc, count),
+            provisioned=provisioned,
             partition_count=count,
             partition_index=index,
+            gsi_provisioned=_gsi_shares(desc, count) if provisioned is not None else {},
         )
 
     @property
@@ -273,3 +277,19 @@ def _provisioned_share(desc: dict[str, Any], partitions: int) -> tuple[float, fl
     if not isinstance(rcu, int | float) or not isinstance(wcu, int | float):
         raise ValidationException("Table description has invalid ProvisionedThroughput")
     return rcu / partitions, wcu / partitions
+
+
+def _gsi_shares(desc: dict[str, Any], partitions: int) -> dict[str, tuple[float, float]]:
+    """This partition's share of each GSI's provisioned throughput (a GSI without one: none)."""
+    out: dict[str, tuple[float, float]] = {}
+    for index in desc.get("GlobalSecondaryIndexes") or []:
+        if not isinstance(index, dict) or not isinstance(index.get("IndexName"), str):
+            continue
+        throughput = index.get("ProvisionedThroughput") or {}
+        rcu = throughput.get("ReadCapacityUnits") or 0
+        wcu = throughput.get("WriteCapacityUnits") or 0
+        if not isinstance(rcu, int | float) or not isinstance(wcu, int | float):
+            raise ValidationException("Table description has an invalid index ProvisionedThroughput")
+        if rcu or wcu:
+            out[index["IndexName"]] = (rcu / partitions, wcu / partitions)
+    return out

@@ -42,6 +42,8 @@ from kumo_tablestore.ttl import is_expired
 Durability = Literal["full", "normal", "off"]
 Batch = tuple[Sequence[WriteOp], Sequence[ChangeRecord]]
 TransactFn = Callable[[dict[bytes, Item | None]], Batch]
+#: What :meth:`StorageEngine.transact_stored` passes: each key's stored item and expiry, or ``None``.
+StoredFn = Callable[[dict[bytes, tuple[Item, int | None] | None]], Batch]
 
 _U64 = 8
 _SEQ_KEY = b"\x00last_seq"
@@ -88,6 +90,9 @@ class StorageEngine:
         with self._env.begin(db=self._meta) as txn:
             raw = txn.get(_SEQ_KEY)
         self._last_seq = int.from_bytes(raw, "big") if raw else 0
+        #: ``_last_seq`` as of the last committed write: readers on other threads never see a number
+        #: whose record a write transaction has not committed yet.
+        self._committed_seq = self._last_seq
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -103,8 +108,8 @@ class StorageEngine:
 
     @property
     def last_sequence(self) -> int:
-        """Sequence number of the newest change-log record ever written (0: none)."""
-        return self._last_seq
+        """Sequence number of the newest committed change-log record ever written (0: none)."""
+        return self._committed_seq
 
     # ---- point reads -------------------------------------------------------------------------
 
@@ -183,9 +188,7 @@ class StorageEngine:
                 ok = cur.next()
         return out
 
-    def transact(
-        self, keys: Iterable[bytes], fn: TransactFn, *, include_expired: bool = False, now: float | None = None
-    ) -> list[int]:
+    def transact(self, keys: Iterable[bytes], fn: TransactFn, *, now: float | None = None) -> list[int]:
         """Read-modify-write under the write lock in one transaction.
 
         ``fn`` gets the current items (``None`` when absent or expired) and returns ``(ops,
@@ -195,7 +198,22 @@ class StorageEngine:
 
         def body(txn: lmdb.Transaction) -> list[int]:
             t = time.time() if now is None else now
-            current = {k: self._load(self._value(txn, k), t, include_expired) for k in keys}
+            current = {k: self._load(self._value(txn, k), t, False) for k in keys}
+            ops, log = fn(current)
+            return self._apply(txn, ops, log)
+
+        return self._in_write_txn(body)
+
+    def transact_stored(self, keys: Iterable[bytes], fn: StoredFn) -> list[int]:
+        """:meth:`transact` for the TTL sweeper: ``fn`` gets each stored item, expired or not, with its
+        expiry second (``None``: never), read in the same write transaction it writes in."""
+        keys = list(keys)
+
+        def body(txn: lmdb.Transaction) -> list[int]:
+            values = {k: self._value(txn, k) for k in keys}
+            current = {
+                k: None if v is None else (load_item(stored_json(v)), _exp(v) or None) for k, v in values.items()
+            }
             ops, log = fn(current)
             return self._apply(txn, ops, log)
 
@@ -210,6 +228,7 @@ class StorageEngine:
                         result = body(txn)
                         if self._last_seq != seq_before:
                             txn.put(_SEQ_KEY, _u64(self._last_seq), db=self._meta)
+                    self._committed_seq = self._last_seq  # committed: readers may see it now
                     return result
                 except lmdb.MapFullError:
                     self._last_seq = seq_before

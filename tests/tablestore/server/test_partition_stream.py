@@ -39,19 +39,18 @@ async def test_bad_reads_are_validation_errors(client: Client) -> None:
 async def test_long_poll_answers_when_a_write_commits(server: PartitionServer, client: Client) -> None:
     reads = PartitionClient()
     try:
-        began = time.monotonic()
         waiting = asyncio.create_task(
-            reads.request("POST", server.url + "/stream", b'{"After": 0, "WaitMs": 5000}', lane="s")
+            reads.request("POST", server.url + "/stream", b'{"After": 0, "WaitMs": 20000}', lane="s")
         )
         await asyncio.sleep(0.2)
         assert not waiting.done()
         await client.put(pk=S("a"), sk=S("1"))
-        status, body = await asyncio.wait_for(waiting, 5)
+        # woken by the commit: well before its 20 s wait would end
+        status, body = await asyncio.wait_for(waiting, 10)
         assert status == 200 and b'"seq":1' in body.replace(b" ", b"")
-        assert time.monotonic() - began < 2
         began = time.monotonic()
         status, body = await reads.request("POST", server.url + "/stream", b'{"After": 1, "WaitMs": 300}', lane="s")
-        assert status == 200 and 0.25 < time.monotonic() - began < 3
+        assert status == 200 and b'"Records":[]' in body.replace(b" ", b"") and time.monotonic() - began >= 0.3
     finally:
         await reads.close()
 

@@ -1,13 +1,16 @@
 """The partition's transaction steps over its real HTTP server: prepare locks and stores durably, single
 writes on locked items conflict, commit applies with change-log records, the holder's decision fences a
-late commit, and a restarted partition locks its prepared items again."""
+late commit, a restarted partition locks its prepared items again, and the TTL sweeper leaves items a
+prepared transaction holds until its decision."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import aiohttp
 from partition_support import Client, N, S, describe
+from support import await_until
 
 from kumo_tablestore import transactions as tx
 from kumo_tablestore.server import PartitionServer
@@ -152,3 +155,49 @@ async def test_old_decisions_are_pruned(server, client: Client) -> None:
     state = server.partition.txns
     assert state.prune_decisions(3600) == 0 and state.decision("0001") == "commit"
     assert state.prune_decisions(-1) == 1 and state.decision("0001") is None
+
+
+def _update(pk: str, expression: str, values: dict) -> dict:
+    op = {"TableName": "t", "Key": {"pk": S(pk), "sk": S("a")}, "UpdateExpression": expression}
+    return {"Kind": "Update", "Op": {**op, "ExpressionAttributeValues": values}}
+
+
+def _ttl_log(server, pk: str) -> list[tuple[str, bool, dict | None]]:
+    """(event, TTL delete?, old image) of ``pk``'s change-log records, in order."""
+    records = server.partition.engine.read_change_log()
+    return [(r.event_name, r.ttl_delete, r.old_image) for r in records if r.keys["pk"] == S(pk)]
+
+
+async def test_sweeper_leaves_items_a_prepared_transaction_holds(server, client: Client) -> None:
+    await client.create(describe(ttl="expires"))
+    soon = int(time.time()) + 1  # alive while the transactions prepare, expired (hidden) from soon + 1 on
+    for pk in ("a", "b", "c"):
+        await client.put(pk=S(pk), sk=S("a"), bal=N(10), expires=N(soon))
+    # t1 (held by another partition) debits a and renews c; t2 debits b. Both prepared on live items.
+    debit = _update("a", "SET bal = bal - :d", {":d": N(3)})
+    renew = _update("c", "SET expires = :e", {":e": N(int(time.time()) + 3600)})
+    assert (await client.ok(tx.PREPARE, _prepare("t1", [debit, renew], holder=["other", 1])))["Prepared"] is True
+    other_debit = _update("b", "SET bal = bal - :d", {":d": N(3)})
+    assert (await client.ok(tx.PREPARE, _prepare("t2", [other_debit])))["Prepared"] is True
+
+    await await_until(lambda: time.time() >= soon + 1, timeout=10, what="the items to expire")
+    assert (await client.ok("Scan", {}))["Count"] == 0  # reads hide them
+    # A sweep pass after the expiry: an expired marker item, put now, is swept.
+    await client.put(pk=S("marker"), sk=S("a"), expires=N(soon - 10))
+    await await_until(lambda: _ttl_log(server, "marker")[-1][0] == "REMOVE", timeout=30, what="a sweep")
+    assert server.partition.engine.count() == 3  # a, b, c: locked, left for a later pass
+    assert [e for e, _, _ in _ttl_log(server, "a") + _ttl_log(server, "b")] == ["INSERT", "INSERT"]
+
+    # Commit t1: a gets its debit, then (still expired) is swept with the committed image; c was renewed.
+    await client.ok(tx.COMMIT, {"TxId": "t1", "Holder": False})
+    await await_until(lambda: len(_ttl_log(server, "a")) == 3, timeout=30, what="a to be swept")
+    (insert, modify, remove) = _ttl_log(server, "a")
+    assert (insert[0], modify[:2], remove[:2]) == ("INSERT", ("MODIFY", False), ("REMOVE", True))
+    assert modify[2]["bal"] == N(10) and remove[2]["bal"] == N(7)
+    got = await client.ok("GetItem", {"TableName": "t", "Key": {"pk": S("c"), "sk": S("a")}})
+    assert got["Item"]["bal"] == N(10)
+    # Abort t2: nothing of it applied; b is swept with its original image.
+    await client.ok(tx.ABORT, {"TxId": "t2", "Holder": True})
+    await await_until(lambda: len(_ttl_log(server, "b")) == 2, timeout=30, what="b to be swept")
+    assert _ttl_log(server, "b")[1][:2] == ("REMOVE", True) and _ttl_log(server, "b")[1][2]["bal"] == N(10)
+    assert server.partition.engine.count() == 1  # c

@@ -9,11 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from kumo_tablestore import capacity
-from kumo_tablestore.errors import ResourceNotFoundException, ValidationException
+from kumo_tablestore.errors import (
+    ProvisionedThroughputExceededException,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from kumo_tablestore.expressions import project
 from kumo_tablestore.server import requests as rq
 from kumo_tablestore.server.batching import Mutation
-from kumo_tablestore.server.operations.items import change_for, validated_item
+from kumo_tablestore.server.operations.items import change_for, item_write_cost, validated_item, write_costs
 from kumo_tablestore.server.partition import Partition
 from kumo_tablestore.server.table_meta import TableMeta
 from kumo_tablestore.values import Item, item_size
@@ -120,25 +124,38 @@ async def batch_write_item(part: Partition, body: dict[str, Any]) -> dict[str, A
     estimates = [capacity.write_units(s or 0) for s in sizes]
     done = part.throughput.take_writes(estimates)
     admitted = writes[:done]
+    indexes, exhausted = write_costs(part, mode)
 
     def apply(state: dict[bytes, Item | None], now: float) -> tuple[Any, list[Mutation]]:
+        """Apply the admitted requests in order; one that changes a GSI out of capacity ends the prefix."""
         mutations = []
-        units = 0.0
+        used = capacity.Consumption()
+        applied = 0
         for (key, key_attrs, item), size in zip(admitted, sizes[:done], strict=True):
             old = state[key]
             old_size = item_size(old) if old else None
+            units = capacity.delete_units(old_size) if item is None else capacity.put_units(old_size, size or 0)
+            try:
+                one = item_write_cost(units, indexes, exhausted, key, old, item)
+            except ProvisionedThroughputExceededException:
+                if applied == 0:
+                    raise
+                break
+            used.add(one)
+            applied += 1
             if item is None:
-                units += capacity.delete_units(old_size)
                 if old is not None:
                     mutations.append(Mutation(key, None, None, change_for(key_attrs, old, None)))
             else:
-                units += capacity.put_units(old_size, size or 0)
                 mutations.append(Mutation(key, item, meta.expiry(item, now), change_for(key_attrs, old, item)))
-        return units, mutations
+        return (used, applied), mutations
 
-    units = await part.writer.submit([k for k, _, _ in admitted], apply)
-    part.throughput.charge_write(units - sum(estimates[:done]))
-    out: dict[str, Any] = {"UnprocessedItems": {name: share[done:]} if done < len(share) else {}}
-    if (consumed := _consumed(name, mode, write=units)) is not None:
-        out["ConsumedCapacity"] = consumed
+    try:
+        used, applied = await part.writer.submit([k for k, _, _ in admitted], apply)
+    finally:
+        part.throughput.charge_write(-sum(estimates[:done]))  # the estimates back: the real units follow
+    part.throughput.charge(used)
+    out: dict[str, Any] = {"UnprocessedItems": {name: share[applied:]} if applied < len(share) else {}}
+    if (consumed := used.to_wire(name, mode)) is not None:  # type: ignore[arg-type]
+        out["ConsumedCapacity"] = [consumed]
     return out

@@ -7,10 +7,12 @@ from typing import Any
 from kumo_tablestore import capacity
 from kumo_tablestore.errors import ConditionalCheckFailedException, ValidationException
 from kumo_tablestore.expressions import apply_update, evaluate, project
+from kumo_tablestore.indexes.definitions import IndexDef
 from kumo_tablestore.server import json_body
 from kumo_tablestore.server import requests as rq
 from kumo_tablestore.server.batching import Mutation
 from kumo_tablestore.server.partition import Partition
+from kumo_tablestore.server.throughput import refuse_exhausted
 from kumo_tablestore.storage import ChangeRecord, load_item
 from kumo_tablestore.values import Item, item_size, validate_item
 
@@ -19,11 +21,35 @@ ITEM_TOO_LARGE = "Item size has exceeded the maximum allowed size"
 UPDATE_TOO_LARGE = "Item size to update has exceeded the maximum allowed size"
 
 
-def _capacity(body: dict[str, Any], table: str, mode: str, *, read: float = 0.0, write: float = 0.0) -> dict[str, Any]:
-    consumed = capacity.Consumption(table_read=read, table_write=write).to_wire(table, mode)  # type: ignore[arg-type]
+def _capacity(body: dict[str, Any], table: str, mode: str, used: capacity.Consumption) -> dict[str, Any]:
+    consumed = used.to_wire(table, mode)  # type: ignore[arg-type]
     if consumed is not None:
         body["ConsumedCapacity"] = consumed
     return body
+
+
+def write_costs(part: Partition, mode: str = "TOTAL") -> tuple[tuple[IndexDef, ...], frozenset[str]]:
+    """The indexes whose write units a write must count (none when neither a bucket nor the answer needs
+    them: on-demand without ``ReturnConsumedCapacity``) and the GSIs out of write capacity, taken before it."""
+    if mode == "NONE" and not part.throughput.provisioned:
+        return (), frozenset()
+    return tuple(part.indexes.definitions().values()), part.throughput.exhausted_indexes()
+
+
+def item_write_cost(
+    table_units: float,
+    indexes: tuple[IndexDef, ...],
+    exhausted: frozenset[str],
+    key: bytes,
+    old: Item | None,
+    new: Item | None,
+) -> capacity.Consumption:
+    """A write's units on the table and its indexes; refused when it changes a GSI with no capacity left."""
+    used = capacity.Consumption(table_write=table_units)
+    if indexes:
+        capacity.index_writes(indexes, key, old, new, used)
+        refuse_exhausted(used, exhausted)
+    return used
 
 
 def _check_condition(cond: Any, old: Item | None, on_failure: str) -> None:
@@ -68,20 +94,22 @@ async def put_item(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
     mode = rq.capacity_mode(body)
     cond = rq.compile_expressions(body, ("ConditionExpression",)).condition
     part.throughput.admit_write()
+    indexes, exhausted = write_costs(part, mode)
 
     def apply(state: dict[bytes, Item | None], now: float) -> tuple[Any, list[Mutation]]:
         old = state[key]
         _check_condition(cond, old, on_failure)
         units = capacity.put_units(item_size(old) if old else None, size)
+        used = item_write_cost(units, indexes, exhausted, key, old, item)
         change = change_for(key_attrs, old, item)
-        return (old, units), [Mutation(key, item, meta.expiry(item, now), change, size)]
+        return (old, used), [Mutation(key, item, meta.expiry(item, now), change, size)]
 
-    old, units = await part.writer.submit([key], apply)
-    part.throughput.charge_write(units)
+    old, used = await part.writer.submit([key], apply)
+    part.throughput.charge(used)
     out: dict[str, Any] = {}
     if returns == "ALL_OLD" and old:
         out["Attributes"] = old
-    return _capacity(out, meta.name, mode, write=units)
+    return _capacity(out, meta.name, mode, used)
 
 
 async def delete_item(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
@@ -94,21 +122,23 @@ async def delete_item(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
     mode = rq.capacity_mode(body)
     cond = rq.compile_expressions(body, ("ConditionExpression",)).condition
     part.throughput.admit_write()
+    indexes, exhausted = write_costs(part, mode)
 
     def apply(state: dict[bytes, Item | None], now: float) -> tuple[Any, list[Mutation]]:
         old = state[key]
         _check_condition(cond, old, on_failure)
         units = capacity.delete_units(item_size(old) if old else None)
+        used = item_write_cost(units, indexes, exhausted, key, old, None)
         if old is None:
-            return (None, units), []
-        return (old, units), [Mutation(key, None, None, change_for(key_attrs, old, None))]
+            return (None, used), []
+        return (old, used), [Mutation(key, None, None, change_for(key_attrs, old, None))]
 
-    old, units = await part.writer.submit([key], apply)
-    part.throughput.charge_write(units)
+    old, used = await part.writer.submit([key], apply)
+    part.throughput.charge(used)
     out: dict[str, Any] = {}
     if returns == "ALL_OLD" and old:
         out["Attributes"] = old
-    return _capacity(out, meta.name, mode, write=units)
+    return _capacity(out, meta.name, mode, used)
 
 
 async def update_item(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
@@ -121,6 +151,7 @@ async def update_item(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
     mode = rq.capacity_mode(body)
     exprs = rq.compile_expressions(body, ("ConditionExpression", "UpdateExpression"))
     part.throughput.admit_write()
+    indexes, exhausted = write_costs(part, mode)
 
     def apply(state: dict[bytes, Item | None], now: float) -> tuple[Any, list[Mutation]]:
         old = state[key]
@@ -135,17 +166,18 @@ async def update_item(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
         if new_size > MAX_ITEM_BYTES:
             raise ValidationException(UPDATE_TOO_LARGE)
         units = capacity.put_units(item_size(old) if old else None, new_size)
-        answer = (_returned(returns, old, new, paths), units)
+        used = item_write_cost(units, indexes, exhausted, key, old, new)
+        answer = (_returned(returns, old, new, paths), used)
         if old is not None and old == new:
             return answer, []
         return answer, [Mutation(key, new, meta.expiry(new, now), change_for(key_attrs, old, new), new_size)]
 
-    attributes, units = await part.writer.submit([key], apply)
-    part.throughput.charge_write(units)
+    attributes, used = await part.writer.submit([key], apply)
+    part.throughput.charge(used)
     out: dict[str, Any] = {}
     if attributes:
         out["Attributes"] = attributes
-    return _capacity(out, meta.name, mode, write=units)
+    return _capacity(out, meta.name, mode, used)
 
 
 def _returned(returns: str, old: Item | None, new: Item, paths: Any) -> Item | None:
@@ -178,7 +210,7 @@ async def get_item(part: Partition, body: dict[str, Any]) -> dict[str, Any] | by
                 size = item_size(load_item(raw))
         units = capacity.get_item_units(size, consistent)
         part.throughput.charge_read(units)
-        out = _capacity({}, meta.name, mode, read=units)
+        out = _capacity({}, meta.name, mode, capacity.Consumption(table_read=units))
         return json_body.encode(out) if record is None else json_body.splice("Item", raw, out)
     item = part.get_item(key)
     units = capacity.get_item_units(item_size(item) if item else None, consistent)
@@ -186,4 +218,4 @@ async def get_item(part: Partition, body: dict[str, Any]) -> dict[str, Any] | by
     out: dict[str, Any] = {}
     if item is not None:
         out["Item"] = project(item, projection) if projection is not None else item
-    return _capacity(out, meta.name, mode, read=units)
+    return _capacity(out, meta.name, mode, capacity.Consumption(table_read=units))

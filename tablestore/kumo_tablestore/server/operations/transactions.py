@@ -13,10 +13,18 @@ from typing import Any
 
 from kumo_tablestore import capacity
 from kumo_tablestore import transactions as tx
-from kumo_tablestore.errors import ValidationException
+from kumo_tablestore.errors import ProvisionedThroughputExceededException, ValidationException
 from kumo_tablestore.expressions import apply_update, evaluate, project
+from kumo_tablestore.indexes.definitions import IndexDef
 from kumo_tablestore.server import requests as rq
-from kumo_tablestore.server.operations.items import MAX_ITEM_BYTES, UPDATE_TOO_LARGE, change_for, sized_item
+from kumo_tablestore.server.operations.items import (
+    MAX_ITEM_BYTES,
+    UPDATE_TOO_LARGE,
+    change_for,
+    item_write_cost,
+    sized_item,
+    write_costs,
+)
 from kumo_tablestore.server.partition import Partition
 from kumo_tablestore.server.txn_state import Change, Prepared
 from kumo_tablestore.values import Item, item_size
@@ -54,13 +62,18 @@ def _parse(part: Partition, index: int, kind: str, op: dict[str, Any]) -> _Actio
 
 
 def _evaluate(
-    part: Partition, actions: list[_Action], current: dict[bytes, Item | None], now: float
-) -> tuple[list[dict[str, Any]], list[Change], dict[int, float]]:
-    """Reasons of failed conditions, the changes and each action's capacity units (pure over ``current``)."""
+    part: Partition,
+    actions: list[_Action],
+    current: dict[bytes, Item | None],
+    now: float,
+    costs: tuple[tuple[IndexDef, ...], frozenset[str]] = ((), frozenset()),
+) -> tuple[list[dict[str, Any]], list[Change], dict[int, capacity.Consumption]]:
+    """Reasons of failed conditions (and of GSIs out of capacity, ``costs``: :func:`write_costs`), the
+    changes and each action's capacity units (pure over ``current``)."""
     meta = part.require_meta()
     reasons: list[dict[str, Any]] = []
     changes: list[Change] = []
-    units: dict[int, float] = {}
+    units: dict[int, capacity.Consumption] = {}
     for a in actions:
         old = current.get(a.key)
         if a.exprs.condition is not None and not evaluate(a.exprs.condition, old or {}):
@@ -68,10 +81,16 @@ def _evaluate(
             continue
         old_size = item_size(old) if old else None
         if a.kind == "ConditionCheck":
-            units[a.index] = capacity.read_units(old_size or 0, consistent=True, transactional=True)
+            read = capacity.read_units(old_size or 0, consistent=True, transactional=True)
+            units[a.index] = capacity.Consumption(table_read=read)
             continue
         if a.kind == "Delete":
-            units[a.index] = capacity.delete_units(old_size, transactional=True)
+            try:
+                used = item_write_cost(capacity.delete_units(old_size, transactional=True), *costs, a.key, old, None)
+            except ProvisionedThroughputExceededException:
+                reasons.append({"Index": a.index, **tx.throughput_reason(gsi=True)})
+                continue
+            units[a.index] = used
             if old is not None:
                 changes.append(Change(a.key, None, None, None, change_for(a.key_attrs, old, None)))
             continue
@@ -84,7 +103,12 @@ def _evaluate(
             if size > MAX_ITEM_BYTES:
                 raise ValidationException(UPDATE_TOO_LARGE)
         assert new is not None
-        units[a.index] = capacity.put_units(old_size, size or 0, transactional=True)
+        try:
+            used = item_write_cost(capacity.put_units(old_size, size or 0, transactional=True), *costs, a.key, old, new)
+        except ProvisionedThroughputExceededException:
+            reasons.append({"Index": a.index, **tx.throughput_reason(gsi=True)})
+            continue
+        units[a.index] = used
         changes.append(Change(a.key, new, meta.expiry(new, now), size, change_for(a.key_attrs, old, new)))
     return reasons, changes, units
 
@@ -100,6 +124,10 @@ async def prepare(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
     actions = [_parse(part, a["Index"], a["Kind"], a["Op"]) for a in body["Actions"]]
     keys = [a.key for a in actions]
     state = part.txns
+    throttled = _throttled(part, actions)
+    if throttled:
+        return {"Prepared": False, "Reasons": throttled}
+    costs = write_costs(part)
     if (
         not one_phase
         and _is_holder(part, holder)
@@ -113,14 +141,14 @@ async def prepare(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
 
     def run() -> dict[str, Any]:
         now = time.time()
-        reasons, changes, units = _evaluate(part, actions, part.engine.get_many(keys, now=now), now)
+        reasons, changes, units = _evaluate(part, actions, part.engine.get_many(keys, now=now), now, costs)
         if reasons:
             return {"Prepared": False, "Reasons": reasons}
         if one_phase:
             state.apply_now(changes)
         else:
             state.store_prepared(Prepared(txid, holder, now, changes, keys))
-        return {"Prepared": True, "Reasons": [], "Units": {str(i): u for i, u in units.items()}}
+        return {"Prepared": True, "Reasons": [], "Units": {str(i): u.to_dict() for i, u in units.items()}}
 
     try:
         out = await part.writer.exclusive(run)
@@ -129,7 +157,18 @@ async def prepare(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
         raise
     if one_phase or not out["Prepared"]:
         state.locks.release_write(keys, txid)
+    for used in out.get("Units", {}).values():
+        part.throughput.charge(capacity.Consumption.from_dict(used))
     return out
+
+
+def _throttled(part: Partition, actions: list[_Action]) -> list[dict[str, Any]]:
+    """Reasons for every action when the table has no capacity left for them (reads for ConditionChecks)."""
+    checks = any(a.kind == "ConditionCheck" for a in actions)
+    writes = any(a.kind != "ConditionCheck" for a in actions)
+    if (writes and not part.throughput.has_write_capacity()) or (checks and not part.throughput.has_read_capacity()):
+        return [{"Index": a.index, **tx.throughput_reason()} for a in actions]
+    return []
 
 
 async def commit(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
@@ -203,6 +242,8 @@ async def read(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
         key, _ = meta.encode_request_key(op.get("Key"))
         projection = rq.compile_expressions(op, ("ProjectionExpression",)).projection
         gets.append((g["Index"], key, projection))
+    if not part.throughput.has_read_capacity():
+        return {"Throttled": [i for i, _, _ in gets]}
     busy = part.txns.locks.try_read([k for _, k, _ in gets], read_id, READ_LEASE_S)
     if busy:
         return {"Conflict": [i for i, k, _ in gets if k in busy]}
@@ -213,6 +254,7 @@ async def read(part: Partition, body: dict[str, Any]) -> dict[str, Any]:
         item = current.get(key)
         units[str(index)] = capacity.read_units(item_size(item) if item else 0, consistent=True, transactional=True)
         items[str(index)] = None if item is None else (project(item, projection) if projection else item)
+    part.throughput.charge_read(sum(units.values()))
     return {"Items": items, "Units": units}
 
 
