@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from kumo.aws_signing import SigV4Auth
 from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, read_keys
 
 KUMO = [sys.executable, "-m", "kumo_cli"]
+#: A stop slower than this prints the end of the log (pytest shows it when the test fails).
+SLOW_STOP_S = 8.0
 
 
 def function_manifest(
@@ -147,8 +150,14 @@ class KumoUp:
         process is killed and the end of its log is printed, so a hang can be told from a slow stop."""
         if self.proc.poll() is None:
             self._signal(signal.SIGTERM)
+            began = time.monotonic()
             try:
                 self.proc.wait(timeout_s)
+                if time.monotonic() - began > SLOW_STOP_S:  # not a failure: say where the time went
+                    self._log.flush()
+                    print(
+                        f"kumo up took {time.monotonic() - began:.1f}s to stop; its log ends:\n{self.output()[-4000:]}"
+                    )
             except subprocess.TimeoutExpired:
                 self._signal(signal.SIGKILL)
                 self.proc.wait()

