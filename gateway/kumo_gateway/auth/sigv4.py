@@ -186,6 +186,8 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
 
 
 def canonical_query(query: str, *, presigned: bool = False) -> str:
+    if not query:
+        return ""
     pairs = [
         (quote(key, safe="-_.~"), quote(value, safe="-_.~"))
         for key, value in _query_pairs(query)
@@ -212,19 +214,40 @@ def remove_dot_segments(path: str) -> str:
     return first + "/".join(kept) + last
 
 
+@lru_cache(maxsize=1024)
 def canonical_path(raw_path: str) -> str:
+    """The canonical URI (cached: a gateway sees the same few paths again and again)."""
     return quote(remove_dot_segments(raw_path), safe="/~")
+
+
+@lru_cache(maxsize=256)
+def _wire_names(names: tuple[str, ...]) -> tuple[tuple[str, bytes], ...]:
+    """(canonical name, the name as ASGI servers give it) of each signed header."""
+    return tuple((name.lower(), name.lower().encode("latin-1", "replace")) for name in names)
+
+
+def _trimmed(value: bytes) -> bytes:
+    """SigV4's ``Trimall``: the ends stripped and inner runs of whitespace made one space."""
+    stripped = value.strip()
+    if b"  " in stripped or b"\t" in stripped:
+        return b" ".join(stripped.split())
+    return stripped
 
 
 def canonical_headers(names: Sequence[str], headers: Headers) -> str | None:
     """``name:value\\n`` lines for the signed headers; None when one of them is absent."""
+    wire = _wire_names(tuple(names))
+    wanted = {key for _, key in wire}
+    found: dict[bytes, list[bytes]] = {}
+    for key, value in headers:  # one pass over the request's headers
+        if key in wanted:
+            found.setdefault(key, []).append(_trimmed(value))
     lines = []
-    for name in names:
-        wanted = name.lower().encode("latin-1", "replace")
-        values = [b" ".join(value.split()) for key, value in headers if key == wanted]
-        if not values:
+    for name, key in wire:
+        values = found.get(key)
+        if values is None:
             return None
-        lines.append(f"{name.lower()}:{b','.join(values).decode('latin-1')}\n")
+        lines.append(f"{name}:{b','.join(values).decode('latin-1')}\n")
     return "".join(lines)
 
 
@@ -254,7 +277,7 @@ def string_to_sign(parsed: ParsedAuth, request: str) -> str:
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     key = ("AWS4" + secret).encode("utf-8")
     for part in (date, region, service, TERMINATOR):
-        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+        key = hmac.digest(key, part.encode("utf-8"), "sha256")
     return key
 
 
@@ -302,7 +325,7 @@ class SigV4Verifier:
         if request is None:
             return errors.bad_signature()
         key = self.key(secret, parsed.date, parsed.region, parsed.service)
-        expected = hmac.new(key, string_to_sign(parsed, request).encode("utf-8"), hashlib.sha256).hexdigest()
+        expected = hmac.digest(key, string_to_sign(parsed, request).encode("utf-8"), "sha256").hex()
         if not hmac.compare_digest(expected, parsed.signature):
             return errors.bad_signature()
         return None
