@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("kumo.stream_pollers")
 
 PREFIX = "kumo:stream-source:"
+#: The name of the access key the pollers invoke with (local mode's key store, a cluster gateway's own key).
+POLLERS_KEY_NAME = "kumo:stream-pollers"
 #: How long one long poll of a partition waits for a new record.
 LONG_POLL_MS = 1000
 #: Pause when the table, its stream or its partition is not there (yet), or Redis is away.
