@@ -109,26 +109,29 @@ def traced(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
+def start_gateway(gateway: GatewayProcess, redis_url: str, template: str) -> Any:
+    """Start ``gateway``; its DynamoDB client once it serves ``orders``."""
+    gateway.start(f"--redis-url={redis_url}", env={"KUMO_PARTITION_ENDPOINT_TEMPLATE": template})
+    client = dynamodb(gateway.url)
+    wait_for(
+        lambda: client.describe_table(TableName="orders")["Table"]["TableStatus"] == "ACTIVE",
+        timeout_s=60,
+        what="orders ACTIVE",
+    )
+    return client
+
+
 def start_cluster(
-    kube_api: KubeApi, operator: OperatorProcess, redis_url: str, partitions: Pods, gateways: list[GatewayProcess]
-) -> Any:
-    """The operator, the gateways (sharing ``redis_url``), the table's partitions and the function; the
-    DynamoDB client of the first gateway once ``orders`` is ACTIVE."""
+    kube_api: KubeApi, operator: OperatorProcess, redis_url: str, partitions: Pods, gateway: GatewayProcess
+) -> tuple[Any, str]:
+    """The operator, the table and its partitions, ``gateway``: its DynamoDB client once ``orders`` is
+    ACTIVE, and the partition endpoint template (for another gateway)."""
     operator.start("--redis-url", redis_url)
     template = partition_ports(partitions)
-    for gateway in gateways:
-        gateway.start(f"--redis-url={redis_url}", env={"KUMO_PARTITION_ENDPOINT_TEMPLATE": template})
     assert kube_api.kubectl("apply", "-f", "-", input=TABLE).returncode == 0
     for index in range(PARTITIONS):
         partitions.start("orders", index)
-    clients = [dynamodb(gateway.url) for gateway in gateways]
-    for client in clients:
-        wait_for(
-            lambda c=client: c.describe_table(TableName="orders")["Table"]["TableStatus"] == "ACTIVE",
-            timeout_s=60,
-            what="orders ACTIVE",
-        )
-    return clients[0]
+    return start_gateway(gateway, redis_url, template), template
 
 
 def write_versions(client: Any, keys: int, versions: int) -> None:
@@ -138,12 +141,26 @@ def write_versions(client: Any, keys: int, versions: int) -> None:
 
 
 def assert_in_order_once(records: list[dict[str, Any]], keys: int, versions: int) -> None:
+    assert history(records) == {f"k{key}": [str(v) for v in range(versions)] for key in range(keys)}
+    assert len({r["eventID"] for r in records}) == len(records)
+
+
+def history(records: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Each key's ``v`` values in the order the function got them."""
     by_key: dict[str, list[str]] = {}
     for record in records:
         by_key.setdefault(record["dynamodb"]["Keys"]["pk"]["S"], []).append(record["dynamodb"]["NewImage"]["v"]["N"])
-    expected = [str(v) for v in range(versions)]
-    assert by_key == {f"k{key}": expected for key in range(keys)}
-    assert len({r["eventID"] for r in records}) == len(records)
+    return by_key
+
+
+def leases(redis_url: str) -> list[str]:
+    """The holders of the recorder's shard leases."""
+    store = redis.Redis.from_url(redis_url)
+    try:
+        held = [store.get(key) for key in store.scan_iter("kumo:stream-source:recorder:*:lease")]
+    finally:
+        store.close()
+    return [h.decode() for h in held if h is not None]
 
 
 def test_writes_reach_the_stream_function_in_order(
@@ -157,7 +174,7 @@ def test_writes_reach_the_stream_function_in_order(
 ) -> None:
     trace = tmp_path / "trace.jsonl"
     with DeploymentController(kube_api.url, pods.endpoints_for):
-        client = start_cluster(kube_api, operator, redis_url, partitions, [gateway])
+        client, _ = start_cluster(kube_api, operator, redis_url, partitions, gateway)
         assert kube_api.kubectl("apply", "-f", "-", input=function_manifest(trace)).returncode == 0
         write_versions(client, keys=8, versions=3)
         client.delete_item(TableName="orders", Key={"pk": {"S": "k0"}})
@@ -187,24 +204,34 @@ def test_two_gateways_share_the_shards_through_redis(
     second = GatewayProcess(kube_api, tmp_path / "second", user=gateway.user)
     try:
         with DeploymentController(kube_api.url, pods.endpoints_for):
-            client = start_cluster(kube_api, operator, redis_url, partitions, [gateway, second])
+            client, template = start_cluster(kube_api, operator, redis_url, partitions, gateway)
             assert kube_api.kubectl("apply", "-f", "-", input=function_manifest(trace)).returncode == 0
             write_versions(client, keys=10, versions=2)
-            write_versions(dynamodb(second.url), keys=10, versions=4)  # versions 0, 1 again, then 2, 3
+            wait_for(lambda: len(traced(trace)) >= 20, timeout_s=60, what="20 records")
+            assert gateway.proc is not None
+            first = f"-{gateway.proc.pid}-"
+            assert [first in holder for holder in leases(redis_url)] == [True] * PARTITIONS
+
+            # A second replica on the same Redis: its pollers wait for the leases, no shard is polled twice.
+            later = start_gateway(second, redis_url, template)
+            write_versions(later, keys=10, versions=4)  # versions 0, 1 again, then 2, 3
             records = wait_for(lambda: (r := traced(trace)) and len(r) >= 60 and r, timeout_s=60, what="60 records")
-            # One poller per shard across both gateways: every record once, in order per key.
             assert len(records) == 60, (len(records), gateway.log(), second.log())
-            by_key: dict[str, list[str]] = {}
-            for record in records:
-                key = record["dynamodb"]["Keys"]["pk"]["S"]
-                by_key.setdefault(key, []).append(record["dynamodb"]["NewImage"]["v"]["N"])
-            assert by_key == {f"k{key}": ["0", "1", "0", "1", "2", "3"] for key in range(10)}
+            assert history(records) == {f"k{key}": ["0", "1", "0", "1", "2", "3"] for key in range(10)}
             assert len({r["eventID"] for r in records}) == 60
-            store = redis.Redis.from_url(redis_url)
-            try:
-                leases = [store.get(k) for k in store.scan_iter("kumo:stream-source:recorder:*:lease")]
-            finally:
-                store.close()
-            assert len(leases) == PARTITIONS and all(leases)
+
+            # The first replica stops (a rollout): it gives its leases up on the way out (they are not left
+            # to expire), and the second takes every shard over from the checkpoints.
+            gateway.stop()
+            assert not [holder for holder in leases(redis_url) if first in holder]
+            write_versions(later, keys=10, versions=6)  # versions 0-3 again, then 4, 5
+            records = wait_for(lambda: (r := traced(trace)) and len(r) >= 120 and r, timeout_s=60, what="120 records")
+            assert len(records) == 120, (len(records), second.log())
+            expected = ["0", "1", "0", "1", "2", "3", "0", "1", "2", "3", "4", "5"]
+            assert history(records) == {f"k{key}": expected for key in range(10)}
+            assert len({r["eventID"] for r in records}) == 120
+            assert second.proc is not None
+            holders = leases(redis_url)
+            assert [f"-{second.proc.pid}-" in h for h in holders] == [True] * PARTITIONS, holders
     finally:
         second.stop()
