@@ -127,15 +127,16 @@ def structural(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
         return structural({**members[0], **outer}, defs)
 
     limits = schema.get("x-kumo-limits")
+    keep_default = not schema.get("x-kumo-no-default")
     node: dict[str, Any] = {}
     rules: list[dict[str, str]] = []
     for key, value in schema.items():
-        if key in ("title", "$defs", "x-kumo-limits"):
+        if key in ("title", "$defs", "x-kumo-limits", "x-kumo-no-default"):
             continue
         if key == "anyOf":  # the int-or-string pair, kept as Kubernetes writes it
             node[key] = [{"type": member["type"]} for member in value]
         elif key == "default":
-            if value is not None and not isinstance(value, dict | list):
+            if keep_default and value is not None and not isinstance(value, dict | list):
                 node[key] = _format_default(value, limits)
         elif key == "additionalProperties":
             if isinstance(value, dict):

@@ -104,6 +104,11 @@ async def serve(
         raise
 
 
+def client_host(host: str) -> str:
+    """The address clients use for a listen address (a wildcard listen is reached on loopback)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free right now on ``host`` (for tests)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -37,6 +37,11 @@ DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a
 FIELD_CTX = "kumo_field"
 
 
+#: JSON-schema marker (``Field(json_schema_extra=...)``): the generated CRD leaves this field's default out,
+#: so the API server does not store it (the model applies it when reading, where it is meaningful).
+NO_CRD_DEFAULT: dict[str, Any] = {"x-kumo-no-default": True}
+
+
 def invalid(message: str, field: str | None = None) -> PydanticCustomError:
     """An error whose text is ``message`` as is; ``field`` (camelCase) is appended to its location."""
     return PydanticCustomError("kumo", message, {FIELD_CTX: field} if field else None)

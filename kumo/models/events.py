@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from kumo import schedules
-from kumo.models.base import Spec, duration_type, invalid
+from kumo.models.base import NO_CRD_DEFAULT, Spec, duration_type, invalid
 
 #: SQS queue names: 1-80 letters, digits, '-' or '_' (no FIFO queues).
 QUEUE_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"
@@ -79,9 +79,13 @@ class EventSource(Spec):
         | None
     ) = None
     stream: StreamSource | None = None
-    batch_size: Annotated[int, Field(ge=1, le=10000, description="Most records in one invocation.")] = 10
+    # Defaults of queues only: the CRD leaves them out (a stream or a schedule must not get them stored).
+    batch_size: Annotated[
+        int, Field(ge=1, le=10000, description="Most records in one invocation.", json_schema_extra=NO_CRD_DEFAULT)
+    ] = 10
     maximum_batching_window: Annotated[
-        duration_type(0, 300), Field(description="Longest to gather records before invoking with fewer.")
+        duration_type(0, 300),
+        Field(description="Longest to gather records before invoking with fewer.", json_schema_extra=NO_CRD_DEFAULT),
     ] = 0.0
     enabled: Annotated[bool, Field(description="Poll the source (false pauses the mapping).")] = True
 

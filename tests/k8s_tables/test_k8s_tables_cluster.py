@@ -4,8 +4,6 @@ the operator's StatefulSet arguments (on 127.0.0.1 ports), the gateway with ``Ku
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,18 +20,14 @@ from cluster import KubeApi
 from gateway_server import ThreadedServer
 from kubernetes import config as kube_config
 from kubernetes.client import Configuration
+from partition_pods import TABLES, Pods
 from signing import TEST_KEY, make_authenticator
-from support import free_port, wait_http
 
 from kumo.catalog import Catalog
-from kumo.models import Table
 from kumo_gateway.app import create_app
 from kumo_gateway.kubernetes.tables import KubernetesTables
 from kumo_gateway.local.process_provider import LocalProvider
-from kumo_operator.config import OperatorConfig
-from kumo_operator.table_resources import build_table
 
-TABLES = "/apis/kumo.dev/v1alpha1/namespaces/default/tables"
 ORDERS = """apiVersion: kumo.dev/v1alpha1
 kind: Table
 metadata:
@@ -56,67 +50,6 @@ spec:
 def wait_until(check: Callable[[], Any], what: str, timeout_s: float = 20.0) -> Any:
     """``support.wait_until`` where an exception means "not there yet"."""
     return support.wait_until(check, timeout=timeout_s, what=what, ignore=(Exception,))
-
-
-class Pods:
-    """Real `kumo partition` processes standing in for StatefulSet pods, with the operator's exact args."""
-
-    def __init__(self, api: KubeApi, root: Path) -> None:
-        self.api, self.root = api, root
-        self.ports: dict[tuple[str, int], int] = {}
-        self.procs: dict[tuple[str, int], subprocess.Popen[bytes]] = {}
-
-    def port(self, table: str, index: int) -> int:
-        return self.ports.setdefault((table, index), free_port())
-
-    def host(self, table: str, namespace: str, index: int) -> str:
-        return f"127.0.0.1:{self.port(table, index)}"
-
-    def args(self, table: str, index: int, data_dir: Path) -> list[str]:
-        obj = self.api.get(f"{TABLES}/{table}")
-        built = build_table(obj, Table.model_validate(obj).spec, OperatorConfig())
-        container = built.stateful_set["spec"]["template"]["spec"]["containers"][0]
-        assert container["command"] == ["kumo"]
-        substitutes = {
-            "/data": str(data_dir),
-            "0.0.0.0": "127.0.0.1",
-            "8080": str(self.port(table, index)),
-            "$(POD_NAME)": f"{built.name}-{index}",
-        }
-        return [substitutes.get(a, a) for a in container["args"]]
-
-    def start(self, table: str, index: int, data: str = "data") -> None:
-        data_dir = self.root / table / f"{data}{index}"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.root / f"{table}-{index}.log", "ab")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kumo_cli", *self.args(table, index, data_dir), "--durability", "normal"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        self.procs[(table, index)] = proc
-        wait_http(f"http://127.0.0.1:{self.port(table, index)}/healthz", proc=proc)
-
-    def stop(self, table: str, index: int) -> None:
-        proc = self.procs.pop((table, index), None)
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-
-    def stop_all(self) -> None:
-        for key in list(self.procs):
-            self.stop(*key)
-
-    def table(self, table: str, index: int) -> dict[str, Any]:
-        return httpx.get(f"http://127.0.0.1:{self.port(table, index)}/table").json()
-
-    def items(self, table: str, index: int) -> int:
-        return httpx.get(f"http://127.0.0.1:{self.port(table, index)}/healthz").json()["items"]
 
 
 class WithTables:

@@ -8,13 +8,16 @@ import base64
 import pytest
 from support import await_until
 
+from kumo.access_keys import new_access_key
 from kumo.scaling.signals import Load
+from kumo_gateway.auth.keys import KeyRing
 from kumo_gateway.kubernetes.endpoints import Endpoint, EndpointIndex, ready_endpoints
 from kumo_gateway.kubernetes.forward import EndpointBusy, EndpointUnreachable, ForwardFailed, result_from_response
 from kumo_gateway.kubernetes.instances import EndpointSlots, QueueFull, WaitTimeout, pick_free
 from kumo_gateway.kubernetes.load_reporter import LoadTracker
 from kumo_gateway.kubernetes.resources import served_function
-from kumo_gateway.kubernetes.serve import SettingsError, settings_from_env
+from kumo_gateway.kubernetes.serve import SettingsError, endpoint_template_from_env, settings_from_env
+from kumo_gateway.kubernetes.stream_pollers import gateway_url, pollers_key
 from kumo_gateway.kubernetes.waker import Waker, scale_target
 
 A, B, C = Endpoint("10.0.0.1", 8080), Endpoint("10.0.0.2", 8080), Endpoint("10.0.0.3", 8080)
@@ -163,3 +166,34 @@ def test_settings_from_env() -> None:
     assert settings_from_env({"KUMO_WAKE_TIMEOUT_S": "2.5"})["wake_timeout_s"] == 2.5
     with pytest.raises(SettingsError, match="KUMO_QUEUE_LIMIT"):
         settings_from_env({"KUMO_QUEUE_LIMIT": "lots"})
+
+
+def test_partition_endpoint_template_from_env() -> None:
+    assert endpoint_template_from_env({}) is None
+    assert endpoint_template_from_env({"KUMO_PARTITION_ENDPOINT_TEMPLATE": " "}) is None
+    template = "{statefulset}-{index}.{service}.{namespace}.svc.example.org:8080"
+    assert endpoint_template_from_env({"KUMO_PARTITION_ENDPOINT_TEMPLATE": template}) == template
+    for bad in ("{pod}:8080", "{0}:8080", "{index"):
+        with pytest.raises(SettingsError, match="KUMO_PARTITION_ENDPOINT_TEMPLATE"):
+            endpoint_template_from_env({"KUMO_PARTITION_ENDPOINT_TEMPLATE": bad})
+
+
+def test_stream_pollers_key_invokes_only_and_outlives_secret_resyncs() -> None:
+    key = pollers_key()
+    assert key.name == "kumo:stream-pollers" and key.access_key_id != pollers_key().access_key_id
+    assert key.policy.allows("lambda:InvokeFunction", ["function:orders"])
+    assert not key.policy.allows("dynamodb:PutItem", ["table:orders"])
+    assert not key.policy.allows("lambda:UpdateFunctionCode", ["function:orders"])
+    ring = KeyRing()
+    ring.add_process_key(key)
+    secret_key = new_access_key("from-a-secret")
+    ring.replace_all([secret_key])  # what the Secret watch does on every (re)list
+    assert ring.lookup(key.access_key_id) == key and ring.lookup(secret_key.access_key_id) == secret_key
+    ring.replace_all([])
+    assert ring.lookup(key.access_key_id) == key and ring.lookup(secret_key.access_key_id) is None
+
+
+def test_stream_pollers_reach_their_own_gateway() -> None:
+    assert gateway_url("0.0.0.0", 8080) == "http://127.0.0.1:8080"
+    assert gateway_url("10.1.2.3", 80) == "http://10.1.2.3:80"
+    assert gateway_url("::1", 8080) == "http://[::1]:8080"

@@ -417,3 +417,23 @@ def test_shop_example_validates_against_the_crds() -> None:
     broken["spec"]["aliases"]["live"]["routing"] = {"2": 1.5}
     with pytest.raises(jsonschema.ValidationError):
         validate("Function", broken)
+
+
+def test_event_sources_survive_the_api_servers_defaulting() -> None:
+    """The API server stores a CRD's defaults; a stream or schedule event must not get the queue-only
+    ``batchSize``/``maximumBatchingWindow`` (the model refuses them there), while a queue still gets 10."""
+    from crd_schema import prune
+
+    from kumo.models import Function
+
+    schema = object_schema("Function")
+    events = [
+        {"stream": {"table": "orders"}},
+        {"schedule": "rate(5 minutes)"},
+        {"queue": "jobs"},
+    ]
+    stored = prune(copy.deepcopy({**FUNCTION, "spec": {**FUNCTION["spec"], "events": events}}), schema)
+    assert all("batchSize" not in event for event in stored["spec"]["events"])
+    parsed = Function.model_validate(stored).spec.events
+    assert [e.stream is not None for e in parsed] == [True, False, False]
+    assert parsed[2].batch_size == 10 and parsed[2].maximum_batching_window == 0

@@ -37,12 +37,18 @@ if TYPE_CHECKING:
 log = logging.getLogger("kumo.stream_pollers")
 
 PREFIX = "kumo:stream-source:"
+#: The name of the access key the pollers invoke with (local mode's key store, a cluster gateway's own key).
+POLLERS_KEY_NAME = "kumo:stream-pollers"
 #: How long one long poll of a partition waits for a new record.
 LONG_POLL_MS = 1000
 #: Pause when the table, its stream or its partition is not there (yet), or Redis is away.
 IDLE_PAUSE_S = 1.0
 #: A lease outlives the poller that holds it by this much (seconds) beyond its invocation timeout.
 LEASE_SLACK_S = 30.0
+#: How long a stopping poller tries to give its lease up.
+RELEASE_TIMEOUT_S = 2.0
+#: Delete the lease only if it is still ours (another host may hold it by now).
+_RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
 def shard_key(mapping: StreamMapping, stream_arn: str, partition: int) -> str:
@@ -85,6 +91,8 @@ class ShardPoller:
         self.owner = owner
         self.queues = QueueStore(redis)
         self.lane = f"stream:{mapping.function}:{partition}"
+        #: The lease key this poller last held (released when it is cancelled).
+        self.held: str | None = None
         #: Counters for tests and logs.
         self.batches = self.delivered = self.failed_batches = 0
 
@@ -98,6 +106,7 @@ class ShardPoller:
                 if not await self.poll_once():
                     await asyncio.sleep(IDLE_PAUSE_S)
             except asyncio.CancelledError:
+                await self._release()  # a stopping host hands the shard over now, not at the lease's expiry
                 raise
             except Exception as exc:  # a partition restarting, Redis away: nothing moved, try again
                 log.warning("stream %s → %s: polling failed (%s)", self.mapping.table, self.mapping.function, exc)
@@ -106,12 +115,25 @@ class ShardPoller:
     async def _lease(self, key: str) -> bool:
         ttl_ms = int((self.mapping.timeout_s + LEASE_SLACK_S) * 1000)
         if await self.redis.set(key, self.owner, nx=True, px=ttl_ms):
+            self.held = key
             return True
         holder = await self.redis.get(key)
         if holder is not None and holder.decode() == self.owner:
             await self.redis.pexpire(key, ttl_ms)
+            self.held = key
             return True
         return False
+
+    async def _release(self) -> None:
+        """Give the lease up if this poller still holds it (best effort: otherwise it expires)."""
+        key, self.held = self.held, None
+        if key is None:
+            return
+        try:
+            async with asyncio.timeout(RELEASE_TIMEOUT_S):
+                await self.redis.eval(_RELEASE_SCRIPT, 1, key, self.owner)
+        except Exception as exc:  # Redis away or slow: the lease expires by itself
+            log.info("stream lease %s not released (%s)", key, exc)
 
     async def poll_once(self) -> bool:
         """One long poll and what it delivered; False when there is nothing to poll (pause)."""

@@ -12,6 +12,8 @@ class KeyRing:
 
     def __init__(self, keys: Iterable[AccessKey] = ()) -> None:
         self._keys: dict[str, AccessKey] = {key.access_key_id: key for key in keys}
+        #: Keys of this process only (no store holds them): kept when the store's keys are replaced.
+        self._process_keys: dict[str, AccessKey] = {}
 
     def lookup(self, access_key_id: str) -> AccessKey | None:
         return self._keys.get(access_key_id)
@@ -23,7 +25,13 @@ class KeyRing:
         return self._keys.pop(access_key_id, None)
 
     def replace_all(self, keys: Iterable[AccessKey]) -> None:
-        self._keys = {key.access_key_id: key for key in keys}
+        """The store's keys become ``keys``; this process's own keys stay."""
+        self._keys = {key.access_key_id: key for key in keys} | self._process_keys
+
+    def add_process_key(self, key: AccessKey) -> None:
+        """A key only this process knows (e.g. its stream pollers' own), kept across :meth:`replace_all`."""
+        self._process_keys[key.access_key_id] = key
+        self._keys[key.access_key_id] = key
 
     def all(self) -> list[AccessKey]:
         return sorted(self._keys.values(), key=lambda k: (k.created, k.access_key_id))

@@ -7,6 +7,10 @@ default 30), ``KUMO_QUEUE_TIMEOUT_S`` (wait behind busy endpoints, default 30), 
 ``/metrics`` asks for; without it ``/metrics`` answers 401 to everyone. With ``KUMO_CODE_STORE_URL`` the
 Lambda management API creates and changes Functions (``kubernetes/api_functions.py``) and serves the
 layer calls (``kubernetes/layer_versions.py``).
+``KUMO_PARTITION_ENDPOINT_TEMPLATE`` overrides where partition ``index`` of a table answers (a
+``str.format`` template with ``statefulset``, ``service``, ``namespace``, ``index``, ``table``; default
+the StatefulSet pod's DNS name under ``cluster.local``), e.g. for another cluster domain.
+With ``--redis-url`` the gateway also runs the table-stream event source (``kubernetes/stream_pollers.py``).
 """
 
 from __future__ import annotations
@@ -70,36 +74,57 @@ def concurrency_limit_from_env(env: Mapping[str, str]) -> int:
     return value
 
 
+def endpoint_template_from_env(env: Mapping[str, str]) -> str | None:
+    """``KUMO_PARTITION_ENDPOINT_TEMPLATE``, checked against the fields it may use (pure); None when unset."""
+    template = (env.get("KUMO_PARTITION_ENDPOINT_TEMPLATE") or "").strip()
+    if not template:
+        return None
+    try:
+        template.format(statefulset="s", service="s", namespace="n", index=0, table="t")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise SettingsError(f"KUMO_PARTITION_ENDPOINT_TEMPLATE: not a valid template ({exc!r})") from None
+    return template
+
+
 def run_kubernetes_gateway(*, host: str, port: int, namespace: str | None, redis_url: str | None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = settings_from_env(os.environ)
         concurrency_limit = concurrency_limit_from_env(os.environ)
+        endpoint_template = endpoint_template_from_env(os.environ)
     except SettingsError as exc:
         print(f"kumo gateway: {exc}", file=sys.stderr)
         return 2
     try:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            return runner.run(_serve(host, port, namespace, redis_url, settings, concurrency_limit))
+            return runner.run(_serve(host, port, namespace, redis_url, settings, concurrency_limit, endpoint_template))
     except KeyboardInterrupt:
         return 0
 
 
 async def _serve(
-    host: str, port: int, namespace: str | None, redis_url: str | None, settings: dict, concurrency_limit: int
+    host: str,
+    port: int,
+    namespace: str | None,
+    redis_url: str | None,
+    settings: dict,
+    concurrency_limit: int,
+    endpoint_template: str | None,
 ) -> int:
     from kumo_gateway.app import serve_gateway
     from kumo_gateway.auth.authenticator import Authenticator
     from kumo_gateway.auth.keys import KeyRing
     from kumo_gateway.kubernetes.access_keys import SecretKeys
     from kumo_gateway.kubernetes.pod_provider import KubernetesProvider
+    from kumo_gateway.kubernetes.table_descriptions import HOST_TEMPLATE
     from kumo_gateway.kubernetes.tables import KubernetesTables
     from kumo_gateway.kubernetes.watched_functions import WatchedFunctions
 
     catalog = Catalog(region=os.environ.get("KUMO_REGION") or os.environ.get("AWS_REGION") or "us-east-1")
     provider = KubernetesProvider(catalog, namespace=namespace, redis_url=redis_url, **settings)
     # Tables are namespaced resources but DynamoDB has no namespaces: serve one namespace's tables.
-    tables = KubernetesTables(namespace or os.environ.get("KUMO_TABLES_NAMESPACE") or "default")
+    tables_namespace = namespace or os.environ.get("KUMO_TABLES_NAMESPACE") or "default"
+    tables = KubernetesTables(tables_namespace, endpoint_template=endpoint_template or HOST_TEMPLATE)
     from kumo_gateway.kubernetes.secrets import KubeSecrets
 
     secrets = KubeSecrets(namespace or "default")
@@ -119,6 +144,14 @@ async def _serve(
         functions = view = ClusterFunctions(
             catalog, provider, namespace or "default", code_store_url, platform_credential.from_env()
         )
+    pollers: list[asyncio.Task[None]] = []
+
+    def start_pollers() -> None:  # once the gateway listens: the pollers invoke through it
+        if redis_url is not None:
+            from kumo_gateway.kubernetes.stream_pollers import start_stream_pollers
+
+            pollers.append(start_stream_pollers(catalog, tables, ring, redis_url, host, port))
+
     try:
         auth = Authenticator(ring, account_id=catalog.account_id)
         admin_token = admin_token_from_env(os.environ)
@@ -132,6 +165,7 @@ async def _serve(
             port,
             auth=auth,
             name="kumo gateway",
+            on_ready=start_pollers,
             redis_url=redis_url,
             concurrency_limit=concurrency_limit,
             secrets=secrets,
@@ -142,6 +176,9 @@ async def _serve(
             layers=functions.layers if functions is not None else None,
         )
     finally:
+        for task in pollers:
+            task.cancel()
+        await asyncio.gather(*pollers, return_exceptions=True)
         await keys.stop()
         if functions is not None:
             functions.close()

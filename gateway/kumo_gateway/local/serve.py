@@ -36,6 +36,7 @@ from kumo_gateway.local.process_provider import LocalProvider
 from kumo_gateway.local.reload import Reloader
 from kumo_gateway.local.sandbox import sandbox_from_environment
 from kumo_gateway.local.versions_store import LocalVersions
+from kumo_gateway.server import client_host
 
 log = logging.getLogger("kumo.local")
 
@@ -73,11 +74,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def client_host(host: str) -> str:
-    """The address clients use for a listen address (a wildcard listen is reached on loopback)."""
-    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
 def build_catalog(manifests: Manifests) -> Catalog:
@@ -162,9 +158,9 @@ async def stream_pollers(
     """The table-stream event source (``kumo_gateway.async_.stream_source``), reading this process's
     partitions and invoking through this gateway with its own key."""
     from kumo.aws_signing import SigV4Auth
-    from kumo_gateway.async_.stream_source import serve_stream_pollers
+    from kumo_gateway.async_.stream_source import POLLERS_KEY_NAME, serve_stream_pollers
 
-    key = store.ensure("kumo:stream-pollers") if store is not None else None
+    key = store.ensure(POLLERS_KEY_NAME) if store is not None else None
     auth = SigV4Auth(key.access_key_id, key.secret_access_key, "lambda", catalog.region) if key else None
     await serve_stream_pollers(catalog, tables, redis_url, base_url, auth)
 
