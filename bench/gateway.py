@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 from gateway_limits import measured  # noqa: E402
 from invoke import start, stop, wrk  # noqa: E402
+from process_cpu import print_cpu_per_request  # noqa: E402
 from support import free_port  # noqa: E402
 
 from kumo.aws_signing import sign_headers  # noqa: E402
@@ -109,12 +110,7 @@ def main() -> int:
     print(f"  signed (SigV4 verified):       {s:8.0f}  {[round(r) for r in rps['signed']]}")
     print(f"  unsigned (--insecure-no-auth): {u:8.0f}  {[round(r) for r in rps['unsigned']]}")
     print(f"  signed / unsigned: {s / u:.2f}  (target >= {TARGET})")
-    print("CPU per request, median us (gateway / redis / runtimes / wrk = total):")
-    totals = {}
-    for side, rounds in cpu.items():
-        medians = {part: statistics.median(r[part] for r in rounds) for part in rounds[0]}
-        totals[side] = statistics.median(sum(r.values()) for r in rounds)
-        print(f"  {side:<8} {' / '.join(f'{v:.0f}' for v in medians.values())} = {totals[side]:.0f}")
+    totals = print_cpu_per_request(cpu)
     cpu_ratio = totals["unsigned"] / totals["signed"]
     print(f"  CPU ratio unsigned/signed (throughput ratio on an unshared machine): {cpu_ratio:.2f}")
     return 0 if s / u >= TARGET else 1

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 from invoke import DURATION_S, start, stop, wrk  # noqa: E402
-from process_cpu import children, cpu_seconds, waited_children_seconds  # noqa: E402
+from process_cpu import children, cpu_seconds, print_cpu_per_request, waited_children_seconds  # noqa: E402
 from support import free_port  # noqa: E402
 
 from kumo_gateway.auth.admin_token import ADMIN_TOKEN_FILE  # noqa: E402
@@ -148,12 +148,7 @@ def main() -> int:
     print(f"  without: median {statistics.median(opened):.0f} req/s  {[round(r) for r in opened]}")
     print(f"  keyed:   median {statistics.median(keyed):.0f} req/s  {[round(r) for r in keyed]}")
     print(f"  ratio keyed/without: {ratio:.2f} (target >= {TARGET})")
-    print("CPU per request, median us (gateway / redis / runtimes / wrk = total):")
-    totals = {}
-    for side, rounds in cpu.items():
-        medians = {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
-        totals[side] = statistics.median(sum(r.values()) for r in rounds)
-        print(f"  {side:<6} {' / '.join(f'{v:.0f}' for v in medians.values())} = {totals[side]:.0f}")
+    totals = print_cpu_per_request(cpu)
     cpu_ratio = totals["open"] / totals["keyed"]
     print(f"  CPU ratio without/keyed (throughput ratio on an unshared machine): {cpu_ratio:.2f}")
     return 0 if ratio >= TARGET else 1

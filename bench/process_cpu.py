@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import resource
+import statistics
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -73,3 +74,14 @@ def scale_out_bound(cpu_us: dict[str, float], measured_ops_s: float, cores: int)
     if cpu_us.get("gateway", 0) > 0:
         ceiling = min(ceiling, 1e6 / cpu_us["gateway"])
     return ceiling / measured_ops_s
+
+
+def print_cpu_per_request(cpu: dict[str, list[dict[str, float]]]) -> dict[str, float]:
+    """Print each side's median CPU microseconds per request by process group; return each side's total."""
+    print("CPU per request, median us (" + " / ".join(next(iter(cpu.values()))[0]) + " = total):")
+    totals = {}
+    for side, rounds in cpu.items():
+        medians = {part: statistics.median(r[part] for r in rounds) for part in rounds[0]}
+        totals[side] = statistics.median(sum(r.values()) for r in rounds)
+        print(f"  {side:<8} {' / '.join(f'{v:.0f}' for v in medians.values())} = {totals[side]:.0f}")
+    return totals
