@@ -30,6 +30,7 @@ from kumo.models import Function
 from kumo.packages.build import PackageSource, build_package, read_zip
 from kumo.packages.freeze import package_snapshot
 from kumo.packages.plan import PackageError
+from kumo.packages.storage_limit import LAMBDA_ERROR, LAMBDA_STATUS, storage_exceeded
 from kumo.packages.store import LocalPackageStore, StoreError, address_of
 from kumo.versions import Conflict, FunctionVersions, NotFound, PreconditionFailed, VersionError
 from kumo_gateway.lambda_.function_requests import (
@@ -47,6 +48,8 @@ from kumo_gateway.local.packages import LocalPackages
 from kumo_gateway.local.versions_store import LocalVersions, lambda_timestamp, new_revision_id
 
 log = logging.getLogger("kumo.local")
+#: Where local mode's code storage limit is set (named in the refusal).
+STORAGE_SETTING = "kumo up --code-storage-limit"
 
 
 class ApiFunctions:
@@ -285,14 +288,12 @@ class ApiFunctions:
 
     async def _accept_zip(self, data: bytes) -> PackageSource:
         """The zip's files, checked as Lambda does; refused before anything is stored."""
-        if not self.store.path(address_of(data)).is_file():
-            used = self.store.total_bytes()
-            if used + len(data) > self.storage_limit:
-                raise RequestError(
-                    f"Code storage limit exceeded: the code store holds {used} bytes, the limit is "
-                    f"{self.storage_limit} bytes (kumo up --code-storage-limit); delete functions to make room",
-                    "CodeStorageExceededException",
-                )
+        if not self.store.path(address_of(data)).is_file():  # an archive the store has costs nothing again
+            problem = storage_exceeded(
+                self.store.total_bytes(), len(data), self.storage_limit, already_stored=False, setting=STORAGE_SETTING
+            )
+            if problem is not None:
+                raise RequestError(problem, LAMBDA_ERROR, LAMBDA_STATUS)
         return await asyncio.to_thread(read_zip_bytes, data)
 
     def _save(self, function: ApiFunction) -> None:
