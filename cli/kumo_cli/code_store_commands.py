@@ -86,8 +86,9 @@ def _deploy_problem(exc: Exception) -> str:
 
     if isinstance(exc, StoreError) and exc.code == STORE_ERROR:
         return (
-            f"the cluster's code store is full: {exc.detail}. Raise codeStore.storageLimit (helm upgrade), or delete "
-            "Functions and layer versions no one uses: the operator's garbage collection then removes their archives"
+            f"the cluster's code store is full: {exc.detail}. Raise it with helm upgrade --set-string "
+            "codeStore.storageLimit=<bytes or e.g. 100Gi>, or delete Functions and layer versions no one uses "
+            "(the operator's garbage collection then frees their archives)"
         )
     return str(exc)
 
