@@ -16,19 +16,30 @@ def codestore(
     root: Annotated[Path, typer.Option(help="Where archives are kept (the PersistentVolume).")] = Path("/data"),
     host: Annotated[str, typer.Option(help="Listen address.")] = "0.0.0.0",
     port: Annotated[int, typer.Option(help="Listen port.")] = 8090,
+    storage_limit: Annotated[
+        str,
+        typer.Option(help="Bytes of archives the store may hold: bytes or a quantity such as 75Gi (Lambda's 75 GB)."),
+    ] = "75Gi",
 ) -> None:
     """Run the code store: packages by SHA-256 (needs KUMO_PLATFORM_CREDENTIAL)."""
     import asyncio
 
     from kumo import platform_credential
+    from kumo.models.quantities import parse_size_bytes
     from kumo_codestore.server import serve
+
+    try:
+        limit = parse_size_bytes(storage_limit)
+    except ValueError as exc:
+        typer.echo(f"kumo codestore: --storage-limit: {exc}", err=True)
+        raise typer.Exit(2) from None
 
     credential = platform_credential.from_env()
     if credential is None:
         typer.echo(f"kumo codestore: {platform_credential.ENV_VAR} is required", err=True)
         raise typer.Exit(2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(serve(root, host, port, credential))
+    asyncio.run(serve(root, host, port, credential, storage_limit=limit))
 
 
 @package_app.command("fetch")
@@ -69,6 +80,19 @@ def fetch(
     )
 
 
+def _deploy_problem(exc: Exception) -> str:
+    from kumo.packages.code_store import StoreError
+    from kumo.packages.storage_limit import STORE_ERROR
+
+    if isinstance(exc, StoreError) and exc.code == STORE_ERROR:
+        return (
+            f"the cluster's code store is full: {exc.detail}. Raise it with helm upgrade --set-string "
+            "codeStore.storageLimit=<bytes or e.g. 100Gi>, or delete Functions and layer versions no one uses "
+            "(the operator's garbage collection then frees their archives)"
+        )
+    return str(exc)
+
+
 def deploy(
     manifests: Annotated[list[Path], typer.Argument(help="Manifest files or folders.")],
     url: Annotated[str, typer.Option(help="The cluster's gateway (its admin API forwards to the code store).")],
@@ -103,7 +127,7 @@ def deploy(
             typer.echo("kumo deploy: " + "\n".join(exc.problems), err=True)
             raise typer.Exit(2) from None
         except (DeployError, StoreError) as exc:
-            typer.echo(f"kumo deploy: {exc}", err=True)
+            typer.echo(f"kumo deploy: {_deploy_problem(exc)}", err=True)
             raise typer.Exit(1) from None
         except httpx.HTTPError as exc:
             typer.echo(f"kumo deploy: cannot reach {url}: {exc}", err=True)

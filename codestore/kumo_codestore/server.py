@@ -27,6 +27,7 @@ from kumo.packages.code_store import (
     listing_body,
     parse_older_than,
 )
+from kumo.packages.storage_limit import DEFAULT_CODE_STORAGE_BYTES
 from kumo_codestore.storage import ArchiveStore
 
 log = logging.getLogger("kumo.codestore")
@@ -86,6 +87,8 @@ async def _put(store: ArchiveStore, sha: str, request: web.Request) -> web.Respo
     declared = request.content_length
     if declared is not None and declared > MAX_ZIPPED_BYTES:
         return _error(413, "PackageTooLarge", f"package is {declared} bytes; the limit is {MAX_ZIPPED_BYTES} (50 MB)")
+    if declared is not None:
+        store.check_room(sha, declared)  # refused before the body is read; checked again once it is
     created = await store.put(sha, request.content.iter_chunked(CHUNK))
     if created:
         log.info("stored package %s", sha)
@@ -96,14 +99,25 @@ async def _put(store: ArchiveStore, sha: str, request: web.Request) -> web.Respo
     )
 
 
-async def serve(root: Path, host: str, port: int, credential: str, ready: asyncio.Event | None = None) -> None:
-    """Serve until SIGTERM/SIGINT."""
-    app = build_app(ArchiveStore(root), credential)
+async def serve(
+    root: Path,
+    host: str,
+    port: int,
+    credential: str,
+    ready: asyncio.Event | None = None,
+    *,
+    storage_limit: int = DEFAULT_CODE_STORAGE_BYTES,
+) -> None:
+    """Serve until SIGTERM/SIGINT; ``storage_limit``: the bytes of archives the store may hold."""
+    store = await asyncio.to_thread(ArchiveStore, root, storage_limit)
+    app = build_app(store, credential)
     runner = web.AppRunner(app, access_log=None, keepalive_timeout=75.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    log.info("code store on %s:%s, archives under %s", host, port, root)
+    log.info(
+        "code store on %s:%s, archives under %s (%d of %d bytes used)", host, port, root, store.used, storage_limit
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -5,6 +5,11 @@ address, within Lambda's limits and a readable zip, is renamed into place, so th
 a partial or mislabelled archive. Stored archives are read-only (0o444) and never rewritten; an
 archive's modification time is its last upload (uploading it again refreshes it), which is what the
 operator's garbage collection's grace period counts from (:meth:`ArchiveStore.delete`).
+
+The store keeps the total size of its archives (summed at start, kept up to date by every write and
+delete: the event loop runs them one at a time) and refuses a new archive that would take it over its
+storage limit (``kumo.packages.storage_limit``: Lambda's ``CodeStorageExceededException`` rule); an
+archive it already has costs nothing again.
 """
 
 from __future__ import annotations
@@ -18,15 +23,30 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from kumo.packages.code_store import MAX_ZIPPED_BYTES, ArchiveEntry, StoreError, check_zip_sizes, is_sha256
+from kumo.packages.storage_limit import DEFAULT_CODE_STORAGE_BYTES, STORE_ERROR, STORE_STATUS, storage_exceeded
+
+#: Where the cluster's limit is set (named in the refusal).
+STORAGE_SETTING = "kumo codestore --storage-limit, chart value codeStore.storageLimit"
 
 
 class ArchiveStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, storage_limit: int = DEFAULT_CODE_STORAGE_BYTES) -> None:
         self.root = root
+        self.storage_limit = storage_limit
         self.incoming = root / ".incoming"
         self.incoming.mkdir(parents=True, exist_ok=True)
         for leftover in self.incoming.iterdir():  # an upload cut by a restart
             leftover.unlink(missing_ok=True)
+        #: Bytes of every stored archive.
+        self.used = sum(entry.size for entry in self.entries())
+
+    def check_room(self, sha256: str, size: int) -> None:
+        """StoreError ``CodeStorageExceeded`` (507) when storing ``size`` bytes as ``sha256`` would go over
+        the storage limit; an archive the store has costs nothing."""
+        stored = self.size(sha256) is not None
+        problem = storage_exceeded(self.used, size, self.storage_limit, already_stored=stored, setting=STORAGE_SETTING)
+        if problem is not None:
+            raise StoreError(STORE_ERROR, problem, STORE_STATUS)
 
     def path(self, sha256: str) -> Path:
         if not is_sha256(sha256):
@@ -61,12 +81,14 @@ class ArchiveStore:
         """
         path = self.path(sha256)
         try:
-            age = (time.time() if now is None else now) - path.stat().st_mtime
+            stat = path.stat()
         except FileNotFoundError:
             return False
+        age = (time.time() if now is None else now) - stat.st_mtime
         if age < older_than_s:
             raise StoreError("TooRecent", f"package {sha256} was uploaded {age:.0f}s ago (< {older_than_s:.0f}s)", 409)
         path.unlink(missing_ok=True)
+        self.used -= stat.st_size
         return True
 
     async def put(self, sha256: str, chunks: AsyncIterator[bytes]) -> bool:
@@ -91,9 +113,11 @@ class ArchiveStore:
             if final.exists():
                 os.utime(final)  # uploaded again: young again for the garbage collection's grace period
                 return False
+            self.check_room(sha256, total)  # no await from here to the rename: no other write in between
             final.parent.mkdir(exist_ok=True)
             os.chmod(staging, 0o444)
             os.replace(staging, final)
+            self.used += total
             return True
         finally:
             if os.path.exists(staging):

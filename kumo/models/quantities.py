@@ -120,6 +120,20 @@ def parse_size_mib(value: object) -> int:
     return math.ceil(size_bytes / _MIB)
 
 
+def parse_size_bytes(value: str) -> int:
+    """Return ``value`` in bytes: a plain integer (bytes, as in a Kubernetes quantity) or ``75Gi``, ``512M``.
+
+    Fractions of a byte round up.
+    """
+    text = value.strip()
+    if re.fullmatch(r"[0-9]+", text):
+        return int(text)
+    match = _SIZE_RE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"invalid size {value!r}: expected bytes or e.g. '75Gi', '512Mi', '10G'")
+    return math.ceil(Decimal(match.group(1)) * _SIZE_FACTORS[match.group(2)])
+
+
 def format_size_mib(mib: int) -> str:
     """Format MiB as a Kubernetes quantity (``128`` -> ``128Mi``)."""
     return f"{mib}Mi"

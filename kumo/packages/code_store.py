@@ -5,7 +5,9 @@ and layer archives by the SHA-256 of the archive's bytes:
 
 - ``PUT  /packages/<sha256>``: the body is the zip; the store hashes what it receives and refuses a
   body whose SHA-256 is not ``<sha256>`` (400 ``HashMismatch``) or which is over the limits (413
-  ``PackageTooLarge``; 50 MB zipped, 250 MB unzipped). 201 when stored, 200 when already there.
+  ``PackageTooLarge``; 50 MB zipped, 250 MB unzipped), and a new archive that would take the store over
+  its storage limit (507 ``CodeStorageExceeded``, ``kumo.packages.storage_limit``). 201 when stored, 200
+  when already there.
 - ``GET  /packages/<sha256>`` / ``HEAD``: the archive (``Content-Length``, ``ETag: "<sha256>"``), 404
   ``NotFound``.
 - ``GET  /packages``: every stored archive, ``{"archives": [{"sha256", "size", "modified"}]}``
@@ -45,10 +47,12 @@ __all__ = ["MAX_UNZIPPED_BYTES", "MAX_ZIPPED_BYTES", "PREFIX", "ArchiveEntry", "
 class StoreError(ValueError):
     """A code store request failed or a package does not match its address; ``code`` names why."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(self, code: str, message: str, status: int = 400, *, detail: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
+        #: The store's own message (``message`` may add who answered).
+        self.detail = message if detail is None else detail
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,6 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-#: Lambda's default code storage per account and region (75 GB); ``kumo up --code-storage-limit``.
-DEFAULT_CODE_STORAGE_BYTES = 75 * 1024**3
-
 _ADDRESS = frozenset("0123456789abcdef")
 
 

@@ -41,7 +41,9 @@ def _error(response: httpx.Response) -> StoreError:
         code, message = str(body.get("error")), str(body.get("message"))
     except (ValueError, AttributeError):
         code, message = "HTTP" + str(response.status_code), response.text[:200]
-    return StoreError(code, f"code store answered {response.status_code} {code}: {message}", response.status_code)
+    return StoreError(
+        code, f"code store answered {response.status_code} {code}: {message}", response.status_code, detail=message
+    )
 
 
 class StoreClient:

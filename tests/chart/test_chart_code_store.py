@@ -5,7 +5,9 @@ from __future__ import annotations
 from chart_render import CHART, find, one, render, run_helm
 from test_chart_networkpolicy import pod_labels, selects
 
+from kumo.models.quantities import parse_size_bytes
 from kumo.packages.code_store import PORT
+from kumo.packages.storage_limit import DEFAULT_CODE_STORAGE_BYTES
 
 
 def env_of(deployment: dict) -> dict[str, str | None]:
@@ -23,7 +25,7 @@ def test_code_store_runs_over_a_claim_with_the_platform_credential() -> None:
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}  # a ReadWriteOnce volume
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["args"] == ["codestore", "--root=/data", f"--port={PORT}"]
+    assert container["args"] == ["codestore", "--root=/data", f"--port={PORT}", "--storage-limit=75Gi"]
     assert {"name": "data", "persistentVolumeClaim": {"claimName": "kumo-codestore"}} in pod["volumes"]
     credential = next(e for e in container["env"] if e["name"] == "KUMO_PLATFORM_CREDENTIAL")
     assert credential["valueFrom"]["secretKeyRef"]["name"] == "kumo-platform-credential"
@@ -43,6 +45,24 @@ def test_size_storage_class_and_switching_it_off() -> None:
     assert "KUMO_CODE_STORE_URL" not in env_of(one(off, "Deployment", "kumo-operator"))
     bad = run_helm("template", "kumo", str(CHART), "--set", "codeStore.size=lots")
     assert bad.returncode != 0 and "codeStore/size" in bad.stderr
+
+
+def test_storage_limit_reaches_the_store_and_is_schema_checked() -> None:
+    def limit_arg(objects: list[dict]) -> str:
+        (container,) = one(objects, "Deployment", "kumo-codestore")["spec"]["template"]["spec"]["containers"]
+        (arg,) = [a for a in container["args"] if a.startswith("--storage-limit=")]
+        return arg.removeprefix("--storage-limit=")
+
+    assert parse_size_bytes(limit_arg(render())) == DEFAULT_CODE_STORAGE_BYTES  # Lambda's 75 GB
+    assert limit_arg(render("codeStore.storageLimit=8Gi")) == "8Gi"
+    plain = run_helm("template", "kumo", str(CHART), "--set-string", "codeStore.storageLimit=1000000")
+    assert plain.returncode == 0 and "--storage-limit=1000000\n" in plain.stdout  # plain bytes, as a string
+    for bad in ("lots", "1.5", "-1Gi", "10GB"):
+        refused = run_helm("template", "kumo", str(CHART), "--set-string", f"codeStore.storageLimit={bad}")
+        assert refused.returncode != 0 and "codeStore/storageLimit" in refused.stderr, bad
+    # a YAML number is refused too: helm would render a large one as 8.05306368e+10
+    number = run_helm("template", "kumo", str(CHART), "--set", "codeStore.storageLimit=80530636800")
+    assert number.returncode != 0 and "codeStore/storageLimit" in number.stderr
 
 
 def test_network_policy_admits_gateway_operator_and_function_pods_only() -> None:

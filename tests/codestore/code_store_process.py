@@ -24,11 +24,13 @@ class CodeStore:
 
 
 @contextmanager
-def running_code_store(root: Path, credential: str = "test-credential-0123456789") -> Iterator[CodeStore]:
+def running_code_store(
+    root: Path, credential: str = "test-credential-0123456789", *, args: tuple[str, ...] = ()
+) -> Iterator[CodeStore]:
     port = free_port()
     env = dict(os.environ, **{platform_credential.ENV_VAR: credential})
     cmd = [sys.executable, "-m", "kumo_cli", "codestore", "--root", str(root), "--host", "127.0.0.1"]
-    proc = subprocess.Popen([*cmd, "--port", str(port)], env=env)
+    proc = subprocess.Popen([*cmd, "--port", str(port), *args], env=env)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/healthz", proc=proc)

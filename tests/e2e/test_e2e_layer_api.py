@@ -104,3 +104,61 @@ def test_publish_list_get_layer_versions_with_boto3(tmp_path: Path) -> None:
         assert third["Version"] == 3
     finally:
         kumo.stop()
+
+
+def function_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", USES_LAYER)
+    return buffer.getvalue()
+
+
+def test_a_published_version_keeps_the_layer_versions_it_was_published_with(tmp_path: Path) -> None:
+    kumo = KumoUp([], tmp_path)
+    try:
+        client = kumo.lambda_client()
+        v1 = client.publish_layer_version(LayerName="helpers", Content={"ZipFile": layer_zip("one")})
+        created = client.create_function(
+            FunctionName="layered",
+            Runtime="python3.12",
+            Handler="app.handler",
+            Role="arn:aws:iam::000000000000:role/layered",
+            Code={"ZipFile": function_zip()},
+            Layers=[v1["LayerVersionArn"]],
+            Publish=True,
+        )
+        assert created["Version"] == "1"
+        v2 = client.publish_layer_version(LayerName="helpers", Content={"ZipFile": layer_zip("two")})
+        client.update_function_configuration(FunctionName="layered", Layers=[v2["LayerVersionArn"]])
+        client.get_waiter("function_updated_v2").wait(
+            FunctionName="layered", WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+
+        def helper(qualifier: str) -> object:
+            response = client.invoke(FunctionName="layered", Qualifier=qualifier, Payload=b"{}")
+            assert "FunctionError" not in response, response["Payload"].read()
+            return json.loads(response["Payload"].read())["helper"]
+
+        assert helper("1") == "one"  # the version runs the layer version it froze
+        assert helper("$LATEST") == "two"
+        shown = client.get_function_configuration(FunctionName="layered", Qualifier="1")["Layers"]
+        assert shown == [{"Arn": v1["LayerVersionArn"], "CodeSize": v1["Content"]["CodeSize"]}]
+        latest = client.get_function(FunctionName="layered")["Configuration"]["Layers"]
+        assert latest == [{"Arn": v2["LayerVersionArn"], "CodeSize": v2["Content"]["CodeSize"]}]
+
+        second = client.publish_version(FunctionName="layered")  # only the layer changed: a new version
+        assert second["Version"] == "2" and second["Layers"] == latest
+        assert client.publish_version(FunctionName="layered")["Version"] == "2"  # nothing changed since
+        assert helper("2") == "two"
+        client.delete_layer_version(LayerName="helpers", VersionNumber=1)  # functions using it keep it
+    finally:
+        kumo.stop()
+    kumo = KumoUp([], tmp_path)  # the same state dir: versions and their layers survive a restart
+    try:
+        client = kumo.lambda_client()
+        response = client.invoke(FunctionName="layered", Qualifier="1", Payload=b"{}")
+        assert json.loads(response["Payload"].read()) == {"helper": "one"}
+        shown = client.get_function(FunctionName="layered", Qualifier="1")["Configuration"]["Layers"]
+        assert [layer["Arn"] for layer in shown] == [v1["LayerVersionArn"]]
+    finally:
+        kumo.stop()

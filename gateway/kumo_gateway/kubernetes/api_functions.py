@@ -6,7 +6,8 @@ Function resources and the code store, so there is one source of truth:
 - ``CreateFunction``: the zip is checked as local mode checks it (``lambda_/uploaded_zip.py``), uploaded
   to the code store with the platform credential (the store verifies its SHA-256 and the limits), then a
   Function with ``code.package: {sha256, size}`` is created; the operator rolls it out and its ``Ready``
-  condition becomes the function's ``State`` (``kubernetes/function_objects.py``).
+  condition becomes the function's ``State`` (``kubernetes/function_objects.py``). A new archive that would
+  take the store over its storage limit is ``CodeStorageExceededException`` (``kumo.packages.storage_limit``).
 - ``UpdateFunctionCode`` / ``UpdateFunctionConfiguration`` / tags: read the resource, change it, ``PUT`` it
   back with its ``resourceVersion`` (a concurrent change answers ``ResourceConflictException``);
   ``RevisionId`` is checked against the resource's.
@@ -31,6 +32,7 @@ from kumo.catalog import Catalog
 from kumo.kube.client import KubeClient, KubeError, collection_path, object_path
 from kumo.kube.published import answered_publish, lambda_timestamp
 from kumo.packages.code_store import PackageRef, StoreError
+from kumo.packages.storage_limit import LAMBDA_ERROR, LAMBDA_STATUS, STORE_ERROR
 from kumo.packages.store_client import StoreClient, credential_headers
 from kumo.versions import Conflict, NotFound, PreconditionFailed
 from kumo_gateway.kubernetes import function_objects as objects
@@ -225,6 +227,8 @@ class ClusterFunctions(WatchedFunctions):
         try:
             package, new = await asyncio.to_thread(self.store.put, data)
         except StoreError as exc:
+            if exc.code == STORE_ERROR:
+                raise RequestError(exc.detail, LAMBDA_ERROR, LAMBDA_STATUS) from None
             if 400 <= exc.status < 500:
                 raise RequestError(f"The code store refused the package: {exc}") from None
             raise RequestError(f"The code store failed: {exc}", "ServiceException", 503) from None

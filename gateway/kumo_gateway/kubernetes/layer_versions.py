@@ -19,6 +19,7 @@ import httpx
 from kumo.kube.client import KubeClient, KubeError, collection_path
 from kumo.kube.published import lambda_timestamp
 from kumo.packages.code_store import PackageRef, StoreError
+from kumo.packages.storage_limit import LAMBDA_ERROR, LAMBDA_STATUS, STORE_ERROR
 from kumo.packages.store_client import StoreClient
 from kumo_gateway.kubernetes import layer_objects
 from kumo_gateway.lambda_.function_requests import RequestError
@@ -98,6 +99,8 @@ class ClusterLayerVersions:
         try:
             ref, new = await asyncio.to_thread(self.store.put, data)
         except StoreError as exc:
+            if exc.code == STORE_ERROR:
+                raise LayerError(LAMBDA_STATUS, LAMBDA_ERROR, exc.detail) from None
             if 400 <= exc.status < 500:
                 raise invalid(f"The code store refused the layer archive: {exc}") from None
             raise _unavailable(f"The code store failed: {exc}") from None

@@ -20,8 +20,7 @@ from starlette.responses import Response
 
 from kumo.packages.plan import MAX_ZIPPED_BYTES
 from kumo_gateway.auth.authenticator import Auth
-from kumo_gateway.ids import new_request_id
-from kumo_gateway.lambda_.errors import auth_error, lambda_error, unknown_operation
+from kumo_gateway.lambda_.errors import unknown_operation
 from kumo_gateway.lambda_.layer_versions import (
     LayerError,
     LayerVersionStore,
@@ -32,7 +31,7 @@ from kumo_gateway.lambda_.layer_versions import (
     parse_version_arn,
     version_shape,
 )
-from kumo_gateway.lambda_.signed_request import read_signed
+from kumo_gateway.lambda_.signed_call import open_signed_call
 
 LAYERS_PREFIX = "/2018-10-31/layers"
 #: A base64 zip of up to 50 MB, in JSON.
@@ -63,34 +62,27 @@ class LayersHandler:
         self.arn_prefix = f"arn:aws:lambda:{region}:{account_id}:layer"
 
     async def handle(self, request: Request) -> Response:
-        request_id = new_request_id()
-        signed = await read_signed(request, self.auth, MAX_BODY, request_id)
-        if isinstance(signed, Response):
-            return signed
-        raw, identity = signed
+        call = await open_signed_call(request, self.auth, MAX_BODY)
+        if isinstance(call, Response):
+            return call
         found = _operation(request.method, request.scope["path"], request.query_params)
         if found is None:
-            return unknown_operation(request_id)
+            return unknown_operation(call.request_id)
         operation, name, number = found
         try:
             if operation == "GetLayerVersionByArn":
                 name, number = parse_version_arn(request.query_params.get("Arn"))
         except LayerError as exc:
-            return lambda_error(exc.status, exc.error_type, exc.message, request_id)
+            return call.error(exc.status, exc.error_type, exc.message)
         resource = f"{self.arn_prefix}:{name}" if name else "*"
-        denied = self.auth.authorize(identity, f"lambda:{operation}", (f"layer:{name or '*'}",), resource)
+        denied = call.authorize(f"lambda:{operation}", (f"layer:{name or '*'}",), resource)
         if denied is not None:
-            return auth_error(denied, request_id)
+            return denied
         try:
-            status, data = await self._answer(operation, name, number, raw)
+            status, data = await self._answer(operation, name, number, call.raw)
         except LayerError as exc:
-            return lambda_error(exc.status, exc.error_type, exc.message, request_id)
-        return Response(
-            json.dumps(data) if data is not None else b"",
-            status_code=status,
-            media_type="application/json",
-            headers={"x-amzn-RequestId": request_id},
-        )
+            return call.error(exc.status, exc.error_type, exc.message)
+        return call.no_content() if data is None else call.json(data, status)
 
     async def _answer(
         self, operation: str, name: str | None, number: int | None, raw: bytes

@@ -30,8 +30,9 @@ from kumo.models import Function
 from kumo.packages.build import PackageSource, build_package, read_zip
 from kumo.packages.freeze import package_snapshot
 from kumo.packages.plan import PackageError
+from kumo.packages.storage_limit import LAMBDA_ERROR, LAMBDA_STATUS, storage_exceeded
 from kumo.packages.store import LocalPackageStore, StoreError, address_of
-from kumo.versions import Conflict, FunctionVersions, NotFound, PreconditionFailed, VersionError
+from kumo.versions import Conflict, FunctionVersions, NotFound, PreconditionFailed
 from kumo_gateway.lambda_.function_requests import (
     CreateRequest,
     FunctionSettings,
@@ -47,6 +48,8 @@ from kumo_gateway.local.packages import LocalPackages
 from kumo_gateway.local.versions_store import LocalVersions, lambda_timestamp, new_revision_id
 
 log = logging.getLogger("kumo.local")
+#: Where local mode's code storage limit is set (named in the refusal).
+STORAGE_SETTING = "kumo up --code-storage-limit"
 
 
 class ApiFunctions:
@@ -171,6 +174,7 @@ class ApiFunctions:
             (self.root / f"{name}.json").unlink(missing_ok=True)
             self.packages.built.pop(name, None)
             self.packages.opt.pop(name, None)
+            self.packages.layer_refs.pop(name, None)
             self.packages.problems.pop(name, None)
             self.packages.not_ready.pop(name, None)
             self._forget(function.address)
@@ -186,7 +190,7 @@ class ApiFunctions:
             "LastModified": function.last_modified,
             "RevisionId": function.revision_id,
             "Architectures": [function.settings.architecture],
-            "Layers": [{"Arn": arn, "CodeSize": self._layer_size(arn)} for arn in function.settings.layers],
+            "Layers": [{"Arn": arn, "CodeSize": self._layer_size(layer_ref(arn))} for arn in function.settings.layers],
             "State": function.state,
             "LastUpdateStatus": function.last_update,
         }
@@ -198,7 +202,11 @@ class ApiFunctions:
         return fields
 
     def version_overlay(self, name: str, version: str) -> dict[str, Any]:
-        return {}  # a version's snapshot says it all (versions of functions with layers are refused here)
+        """A version's ``Layers``: the exact layer versions it froze (its snapshot says the rest)."""
+        published = self.catalog.versions(name).get(version)
+        refs = published.snapshot.spec.layers if published is not None else []
+        prefix = f"arn:aws:lambda:{self.catalog.region}:{self.catalog.account_id}:layer"
+        return {"Layers": [{"Arn": f"{prefix}:{ref}", "CodeSize": self._layer_size(ref)} for ref in refs]}
 
     def code_address(self, name: str) -> str:
         return self.functions[name].address
@@ -217,17 +225,17 @@ class ApiFunctions:
 
     def publish(self, name: str, description: str = "", code_sha256: str | None = None) -> Any:
         """PublishVersion of an API function: the version freezes its built package's content address, as a
-        manifest package function's does (kumo.packages.freeze), with the uploaded zip's ``CodeSha256``."""
+        manifest package function's does (kumo.packages.freeze), with the uploaded zip's ``CodeSha256``, and
+        its layers: ``Layers`` are exact layer versions (``NAME:N``, immutable), so the version keeps running
+        the ones it was published with whatever ``$LATEST`` moves to."""
         function = self._function(name)
-        if function.settings.layers:
-            raise VersionError(
-                f"Function {name}: publishing versions of a function with layers is not supported yet in local mode"
-            )
         if function.state != "Active" or function.last_update != "Successful":
             raise _not_ready(self.catalog.function_arn(name), function)
         spec = self.catalog.function(name).spec  # type: ignore[union-attr]
         address = self.packages.code_dir(name).name
-        snapshot = package_snapshot(spec, address=address, code_sha256=function.code_sha256, code_size=function.size)
+        snapshot = package_snapshot(
+            spec, address=address, code_sha256=function.code_sha256, code_size=function.size, layers=spec.layers
+        )
         return self.versions.publish_snapshot(name, snapshot, None, description, code_sha256)
 
     async def wait_builds(self) -> None:
@@ -276,8 +284,9 @@ class ApiFunctions:
         except PackageError as exc:
             raise RequestError(f"Layers: {exc}") from None
 
-    def _layer_size(self, arn: str) -> int:
-        name, _, version = layer_ref(arn).partition(":")
+    def _layer_size(self, ref: str) -> int:
+        """The ``CodeSize`` of layer version ``NAME:N`` (0 when its record is gone)."""
+        name, _, version = ref.partition(":")
         try:
             return int(json.loads((self.packages.layers.root / name / f"{version}.json").read_text())["CodeSize"])
         except (OSError, ValueError, KeyError):
@@ -285,14 +294,12 @@ class ApiFunctions:
 
     async def _accept_zip(self, data: bytes) -> PackageSource:
         """The zip's files, checked as Lambda does; refused before anything is stored."""
-        if not self.store.path(address_of(data)).is_file():
-            used = self.store.total_bytes()
-            if used + len(data) > self.storage_limit:
-                raise RequestError(
-                    f"Code storage limit exceeded: the code store holds {used} bytes, the limit is "
-                    f"{self.storage_limit} bytes (kumo up --code-storage-limit); delete functions to make room",
-                    "CodeStorageExceededException",
-                )
+        if not self.store.path(address_of(data)).is_file():  # an archive the store has costs nothing again
+            problem = storage_exceeded(
+                self.store.total_bytes(), len(data), self.storage_limit, already_stored=False, setting=STORAGE_SETTING
+            )
+            if problem is not None:
+                raise RequestError(problem, LAMBDA_ERROR, LAMBDA_STATUS)
         return await asyncio.to_thread(read_zip_bytes, data)
 
     def _save(self, function: ApiFunction) -> None:
@@ -347,8 +354,10 @@ class ApiFunctions:
         self.packages.built[function.name] = package.path
         if opt is not None:
             self.packages.opt[function.name] = opt
+            self.packages.layer_refs[function.name] = list(spec.layers)  # exact NAME:N (from the ARNs)
         else:
             self.packages.opt.pop(function.name, None)
+            self.packages.layer_refs.pop(function.name, None)
         self.packages.problems.pop(function.name, None)
         self.packages.not_ready.pop(function.name, None)
         function.state, function.state_reason, function.state_reason_code = "Active", "", ""

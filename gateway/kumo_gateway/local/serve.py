@@ -19,7 +19,7 @@ from kumo.allowed_hosts import allowed_hosts as allowed_host_list
 from kumo.catalog import Catalog
 from kumo.event_loop import loop_factory
 from kumo.manifests import ManifestError, Manifests, load_manifests
-from kumo.packages.store import DEFAULT_CODE_STORAGE_BYTES
+from kumo.packages.storage_limit import DEFAULT_CODE_STORAGE_BYTES
 from kumo.redis_server import PrivateRedis, RedisServerNotFoundError
 from kumo.runtime.sandbox import SandboxConfigError, make_non_dumpable
 from kumo.sam.outputs import output_lines
