@@ -7,7 +7,6 @@ from test_chart_networkpolicy import pod_labels, selects
 
 from kumo.models.quantities import parse_size_bytes
 from kumo.packages.code_store import PORT
-from kumo.packages.storage_limit import DEFAULT_CODE_STORAGE_BYTES
 
 
 def env_of(deployment: dict) -> dict[str, str | None]:
@@ -25,7 +24,7 @@ def test_code_store_runs_over_a_claim_with_the_platform_credential() -> None:
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}  # a ReadWriteOnce volume
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["args"] == ["codestore", "--root=/data", f"--port={PORT}", "--storage-limit=75Gi"]
+    assert container["args"] == ["codestore", "--root=/data", f"--port={PORT}", "--storage-limit=9Gi"]
     assert {"name": "data", "persistentVolumeClaim": {"claimName": "kumo-codestore"}} in pod["volumes"]
     credential = next(e for e in container["env"] if e["name"] == "KUMO_PLATFORM_CREDENTIAL")
     assert credential["valueFrom"]["secretKeyRef"]["name"] == "kumo-platform-credential"
@@ -53,7 +52,9 @@ def test_storage_limit_reaches_the_store_and_is_schema_checked() -> None:
         (arg,) = [a for a in container["args"] if a.startswith("--storage-limit=")]
         return arg.removeprefix("--storage-limit=")
 
-    assert parse_size_bytes(limit_arg(render())) == DEFAULT_CODE_STORAGE_BYTES  # Lambda's 75 GB
+    # by default a little below the volume, so the limit answers before the volume is full
+    claim = one(render(), "PersistentVolumeClaim", "kumo-codestore")["spec"]["resources"]["requests"]["storage"]
+    assert 0.8 * parse_size_bytes(claim) <= parse_size_bytes(limit_arg(render())) < parse_size_bytes(claim)
     assert limit_arg(render("codeStore.storageLimit=8Gi")) == "8Gi"
     plain = run_helm("template", "kumo", str(CHART), "--set-string", "codeStore.storageLimit=1000000")
     assert plain.returncode == 0 and "--storage-limit=1000000\n" in plain.stdout  # plain bytes, as a string
