@@ -152,7 +152,7 @@ def test_route_timeout_504_then_the_function_finishes_and_its_instance_is_reused
     assert not (marks / "slow.end").exists()
 
     # The function runs to its end, and then its (warm) instance serves again.
-    wait_until(lambda: (marks / "slow.end").exists(), timeout=10, what="the timed-out invocation to finish")
+    wait_until(lambda: (marks / "slow.end").exists(), timeout=30, what="the timed-out invocation to finish")
     assert (marks / "slow.end").read_text() == str(warm)
     wait_until(
         lambda: httpx.get(f"{up.url}/web/$default/fast").json()["pid"] == warm,

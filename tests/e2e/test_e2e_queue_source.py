@@ -51,7 +51,7 @@ def test_batches_with_partial_failures(kumo: KumoUp) -> None:
     )
     ids = {e["Id"]: e["MessageId"] for e in sent["Successful"]}
     trace = shared_dir(kumo.workdir) / "records.jsonl"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # retries wait out a 2 s visibility timeout; generous for a busy machine
     records: list[dict] = []
     while time.monotonic() < deadline:
         records = [json.loads(line) for line in trace.read_text().splitlines()] if trace.exists() else []
