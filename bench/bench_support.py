@@ -5,6 +5,7 @@ bench that started it (:func:`stop`, in a ``finally``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -127,3 +128,28 @@ def paired_medians(first: list[float], second: list[float]) -> tuple[float, floa
     """Two interleaved series (:func:`interleaved`): their medians and the per-round ratios first/second."""
     ratios = [a / b for a, b in zip(first, second, strict=True)]
     return statistics.median(first), statistics.median(second), ratios
+
+
+def run_bench_script(wrk: str, script: str, url: str, seconds: float, concurrency: int) -> dict[str, float]:
+    """Run ``wrk`` with a Lua ``script`` whose ``done`` prints one ``BENCH {json}`` line (ops, elapsed_us,
+    p50_us, p99_us, non2xx, socket_errors); returns ops, ops/s, p50/p99 in ms and errors."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        lua.write(script)
+        lua.flush()
+        out = subprocess.run(
+            [wrk, "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", lua.name, url],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds * 10 + 60,
+        )
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("BENCH "))
+    r = json.loads(line[len("BENCH ") :])
+    elapsed = r["elapsed_us"] / 1e6
+    return {
+        "ops": r["ops"],
+        "ops_s": r["ops"] / elapsed if elapsed else 0.0,
+        "p50_ms": r["p50_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "errors": r["non2xx"] + r["socket_errors"],
+    }

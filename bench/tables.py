@@ -28,7 +28,6 @@ Run: ``.venv/bin/python bench/tables.py [--seconds 3] [--concurrency 32] [--roun
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -40,6 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_support import run_bench_script
 from process_cpu import CpuMeter, scale_out_bound
 
 HEADERS = {
@@ -134,26 +134,7 @@ def run_client(url: str, op: str, seconds: float, concurrency: int, n_written: i
         "gsi_table": GSI_TABLE,
         "gsi_name": GSI_NAME,
     }
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
-        lua.write(script)
-        lua.flush()
-        out = subprocess.run(
-            [WRK, "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", lua.name, url],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=seconds * 10 + 60,
-        )
-    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("BENCH "))
-    r = json.loads(line[len("BENCH ") :])
-    elapsed = r["elapsed_us"] / 1e6
-    return {
-        "ops": r["ops"],
-        "ops_s": r["ops"] / elapsed if elapsed else 0.0,
-        "p50_ms": r["p50_us"] / 1000,
-        "p99_ms": r["p99_us"] / 1000,
-        "errors": r["non2xx"] + r["socket_errors"],
-    }
+    return run_bench_script(WRK, script, url, seconds, concurrency)
 
 
 def summary(latencies: list[float], elapsed: float, errors: int = 0) -> dict:

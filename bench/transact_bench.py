@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import tempfile
+
+from bench_support import run_bench_script
 
 from kumo_tablestore.keys import encode_value
 from kumo_tablestore.partitioning import SlotMap
@@ -74,34 +74,5 @@ def run_transactions(url: str, seconds: float, concurrency: int, wrk: str, autho
             "seed": random.randrange(2**31),
             "authorization": authorization,
         }
-        with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
-            lua.write(script)
-            lua.flush()
-            out = subprocess.run(
-                [
-                    wrk,
-                    "-t1",
-                    f"-c{concurrency}",
-                    f"-d{max(1, round(seconds))}s",
-                    "--timeout",
-                    "10s",
-                    "-s",
-                    lua.name,
-                    url,
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=seconds * 10 + 60,
-            )
-        line = next(ln for ln in out.stdout.splitlines() if ln.startswith("BENCH "))
-        r = json.loads(line[len("BENCH ") :])
-        elapsed = r["elapsed_us"] / 1e6
-        results[name] = {
-            "ops": r["ops"],
-            "ops_s": r["ops"] / elapsed if elapsed else 0.0,
-            "p50_ms": r["p50_us"] / 1000,
-            "p99_ms": r["p99_us"] / 1000,
-            "errors": r["non2xx"] + r["socket_errors"],
-        }
+        results[name] = run_bench_script(wrk, script, url, seconds, concurrency)
     return results

@@ -76,29 +76,27 @@ class OperatorConfig:
         return DEFAULT_RUNTIME_IMAGE.format(version=version)
 
 
-def _float(env: Mapping[str, str], key: str, default: float) -> float:
+def _number(env: Mapping[str, str], key: str, default: float) -> float:
     raw = env.get(key)
     if not raw:
         return default
     try:
-        value = float(raw)
+        return float(raw)
     except ValueError:
         raise OperatorConfigError(f"{key} must be a number, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    value = _number(env, key, default)
     if value <= 0:
-        raise OperatorConfigError(f"{key} must be positive, got {raw!r}")
+        raise OperatorConfigError(f"{key} must be positive, got {env.get(key)!r}")
     return value
 
 
 def _non_negative(env: Mapping[str, str], key: str, default: float) -> float:
-    raw = env.get(key)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise OperatorConfigError(f"{key} must be a number, got {raw!r}") from None
+    value = _number(env, key, default)
     if not 0 <= value < float("inf"):
-        raise OperatorConfigError(f"{key} must be a number of seconds >= 0, got {raw!r}")
+        raise OperatorConfigError(f"{key} must be a number of seconds >= 0, got {env.get(key)!r}")
     return value
 
 
