@@ -71,24 +71,24 @@ def stream_arn(table: str) -> str:
     return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}/stream/*"
 
 
-def function_from_arn(value: str) -> str:
-    """`arn:aws:lambda:...:function:NAME[:QUALIFIER]` or a plain name -> `NAME[:QUALIFIER]`."""
+def _lambda_name_from_arn(value: str, kind: str) -> str:
+    """`arn:aws:lambda:...:KIND:NAME[:SUFFIX]` or a plain `NAME[:SUFFIX]` -> `NAME[:SUFFIX]`."""
     if value.startswith("arn:"):
         parts = value.split(":")
-        if len(parts) >= 7 and parts[5] == "function":
+        if len(parts) >= 7 and parts[5] == kind:
             return ":".join(parts[6:8])
-        raise TemplateError(f"{value!r} is not a Lambda function ARN")
+        raise TemplateError(f"{value!r} is not a Lambda {kind} ARN")
     return value
+
+
+def function_from_arn(value: str) -> str:
+    """`arn:aws:lambda:...:function:NAME[:QUALIFIER]` or a plain name -> `NAME[:QUALIFIER]`."""
+    return _lambda_name_from_arn(value, "function")
 
 
 def layer_from_arn(value: str) -> str:
     """`arn:aws:lambda:...:layer:NAME[:VERSION]` or `NAME[:VERSION]` -> `NAME[:VERSION]`."""
-    if value.startswith("arn:"):
-        parts = value.split(":")
-        if len(parts) >= 7 and parts[5] == "layer":
-            return ":".join(parts[6:8])
-        raise TemplateError(f"{value!r} is not a Lambda layer ARN")
-    return value
+    return _lambda_name_from_arn(value, "layer")
 
 
 def queue_from_arn(value: str) -> str:
