@@ -45,6 +45,7 @@ class Authenticator:
         self.verifier = sigv4.SigV4Verifier(clock)
         self.account_id = account_id
         self.observers: list[FailureObserver] = []
+        self._identities: dict[str, tuple[AccessKey, Identity]] = {}
 
     def observe_failures(self, observer: FailureObserver) -> None:
         """Call ``observer(service, code)`` for every refused request (metrics)."""
@@ -68,20 +69,30 @@ class Authenticator:
         self, service: str, method: str, raw_path: str, query: str, headers: sigv4.Headers, body: bytes
     ) -> Identity | AuthFailure:
         try:
-            parsed = sigv4.parse(query, headers, service)
+            values = sigv4.header_map(headers)
+            parsed = sigv4.parse(query, headers, service, values)
             if isinstance(parsed, AuthFailure):
                 return parsed
             key = self.keys.lookup(parsed.access_key_id)
             if key is None:
                 return errors.unrecognized()
             failure = self.verifier.verify(
-                parsed, key.secret_access_key, service, method, raw_path, query, headers, body
+                parsed, key.secret_access_key, service, method, raw_path, query, headers, body, values
             )
         except (ValueError, UnicodeError):  # nothing a client sends should get further than this
             return errors.incomplete("The request's signature could not be parsed.")
         if failure is not None:
             return failure
-        return Identity(key.access_key_id, key.name, key.policy)
+        return self._identity(key)
+
+    def _identity(self, key: AccessKey) -> Identity:
+        """The identity of ``key`` (made once per key object: a replaced key gets a new one)."""
+        known = self._identities.get(key.access_key_id)
+        if known is None or known[0] is not key:
+            if len(self._identities) >= 4096:
+                self._identities.clear()
+            known = self._identities[key.access_key_id] = (key, Identity(key.access_key_id, key.name, key.policy))
+        return known[1]
 
     def authorize(
         self, identity: Identity, action: str, resources: Sequence[str], resource_arn: str

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import quote, unquote_plus
 
 from kumo_gateway.auth import errors
@@ -44,8 +45,7 @@ _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 Headers = Sequence[tuple[bytes, bytes]]
 
 
-@dataclass(frozen=True)
-class ParsedAuth:
+class ParsedAuth(NamedTuple):
     """The signature a request carries (not yet verified)."""
 
     access_key_id: str
@@ -59,6 +59,9 @@ class ParsedAuth:
     expires_s: int | None = None
 
 
+_new_tuple = tuple.__new__
+
+
 def header(headers: Headers, name: bytes) -> bytes | None:
     """The first value of header ``name`` (lower-case), None when absent."""
     for key, value in headers:
@@ -67,9 +70,25 @@ def header(headers: Headers, name: bytes) -> bytes | None:
     return None
 
 
-def parse(query: str, headers: Headers, service: str) -> ParsedAuth | AuthFailure:
-    """The request's signature, or why there is none to verify (never raises)."""
-    authorization = header(headers, b"authorization")
+def header_map(headers: Headers) -> dict[bytes, bytes] | None:
+    """The headers as a dict (one lookup each), None when a name repeats (then lists are walked)."""
+    values = dict(headers)
+    return values if len(values) == len(headers) else None
+
+
+def parse(
+    query: str, headers: Headers, service: str, values: dict[bytes, bytes] | None = None
+) -> ParsedAuth | AuthFailure:
+    """The request's signature, or why there is none to verify (never raises). ``values``: the
+    :func:`header_map` of ``headers``, when the caller has it."""
+    if values is not None:
+        authorization = values.get(b"authorization")
+        if authorization is not None:
+            common = _parse_botocore_layout(authorization, values)
+            if common is not None:
+                return common
+    else:
+        authorization = header(headers, b"authorization")
     if authorization is not None:
         return _parse_header(authorization.decode("latin-1"), headers)
     if "X-Amz-" in query or "x-amz-" in query:
@@ -77,6 +96,45 @@ def parse(query: str, headers: Headers, service: str) -> ParsedAuth | AuthFailur
         if "X-Amz-Algorithm" in params or "X-Amz-Signature" in params or "X-Amz-Credential" in params:
             return _parse_query(params)
     return errors.missing(service)
+
+
+def _parse_botocore_layout(authorization: bytes, values: dict[bytes, bytes]) -> ParsedAuth | None:
+    """The signature of a header in botocore's layout (``AWS4-HMAC-SHA256 Credential=C,
+    SignedHeaders=H, Signature=S``) with an ``X-Amz-Date``; None for anything else, which
+    :func:`_parse_header` then parses (and explains). All but the signature is the same for a
+    client's every request that day, so that part is parsed once."""
+    head, sep, signature = authorization.rpartition(b", Signature=")
+    if not sep or len(signature) != 64 or not signature.isalnum():
+        return None
+    scope = _botocore_scope(head)
+    amz_date = values.get(b"x-amz-date")
+    if scope is None or amz_date is None:
+        return None
+    date_text = amz_date.decode("latin-1").strip()
+    if _amz_time(date_text) is None:
+        return None
+    # tuple.__new__ builds the NamedTuple without its Python-level __new__ (this runs for every request).
+    return _new_tuple(ParsedAuth, (*scope, signature.decode("ascii"), date_text, False, None))
+
+
+#: The part of botocore's Authorization header before ``, Signature=`` (stricter than SigV4 requires:
+#: anything else takes the general parser).
+_BOTOCORE_HEAD = re.compile(
+    rb"AWS4-HMAC-SHA256 Credential=([A-Za-z0-9]+)/([0-9]{8})/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request, "
+    rb"SignedHeaders=([a-z0-9-]+(?:;[a-z0-9-]+)*)"
+)
+
+
+@lru_cache(maxsize=1024)
+def _botocore_scope(head: bytes) -> tuple[str, str, str, str, tuple[str, ...]] | None:
+    """``(access key id, date, region, service, signed headers)`` of a botocore-layout header's part
+    before ``, Signature=``; None when it is not one."""
+    match = _BOTOCORE_HEAD.fullmatch(head)
+    if match is None:
+        return None
+    akid, date, region, service, signed_headers = (part.decode("ascii") for part in match.groups())
+    names = tuple(signed_headers.split(";"))
+    return (akid, date, region, service, names) if "host" in names else None
 
 
 def _parse_header(value: str, headers: Headers) -> ParsedAuth | AuthFailure:
@@ -220,10 +278,18 @@ def canonical_path(raw_path: str) -> str:
     return quote(remove_dot_segments(raw_path), safe="/~")
 
 
+@lru_cache(maxsize=1024)
+def _request_head(method: str, raw_path: str) -> bytes:
+    """The canonical request's first two lines (cached)."""
+    return f"{method.upper()}\n{canonical_path(raw_path)}\n".encode()
+
+
 @lru_cache(maxsize=256)
-def _wire_names(names: tuple[str, ...]) -> tuple[tuple[str, bytes], ...]:
-    """(canonical name, the name as ASGI servers give it) of each signed header."""
-    return tuple((name.lower(), name.lower().encode("latin-1", "replace")) for name in names)
+def _signed_names(names: tuple[str, ...]) -> tuple[tuple[tuple[bytes, bytes], ...], bytes]:
+    """((the name as ASGI servers give it, ``name:``) of each signed header, ``name;name;…``), cached."""
+    lowered = [name.lower() for name in names]
+    wire = tuple((name.encode("latin-1", "replace"), f"{name}:".encode()) for name in lowered)
+    return wire, ";".join(lowered).encode("utf-8")
 
 
 def _trimmed(value: bytes) -> bytes:
@@ -234,44 +300,68 @@ def _trimmed(value: bytes) -> bytes:
     return stripped
 
 
-def canonical_headers(names: Sequence[str], headers: Headers) -> str | None:
-    """``name:value\\n`` lines for the signed headers; None when one of them is absent."""
-    wire = _wire_names(tuple(names))
-    wanted = {key for _, key in wire}
+def _joined(headers: Headers) -> dict[bytes, bytes]:
+    """Each header's values, trimmed and joined by ``,`` (a repeated header's too)."""
     found: dict[bytes, list[bytes]] = {}
-    for key, value in headers:  # one pass over the request's headers
-        if key in wanted:
-            found.setdefault(key, []).append(_trimmed(value))
-    lines = []
-    for name, key in wire:
-        values = found.get(key)
-        if values is None:
+    for key, value in headers:
+        found.setdefault(key, []).append(_trimmed(value))
+    return {key: b",".join(values) for key, values in found.items()}
+
+
+def canonical_headers(names: Sequence[str], headers: Headers, values: dict[bytes, bytes] | None = None) -> bytes | None:
+    """``name:value\\n`` lines for the signed headers; None when one of them is absent. ``values``:
+    the :func:`header_map` of ``headers``, when the caller has it."""
+    wire, _ = _signed_names(tuple(names))
+    if values is None:
+        values = header_map(headers) or _joined(headers)
+    parts = []
+    for key, prefix in wire:
+        value = values.get(key)
+        if value is None:
             return None
-        lines.append(f"{name}:{b','.join(values).decode('latin-1')}\n")
-    return "".join(lines)
+        value = value.strip()
+        if b"  " in value or b"\t" in value:  # _trimmed, inline: this loop runs for every signed request
+            value = b" ".join(value.split())
+        parts += (prefix, value, b"\n")
+    block = b"".join(parts)
+    # Header bytes are taken as Latin-1 and the canonical request is signed as UTF-8 (as botocore does).
+    return block if block.isascii() else block.decode("latin-1").encode("utf-8")
 
 
 def canonical_request(
-    method: str, raw_path: str, query: str, headers: Headers, parsed: ParsedAuth, payload_hash: str
-) -> str | None:
-    lines = canonical_headers(parsed.signed_headers, headers)
+    method: str,
+    raw_path: str,
+    query: str,
+    headers: Headers,
+    parsed: ParsedAuth,
+    payload_hash: bytes,
+    values: dict[bytes, bytes] | None = None,
+) -> bytes | None:
+    """The canonical request, UTF-8 encoded; None when a signed header is absent."""
+    lines = canonical_headers(parsed.signed_headers, headers, values)
     if lines is None:
         return None
-    return "\n".join(
-        (
-            method.upper(),
-            canonical_path(raw_path),
-            canonical_query(query, presigned=parsed.presigned),
-            lines,
-            ";".join(parsed.signed_headers),
-            payload_hash,
-        )
-    )
+    canonical = canonical_query(query, presigned=parsed.presigned).encode("utf-8") if query else b""
+    names = _signed_names(parsed.signed_headers)[1]
+    return b"".join((_request_head(method, raw_path), canonical, b"\n", lines, b"\n", names, b"\n", payload_hash))
 
 
-def string_to_sign(parsed: ParsedAuth, request: str) -> str:
+def string_to_sign(parsed: ParsedAuth, request: bytes) -> bytes:
     scope = f"{parsed.date}/{parsed.region}/{parsed.service}/{TERMINATOR}"
-    return f"{ALGORITHM}\n{parsed.amz_date}\n{scope}\n{hashlib.sha256(request.encode('utf-8')).hexdigest()}"
+    digest = sha256_hex(request).decode("ascii")
+    return f"{ALGORITHM}\n{parsed.amz_date}\n{scope}\n{digest}".encode()
+
+
+#: An empty SHA-256 state, copied for each hash: a copy skips the digest lookup a new hash object
+#: makes (with OpenSSL 3 most of the cost of hashing a small message).
+_SHA256 = hashlib.sha256()
+
+
+def sha256_hex(data: bytes) -> bytes:
+    """The hex SHA-256 of ``data``, as ASCII bytes."""
+    digest = _SHA256.copy()
+    digest.update(data)
+    return digest.hexdigest().encode("ascii")
 
 
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
@@ -287,15 +377,17 @@ class SigV4Verifier:
     def __init__(self, clock: Callable[[], float] = time.time, max_skew_s: float = MAX_SKEW_S) -> None:
         self.clock = clock
         self.max_skew_s = max_skew_s
-        self._keys: dict[tuple[str, str, str, str], bytes] = {}
+        self._keys: dict[tuple[str, str, str, str], hmac.HMAC] = {}
 
-    def key(self, secret: str, date: str, region: str, service: str) -> bytes:
+    def key(self, secret: str, date: str, region: str, service: str) -> hmac.HMAC:
+        """An HMAC keyed with the day's signing key, to be copied per message (keys cached)."""
         cache_key = (secret, date, region, service)
         found = self._keys.get(cache_key)
         if found is None:
             if len(self._keys) >= 4096:
                 self._keys.clear()
-            found = self._keys[cache_key] = signing_key(secret, date, region, service)
+            found = hmac.new(signing_key(secret, date, region, service), digestmod=hashlib.sha256)
+            self._keys[cache_key] = found
         return found
 
     def verify(
@@ -308,8 +400,10 @@ class SigV4Verifier:
         query: str,
         headers: Headers,
         body: bytes,
+        values: dict[bytes, bytes] | None = None,
     ) -> AuthFailure | None:
-        """None when the signature is good; else why not (never raises)."""
+        """None when the signature is good; else why not (never raises). ``values``: the
+        :func:`header_map` of ``headers``, when the caller has it."""
         if parsed.service != service:
             return errors.bad_signature(f"Credential should be scoped to correct service: '{service}'.")
         if parsed.date != parsed.amz_date[:8]:
@@ -320,12 +414,14 @@ class SigV4Verifier:
         stale = self._check_time(parsed)
         if stale is not None:
             return stale
-        payload_hash = hashlib.sha256(body).hexdigest()
-        request = canonical_request(method, raw_path, query, headers, parsed, payload_hash)
+        payload_hash = sha256_hex(body)
+        request = canonical_request(method, raw_path, query, headers, parsed, payload_hash, values)
         if request is None:
             return errors.bad_signature()
         key = self.key(secret, parsed.date, parsed.region, parsed.service)
-        expected = hmac.digest(key, string_to_sign(parsed, request).encode("utf-8"), "sha256").hex()
+        signer = key.copy()
+        signer.update(string_to_sign(parsed, request))
+        expected = signer.hexdigest()
         if not hmac.compare_digest(expected, parsed.signature):
             return errors.bad_signature()
         return None
