@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from urllib.parse import quote
 
 from botocore.auth import SigV4Auth, SigV4QueryAuth
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 from signing import wire_request
 
 from kumo.access_keys import AccessKey
-from kumo_gateway.auth import sigv4
+from kumo_gateway.auth import sigv4, sigv4_botocore, sigv4_canonical
 from kumo_gateway.auth.authenticator import Authenticator, Identity
 from kumo_gateway.auth.errors import AuthCode, AuthFailure
 from kumo_gateway.auth.keys import KeyRing
@@ -44,6 +46,23 @@ def check(auth: Authenticator, request: AWSRequest, service: str = "lambda") -> 
     return auth.authenticate(service, method, path, query, headers, body)
 
 
+def general(auth: Authenticator, service: str, method: str, path: str, query: str, headers, body: bytes):
+    """The general verifier's word alone: None when it accepts, else the failure."""
+    parsed = sigv4.parse(query, headers, service)
+    assert isinstance(parsed, sigv4.ParsedAuth), parsed
+    key = auth.keys.lookup(parsed.access_key_id)
+    assert key is not None
+    return auth.verifier.verify(parsed, key.secret_access_key, service, method, path, query, headers, body)
+
+
+def one_pass(auth: Authenticator, service: str, method: str, path: str, query: str, headers, body: bytes):
+    """What the one-pass check of botocore's layout says alone (a key, or None: the general verifier's turn)."""
+    verifier = auth.verifier
+    return sigv4_botocore.accepts(
+        auth.keys, verifier.keys, verifier.clock, verifier.max_skew_s, service, method, path, query, headers, body
+    )
+
+
 segment = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12).filter(
     lambda s: s not in (".", "..")
 )
@@ -65,9 +84,13 @@ def test_botocore_signed_requests_verify(method, segments, params, extra, body, 
     path = "/" + "/".join(quote(s, safe="") for s in segments)
     request = AWSRequest(method=method, url=f"http://127.0.0.1:8080{path}", data=body, params=params, headers=extra)
     sign(request, service=service, region=region)
-    identity = check(authenticator(), request, service)
+    auth = authenticator()
+    identity = check(auth, request, service)
     assert isinstance(identity, Identity), identity
     assert identity.access_key_id == KEY.access_key_id
+    # botocore's requests take the one-pass check, which agrees with the general verifier
+    assert one_pass(auth, service, *wire_request(request)) == KEY
+    assert general(auth, service, *wire_request(request)) is None  # and so does the general one
 
 
 @settings(max_examples=100, deadline=None)
@@ -97,6 +120,16 @@ def test_tampered_body_path_query_and_wrong_secret_are_refused():
     request = sign(AWSRequest(method="POST", url="http://h/2015-03-31/functions/f/invocations?a=1", data=b'{"x":1}'))
     method, path, query, headers, body = wire_request(request)
     assert isinstance(auth.authenticate("lambda", method, path, query, headers, body), Identity)
+    assert one_pass(auth, "lambda", method, path, query, headers, body) == KEY
+    for tampered in (
+        ("lambda", method, path, query, headers, b'{"x":2}'),
+        ("lambda", method, path + "x", query, headers, body),
+        ("lambda", method, path, "a=2", headers, body),
+        ("lambda", "PUT", path, query, headers, body),
+        ("dynamodb", method, path, query, headers, body),
+        ("lambda", method, path, query, [*headers, (b"x-amz-date", b"20240101T000000Z")], body),
+    ):
+        assert one_pass(auth, *tampered) is None, tampered
     assert _code(auth.authenticate("lambda", method, path, query, headers, b'{"x":2}')) == AuthCode.INVALID_SIGNATURE
     assert _code(auth.authenticate("lambda", method, path + "x", query, headers, body)) == AuthCode.INVALID_SIGNATURE
     assert _code(auth.authenticate("lambda", method, path, "a=2", headers, body)) == AuthCode.INVALID_SIGNATURE
@@ -115,7 +148,9 @@ def test_clock_skew_window_and_presigned_expiry():
     request = sign(AWSRequest(method="GET", url="http://h/"))
     clock.now += 14 * 60
     assert isinstance(check(auth, request), Identity)
+    assert one_pass(auth, "lambda", *wire_request(request)) == KEY
     clock.now += 2 * 60
+    assert one_pass(auth, "lambda", *wire_request(request)) is None
     stale = check(auth, request)
     assert isinstance(stale, AuthFailure) and stale.code == AuthCode.INVALID_SIGNATURE
     assert stale.message.startswith("Signature expired: ") and "- 15 min.)" in stale.message
@@ -139,14 +174,14 @@ def test_signing_keys_are_cached_per_day():
     auth = authenticator()
     for _ in range(3):
         assert isinstance(check(auth, sign(AWSRequest(method="GET", url="http://h/"))), Identity)
-    assert len(auth.verifier._keys) == 1
+    assert len(auth.verifier.keys) == 1
 
 
 def test_canonical_path_follows_botocore():
-    assert sigv4.canonical_path("") == "/"
-    assert sigv4.canonical_path("/a//b/./c/../d/") == "/a/b/d/"
-    assert sigv4.canonical_path("/fn%3A1/x y") == "/fn%253A1/x%20y"
-    assert sigv4.canonical_query("b=2&a=2&a=1&c") == "a=1&a=2&b=2&c="
+    assert sigv4_canonical.canonical_path("") == "/"
+    assert sigv4_canonical.canonical_path("/a//b/./c/../d/") == "/a/b/d/"
+    assert sigv4_canonical.canonical_path("/fn%3A1/x y") == "/fn%253A1/x%20y"
+    assert sigv4_canonical.canonical_query("b=2&a=2&a=1&c") == "a=1&a=2&b=2&c="
 
 
 _AUTH_WORDS = st.sampled_from(
@@ -182,3 +217,12 @@ def test_malformed_signatures_are_refused_never_raised(authorization, date, quer
     assert isinstance(result, AuthFailure)
     assert result.code in set(AuthCode) - {AuthCode.ACCESS_DENIED}
     assert result.status(service) in (400, 403)
+
+
+@settings(max_examples=50, deadline=None)
+@given(secret=st.text(min_size=1, max_size=60), message=st.binary(max_size=300))
+def test_signing_key_states_give_the_standard_hmac(secret, message):
+    keys = sigv4_canonical.SigningKeys()
+    signing_key = sigv4_canonical.signing_key(secret, "20240101", "us-east-1", "lambda")
+    expected = hmac.new(signing_key, message, hashlib.sha256).hexdigest().encode()
+    assert keys.signature(secret, "20240101", "us-east-1", "lambda", message) == expected

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from kumo.access_keys import AccessKey
 from kumo.policy import ALLOW_ALL, Policy
-from kumo_gateway.auth import errors, sigv4
+from kumo_gateway.auth import errors, sigv4, sigv4_botocore
 from kumo_gateway.auth.errors import AuthFailure
 
 
@@ -60,6 +60,16 @@ class Authenticator:
         self, service: str, method: str, raw_path: str, query: str, headers: sigv4.Headers, body: bytes
     ) -> Identity | AuthFailure:
         """The caller's identity, or why the request is refused (never raises)."""
+        verifier = self.verifier
+        try:  # the common case first, in one pass; the general verifier decides everything else
+            key = sigv4_botocore.accepts(
+                self.keys, verifier.keys, verifier.clock, verifier.max_skew_s,
+                service, method, raw_path, query, headers, body,
+            )  # fmt: skip
+        except (ValueError, UnicodeError):
+            key = None
+        if key is not None:
+            return self._identity(key)
         outcome = self._authenticate(service, method, raw_path, query, headers, body)
         if isinstance(outcome, AuthFailure) and self.observers:
             self._refused(service, outcome)
@@ -69,15 +79,14 @@ class Authenticator:
         self, service: str, method: str, raw_path: str, query: str, headers: sigv4.Headers, body: bytes
     ) -> Identity | AuthFailure:
         try:
-            values = sigv4.header_map(headers)
-            parsed = sigv4.parse(query, headers, service, values)
+            parsed = sigv4.parse(query, headers, service)
             if isinstance(parsed, AuthFailure):
                 return parsed
             key = self.keys.lookup(parsed.access_key_id)
             if key is None:
                 return errors.unrecognized()
             failure = self.verifier.verify(
-                parsed, key.secret_access_key, service, method, raw_path, query, headers, body, values
+                parsed, key.secret_access_key, service, method, raw_path, query, headers, body
             )
         except (ValueError, UnicodeError):  # nothing a client sends should get further than this
             return errors.incomplete("The request's signature could not be parsed.")
