@@ -79,7 +79,6 @@ bench: need-wrk install
 	$(BIN)/python bench/streams.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/gateway.py
-	$(BIN)/python bench/gateway_limits.py
 	$(BIN)/python bench/leases.py
 	$(BIN)/python bench/soak.py
 

@@ -1,13 +1,18 @@
-"""Gateway authentication bench: a SigV4-signed Invoke vs an unsigned one, same run, interleaved.
+"""Gateway authentication bench (``make bench``): a SigV4-signed Invoke vs an unsigned one (target >= 0.9),
+then an Api route with API key + usage plan vs the same route without (:mod:`gateway_limits`, target
+>= 0.85); each pair measured in the same run, interleaved.
 
 Two ``kumo up`` processes serve the same warm function: one checks signatures (its default key), one
 runs with ``--insecure-no-auth``. Load comes from ``wrk`` (``BENCH_CONNECTIONS`` keep-alive connections,
 ``BENCH_DURATION`` seconds a round); rounds alternate A B B A … between the two, so neither side always
 runs first. The signed requests carry a signature computed once per round (valid 15 minutes; the gateway
 still verifies every request in full: canonical request, payload hash, HMAC), so the client's signing
-cost is not measured. Reported: the median throughput of each side and their ratio (target >= 0.9), and
-CPU per request of each side's processes (gateway, private Redis, function runtimes, wrk) from
-``/proc`` — their ratio is what the throughput ratio would be on a machine nothing else shares.
+cost is not measured. Reported: the median throughput of each side, the ratio of those medians, and the
+median of the per-round ratios (each round's two runs back to back) — the target (>= 0.9) applies to
+that paired figure, which a drift in the shared machine's speed moves least (as ``bench/invoke.py``'s
+alias comparison) — and CPU per request of each side's processes (gateway, private Redis, function
+runtimes, wrk) from ``/proc``: their ratio is what the throughput ratio would be on a machine nothing
+else shares.
 Everything runs on 127.0.0.1; every process started is stopped.
 """
 
@@ -27,6 +32,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
+import gateway_limits  # noqa: E402
+from bench_support import paired_medians  # noqa: E402
 from gateway_limits import measured  # noqa: E402
 from invoke import start, stop, wrk  # noqa: E402
 from process_cpu import print_cpu_per_request  # noqa: E402
@@ -35,7 +42,7 @@ from support import free_port  # noqa: E402
 from kumo.aws_signing import sign_headers  # noqa: E402
 from kumo_gateway.auth.local_store import DEFAULT_KEY_NAME, read_keys  # noqa: E402
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "8"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 TARGET = 0.9
 PAYLOAD = b'{"name": "bench"}'
@@ -49,7 +56,7 @@ def wrk_script(path: Path, headers: dict[str, str]) -> Path:
     return path
 
 
-def main() -> int:
+def signed_vs_unsigned() -> int:
     if not shutil.which("wrk"):
         print("bench/gateway.py needs wrk: apt-get install wrk", file=sys.stderr)
         return 2
@@ -105,15 +112,23 @@ def main() -> int:
         finally:
             for proc in reversed(procs.values()):
                 stop(proc)
-    s, u = statistics.median(rps["signed"]), statistics.median(rps["unsigned"])
+    s, u, ratios = paired_medians(rps["signed"], rps["unsigned"])
+    paired = statistics.median(ratios)
     print(f"\nInvoke, wrk -c{CONNECTIONS}, {ROUNDS} interleaved rounds (A B B A …), median req/s:")
     print(f"  signed (SigV4 verified):       {s:8.0f}  {[round(r) for r in rps['signed']]}")
     print(f"  unsigned (--insecure-no-auth): {u:8.0f}  {[round(r) for r in rps['unsigned']]}")
-    print(f"  signed / unsigned: {s / u:.2f}  (target >= {TARGET})")
+    print(f"  signed / unsigned: ratio of medians {s / u:.2f}; per round {[round(r, 2) for r in ratios]}")
+    print(f"  signed / unsigned, median of the per-round ratios: {paired:.2f}  (target >= {TARGET})")
     totals = print_cpu_per_request(cpu)
     cpu_ratio = totals["unsigned"] / totals["signed"]
     print(f"  CPU ratio unsigned/signed (throughput ratio on an unshared machine): {cpu_ratio:.2f}")
-    return 0 if s / u >= TARGET else 1
+    return 0 if paired >= TARGET else 1
+
+
+def main() -> int:
+    signed = signed_vs_unsigned()
+    keyed = gateway_limits.main()
+    return max(signed, keyed)
 
 
 if __name__ == "__main__":
