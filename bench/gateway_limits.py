@@ -6,9 +6,10 @@ Load comes from ``wrk``; the two routes are measured in interleaved rounds (A B 
 by the median of the per-round ratios keyed / open (each round's two runs back to back, so a drift in
 a shared machine's speed moves it least), target >= 0.85; the ratio of the medians is printed too.
 Each round also measures CPU per request (from ``/proc``): the gateway process, its descendants (the
-private Redis, the function runtimes) and wrk; their totals' ratio (open / keyed) is what the throughput ratio would be on a machine that nothing
-else shares, which the wall-clock ratio is not when other work competes for the cores. Everything
-runs on 127.0.0.1; every process started here is stopped here.
+private Redis, the function runtimes) and wrk; their totals' ratio (open / keyed) is what the
+throughput ratio would be on a machine that nothing else shares, which the wall-clock ratio is not
+when other work competes for the cores. Everything runs on 127.0.0.1; every process started here is
+stopped here.
 """
 
 from __future__ import annotations
