@@ -10,16 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from kumo.access_keys import AccessKey
 from kumo.policy import ALLOW_ALL, Policy
 from kumo_gateway.auth import errors, sigv4, sigv4_botocore
 from kumo_gateway.auth.errors import AuthFailure
-
-
-class KeyLookup(Protocol):
-    def lookup(self, access_key_id: str) -> AccessKey | None: ...
+from kumo_gateway.auth.keys import KeyLookup
 
 
 @dataclass(frozen=True)

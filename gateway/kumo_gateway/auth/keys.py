@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from kumo.access_keys import AccessKey
+
+
+class KeyLookup(Protocol):
+    """What verification needs of a key store (:class:`KeyRing` is one)."""
+
+    def lookup(self, access_key_id: str) -> AccessKey | None: ...
 
 
 class KeyRing:

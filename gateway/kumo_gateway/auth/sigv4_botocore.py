@@ -19,10 +19,11 @@ import hmac
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from kumo.access_keys import AccessKey
 from kumo_gateway.auth import sigv4_canonical as canonical
+from kumo_gateway.auth.keys import KeyLookup
 
 #: The part of the header before ``, Signature=`` (stricter than SigV4: anything else is the general
 #: verifier's).
@@ -31,10 +32,6 @@ _HEAD = re.compile(
     rb"SignedHeaders=([a-z0-9-]+(?:;[a-z0-9-]+)*)"
 )
 _SIGNATURE = b", Signature="
-
-
-class KeyLookup(Protocol):
-    def lookup(self, access_key_id: str) -> AccessKey | None: ...
 
 
 class Scope(NamedTuple):
