@@ -57,10 +57,7 @@ def general(auth: Authenticator, service: str, method: str, path: str, query: st
 
 def one_pass(auth: Authenticator, service: str, method: str, path: str, query: str, headers, body: bytes):
     """What the one-pass check of botocore's layout says alone (a key, or None: the general verifier's turn)."""
-    verifier = auth.verifier
-    return sigv4_botocore.accepts(
-        auth.keys, verifier.keys, verifier.clock, verifier.max_skew_s, service, method, path, query, headers, body
-    )
+    return sigv4_botocore.accepts(auth.keys, auth.verifier, service, method, path, query, headers, body)
 
 
 segment = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12).filter(
@@ -174,7 +171,7 @@ def test_signing_keys_are_cached_per_day():
     auth = authenticator()
     for _ in range(3):
         assert isinstance(check(auth, sign(AWSRequest(method="GET", url="http://h/"))), Identity)
-    assert len(auth.verifier.keys) == 1
+    assert len(auth.verifier.signing_keys) == 1
 
 
 def test_canonical_path_follows_botocore():

@@ -56,12 +56,8 @@ class Authenticator:
         self, service: str, method: str, raw_path: str, query: str, headers: sigv4.Headers, body: bytes
     ) -> Identity | AuthFailure:
         """The caller's identity, or why the request is refused (never raises)."""
-        verifier = self.verifier
         try:  # the common case first, in one pass; the general verifier decides everything else
-            key = sigv4_botocore.accepts(
-                self.keys, verifier.keys, verifier.clock, verifier.max_skew_s,
-                service, method, raw_path, query, headers, body,
-            )  # fmt: skip
+            key = sigv4_botocore.accepts(self.keys, self.verifier, service, method, raw_path, query, headers, body)
         except (ValueError, UnicodeError):
             key = None
         if key is not None:

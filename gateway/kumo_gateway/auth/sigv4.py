@@ -155,7 +155,7 @@ class SigV4Verifier:
     def __init__(self, clock: Callable[[], float] = time.time, max_skew_s: float = MAX_SKEW_S) -> None:
         self.clock = clock
         self.max_skew_s = max_skew_s
-        self.keys = canonical.SigningKeys()
+        self.signing_keys = canonical.SigningKeys()
 
     def verify(
         self,
@@ -188,7 +188,7 @@ class SigV4Verifier:
         to_sign = canonical.string_to_sign(
             method, raw_path, query_text, block, names, body, parsed.amz_date.encode(), scope
         )
-        expected = self.keys.signature(secret, parsed.date, parsed.region, parsed.service, to_sign)
+        expected = self.signing_keys.signature(secret, parsed.date, parsed.region, parsed.service, to_sign)
         if not hmac.compare_digest(expected, parsed.signature.encode("utf-8", "replace")):
             return errors.bad_signature()
         return None

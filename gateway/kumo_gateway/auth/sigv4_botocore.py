@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Callable
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from kumo.access_keys import AccessKey
 from kumo_gateway.auth import sigv4_canonical as canonical
 from kumo_gateway.auth.keys import KeyLookup
+
+if TYPE_CHECKING:
+    from kumo_gateway.auth.sigv4 import SigV4Verifier
 
 #: The part of the header before ``, Signature=`` (stricter than SigV4: anything else is the general
 #: verifier's).
@@ -64,9 +66,7 @@ def scope(head: bytes) -> Scope | None:
 
 def accepts(
     keys: KeyLookup,
-    signing: canonical.SigningKeys,
-    now: Callable[[], float],
-    max_skew_s: float,
+    verifier: SigV4Verifier,
     service: str,
     method: str,
     raw_path: str,
@@ -74,8 +74,8 @@ def accepts(
     headers: canonical.Headers,
     body: bytes,
 ) -> AccessKey | None:
-    """The signer's key when the request is a well-formed, current, correctly signed request in
-    botocore's layout; None otherwise (the general verifier then decides)."""
+    """The signer's key when the request is a well-formed, current (``verifier``'s clock and window),
+    correctly signed request in botocore's layout; None otherwise (the general verifier then decides)."""
     values = dict(headers)
     authorization = values.get(b"authorization")
     amz_date = values.get(b"x-amz-date")
@@ -86,7 +86,7 @@ def accepts(
     if found is None or found.service != service or amz_date[:8] != found.date_bytes:
         return None
     when = canonical.amz_time(amz_date.decode("latin-1"))
-    if when is None or abs(now() - when) > max_skew_s:
+    if when is None or abs(verifier.clock() - when) > verifier.max_skew_s:
         return None
     key = keys.lookup(found.access_key_id)
     block = canonical.header_block(found.names, values) if key is not None else None
@@ -96,5 +96,5 @@ def accepts(
     to_sign = canonical.string_to_sign(
         method, raw_path, query_text, block, found.names, body, amz_date, found.scope_line
     )
-    expected = signing.signature(key.secret_access_key, found.date, found.region, found.service, to_sign)
+    expected = verifier.signing_keys.signature(key.secret_access_key, found.date, found.region, found.service, to_sign)
     return key if hmac.compare_digest(expected, signature) else None

@@ -23,7 +23,6 @@ import hmac
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
 from urllib.parse import quote, unquote_plus
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -190,39 +189,24 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
 
 
 class SigningKeys:
-    """Each (secret, date, region, service)'s signing key, derived once a day, as the two SHA-256
-    states HMAC starts from (RFC 2104: the key XOR ipad, the key XOR opad), so a signature is two
-    copied states and no key schedule — :mod:`hmac` itself keeps the same two states."""
+    """An HMAC keyed with each (secret, date, region, service)'s signing key, derived once a day and
+    copied per signature (no key schedule per request)."""
 
     def __init__(self, limit: int = 4096) -> None:
         self.limit = limit
-        self._keys: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
+        self._keys: dict[tuple[str, str, str, str], hmac.HMAC] = {}
 
     def __len__(self) -> int:
         return len(self._keys)
 
-    def states(self, secret: str, date: str, region: str, service: str) -> tuple[Any, Any]:
-        """The (inner, outer) HMAC-SHA256 states of the day's signing key; copy before use."""
-        cache_key = (secret, date, region, service)
-        states = self._keys.get(cache_key)
-        if states is None:
-            if len(self._keys) >= self.limit:
-                self._keys.clear()
-            key = signing_key(secret, date, region, service).ljust(_BLOCK, b"\0")  # 32 bytes: never hashed first
-            inner, outer = hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
-            states = self._keys[cache_key] = (inner, outer)
-        return states
-
     def signature(self, secret: str, date: str, region: str, service: str, to_sign: bytes) -> bytes:
         """The hex HMAC-SHA256 of ``to_sign`` under the signing key, as ASCII bytes."""
-        inner, outer = self.states(secret, date, region, service)
-        digest = inner.copy()  # H(outer || H(inner || message))
-        digest.update(to_sign)
-        result = outer.copy()
-        result.update(digest.digest())
-        return result.hexdigest().encode("ascii")
-
-
-_BLOCK = hashlib.sha256().block_size
-_IPAD = bytes(x ^ 0x36 for x in range(256))
-_OPAD = bytes(x ^ 0x5C for x in range(256))
+        cache_key = (secret, date, region, service)
+        keyed = self._keys.get(cache_key)
+        if keyed is None:
+            if len(self._keys) >= self.limit:
+                self._keys.clear()
+            keyed = self._keys[cache_key] = hmac.new(signing_key(secret, date, region, service), None, hashlib.sha256)
+        signer = keyed.copy()
+        signer.update(to_sign)
+        return signer.hexdigest().encode("ascii")
